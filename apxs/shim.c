@@ -1,0 +1,88 @@
+/* Thin C shim for mod_wsgi-rs; see shim.h. Built with -fvisibility=hidden so
+ * that nothing here is exported: the module record `wsgi_module` itself is
+ * defined in Rust (src/lib.rs). */
+#include "shim.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+APLOG_USE_MODULE(wsgi);
+
+static const wsgi_shim_callbacks *wsgi_cb;
+
+static const char *wsgi_shim_directive(cmd_parms *cmd, void *mconfig, const char *args)
+{
+    return wsgi_cb->directive(cmd, mconfig, args);
+}
+
+/* Every directive is RAW_ARGS: Rust splits the words with ap_getword_conf and
+ * reports wrong counts and bad values with the directive's name. Contexts
+ * follow mod_wsgi 6 (src/server/mod_wsgi.c, wsgi_commands[]). */
+#define WSGI_DIRECTIVE(name, where, help) \
+    AP_INIT_RAW_ARGS(name, wsgi_shim_directive, NULL, where, help)
+
+const command_rec wsgi_shim_command_table[] = {
+    WSGI_DIRECTIVE("WSGIScriptAlias", RSRC_CONF,
+                   "Map location to target WSGI script file."),
+    WSGI_DIRECTIVE("WSGIProcessGroup", ACCESS_CONF | RSRC_CONF,
+                   "Name of the WSGI process group."),
+    WSGI_DIRECTIVE("WSGIApplicationGroup", ACCESS_CONF | RSRC_CONF,
+                   "Application interpreter group."),
+    WSGI_DIRECTIVE("WSGICallableObject", OR_FILEINFO,
+                   "Name of entry point in WSGI script file."),
+    WSGI_DIRECTIVE("WSGIPassAuthorization", OR_FILEINFO,
+                   "Enable/Disable WSGI authorization."),
+    WSGI_DIRECTIVE("WSGIScriptReloading", OR_FILEINFO,
+                   "Enable/Disable script reloading mechanism."),
+    WSGI_DIRECTIVE("WSGIPythonHome", RSRC_CONF,
+                   "Python prefix/exec_prefix absolute path names."),
+    WSGI_DIRECTIVE("WSGIPythonPath", RSRC_CONF, "Python module search path."),
+    WSGI_DIRECTIVE("WSGIPythonOptimize", RSRC_CONF,
+                   "Set level of Python compiler optimisations."),
+    WSGI_DIRECTIVE("WSGIDontWriteBytecode", RSRC_CONF,
+                   "Enable/Disable writing of byte code."),
+    WSGI_DIRECTIVE("WSGIPythonHashSeed", RSRC_CONF, "Python hash seed."),
+    WSGI_DIRECTIVE("WSGIPythonWarnings", RSRC_CONF, "Control Python warning messages."),
+    WSGI_DIRECTIVE("WSGIDestroyInterpreter", RSRC_CONF,
+                   "Enable/Disable destruction of Python interpreter."),
+    {NULL}
+};
+
+void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callbacks)
+{
+    /* Same ordering constraints as mod_wsgi: translate_name after mod_alias
+     * (so Alias wins over WSGIScriptAlias) and before mod_userdir. */
+    static const char *const after_alias[] = {"mod_alias.c", NULL};
+    static const char *const before_userdir[] = {"mod_userdir.c", "mod_vhost_alias.c", NULL};
+
+    wsgi_cb = callbacks;
+
+    ap_hook_post_config(callbacks->post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(callbacks->child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(callbacks->translate_name, after_alias, before_userdir,
+                           APR_HOOK_MIDDLE);
+    ap_hook_handler(callbacks->handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+void wsgi_shim_log_error(const char *file, int line, int level, apr_status_t status,
+                         const server_rec *s, const char *msg)
+{
+    ap_log_error_(file, line, APLOG_MODULE_INDEX, level, status, s, "%s", msg);
+}
+
+void wsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t status,
+                          const request_rec *r, const char *msg)
+{
+    ap_log_rerror_(file, line, APLOG_MODULE_INDEX, level, status, r, "%s", msg);
+}
+
+void wsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b)
+{
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+}
+
+int wsgi_shim_brigade_empty(apr_bucket_brigade *bb)
+{
+    return APR_BRIGADE_EMPTY(bb);
+}

@@ -1,0 +1,33 @@
+/* The C side of mod_wsgi-rs: only what cannot be written in Rust because it
+ * is made of macros (the command table, hook registration with predecessor
+ * arrays, module-tagged logging, brigade and bucket macros). Every function
+ * here forwards to, or is called from, src/apache/shim.rs. */
+#ifndef MOD_WSGI_RS_SHIM_H
+#define MOD_WSGI_RS_SHIM_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_buckets.h"
+
+/* Rust entry points, handed over once from register_hooks. */
+typedef struct wsgi_shim_callbacks {
+    const char *(*directive)(cmd_parms *cmd, void *mconfig, const char *args);
+    int (*post_config)(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+    void (*child_init)(apr_pool_t *pchild, server_rec *s);
+    int (*translate_name)(request_rec *r);
+    int (*handler)(request_rec *r);
+} wsgi_shim_callbacks;
+
+/* The command table; referenced by the module record in src/lib.rs. */
+extern const command_rec wsgi_shim_command_table[];
+void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callbacks);
+
+void wsgi_shim_log_error(const char *file, int line, int level, apr_status_t status,
+                         const server_rec *s, const char *msg);
+void wsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t status,
+                          const request_rec *r, const char *msg);
+
+void wsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b);
+int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
+
+#endif

@@ -1,0 +1,51 @@
+//! The only C-facing code of the module: the committed bindgen output
+//! (`sys`), the declarations of the C shim (`shim`), the one wrapper every
+//! `extern "C"` entry point runs through (`entry`), logging (`log`) and small
+//! safe views of Apache's request, server, pool and table structures.
+//! Nothing outside this folder dereferences an Apache pointer directly.
+
+pub mod entry;
+pub mod log;
+pub mod mpm;
+pub mod pool;
+pub mod request;
+pub mod shim;
+#[allow(
+    non_upper_case_globals,
+    non_camel_case_types,
+    non_snake_case,
+    dead_code,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    unsafe_op_in_unsafe_fn,
+    missing_unsafe_on_extern
+)]
+pub mod sys;
+pub mod table;
+
+use std::ffi::{c_char, CStr};
+
+/// Reads a possibly-NULL C string owned by Apache as UTF-8, replacing
+/// invalid bytes. Returns an empty string for NULL.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that lives for `'a`.
+pub unsafe fn cstr<'a>(p: *const c_char) -> std::borrow::Cow<'a, str> {
+    if p.is_null() {
+        return std::borrow::Cow::Borrowed("");
+    }
+    // SAFETY: the caller guarantees a valid NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy()
+}
+
+/// Reads a possibly-NULL C string as raw bytes (for latin-1 decoding).
+///
+/// # Safety
+/// As [`cstr`].
+pub unsafe fn cbytes<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the caller guarantees a valid NUL-terminated string.
+    Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+}

@@ -1,0 +1,79 @@
+//! APR pools: copying strings into a pool (for fields Apache keeps after we
+//! return) and tying a Rust value's lifetime to a pool with a cleanup.
+
+use super::sys;
+use std::ffi::{c_char, c_void, CString};
+
+/// A borrowed APR pool.
+#[derive(Clone, Copy)]
+pub struct Pool(*mut sys::apr_pool_t);
+
+impl Pool {
+    /// # Safety
+    /// `p` must be a live pool for as long as the `Pool` is used.
+    pub unsafe fn from_ptr(p: *mut sys::apr_pool_t) -> Pool {
+        Pool(p)
+    }
+
+    pub fn as_ptr(self) -> *mut sys::apr_pool_t {
+        self.0
+    }
+
+    /// Copies `s` into the pool; NULs are replaced so the C string is whole.
+    pub fn strdup(self, s: &str) -> *const c_char {
+        let c = CString::new(s.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the pool is live; apr_pstrdup copies the NUL-terminated string.
+        unsafe { sys::apr_pstrdup(self.0, c.as_ptr()) }
+    }
+
+    /// Copies raw bytes (with no interior NUL) into the pool as a C string.
+    pub fn strdup_bytes(self, s: &[u8]) -> *const c_char {
+        let clean: Vec<u8> = s.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+        let c = CString::new(clean).unwrap_or_default();
+        // SAFETY: as in `strdup`.
+        unsafe { sys::apr_pstrdup(self.0, c.as_ptr()) }
+    }
+
+    /// Moves `value` into the pool: it is dropped when the pool is cleared or
+    /// destroyed. Returns a raw pointer valid until then.
+    pub fn adopt<T>(self, value: T) -> *mut T {
+        unsafe extern "C" fn drop_box<T>(data: *mut c_void) -> sys::apr_status_t {
+            let _ = std::panic::catch_unwind(|| {
+                // SAFETY: `data` came from Box::into_raw in `adopt` and the
+                // cleanup runs exactly once.
+                drop(unsafe { Box::from_raw(data as *mut T) });
+            });
+            0
+        }
+        let raw = Box::into_raw(Box::new(value));
+        // SAFETY: the pool is live; the cleanup takes ownership of `raw`.
+        unsafe {
+            sys::apr_pool_cleanup_register(
+                self.0,
+                raw as *const c_void,
+                Some(drop_box::<T>),
+                Some(sys::apr_pool_cleanup_null),
+            )
+        };
+        raw
+    }
+
+    /// Runs `f` when the pool is cleared or destroyed.
+    pub fn on_cleanup(self, f: fn()) {
+        unsafe extern "C" fn run(data: *mut c_void) -> sys::apr_status_t {
+            // SAFETY: `data` is the fn pointer registered below.
+            let f: fn() = unsafe { std::mem::transmute::<*mut c_void, fn()>(data) };
+            let _ = std::panic::catch_unwind(f);
+            0
+        }
+        // SAFETY: the pool is live; a fn pointer fits in a data pointer.
+        unsafe {
+            sys::apr_pool_cleanup_register(
+                self.0,
+                f as *const c_void,
+                Some(run),
+                Some(sys::apr_pool_cleanup_null),
+            )
+        };
+    }
+}

@@ -1,0 +1,300 @@
+//! Safe views of `request_rec`, `server_rec` and `conn_rec`: the fields the
+//! module reads, the few it writes (status, handler, filename, headers), and
+//! access to this module's slot in Apache's configuration vectors.
+
+use super::pool::Pool;
+use super::sys;
+use super::table::Table;
+use std::borrow::Cow;
+use std::ffi::c_void;
+use std::marker::PhantomData;
+
+/// This module's index in Apache's configuration vectors.
+fn module_index() -> usize {
+    // SAFETY: module_index is written once by Apache at module load, before
+    // any request or directive runs.
+    unsafe { (*std::ptr::addr_of!(crate::wsgi_module)).module_index as usize }
+}
+
+/// Reads this module's entry of a configuration vector.
+///
+/// # Safety
+/// `vector` must be a live `ap_conf_vector_t` and the entry, when set, must
+/// point to a `T`.
+pub unsafe fn module_config<'a, T>(vector: *mut sys::ap_conf_vector_t) -> Option<&'a T> {
+    if vector.is_null() {
+        return None;
+    }
+    // SAFETY: a configuration vector is an array of void* indexed by module.
+    let slot = unsafe { *(vector as *mut *mut c_void).add(module_index()) };
+    // SAFETY: the caller guarantees the entry's type.
+    unsafe { (slot as *const T).as_ref() }
+}
+
+/// This module's entry of a configuration vector as a raw pointer (NULL if unset).
+///
+/// # Safety
+/// `vector` must be a live `ap_conf_vector_t`.
+pub unsafe fn module_config_ptr<T>(vector: *mut sys::ap_conf_vector_t) -> *mut T {
+    if vector.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a configuration vector is an array of void* indexed by module.
+    unsafe { *(vector as *mut *mut c_void).add(module_index()) as *mut T }
+}
+
+/// Sets this module's entry of a configuration vector.
+///
+/// # Safety
+/// `vector` must be a live `ap_conf_vector_t` with room for every module.
+pub unsafe fn set_module_config<T>(vector: *mut sys::ap_conf_vector_t, value: *mut T) {
+    // SAFETY: see module_config.
+    unsafe { *(vector as *mut *mut c_void).add(module_index()) = value as *mut c_void };
+}
+
+/// A `server_rec` (virtual host). Immutable after start-up, so shareable.
+#[derive(Clone, Copy)]
+pub struct Server(*mut sys::server_rec);
+
+// SAFETY: server records are read-only once configuration is done.
+unsafe impl Send for Server {}
+// SAFETY: as above.
+unsafe impl Sync for Server {}
+
+impl Server {
+    /// # Safety
+    /// `s` must be a live server_rec for as long as this value is used.
+    pub unsafe fn from_ptr(s: *mut sys::server_rec) -> Server {
+        Server(s)
+    }
+    pub fn as_ptr(self) -> *mut sys::server_rec {
+        self.0
+    }
+    fn rec(&self) -> &sys::server_rec {
+        // SAFETY: from_ptr's contract.
+        unsafe { &*self.0 }
+    }
+    pub fn hostname(&self) -> Cow<'_, str> {
+        // SAFETY: NUL-terminated or NULL, owned by the config pool.
+        unsafe { super::cstr(self.rec().server_hostname) }
+    }
+    pub fn port(&self) -> u16 {
+        self.rec().port
+    }
+    pub fn admin(&self) -> Cow<'_, str> {
+        // SAFETY: as hostname.
+        unsafe { super::cstr(self.rec().server_admin) }
+    }
+    pub fn is_virtual(&self) -> bool {
+        self.rec().is_virtual != 0
+    }
+    pub fn next(&self) -> Option<Server> {
+        let n = self.rec().next;
+        (!n.is_null()).then_some(Server(n))
+    }
+    /// This module's server configuration (lives for the configuration
+    /// generation, which outlives every request and child).
+    pub fn config<'a, T>(self) -> Option<&'a T> {
+        // SAFETY: our slot of module_config always holds our ServerConfig.
+        unsafe { module_config(self.rec().module_config) }
+    }
+}
+
+/// A request being handled by this thread. Not `Send`: it must only be used
+/// on the thread Apache called us on (see `wsgi::host` for the handle that
+/// crosses a GIL release).
+pub struct Request<'r> {
+    r: *mut sys::request_rec,
+    _life: PhantomData<&'r mut sys::request_rec>,
+}
+
+impl<'r> Request<'r> {
+    /// # Safety
+    /// `r` must be a live request_rec for `'r`, used only on this thread.
+    pub unsafe fn from_ptr(r: *mut sys::request_rec) -> Request<'r> {
+        Request {
+            r,
+            _life: PhantomData,
+        }
+    }
+    pub fn as_ptr(&self) -> *mut sys::request_rec {
+        self.r
+    }
+    pub(crate) fn rec(&self) -> &sys::request_rec {
+        // SAFETY: from_ptr's contract.
+        unsafe { &*self.r }
+    }
+    fn rec_mut(&mut self) -> &mut sys::request_rec {
+        // SAFETY: from_ptr's contract; we are the only user on this thread.
+        unsafe { &mut *self.r }
+    }
+    pub fn pool(&self) -> Pool {
+        // SAFETY: the request pool lives as long as the request.
+        unsafe { Pool::from_ptr(self.rec().pool) }
+    }
+    pub fn server(&self) -> Server {
+        Server(self.rec().server)
+    }
+    pub fn conn(&self) -> &sys::conn_rec {
+        // SAFETY: every request has a live connection.
+        unsafe { &*self.rec().connection }
+    }
+    fn s(&self, p: *const std::ffi::c_char) -> Cow<'r, str> {
+        // SAFETY: request strings are NUL-terminated or NULL and live in r->pool.
+        unsafe { super::cstr(p) }
+    }
+    fn b(&self, p: *const std::ffi::c_char) -> Option<&'r [u8]> {
+        // SAFETY: as `s`.
+        unsafe { super::cbytes(p) }
+    }
+    /// The host the client asked for (Host header), if any.
+    pub fn hostname(&self) -> Option<String> {
+        (!self.rec().hostname.is_null()).then(|| self.s(self.rec().hostname).into_owned())
+    }
+    pub fn handler(&self) -> Option<Cow<'r, str>> {
+        (!self.rec().handler.is_null()).then(|| self.s(self.rec().handler))
+    }
+    pub fn set_handler(&mut self, h: &str) {
+        let v = self.pool().strdup(h);
+        self.rec_mut().handler = v;
+    }
+    pub fn uri(&self) -> Cow<'r, str> {
+        self.s(self.rec().uri)
+    }
+    pub fn uri_bytes(&self) -> &'r [u8] {
+        self.b(self.rec().uri).unwrap_or(b"")
+    }
+    pub fn unparsed_uri(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().unparsed_uri)
+    }
+    pub fn method(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().method)
+    }
+    pub fn protocol(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().protocol)
+    }
+    pub fn args(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().args)
+    }
+    pub fn filename(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().filename)
+    }
+    pub fn set_filename_bytes(&mut self, f: &[u8]) {
+        let v = self.pool().strdup_bytes(f) as *mut _;
+        self.rec_mut().filename = v;
+    }
+    pub fn path_info(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().path_info)
+    }
+    pub fn user(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().user)
+    }
+    pub fn auth_type(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().ap_auth_type)
+    }
+    pub fn useragent_ip(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().useragent_ip)
+    }
+    pub fn log_id(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().log_id)
+    }
+    /// Request start, microseconds since the epoch.
+    pub fn request_time(&self) -> i64 {
+        self.rec().request_time
+    }
+    pub fn headers_in(&self) -> Table {
+        // SAFETY: request tables live as long as the request.
+        unsafe { Table::from_ptr(self.rec().headers_in) }
+    }
+    pub fn headers_out(&self) -> Table {
+        // SAFETY: as headers_in.
+        unsafe { Table::from_ptr(self.rec().headers_out) }
+    }
+    pub fn err_headers_out(&self) -> Table {
+        // SAFETY: as headers_in.
+        unsafe { Table::from_ptr(self.rec().err_headers_out) }
+    }
+    pub fn notes(&self) -> Table {
+        // SAFETY: as headers_in.
+        unsafe { Table::from_ptr(self.rec().notes) }
+    }
+    pub fn subprocess_env(&self) -> Table {
+        // SAFETY: as headers_in.
+        unsafe { Table::from_ptr(self.rec().subprocess_env) }
+    }
+    /// The file type Apache found at `filename` (`APR_REG`, `APR_DIR`, 0 for none).
+    pub fn file_type(&self) -> u32 {
+        self.rec().finfo.filetype
+    }
+    /// Modification time of `filename` in microseconds, 0 when unknown.
+    pub fn file_mtime(&self) -> i64 {
+        self.rec().finfo.mtime
+    }
+    pub fn used_path_info(&self) -> i32 {
+        self.rec().used_path_info
+    }
+    /// This module's merged per-directory configuration.
+    pub fn dir_config<T>(&self) -> Option<&'r T> {
+        // SAFETY: our slot of per_dir_config always holds our DirConfig.
+        unsafe { module_config(self.rec().per_dir_config) }
+    }
+    /// Whether `Options ExecCGI` applies here.
+    pub fn allows_exec_cgi(&self) -> bool {
+        // SAFETY: live request.
+        let opts = unsafe { sys::ap_allow_options(self.r) };
+        opts & sys::OPT_EXECCGI as i32 != 0
+    }
+    /// Sets the response status and its reason line.
+    pub fn set_status(&mut self, status: u16, line: &str) {
+        let v = self.pool().strdup(line);
+        let rec = self.rec_mut();
+        rec.status = status as i32;
+        rec.status_line = v;
+    }
+    pub fn set_content_type(&mut self, ct: &[u8]) {
+        let v = self.pool().strdup_bytes(ct);
+        // SAFETY: live request; the string lives in r->pool.
+        unsafe { sys::ap_set_content_type(self.r, v) };
+    }
+    pub fn set_content_length(&mut self, len: i64) {
+        // SAFETY: live request.
+        unsafe { sys::ap_set_content_length(self.r, len) };
+    }
+    /// Marks the client connection as aborted so Apache closes it instead of
+    /// completing the response cleanly.
+    pub fn abort_connection(&mut self) {
+        // SAFETY: live connection of a live request.
+        unsafe { (*self.rec().connection).aborted = 1 };
+    }
+    pub fn is_aborted(&self) -> bool {
+        self.conn().aborted != 0
+    }
+    pub fn document_root(&self) -> Cow<'r, str> {
+        // SAFETY: live request; returns a config-pool string.
+        self.s(unsafe { sys::ap_document_root(self.r) })
+    }
+    pub fn context_prefix(&self) -> Cow<'r, str> {
+        // SAFETY: as document_root.
+        self.s(unsafe { sys::ap_context_prefix(self.r) })
+    }
+    pub fn context_document_root(&self) -> Cow<'r, str> {
+        // SAFETY: as document_root.
+        self.s(unsafe { sys::ap_context_document_root(self.r) })
+    }
+    pub fn server_name(&self) -> Cow<'r, str> {
+        // SAFETY: live request.
+        self.s(unsafe { sys::ap_get_server_name(self.r) })
+    }
+    pub fn server_port(&self) -> u16 {
+        // SAFETY: live request.
+        unsafe { sys::ap_get_server_port(self.r) }
+    }
+    pub fn scheme(&self) -> Cow<'r, str> {
+        // SAFETY: live request; returns a static or pool string.
+        self.s(unsafe { sys::ap_run_http_scheme(self.r) })
+    }
+    pub fn is_initial(&self) -> bool {
+        // SAFETY: live request.
+        unsafe { sys::ap_is_initial_req(self.r) != 0 }
+    }
+}

@@ -1,0 +1,427 @@
+//! The `WSGI*` directives: one table of (name, parser, needs-main-server),
+//! pure parsers over already-split words (unit-tested without Apache), and
+//! the `extern "C"` callback the shim routes every directive to. Every error
+//! names the directive, the bad value and what is expected, so
+//! `apachectl configtest` points straight at the mistake.
+
+use super::alias::ScriptAlias;
+use super::python::{validate_home, HashSeed};
+use super::{DirConfig, ServerConfig};
+use crate::apache::request::module_config_ptr;
+use crate::apache::{entry, sys};
+use std::ffi::{c_char, c_void, CStr, CString};
+
+/// Where a parser writes: the server record and the directory (or per-server
+/// default) record the directive appears in.
+pub struct Target<'a> {
+    pub server: &'a mut ServerConfig,
+    pub dir: &'a mut DirConfig,
+}
+
+type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), String>;
+
+/// (name, parser, allowed only in the main server config).
+const DIRECTIVES: &[(&str, Parser, bool)] = &[
+    ("WSGIScriptAlias", script_alias, false),
+    ("WSGIProcessGroup", process_group, false),
+    ("WSGIApplicationGroup", application_group, false),
+    ("WSGICallableObject", callable_object, false),
+    ("WSGIPassAuthorization", pass_authorization, false),
+    ("WSGIScriptReloading", script_reloading, false),
+    ("WSGIPythonHome", python_home, true),
+    ("WSGIPythonPath", python_path, true),
+    ("WSGIPythonOptimize", python_optimize, true),
+    ("WSGIDontWriteBytecode", dont_write_bytecode, true),
+    ("WSGIPythonHashSeed", python_hash_seed, true),
+    ("WSGIPythonWarnings", python_warnings, true),
+    ("WSGIDestroyInterpreter", destroy_interpreter, true),
+];
+
+/// Parses one directive. `in_main_server` is false inside `<VirtualHost>`.
+pub fn apply(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let (_, parser, _) = DIRECTIVES
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .ok_or_else(|| format!("{name}: not a directive of this module"))?;
+    parser(t, name, args)
+}
+
+/// Whether `name` may only appear outside `<VirtualHost>` and directory sections.
+pub fn is_global_only(name: &str) -> bool {
+    DIRECTIVES
+        .iter()
+        .any(|(n, _, g)| *g && n.eq_ignore_ascii_case(name))
+}
+
+fn one<'a>(name: &str, args: &'a [String], expected: &str) -> Result<&'a str, String> {
+    match args {
+        [one] => Ok(one),
+        [] => Err(format!("{name} takes one argument, {expected}")),
+        _ => Err(format!(
+            "{name} takes one argument, {expected}; got {} arguments: {}",
+            args.len(),
+            args.join(" ")
+        )),
+    }
+}
+
+fn on_off(name: &str, args: &[String]) -> Result<bool, String> {
+    let v = one(name, args, "On or Off")?;
+    if v.eq_ignore_ascii_case("on") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("off") {
+        Ok(false)
+    } else {
+        Err(format!("{name} must be one of: Off | On (got '{v}')"))
+    }
+}
+
+/// Checks a process or application group name: a literal, or one of the
+/// `%{...}` forms mod_wsgi expands per request.
+pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{name}: empty {what} name"));
+    }
+    if let Some(rest) = value.strip_prefix("%{") {
+        let ok = matches!(rest, "GLOBAL}" | "SERVER}" | "HOST}" | "RESOURCE}")
+            || rest
+                .strip_prefix("ENV:")
+                .and_then(|v| v.strip_suffix('}'))
+                .is_some_and(|v| !v.is_empty());
+        if !ok {
+            return Err(format!(
+                "{name}: invalid {what} '{value}'; expected a name, %{{GLOBAL}}, %{{SERVER}}, \
+                 %{{HOST}}, %{{RESOURCE}} or %{{ENV:VARIABLE}}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.len() < 2 {
+        return Err(format!(
+            "{name} requires at least two arguments: a URL path and the WSGI script (or \
+             directory) it maps to, e.g. `{name} / /srv/app/app.wsgi`"
+        ));
+    }
+    let mut alias = ScriptAlias {
+        location: args[0].clone(),
+        target: args[1].clone(),
+        ..Default::default()
+    };
+    for opt in &args[2..] {
+        let Some((key, value)) = opt.split_once('=') else {
+            return Err(format!(
+                "{name}: invalid option '{opt}'; options have the form name=value"
+            ));
+        };
+        match key {
+            "process-group" => {
+                check_group(name, "process group", value)?;
+                alias.process_group = Some(value.to_string());
+            }
+            "application-group" => {
+                check_group(name, "application group", value)?;
+                alias.application_group = Some(value.to_string());
+            }
+            "callable-object" => {
+                if value.is_empty() {
+                    return Err(format!("{name}: empty callable-object name"));
+                }
+                alias.callable_object = Some(value.to_string());
+            }
+            "pass-authorization" => {
+                alias.pass_authorization = Some(on_off(
+                    &format!("{name} pass-authorization"),
+                    &[value.to_string()],
+                )?)
+            }
+            _ => {
+                return Err(format!(
+                    "{name}: unknown option '{opt}'; expected process-group=, \
+                     application-group=, callable-object= or pass-authorization="
+                ))
+            }
+        }
+    }
+    t.server.aliases.push(alias);
+    Ok(())
+}
+
+fn process_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(
+        name,
+        args,
+        "the name of a WSGIDaemonProcess group or %{GLOBAL}",
+    )?;
+    check_group(name, "process group", v)?;
+    t.dir.process_group = Some(v.to_string());
+    Ok(())
+}
+
+fn application_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "an application group name or %{GLOBAL}")?;
+    check_group(name, "application group", v)?;
+    t.dir.application_group = Some(v.to_string());
+    Ok(())
+}
+
+fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "the name of the WSGI callable in the script")?;
+    t.dir.callable_object = Some(v.to_string());
+    Ok(())
+}
+
+fn pass_authorization(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.pass_authorization = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn script_reloading(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.script_reloading = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn python_home(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(
+        name,
+        args,
+        "the sys.prefix of a Python installation or virtual environment",
+    )?;
+    t.server.python.home = Some(validate_home(v)?);
+    Ok(())
+}
+
+fn python_path(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "a colon-separated list of directories")?;
+    t.server.python.path = v
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(())
+}
+
+fn python_optimize(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "0, 1 or 2")?;
+    match v.parse::<u8>() {
+        Ok(n @ 0..=2) => {
+            t.server.python.optimize = Some(n);
+            Ok(())
+        }
+        _ => Err(format!("{name} must be 0, 1 or 2 (got '{v}')")),
+    }
+}
+
+fn dont_write_bytecode(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.dont_write_bytecode = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn python_hash_seed(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "\"random\" or an integer from 0 to 4294967295")?;
+    let seed = if v == "random" {
+        HashSeed::Random
+    } else {
+        HashSeed::Fixed(v.parse::<u32>().map_err(|_| {
+            format!("{name} must be \"random\" or an integer from 0 to 4294967295 (got '{v}')")
+        })?)
+    };
+    t.server.python.hash_seed = Some(seed);
+    Ok(())
+}
+
+fn python_warnings(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(
+        name,
+        args,
+        "a warning filter in the -W syntax, e.g. ignore::DeprecationWarning",
+    )?;
+    t.server.python.warnings.push(v.to_string());
+    Ok(())
+}
+
+fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.destroy_interpreter = Some(on_off(name, args)?);
+    Ok(())
+}
+
+// ---- FFI side --------------------------------------------------------------
+
+/// Splits a RAW_ARGS line into words the way Apache does (quotes honoured).
+///
+/// # Safety
+/// `pool` must be live and `args` NUL-terminated.
+unsafe fn split_words(pool: *mut sys::apr_pool_t, args: *const c_char) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut line = args;
+    loop {
+        // SAFETY: `line` stays within the NUL-terminated argument string.
+        while unsafe { *line } != 0 && unsafe { (*line as u8).is_ascii_whitespace() } {
+            // SAFETY: not yet at the terminator.
+            line = unsafe { line.add(1) };
+        }
+        // SAFETY: as above.
+        if unsafe { *line } == 0 {
+            break;
+        }
+        // SAFETY: ap_getword_conf advances `line` and returns a pool string.
+        let w = unsafe { sys::ap_getword_conf(pool, &mut line) };
+        // SAFETY: a NUL-terminated pool string.
+        words.push(unsafe { CStr::from_ptr(w) }.to_string_lossy().into_owned());
+    }
+    words
+}
+
+/// The shim's callback for every directive in its command table.
+///
+/// # Safety
+/// Called by Apache only, with the live `cmd_parms` of the directive.
+pub unsafe extern "C" fn directive(
+    cmd: *mut sys::cmd_parms,
+    mconfig: *mut c_void,
+    args: *const c_char,
+) -> *const c_char {
+    if cmd.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: Apache passes a live cmd_parms for the directive being read.
+    let cmd_ref = unsafe { &*cmd };
+    let result = entry::config_hook(|| {
+        // SAFETY: cmd->cmd is the command_rec of this directive.
+        let name = unsafe { CStr::from_ptr((*cmd_ref.cmd).name) }
+            .to_string_lossy()
+            .into_owned();
+        if is_global_only(&name) {
+            // SAFETY: live cmd_parms.
+            let err = unsafe { sys::ap_check_cmd_context(cmd, sys::GLOBAL_ONLY) };
+            if !err.is_null() {
+                // SAFETY: Apache's error string is NUL-terminated.
+                let msg = unsafe { CStr::from_ptr(err) }.to_string_lossy();
+                return Err(format!(
+                    "{msg}: it configures the Python interpreter of the whole server"
+                ));
+            }
+        }
+        // SAFETY: pool and args come from Apache for this directive.
+        let words = unsafe { split_words(cmd_ref.pool, args) };
+        // SAFETY: our server slot always holds a ServerConfig created by us;
+        // configuration is read single-threaded in the parent.
+        let server =
+            unsafe { module_config_ptr::<ServerConfig>((*cmd_ref.server).module_config).as_mut() }
+                .ok_or("module configuration missing")?;
+        let mut scratch = DirConfig::default();
+        let dir = if mconfig.is_null() {
+            &mut scratch
+        } else {
+            // SAFETY: for our directives mconfig is our DirConfig.
+            unsafe { &mut *(mconfig as *mut DirConfig) }
+        };
+        apply(&mut Target { server, dir }, &name, &words)
+    });
+    match result {
+        Ok(()) => std::ptr::null(),
+        Err(msg) => {
+            let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: copies the message into the command pool Apache reads it from.
+            unsafe { sys::apr_pstrdup(cmd_ref.pool, c.as_ptr()) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, args: &[&str]) -> Result<(ServerConfig, DirConfig), String> {
+        let (mut s, mut d) = (ServerConfig::default(), DirConfig::default());
+        let words: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        apply(
+            &mut Target {
+                server: &mut s,
+                dir: &mut d,
+            },
+            name,
+            &words,
+        )?;
+        Ok((s, d))
+    }
+
+    #[test]
+    fn script_alias_with_options() {
+        let (s, _) = run(
+            "WSGIScriptAlias",
+            &[
+                "/x",
+                "/a.wsgi",
+                "application-group=%{GLOBAL}",
+                "callable-object=app",
+                "pass-authorization=On",
+            ],
+        )
+        .unwrap();
+        let a = &s.aliases[0];
+        assert_eq!(a.application_group.as_deref(), Some("%{GLOBAL}"));
+        assert_eq!(a.callable_object.as_deref(), Some("app"));
+        assert_eq!(a.pass_authorization, Some(true));
+    }
+
+    #[test]
+    fn errors_name_directive_and_value() {
+        let e = run("WSGIScriptAlias", &["/"]).unwrap_err();
+        assert!(
+            e.starts_with("WSGIScriptAlias requires at least two arguments"),
+            "{e}"
+        );
+        let e = run("WSGIScriptAlias", &["/", "/a", "bogus-option=1"]).unwrap_err();
+        assert!(e.contains("unknown option 'bogus-option=1'"), "{e}");
+        let e = run("WSGIPythonOptimize", &["7"]).unwrap_err();
+        assert!(
+            e.contains("WSGIPythonOptimize must be 0, 1 or 2 (got '7')"),
+            "{e}"
+        );
+        let e = run("WSGIDestroyInterpreter", &["maybe"]).unwrap_err();
+        assert!(
+            e.contains("WSGIDestroyInterpreter must be one of: Off | On (got 'maybe')"),
+            "{e}"
+        );
+        let e = run("WSGIApplicationGroup", &["%{BOGUS}"]).unwrap_err();
+        assert!(e.contains("invalid application group '%{BOGUS}'"), "{e}");
+        let e = run("WSGIPythonHashSeed", &["-1"]).unwrap_err();
+        assert!(e.contains("got '-1'"), "{e}");
+        let e = run("WSGICallableObject", &[]).unwrap_err();
+        assert!(e.contains("takes one argument"), "{e}");
+    }
+
+    #[test]
+    fn python_settings() {
+        let (s, _) = run("WSGIPythonPath", &["/a:/b"]).unwrap();
+        assert_eq!(s.python.path, vec!["/a", "/b"]);
+        let (s, _) = run("WSGIPythonHashSeed", &["123"]).unwrap();
+        assert_eq!(s.python.hash_seed, Some(HashSeed::Fixed(123)));
+        let (s, _) = run("WSGIPythonHashSeed", &["random"]).unwrap();
+        assert_eq!(s.python.hash_seed, Some(HashSeed::Random));
+        let (s, _) = run("WSGIDontWriteBytecode", &["on"]).unwrap();
+        assert_eq!(s.python.dont_write_bytecode, Some(true));
+        assert!(is_global_only("WSGIPythonHome"));
+        assert!(!is_global_only("WSGIScriptAlias"));
+    }
+
+    #[test]
+    fn group_forms() {
+        for ok in [
+            "%{GLOBAL}",
+            "%{SERVER}",
+            "%{HOST}",
+            "%{RESOURCE}",
+            "%{ENV:X}",
+            "literal",
+        ] {
+            assert!(check_group("D", "group", ok).is_ok(), "{ok}");
+        }
+        for bad in ["%{ENV:}", "%{OTHER}", ""] {
+            assert!(check_group("D", "group", bad).is_err(), "{bad}");
+        }
+    }
+}

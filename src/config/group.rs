@@ -1,0 +1,138 @@
+//! Per-request expansion of process-group, application-group and
+//! callable-object values (`%{GLOBAL}`, `%{SERVER}`, `%{HOST}`,
+//! `%{RESOURCE}`, `%{ENV:VAR}`), exactly as mod_wsgi computes them: the port
+//! is appended unless it is 80 or 443, and `%{RESOURCE}` is
+//! `host[:port]|SCRIPT_NAME`.
+
+use crate::apache::request::Request;
+
+fn with_port(host: &str, port: u16) -> String {
+    if port != 80 && port != 443 {
+        format!("{host}:{port}")
+    } else {
+        host.to_string()
+    }
+}
+
+/// Collapses runs of '/' into one.
+pub fn no2slash(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &b in s {
+        if b == b'/' && out.last() == Some(&b'/') {
+            continue;
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// Index in `uri` where `path_info` starts, matching from the end and
+/// treating runs of slashes in `uri` as one (mod_wsgi's wsgi_find_path_info).
+pub fn find_path_info(uri: &[u8], path_info: &[u8]) -> usize {
+    let (mut i, mut j) = (uri.len(), path_info.len());
+    while i > 0 && j > 0 {
+        let (u, p) = (uri[i - 1], path_info[j - 1]);
+        if u == b'/' && p == b'/' {
+            while i > 0 && uri[i - 1] == b'/' {
+                i -= 1;
+            }
+            while j > 0 && path_info[j - 1] == b'/' {
+                j -= 1;
+            }
+        } else if u == p {
+            i -= 1;
+            j -= 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// SCRIPT_NAME as mod_wsgi derives it: the URI without PATH_INFO, slashes collapsed.
+pub fn script_name(r: &Request<'_>) -> Vec<u8> {
+    let uri = r.uri_bytes();
+    let name = match r.path_info() {
+        Some(pi) if !pi.is_empty() => &uri[..find_path_info(uri, pi)],
+        _ => uri,
+    };
+    no2slash(name)
+}
+
+fn env_value(r: &Request<'_>, var: &str) -> Option<String> {
+    r.notes()
+        .get_str(var)
+        .or_else(|| r.subprocess_env().get_str(var))
+        .or_else(|| std::env::var(var).ok())
+}
+
+fn resource(r: &Request<'_>) -> String {
+    let host = r.server().hostname().into_owned();
+    let name = String::from_utf8_lossy(&script_name(r)).into_owned();
+    format!("{}|{}", with_port(&host, r.server_port()), name)
+}
+
+fn expand(r: &Request<'_>, value: &str, default: &dyn Fn() -> String) -> String {
+    let Some(name) = value.strip_prefix('%') else {
+        return value.to_string();
+    };
+    match name {
+        "{GLOBAL}" => String::new(),
+        "{RESOURCE}" => resource(r),
+        "{SERVER}" => with_port(&r.server().hostname(), r.server_port()),
+        "{HOST}" => {
+            let host = r.hostname().filter(|h| !h.is_empty());
+            let host = host.unwrap_or_else(|| r.server().hostname().into_owned());
+            with_port(&host, r.server_port())
+        }
+        _ => match name.strip_prefix("{ENV:").and_then(|v| v.strip_suffix('}')) {
+            Some(var) => match env_value(r, var) {
+                Some(v) if v.starts_with('%') && !v.starts_with("%{ENV:") => expand(r, &v, default),
+                Some(v) => v,
+                None => default(),
+            },
+            None => value.to_string(),
+        },
+    }
+}
+
+/// The application group (interpreter name; "" is the main interpreter).
+pub fn application_group(r: &Request<'_>, value: Option<&str>) -> String {
+    match value {
+        None => resource(r),
+        Some(v) => expand(r, v, &|| v.to_string()),
+    }
+}
+
+/// The process group ("" means embedded mode).
+pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
+    match value {
+        None => String::new(),
+        Some(v) => expand(r, v, &|| v.to_string()),
+    }
+}
+
+/// The callable object name.
+pub fn callable_object(r: &Request<'_>, value: Option<&str>) -> String {
+    match value {
+        None => "application".to_string(),
+        Some(v) if v.starts_with("%{ENV:") => {
+            let var = &v[6..v.len().saturating_sub(1)];
+            env_value(r, var).unwrap_or_else(|| "application".to_string())
+        }
+        Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_info_split() {
+        assert_eq!(find_path_info(b"/app/x/y", b"/x/y"), 4);
+        assert_eq!(find_path_info(b"/app//x/y", b"/x/y"), 4);
+        assert_eq!(find_path_info(b"/x", b"/x"), 0);
+        assert_eq!(no2slash(b"//a///b/"), b"/a/b/");
+    }
+}

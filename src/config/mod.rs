@@ -1,0 +1,133 @@
+//! Typed configuration: the per-server (`ServerConfig`) and per-directory
+//! (`DirConfig`) records Apache creates and merges through the module record,
+//! and the directive dispatcher the C shim forwards every `WSGI*` directive
+//! to. "Unset" is `None`; merging keeps the more specific value when set.
+//! Configuration is built in the Apache parent and is immutable once
+//! `post_config` has run (children only read it).
+
+pub mod alias;
+pub mod directives;
+pub mod group;
+pub mod python;
+
+use crate::apache::pool::Pool;
+use crate::apache::sys;
+use std::ffi::{c_char, c_void};
+
+pub use alias::ScriptAlias;
+pub use python::PythonSettings;
+
+/// Per-virtual-host configuration.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// `WSGIScriptAlias` entries, this host's first, then inherited ones.
+    pub aliases: Vec<ScriptAlias>,
+    /// Interpreter settings; only the main server's are used.
+    pub python: PythonSettings,
+}
+
+/// Per-directory (and per-server default) configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DirConfig {
+    pub process_group: Option<String>,
+    pub application_group: Option<String>,
+    pub callable_object: Option<String>,
+    pub pass_authorization: Option<bool>,
+    pub script_reloading: Option<bool>,
+}
+
+impl DirConfig {
+    /// The more specific (`child`) value wins when set.
+    pub fn merge(parent: &DirConfig, child: &DirConfig) -> DirConfig {
+        fn pick<T: Clone>(p: &Option<T>, c: &Option<T>) -> Option<T> {
+            c.clone().or_else(|| p.clone())
+        }
+        DirConfig {
+            process_group: pick(&parent.process_group, &child.process_group),
+            application_group: pick(&parent.application_group, &child.application_group),
+            callable_object: pick(&parent.callable_object, &child.callable_object),
+            pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
+            script_reloading: pick(&parent.script_reloading, &child.script_reloading),
+        }
+    }
+
+    pub fn callable_object(&self) -> &str {
+        self.callable_object.as_deref().unwrap_or("application")
+    }
+    pub fn script_reloading(&self) -> bool {
+        self.script_reloading.unwrap_or(true)
+    }
+}
+
+impl ServerConfig {
+    pub fn merge(parent: &ServerConfig, child: &ServerConfig) -> ServerConfig {
+        let mut aliases = child.aliases.clone();
+        aliases.extend(parent.aliases.iter().cloned());
+        ServerConfig {
+            aliases,
+            python: parent.python.clone(),
+        }
+    }
+}
+
+// ---- Apache callbacks (module record slots) -------------------------------
+
+/// # Safety
+/// Called by Apache only, with live pools and configuration records this
+/// module created.
+pub unsafe extern "C" fn create_dir_config(
+    p: *mut sys::apr_pool_t,
+    _dir: *mut c_char,
+) -> *mut c_void {
+    // SAFETY: Apache passes a live pool that outlives the config.
+    let pool = unsafe { Pool::from_ptr(p) };
+    pool.adopt(DirConfig::default()) as *mut c_void
+}
+
+/// # Safety
+/// Called by Apache only, with live pools and configuration records this
+/// module created.
+pub unsafe extern "C" fn merge_dir_config(
+    p: *mut sys::apr_pool_t,
+    base: *mut c_void,
+    new: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: both were created by create_dir_config/merge_dir_config.
+    let (base, new) = unsafe { (&*(base as *const DirConfig), &*(new as *const DirConfig)) };
+    let merged =
+        std::panic::catch_unwind(|| DirConfig::merge(base, new)).unwrap_or_else(|_| new.clone());
+    // SAFETY: live pool.
+    unsafe { Pool::from_ptr(p) }.adopt(merged) as *mut c_void
+}
+
+/// # Safety
+/// Called by Apache only, with live pools and configuration records this
+/// module created.
+pub unsafe extern "C" fn create_server_config(
+    p: *mut sys::apr_pool_t,
+    _s: *mut sys::server_rec,
+) -> *mut c_void {
+    // SAFETY: Apache passes a live pool that outlives the config.
+    unsafe { Pool::from_ptr(p) }.adopt(ServerConfig::default()) as *mut c_void
+}
+
+/// # Safety
+/// Called by Apache only, with live pools and configuration records this
+/// module created.
+pub unsafe extern "C" fn merge_server_config(
+    p: *mut sys::apr_pool_t,
+    base: *mut c_void,
+    new: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: both were created by create_server_config/merge_server_config.
+    let (base, new) = unsafe {
+        (
+            &*(base as *const ServerConfig),
+            &*(new as *const ServerConfig),
+        )
+    };
+    let merged =
+        std::panic::catch_unwind(|| ServerConfig::merge(base, new)).unwrap_or_else(|_| new.clone());
+    // SAFETY: live pool.
+    unsafe { Pool::from_ptr(p) }.adopt(merged) as *mut c_void
+}

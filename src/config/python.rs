@@ -1,0 +1,182 @@
+//! Interpreter-wide settings from `WSGIPython*` and `WSGIDestroyInterpreter`,
+//! and the validation of `WSGIPythonHome` users need most: a home that is not
+//! a directory, or a virtual environment made from another Python version
+//! than the one this module was built for, fails at configuration time
+//! naming both versions (mod_wsgi only fails later, in every child, with
+//! "No module named 'encodings'").
+
+use std::path::Path;
+
+/// The Python minor version this module was built against (e.g. "3.11").
+pub const BUILD_PYTHON_VERSION: &str = env!("MOD_WSGI_PYTHON_VERSION");
+/// `sys.base_prefix` of the build Python.
+pub const BUILD_PYTHON_PREFIX: &str = env!("MOD_WSGI_PYTHON_PREFIX");
+
+/// `WSGIPythonHashSeed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashSeed {
+    Random,
+    Fixed(u32),
+}
+
+/// What `WSGIPythonHome` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Home {
+    /// A virtual environment (has `pyvenv.cfg`): Python is started with
+    /// `program_name = <home>/bin/python`, as mod_wsgi does.
+    Venv(String),
+    /// A Python installation prefix (`PyConfig.home`), possibly `prefix:exec_prefix`.
+    Prefix(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PythonSettings {
+    pub home: Option<Home>,
+    pub path: Vec<String>,
+    pub optimize: Option<u8>,
+    pub dont_write_bytecode: Option<bool>,
+    pub hash_seed: Option<HashSeed>,
+    pub warnings: Vec<String>,
+    pub destroy_interpreter: Option<bool>,
+}
+
+impl PythonSettings {
+    pub fn destroy_interpreter(&self) -> bool {
+        self.destroy_interpreter.unwrap_or(true)
+    }
+}
+
+/// Reads `version` (or `version_info`) from a venv's `pyvenv.cfg` as "X.Y".
+fn venv_version(cfg: &str) -> Option<String> {
+    cfg.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        let k = k.trim();
+        if k != "version" && k != "version_info" {
+            return None;
+        }
+        let mut parts = v.trim().split('.');
+        Some(format!("{}.{}", parts.next()?, parts.next()?))
+    })
+}
+
+/// Validates a `WSGIPythonHome` value against the build Python.
+pub fn validate_home(value: &str) -> Result<Home, String> {
+    let prefix = value.split(':').next().unwrap_or(value);
+    let dir = Path::new(prefix);
+    if !dir.is_absolute() {
+        return Err(format!(
+            "WSGIPythonHome '{value}' is not an absolute path; expected the sys.prefix of a \
+             Python {BUILD_PYTHON_VERSION} installation or virtual environment"
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "WSGIPythonHome '{value}' is not a directory (it does not exist or cannot be \
+             accessed); expected the sys.prefix of a Python {BUILD_PYTHON_VERSION} installation \
+             or virtual environment, as printed by `python -c 'import sys; print(sys.prefix)'`"
+        ));
+    }
+    let cfg = dir.join("pyvenv.cfg");
+    if cfg.is_file() {
+        let text = std::fs::read_to_string(&cfg).map_err(|e| {
+            format!(
+                "WSGIPythonHome '{value}': cannot read {}: {e}",
+                cfg.display()
+            )
+        })?;
+        return match venv_version(&text) {
+            Some(v) if v == BUILD_PYTHON_VERSION => Ok(Home::Venv(prefix.to_string())),
+            Some(v) => Err(format!(
+                "WSGIPythonHome '{value}' is a virtual environment made with Python {v}, but \
+                 this mod_wsgi was built for Python {BUILD_PYTHON_VERSION}; recreate the venv \
+                 with Python {BUILD_PYTHON_VERSION} (e.g. {BUILD_PYTHON_PREFIX}/bin/python{BUILD_PYTHON_VERSION} \
+                 -m venv {prefix}) or build mod_wsgi for Python {v}"
+            )),
+            None => Ok(Home::Venv(prefix.to_string())),
+        };
+    }
+    let stdlib = dir.join(format!("lib/python{BUILD_PYTHON_VERSION}"));
+    if !stdlib.join("os.py").is_file() {
+        let other = std::fs::read_dir(dir.join("lib"))
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.starts_with("python3."))
+            .map(|n| n.trim_start_matches("python").to_string())
+            .collect::<Vec<_>>();
+        let found = if other.is_empty() {
+            "no Python standard library".to_string()
+        } else {
+            format!("Python {}", other.join(", "))
+        };
+        return Err(format!(
+            "WSGIPythonHome '{value}' has {found} under lib/, but this mod_wsgi was built for \
+             Python {BUILD_PYTHON_VERSION} (it needs {}/os.py); point it at a Python \
+             {BUILD_PYTHON_VERSION} prefix or virtual environment, not at site-packages",
+            stdlib.display()
+        ));
+    }
+    Ok(Home::Prefix(value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_venv_versions() {
+        assert_eq!(
+            venv_version("home = /usr/bin\nversion = 3.11.2\n"),
+            Some("3.11".into())
+        );
+        assert_eq!(
+            venv_version("version_info = 3.12.1.final.0\n"),
+            Some("3.12".into())
+        );
+        assert_eq!(venv_version("home = /usr/bin\n"), None);
+    }
+
+    #[test]
+    fn rejects_missing_and_relative_homes() {
+        let e = validate_home("/nonexistent/python-home").unwrap_err();
+        assert!(
+            e.contains("WSGIPythonHome '/nonexistent/python-home' is not a directory"),
+            "{e}"
+        );
+        let e = validate_home("relative/home").unwrap_err();
+        assert!(e.contains("not an absolute path"), "{e}");
+    }
+
+    #[test]
+    fn rejects_venv_of_other_version() {
+        let dir = std::env::temp_dir().join(format!("wsgi-venv-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pyvenv.cfg"), "home = /x/bin\nversion = 3.2.1\n").unwrap();
+        let e = validate_home(dir.to_str().unwrap()).unwrap_err();
+        assert!(e.contains("made with Python 3.2"), "{e}");
+        assert!(
+            e.contains(&format!("built for Python {BUILD_PYTHON_VERSION}")),
+            "{e}"
+        );
+        std::fs::write(
+            dir.join("pyvenv.cfg"),
+            format!("home = /x/bin\nversion = {BUILD_PYTHON_VERSION}.0\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            validate_home(dir.to_str().unwrap()),
+            Ok(Home::Venv(dir.to_str().unwrap().to_string()))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn accepts_the_build_prefix() {
+        assert!(matches!(
+            validate_home(BUILD_PYTHON_PREFIX),
+            Ok(Home::Prefix(_))
+        ));
+    }
+}

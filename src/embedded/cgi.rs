@@ -1,0 +1,198 @@
+//! The CGI variables of an embedded request, built from `request_rec` the way
+//! mod_wsgi 6 builds them itself (it no longer calls `ap_add_cgi_vars`):
+//! `SetEnv`/`PassEnv`/mod_ssl variables first, then the request's own
+//! variables, `HTTP_*` for headers whose names are letters, digits and
+//! hyphens (others are dropped, so `X_Foo` cannot spoof `X-Foo`), and the
+//! `mod_wsgi.*` keys. `HTTPS` decides `wsgi.url_scheme` and is removed.
+
+use crate::apache::request::Request;
+use crate::apache::{mpm, sys};
+use crate::config::group;
+use crate::wsgi::environ::EnvironData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Per-request facts resolved by the handler.
+pub struct Resolved<'a> {
+    pub process_group: &'a str,
+    pub application_group: &'a str,
+    pub callable_object: &'a str,
+    pub pass_authorization: bool,
+}
+
+fn header_to_cgi(name: &[u8]) -> Option<String> {
+    if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+        return None;
+    }
+    let mut key = String::with_capacity(name.len() + 5);
+    key.push_str("HTTP_");
+    key.extend(name.iter().map(|&b| {
+        if b == b'-' {
+            '_'
+        } else {
+            b.to_ascii_uppercase() as char
+        }
+    }));
+    Some(key)
+}
+
+static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+thread_local! {
+    static THREAD_ID: u64 = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Collects the environ data of request `r`.
+pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
+    let mut env = EnvironData::default();
+    for (k, v) in r.subprocess_env().entries() {
+        env.set(&String::from_utf8_lossy(k), v);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in r.headers_in().entries() {
+        let key = if k.eq_ignore_ascii_case(b"content-type") {
+            "CONTENT_TYPE".to_string()
+        } else if k.eq_ignore_ascii_case(b"content-length") {
+            "CONTENT_LENGTH".to_string()
+        } else if (k.eq_ignore_ascii_case(b"authorization") && !res.pass_authorization)
+            || k.eq_ignore_ascii_case(b"proxy-authorization")
+        {
+            continue;
+        } else {
+            match header_to_cgi(k) {
+                Some(key) => key,
+                None => continue,
+            }
+        };
+        let value = match env.get(&key) {
+            // Apache merges repeated headers already; join any that remain.
+            Some(old) if !seen.insert(key.clone()) => {
+                let mut joined = old.to_vec();
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(v);
+                joined
+            }
+            _ => {
+                seen.insert(key.clone());
+                v.to_vec()
+            }
+        };
+        env.set(&key, value);
+    }
+
+    // SAFETY: a static string owned by Apache.
+    let banner = unsafe { crate::apache::cstr(sys::ap_get_server_banner()) }.into_owned();
+    env.set("SERVER_SOFTWARE", banner);
+    env.set("SERVER_NAME", r.server_name().as_bytes());
+    let conn = r.conn();
+    // SAFETY: the connection's strings live as long as the connection.
+    if let Some(ip) = unsafe { crate::apache::cbytes(conn.local_ip) } {
+        env.set("SERVER_ADDR", ip);
+    }
+    env.set("SERVER_PORT", r.server_port().to_string());
+    if let Some(ip) = r.useragent_ip() {
+        env.set("REMOTE_ADDR", ip);
+    }
+    if !conn.client_addr.is_null() {
+        // SAFETY: non-NULL client address of a live connection.
+        env.set(
+            "REMOTE_PORT",
+            unsafe { (*conn.client_addr).port }.to_string(),
+        );
+    }
+    env.set("DOCUMENT_ROOT", r.document_root().as_bytes());
+    env.set("REQUEST_SCHEME", r.scheme().as_bytes());
+    env.set("CONTEXT_PREFIX", r.context_prefix().as_bytes());
+    env.set(
+        "CONTEXT_DOCUMENT_ROOT",
+        r.context_document_root().as_bytes(),
+    );
+    env.set("SERVER_ADMIN", r.server().admin().as_bytes());
+    if let Some(f) = r.filename() {
+        env.set("SCRIPT_FILENAME", f);
+    }
+    if let Some(u) = r.user() {
+        env.set("REMOTE_USER", u);
+    }
+    if let Some(a) = r.auth_type() {
+        env.set("AUTH_TYPE", a);
+    }
+    env.set("SERVER_PROTOCOL", r.protocol().unwrap_or(b"HTTP/1.0"));
+    env.set("REQUEST_METHOD", r.method().unwrap_or(b"GET"));
+    env.set("QUERY_STRING", r.args().unwrap_or(b""));
+    env.set("REQUEST_URI", r.unparsed_uri().unwrap_or(b""));
+    let script_name = group::script_name(r);
+    let path_info = r.path_info().unwrap_or(b"").to_vec();
+    env.set("SCRIPT_NAME", &script_name);
+    env.set("PATH_INFO", &path_info);
+
+    let https = env
+        .remove("HTTPS")
+        .map(|v| {
+            let v = String::from_utf8_lossy(&v).to_ascii_lowercase();
+            v == "on" || v == "1" || v == "yes"
+        })
+        .unwrap_or(false);
+    env.url_scheme = if https || r.scheme() == "https" {
+        "https"
+    } else {
+        "http"
+    }
+    .to_string();
+    env.multithread = mpm::is_threaded();
+    env.multiprocess = mpm::is_forked() || mpm::max_processes() > 1;
+    env.run_once = false;
+
+    env.set("mod_wsgi.process_group", res.process_group);
+    env.set("mod_wsgi.application_group", res.application_group);
+    env.set("mod_wsgi.callable_object", res.callable_object);
+    env.set(
+        "mod_wsgi.request_handler",
+        r.handler().unwrap_or_default().as_bytes(),
+    );
+    env.set("mod_wsgi.handler_script", "");
+    env.set("mod_wsgi.script_name", &script_name);
+    env.set("mod_wsgi.path_info", &path_info);
+    if !conn.local_addr.is_null() {
+        // SAFETY: non-NULL local address of a live connection.
+        let addr = unsafe { &*conn.local_addr };
+        // SAFETY: NULL or a NUL-terminated string owned by the connection.
+        let host = unsafe { crate::apache::cbytes(addr.hostname) }.unwrap_or(b"");
+        env.set("mod_wsgi.listener_host", host);
+        env.set("mod_wsgi.listener_port", addr.port.to_string());
+    }
+    env.set("mod_wsgi.server_pid", std::process::id().to_string());
+    if let Some(id) = r.log_id() {
+        env.set("mod_wsgi.request_id", id);
+    }
+    env.set("mod_wsgi.connection_id", conn.id.to_string());
+    env.set("mod_wsgi.thread_id", THREAD_ID.with(|t| *t).to_string());
+    env.times = vec![
+        ("mod_wsgi.request_start", r.request_time() as f64 / 1e6),
+        ("mod_wsgi.queue_start", 0.0),
+        ("mod_wsgi.daemon_start", 0.0),
+        ("mod_wsgi.application_start", now_seconds()),
+    ];
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_to_cgi;
+
+    #[test]
+    fn header_names() {
+        assert_eq!(
+            header_to_cgi(b"X-Forwarded-For").as_deref(),
+            Some("HTTP_X_FORWARDED_FOR")
+        );
+        assert_eq!(header_to_cgi(b"accept").as_deref(), Some("HTTP_ACCEPT"));
+        assert_eq!(header_to_cgi(b"X_Spoof"), None);
+        assert_eq!(header_to_cgi(b"Bad Header"), None);
+    }
+}

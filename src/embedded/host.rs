@@ -1,0 +1,134 @@
+//! The embedded-mode [`Host`]: the request body comes from Apache's input
+//! filters (`ap_get_client_block`, so `LimitRequestBody`, chunked decoding
+//! and `100 Continue` on the first read are Apache's) and the response goes
+//! down the request's output filter chain as brigades, with a FLUSH bucket
+//! when the application yielded. Called with the GIL released.
+
+use crate::apache::log::{self, Level};
+use crate::apache::request::Request;
+use crate::apache::{shim, sys};
+use crate::wsgi::{Head, Host, HostError};
+
+pub struct ApacheHost {
+    r: *mut sys::request_rec,
+    bb: *mut sys::apr_bucket_brigade,
+    gone: bool,
+}
+
+// SAFETY: the request_rec is only touched while the request is live (the
+// Exchange is expired before the handler returns) and every access goes
+// through the Exchange's mutex, so there is never concurrent use.
+unsafe impl Send for ApacheHost {}
+
+impl ApacheHost {
+    /// # Safety
+    /// `r` must stay live until the Exchange holding this host is expired.
+    pub unsafe fn new(r: *mut sys::request_rec) -> ApacheHost {
+        ApacheHost {
+            r,
+            bb: std::ptr::null_mut(),
+            gone: false,
+        }
+    }
+
+    fn req(&self) -> Request<'_> {
+        // SAFETY: `new`'s contract.
+        unsafe { Request::from_ptr(self.r) }
+    }
+
+    fn brigade(&mut self) -> *mut sys::apr_bucket_brigade {
+        if self.bb.is_null() {
+            // SAFETY: live request and connection; the brigade lives in r->pool.
+            self.bb = unsafe {
+                sys::apr_brigade_create((*self.r).pool, (*(*self.r).connection).bucket_alloc)
+            };
+        }
+        self.bb
+    }
+}
+
+impl Host for ApacheHost {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // SAFETY: live request; Apache writes at most buf.len() bytes.
+        let n =
+            unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr() as *mut _, buf.len() as _) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        if self.req().is_aborted() {
+            self.gone = true;
+            return Err(HostError::ClientGone("request data read error".into()));
+        }
+        Err(HostError::Io("request data read error".into()))
+    }
+
+    fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
+        let mut r = self.req();
+        r.set_status(head.status, &head.status_line);
+        let out = r.headers_out();
+        let pool = r.pool();
+        for (k, v) in &head.headers {
+            if k.eq_ignore_ascii_case("content-type") {
+                r.set_content_type(v.as_bytes());
+            } else if k.eq_ignore_ascii_case("content-length") {
+                match v.trim().parse::<i64>() {
+                    Ok(n) if n >= 0 => r.set_content_length(n),
+                    _ => {
+                        return Err(HostError::Io(format!(
+                            "invalid Content-Length header value {v:?}"
+                        )))
+                    }
+                }
+            } else {
+                out.add_bytes(pool, k, v.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        let bb = self.brigade();
+        // SAFETY: live connection; the brigade, buckets and filters belong to
+        // this request; transient buckets are copied if a filter sets them aside
+        // before ap_pass_brigade returns.
+        let rv = unsafe {
+            let alloc = (*(*self.r).connection).bucket_alloc;
+            if !data.is_empty() {
+                let b =
+                    sys::apr_bucket_transient_create(data.as_ptr() as *const _, data.len(), alloc);
+                shim::wsgi_shim_brigade_insert_tail(bb, b);
+            }
+            if flush {
+                shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
+            }
+            let rv = sys::ap_pass_brigade((*self.r).output_filters, bb);
+            sys::apr_brigade_cleanup(bb as *mut _);
+            rv
+        };
+        if rv != 0 || self.req().is_aborted() {
+            self.gone = true;
+            return Err(HostError::ClientGone(
+                "failed to write response data".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, level: Level, msg: &str) {
+        log::request(level, &self.req(), msg);
+    }
+
+    fn abort(&mut self) {
+        self.req().abort_connection();
+    }
+
+    fn client_gone(&self) -> bool {
+        self.gone
+    }
+}

@@ -1,0 +1,296 @@
+//! Embedded mode: `WSGIScriptAlias` URL mapping (translate_name) and the
+//! `wsgi-script` handler that runs the application inside the Apache child.
+//! The handler resolves the groups and callable, checks the request (ExecCGI,
+//! script file, transfer coding, body limit), collects the environ without
+//! the GIL, then enters the group's interpreter and runs the WSGI core with
+//! an [`host::ApacheHost`].
+
+pub mod cgi;
+pub mod host;
+
+use crate::apache::log::{self, Level};
+use crate::apache::request::Request;
+use crate::apache::sys;
+use crate::config::{group, DirConfig, ServerConfig};
+use crate::python::logstream::{LogStream, Sink};
+use crate::python::{init, interp, modules, script, tstate};
+use crate::wsgi::{self, environ, input::Input, response::Response, Exchange, Outcome};
+use pyo3::prelude::*;
+use std::ffi::c_int;
+use std::sync::Arc;
+
+const OK: c_int = sys::OK as c_int;
+const DECLINED: c_int = sys::DECLINED;
+const SERVER_ERROR: c_int = sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+
+/// translate_name: maps a URL under a `WSGIScriptAlias` to its script and
+/// marks the request for the `wsgi-script` handler.
+pub fn translate_name(mut r: Request<'_>) -> c_int {
+    let Some(cfg) = r.server().config::<ServerConfig>() else {
+        return DECLINED;
+    };
+    let uri = r.uri_bytes();
+    if cfg.aliases.is_empty() || (!uri.is_empty() && uri[0] != b'/') {
+        return DECLINED;
+    }
+    for alias in &cfg.aliases {
+        let Some(filename) = alias.map(uri) else {
+            continue;
+        };
+        r.set_filename_bytes(&filename);
+        r.set_handler("wsgi-script");
+        let notes = r.notes();
+        notes.set("alias-forced-type", "wsgi-script");
+        if let Some(v) = &alias.process_group {
+            notes.set("mod_wsgi.process_group", v);
+        }
+        if let Some(v) = &alias.application_group {
+            notes.set("mod_wsgi.application_group", v);
+        }
+        if let Some(v) = &alias.callable_object {
+            notes.set("mod_wsgi.callable_object", v);
+        }
+        if let Some(v) = alias.pass_authorization {
+            notes.set("mod_wsgi.pass_authorization", if v { "1" } else { "0" });
+        }
+        return OK;
+    }
+    DECLINED
+}
+
+fn fail(r: &Request<'_>, status: u32, msg: &str) -> c_int {
+    log::request(Level::Err, r, msg);
+    status as c_int
+}
+
+/// The content handler for `wsgi-script` and `application/x-httpd-wsgi`.
+pub fn handler(r: Request<'_>) -> c_int {
+    let Some(handler) = r.handler() else {
+        return DECLINED;
+    };
+    if handler != "wsgi-script" && handler != "application/x-httpd-wsgi" {
+        return DECLINED;
+    }
+    let notes = r.notes();
+    let aliased = notes
+        .get("alias-forced-type")
+        .is_some_and(|t| t.eq_ignore_ascii_case(b"wsgi-script"));
+    if !aliased && !r.allows_exec_cgi() {
+        return fail(
+            &r,
+            sys::HTTP_FORBIDDEN,
+            "[WSGIRS0101] Options ExecCGI is off in this directory.",
+        );
+    }
+    let filename = String::from_utf8_lossy(r.filename().unwrap_or(b"")).into_owned();
+    match r.file_type() {
+        0 => {
+            return fail(
+                &r,
+                sys::HTTP_NOT_FOUND,
+                &format!("[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"),
+            )
+        }
+        t if t == sys::APR_DIR => {
+            return fail(
+                &r,
+                sys::HTTP_FORBIDDEN,
+                &format!(
+                    "[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"
+                ),
+            )
+        }
+        _ => {}
+    }
+
+    let default_dir = DirConfig::default();
+    let dir = r.dir_config::<DirConfig>().unwrap_or(&default_dir);
+    let note = |k: &str| if aliased { notes.get_str(k) } else { None };
+    let pg = note("mod_wsgi.process_group").or_else(|| dir.process_group.clone());
+    let ag = note("mod_wsgi.application_group").or_else(|| dir.application_group.clone());
+    let co = note("mod_wsgi.callable_object").or_else(|| dir.callable_object.clone());
+    let pass_auth = match note("mod_wsgi.pass_authorization") {
+        Some(v) => v == "1",
+        None => dir.pass_authorization.unwrap_or(false),
+    };
+    let process_group = group::process_group(&r, pg.as_deref());
+    let application_group = group::application_group(&r, ag.as_deref());
+    let callable_object = group::callable_object(&r, co.as_deref());
+
+    if r.used_path_info() == sys::AP_REQ_REJECT_PATH_INFO as i32
+        && r.path_info().is_some_and(|p| !p.is_empty())
+    {
+        return fail(
+            &r,
+            sys::HTTP_NOT_FOUND,
+            "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
+        );
+    }
+    if !process_group.is_empty() {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!(
+                "[WSGIRS0108] WSGI process group '{process_group}' requested for '{filename}', but \
+                 daemon mode is not available yet in this build; use embedded mode \
+                 (WSGIProcessGroup %{{GLOBAL}})"
+            ),
+        );
+    }
+    if let Some(status) = check_body(&r) {
+        return status;
+    }
+    if !init::is_initialized() {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            "[WSGIRS0109] Embedded mode cannot be used as Python was not initialised in this \
+             process (see the start-up errors above).",
+        );
+    }
+    let resolved = cgi::Resolved {
+        process_group: &process_group,
+        application_group: &application_group,
+        callable_object: &callable_object,
+        pass_authorization: pass_auth,
+    };
+    let env = cgi::collect(&r, &resolved);
+    let reload = dir.script_reloading();
+    run(
+        r,
+        &filename,
+        &application_group,
+        &callable_object,
+        env,
+        reload,
+    )
+}
+
+/// Rejects bodies mod_wsgi rejects before running anything.
+fn check_body(r: &Request<'_>) -> Option<c_int> {
+    let headers = r.headers_in();
+    if let Some(te) = headers.get("Transfer-Encoding") {
+        if !te.eq_ignore_ascii_case(b"chunked") {
+            return Some(fail(
+                r,
+                sys::HTTP_NOT_IMPLEMENTED,
+                &format!(
+                    "[WSGIRS0110] Unexpected value for Transfer-Encoding of '{}' supplied. Only 'chunked' supported.",
+                    String::from_utf8_lossy(te)
+                ),
+            ));
+        }
+        return Some(fail(
+            r,
+            sys::HTTP_LENGTH_REQUIRED,
+            "[WSGIRS0111] Request requires chunked transfer encoding, but support for chunked \
+             transfer encoding has not been enabled.",
+        ));
+    }
+    if let Some(cl) = headers.get("Content-Length") {
+        let Some(len) = std::str::from_utf8(cl)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+        else {
+            return Some(fail(
+                r,
+                sys::HTTP_BAD_REQUEST,
+                &format!(
+                    "[WSGIRS0112] Invalid Content-Length header value of '{}' was supplied.",
+                    String::from_utf8_lossy(cl)
+                ),
+            ));
+        };
+        // SAFETY: live request.
+        let limit = unsafe { sys::ap_get_limit_req_body(r.as_ptr()) };
+        if limit > 0 && len > limit {
+            return Some(fail(
+                r,
+                sys::HTTP_REQUEST_ENTITY_TOO_LARGE,
+                &format!(
+                    "[WSGIRS0113] Request body of {len} bytes exceeds LimitRequestBody {limit}."
+                ),
+            ));
+        }
+    }
+    // SAFETY: live request; sets up Apache's body reading for ap_get_client_block.
+    let rv = unsafe { sys::ap_setup_client_block(r.as_ptr(), sys::REQUEST_CHUNKED_ERROR as i32) };
+    (rv != 0).then_some(rv)
+}
+
+fn run(
+    r: Request<'_>,
+    filename: &str,
+    application_group: &str,
+    callable_object: &str,
+    env: environ::EnvironData,
+    reload: bool,
+) -> c_int {
+    let (interp, newly_bound) = match interp::for_group(application_group) {
+        Ok(v) => v,
+        Err(msg) => {
+            return fail(
+                &r,
+                sys::HTTP_INTERNAL_SERVER_ERROR,
+                &format!("[WSGIRS0114] {msg}"),
+            )
+        }
+    };
+    let mtime = reload.then(|| r.file_mtime() as f64 / 1e6);
+    // SAFETY: the request outlives the exchange, which is expired below.
+    let host = unsafe { host::ApacheHost::new(r.as_ptr()) };
+    let exchange = Arc::new(Exchange::new(Box::new(host)));
+    let _entered = tstate::enter(interp);
+    let status = Python::attach(|py| {
+        if newly_bound && !application_group.is_empty() {
+            let _ = modules::set_application_group(py, application_group);
+        }
+        let app = script::load(py, filename, mtime)
+            .and_then(|m| script::callable(&m, callable_object, filename));
+        let app = match app {
+            Ok(app) => app,
+            Err(e) => {
+                let mut lines = vec![format!(
+                    "[WSGIRS0115] Failed to exec Python script file '{filename}'."
+                )];
+                lines.extend(crate::python::format_exception(py, &e));
+                lines.push(format!(
+                    "Exception occurred processing WSGI script '{filename}'."
+                ));
+                wsgi::app::log_lines(py, &exchange, Level::Err, &lines);
+                return SERVER_ERROR;
+            }
+        };
+        let response = Arc::new(Response::new(exchange.clone()));
+        let built = (|| -> PyResult<_> {
+            let input = Py::new(py, Input::new(exchange.clone()))?
+                .into_bound(py)
+                .into_any();
+            let errors = Py::new(
+                py,
+                LogStream::new(Sink::Request(exchange.clone()), Level::Err),
+            )?
+            .into_bound(py)
+            .into_any();
+            environ::build(py, &env, input, errors, None)
+        })();
+        let environ = match built {
+            Ok(e) => e,
+            Err(e) => {
+                let mut lines = vec!["[WSGIRS0116] Failed to build the WSGI environ.".to_string()];
+                lines.extend(crate::python::format_exception(py, &e));
+                wsgi::app::log_lines(py, &exchange, Level::Err, &lines);
+                return SERVER_ERROR;
+            }
+        };
+        let outcome = wsgi::call_application(py, &app, &environ, &response, filename);
+        py.detach(|| exchange.expire());
+        match outcome {
+            Outcome::Completed | Outcome::FailedAfterHead => OK,
+            Outcome::FailedBeforeHead => SERVER_ERROR,
+        }
+    });
+    exchange.expire();
+    status
+}

@@ -1,0 +1,107 @@
+//! The Apache hooks: every `extern "C"` function Apache calls (besides the
+//! configuration callbacks in `config`) is here, each a one-line hand-off
+//! through `apache::entry`, which catches panics and maps the outcome.
+//! `post_config` runs in the parent (never touches Python); `child_init`
+//! starts Python in each child and arranges its finalisation at child exit.
+
+use crate::apache::entry;
+use crate::apache::log::{self, Level};
+use crate::apache::pool::Pool;
+use crate::apache::request::Server;
+use crate::apache::{shim, sys};
+use crate::config::{self, ServerConfig};
+use crate::python::{init, modules};
+use std::ffi::{c_char, c_int, CString};
+
+const OK: c_int = sys::OK as c_int;
+
+pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
+    directive: config::directives::directive,
+    post_config,
+    child_init,
+    translate_name,
+    handler,
+};
+
+/// The module record's register_hooks: hands the Rust entry points to the shim.
+pub unsafe extern "C" fn register_hooks(p: *mut sys::apr_pool_t) {
+    entry::install_panic_hook();
+    // SAFETY: `p` is Apache's live pool; CALLBACKS is a static.
+    unsafe { shim::wsgi_shim_register_hooks(p, &CALLBACKS) };
+}
+
+unsafe extern "C" fn post_config(
+    pconf: *mut sys::apr_pool_t,
+    _plog: *mut sys::apr_pool_t,
+    _ptemp: *mut sys::apr_pool_t,
+    s: *mut sys::server_rec,
+) -> c_int {
+    // SAFETY: Apache passes its live main server.
+    unsafe { entry::server_hook(s, "post_config", |_| add_version_component(pconf)) }
+}
+
+/// Adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
+fn add_version_component(pconf: *mut sys::apr_pool_t) -> c_int {
+    let component = format!(
+        "mod_wsgi-rs/{} Python/{}",
+        env!("CARGO_PKG_VERSION"),
+        config::python::BUILD_PYTHON_VERSION
+    );
+    let c = CString::new(component).unwrap_or_default();
+    // SAFETY: pconf is Apache's live configuration pool; the string is copied.
+    unsafe { sys::ap_add_version_component(pconf, c.as_ptr() as *const c_char) };
+    OK
+}
+
+unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
+    // SAFETY: Apache passes its live main server; pchild lives until the child exits.
+    unsafe {
+        entry::server_hook(s, "child_init", |server| {
+            start_python(Pool::from_ptr(pchild), server)
+        })
+    };
+}
+
+/// Starts Python in this child and schedules its finalisation.
+fn start_python(pchild: Pool, server: Server) -> c_int {
+    log::set_main_server(server);
+    let settings = server
+        .config::<ServerConfig>()
+        .map(|c| c.python.clone())
+        .unwrap_or_default();
+    match init::initialize(&settings, &modules::ProcessInfo::embedded()) {
+        Ok(()) => {
+            log::server(
+                Level::Info,
+                Some(server),
+                &format!(
+                    "[WSGIRS0201] Python {} initialised in process {}",
+                    config::python::BUILD_PYTHON_VERSION,
+                    std::process::id()
+                ),
+            );
+            if settings.destroy_interpreter() {
+                pchild.on_cleanup(|| entry::guarded("Python finalisation", init::finalize));
+            }
+        }
+        Err(e) => log::server(
+            Level::Alert,
+            Some(server),
+            &format!(
+                "[WSGIRS0202] Python could not be started in process {}: {e}",
+                std::process::id()
+            ),
+        ),
+    }
+    OK
+}
+
+unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> c_int {
+    // SAFETY: Apache passes the live request of this hook.
+    unsafe { entry::request_hook(r, "translate_name", crate::embedded::translate_name) }
+}
+
+unsafe extern "C" fn handler(r: *mut sys::request_rec) -> c_int {
+    // SAFETY: Apache passes the live request of this hook.
+    unsafe { entry::request_hook(r, "handler", crate::embedded::handler) }
+}

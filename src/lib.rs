@@ -1,0 +1,51 @@
+//! mod_wsgi-rs: an Apache httpd module, written in Rust, that hosts Python
+//! WSGI applications as a drop-in replacement for mod_wsgi 6.
+//!
+//! Crate map: `apache` (the only C-facing code: bindings, shim, entry
+//! wrapper, logging, request views), `config` (directives and merged
+//! configuration), `python` (interpreter lifecycle, thread states, the
+//! `mod_wsgi` module, script loading), `wsgi` (the host-neutral WSGI core),
+//! `embedded` (running the core inside Apache children) and `hooks` (the
+//! Apache hooks). The exported module record `wsgi_module`, defined below,
+//! is the only symbol this library exports.
+
+pub mod apache;
+pub mod config;
+pub mod embedded;
+mod hooks;
+pub mod python;
+pub mod wsgi;
+
+use apache::sys;
+use std::ptr::null_mut;
+
+/// The Apache module record. Apache writes `module_index`, `next` and
+/// `dynamic_load_handle`, so it must be writable; `name` is "mod_wsgi.c" so
+/// `<IfModule mod_wsgi.c>` and hook ordering by name match mod_wsgi's.
+#[no_mangle]
+#[used]
+#[allow(non_upper_case_globals)]
+pub static mut wsgi_module: sys::module = sys::module {
+    version: sys::MODULE_MAGIC_NUMBER_MAJOR as i32,
+    minor_version: sys::MODULE_MAGIC_NUMBER_MINOR as i32,
+    module_index: -1,
+    name: c"mod_wsgi.c".as_ptr(),
+    dynamic_load_handle: null_mut(),
+    next: null_mut(),
+    magic: sys::MODULE_MAGIC_COOKIE as _,
+    rewrite_args: None,
+    create_dir_config: Some(config::create_dir_config),
+    merge_dir_config: Some(config::merge_dir_config),
+    create_server_config: Some(config::create_server_config),
+    merge_server_config: Some(config::merge_server_config),
+    // Only the address of the shim's static table is taken (no read).
+    cmds: (&raw const apache::shim::wsgi_shim_command_table).cast(),
+    register_hooks: Some(register),
+    flags: 0,
+};
+
+/// Registers the hooks (Apache calls this once per module load).
+unsafe extern "C" fn register(p: *mut sys::apr_pool_t) {
+    // SAFETY: Apache passes its live configuration pool.
+    unsafe { hooks::register_hooks(p) }
+}

@@ -1,0 +1,228 @@
+//! Starting and stopping Python in an Apache child (and, later, a daemon).
+//! Python is configured with the PyConfig API from the `WSGIPython*`
+//! directives: a virtual environment as home means `program_name =
+//! <home>/bin/python` (as mod_wsgi does), signal handlers stay Apache's, and
+//! `sys.argv` is `['mod_wsgi']`. After start-up the GIL is released; the
+//! main thread state is kept for finalisation at child exit.
+
+use super::{interp, logstream, modules};
+use crate::apache::log::Level;
+use crate::config::python::{
+    HashSeed, Home, PythonSettings, BUILD_PYTHON_PREFIX, BUILD_PYTHON_VERSION,
+};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::ffi::{c_char, CString};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Why Python could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("invalid setting: {0}")]
+    Setting(String),
+    #[error("Python {version} failed to initialise: {msg}{hint}")]
+    Python {
+        version: &'static str,
+        msg: String,
+        hint: String,
+    },
+    #[error("Python started but setting it up failed: {0}")]
+    Setup(String),
+}
+
+fn cstring(s: &str) -> Result<CString, InitError> {
+    CString::new(s).map_err(|_| InitError::Setting(format!("value contains a NUL byte: {s:?}")))
+}
+
+fn status_message(status: &ffi::PyStatus) -> String {
+    // SAFETY: err_msg and func are NULL or static C strings set by CPython.
+    let msg = unsafe { crate::apache::cstr(status.err_msg) }.into_owned();
+    // SAFETY: as above.
+    let func = unsafe { crate::apache::cstr(status.func) }.into_owned();
+    if func.is_empty() {
+        msg
+    } else {
+        format!("{func}: {msg}")
+    }
+}
+
+/// Checks a PyStatus; on error returns its message.
+fn check(status: ffi::PyStatus) -> Result<(), String> {
+    // SAFETY: PyStatus is a plain value struct.
+    if unsafe { ffi::PyStatus_Exception(status) } != 0 {
+        Err(status_message(&status))
+    } else {
+        Ok(())
+    }
+}
+
+/// Sets a PyConfig wide-string field from UTF-8.
+///
+/// # Safety
+/// `config` must be initialised and `field` must point into it.
+unsafe fn set_string(
+    config: *mut ffi::PyConfig,
+    field: *mut *mut libc::wchar_t,
+    value: &str,
+) -> Result<(), InitError> {
+    let c = cstring(value)?;
+    // SAFETY: the caller's contract; CPython copies the decoded string.
+    check(unsafe { ffi::PyConfig_SetBytesString(config, field, c.as_ptr()) })
+        .map_err(|e| InitError::Setting(format!("{value}: {e}")))
+}
+
+fn python_error(msg: String, settings: &PythonSettings) -> InitError {
+    let hint = match &settings.home {
+        Some(Home::Venv(h)) | Some(Home::Prefix(h)) => format!(
+            " (WSGIPythonHome is '{h}'; it must be a Python {BUILD_PYTHON_VERSION} installation \
+             or virtual environment readable by the Apache user)"
+        ),
+        None => format!(
+            " (no WSGIPythonHome: using the Python {BUILD_PYTHON_VERSION} at {BUILD_PYTHON_PREFIX}, \
+             which must be readable by the Apache user)"
+        ),
+    };
+    InitError::Python {
+        version: BUILD_PYTHON_VERSION,
+        msg,
+        hint,
+    }
+}
+
+/// Initialises Python in this process and releases the GIL.
+pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Result<(), InitError> {
+    let mut raw = MaybeUninit::<ffi::PyConfig>::uninit();
+    let config = raw.as_mut_ptr();
+    // SAFETY: PyConfig_InitPythonConfig fully initialises the struct.
+    unsafe { ffi::PyConfig_InitPythonConfig(config) };
+    let result = (|| {
+        // SAFETY: `config` is initialised; every field pointer points into it.
+        unsafe {
+            (*config).install_signal_handlers = 0;
+            (*config).parse_argv = 0;
+            (*config).configure_c_stdio = 0;
+            let program = match &settings.home {
+                Some(Home::Venv(home)) => format!("{home}/bin/python"),
+                Some(Home::Prefix(home)) => {
+                    set_string(config, &raw mut (*config).home, home)?;
+                    format!(
+                        "{}/bin/python{BUILD_PYTHON_VERSION}",
+                        home.split(':').next().unwrap_or(home)
+                    )
+                }
+                None => format!("{BUILD_PYTHON_PREFIX}/bin/python{BUILD_PYTHON_VERSION}"),
+            };
+            set_string(config, &raw mut (*config).program_name, &program)?;
+            if let Some(level) = settings.optimize {
+                (*config).optimization_level = level as i32;
+            }
+            if settings.dont_write_bytecode == Some(true) {
+                (*config).write_bytecode = 0;
+            }
+            match settings.hash_seed {
+                Some(HashSeed::Fixed(seed)) => {
+                    (*config).use_hash_seed = 1;
+                    (*config).hash_seed = seed as _;
+                }
+                Some(HashSeed::Random) => (*config).use_hash_seed = 0,
+                None => {}
+            }
+            let argv0 = cstring("mod_wsgi")?;
+            let mut argv: [*const c_char; 1] = [argv0.as_ptr()];
+            check(ffi::PyConfig_SetBytesArgv(config, 1, argv.as_mut_ptr()))
+                .map_err(InitError::Setting)?;
+            for w in &settings.warnings {
+                let c = cstring(w)?;
+                let wide = ffi::Py_DecodeLocale(c.as_ptr(), std::ptr::null_mut());
+                if wide.is_null() {
+                    return Err(InitError::Setting(format!(
+                        "cannot decode WSGIPythonWarnings {w:?}"
+                    )));
+                }
+                let st = ffi::PyWideStringList_Append(&raw mut (*config).warnoptions, wide);
+                ffi::PyMem_RawFree(wide as *mut _);
+                check(st).map_err(InitError::Setting)?;
+            }
+            let status = ffi::Py_InitializeFromConfig(config);
+            check(status).map_err(|m| python_error(m, settings))
+        }
+    })();
+    // SAFETY: the config was initialised above and is no longer used.
+    unsafe { ffi::PyConfig_Clear(config) };
+    result?;
+
+    interp::set_main();
+    // SAFETY: Python is initialised and this thread holds the GIL.
+    let py = unsafe { Python::assume_attached() };
+    let setup = setup_interpreter(py, settings, info).map_err(|e| {
+        let lines = super::format_exception(py, &e);
+        InitError::Setup(lines.join("\n"))
+    });
+    // SAFETY: this thread holds the GIL; release it and keep the main state.
+    let ts = unsafe { ffi::PyEval_SaveThread() };
+    MAIN_TSTATE.store(ts, Ordering::Release);
+    setup
+}
+
+fn setup_interpreter(
+    py: Python<'_>,
+    settings: &PythonSettings,
+    info: &modules::ProcessInfo,
+) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    // Import threading on this (the process's main) thread so that
+    // threading's idea of the main thread is the one that will finalise
+    // Python; otherwise threading._shutdown() at exit waits forever for a
+    // worker thread's state (mod_wsgi does the same).
+    py.import("threading")?;
+    let stdout = Py::new(
+        py,
+        logstream::LogStream::new(logstream::Sink::Server, Level::Err),
+    )?;
+    let stderr = Py::new(
+        py,
+        logstream::LogStream::new(logstream::Sink::Server, Level::Err),
+    )?;
+    sys.setattr("stdout", stdout)?;
+    sys.setattr("stderr", stderr)?;
+    modules::install(py, info, "")?;
+    if !settings.path.is_empty() {
+        // site.addsitedir() so .pth files are honoured, then move the new
+        // entries to the front of sys.path, as mod_wsgi does.
+        let site = py.import("site")?;
+        let path = sys.getattr("path")?;
+        let before: Vec<String> = path.extract()?;
+        for dir in &settings.path {
+            site.call_method1("addsitedir", (dir,))?;
+        }
+        let after: Vec<String> = path.extract()?;
+        let (added, rest): (Vec<String>, Vec<String>) =
+            after.into_iter().partition(|p| !before.contains(p));
+        let new_path: Vec<String> = added.into_iter().chain(rest).collect();
+        sys.setattr("path", new_path)?;
+    }
+    Ok(())
+}
+
+/// Whether Python was initialised in this process.
+pub fn is_initialized() -> bool {
+    !MAIN_TSTATE.load(Ordering::Acquire).is_null()
+}
+
+/// Finalises Python at process exit (when `WSGIDestroyInterpreter On`):
+/// runs `atexit` handlers and waits for non-daemon threads.
+pub fn finalize() {
+    let ts = MAIN_TSTATE.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if ts.is_null() {
+        return;
+    }
+    // SAFETY: `ts` is the main thread state saved at start-up; no other
+    // thread holds the GIL at child exit (Apache has joined its workers).
+    unsafe {
+        ffi::PyEval_RestoreThread(ts);
+        ffi::Py_FinalizeEx();
+    }
+}

@@ -1,0 +1,154 @@
+//! Line-buffered text streams that write into Apache's error log: used for
+//! `sys.stdout`, `sys.stderr` (server context) and `wsgi.errors` (request
+//! context, so lines carry the client address). Complete lines are logged as
+//! they are written; `flush()` logs a pending partial line. The GIL is
+//! released while a line is written to the log.
+
+use crate::apache::log::{self, Level};
+use crate::wsgi::Exchange;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use std::sync::Arc;
+
+/// Where a stream's lines go.
+pub enum Sink {
+    Server,
+    Request(Arc<Exchange>),
+}
+
+#[pyclass(module = "mod_wsgi", name = "Log")]
+pub struct LogStream {
+    sink: Sink,
+    level: Level,
+    pending: String,
+    closed: bool,
+}
+
+impl LogStream {
+    pub fn new(sink: Sink, level: Level) -> LogStream {
+        LogStream {
+            sink,
+            level,
+            pending: String::new(),
+            closed: false,
+        }
+    }
+
+    fn emit(&self, py: Python<'_>, lines: Vec<String>) {
+        if lines.is_empty() {
+            return;
+        }
+        let level = self.level;
+        py.detach(|| match &self.sink {
+            Sink::Request(ex) => {
+                let logged = ex.with_host(|h| {
+                    for l in &lines {
+                        h.log(level, l);
+                    }
+                });
+                if logged.is_err() {
+                    for l in &lines {
+                        log::server(level, None, l);
+                    }
+                }
+            }
+            Sink::Server => {
+                for l in &lines {
+                    log::server(level, None, l);
+                }
+            }
+        });
+    }
+
+    fn check_open(&self) -> PyResult<()> {
+        if self.closed {
+            return Err(PyValueError::new_err("I/O operation on closed log stream"));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, py: Python<'_>, text: &str) {
+        self.pending.push_str(text);
+        if !self.pending.contains('\n') {
+            return;
+        }
+        let mut lines: Vec<String> = Vec::new();
+        while let Some(i) = self.pending.find('\n') {
+            let line: String = self.pending.drain(..=i).collect();
+            lines.push(line.trim_end_matches('\n').to_string());
+        }
+        self.emit(py, lines);
+    }
+}
+
+#[pymethods]
+impl LogStream {
+    fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check_open()?;
+        let s = data.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "log stream write() expects a str, value of type {} found",
+                data.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        self.push(py, &s.to_string_lossy());
+        Ok(())
+    }
+
+    fn writelines(&mut self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            self.write(py, &line?)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.emit(py, vec![line]);
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.flush(py)?;
+        self.closed = true;
+        Ok(())
+    }
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
+
+    fn readable(&self) -> bool {
+        false
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed
+    }
+
+    #[getter]
+    fn encoding(&self) -> &'static str {
+        "utf-8"
+    }
+
+    #[getter]
+    fn errors(&self) -> &'static str {
+        "backslashreplace"
+    }
+
+    #[getter]
+    fn name(&self) -> &'static str {
+        "<wsgi.errors>"
+    }
+}

@@ -1,0 +1,85 @@
+//! The `mod_wsgi` and `apache` Python modules, created directly in each
+//! interpreter's `sys.modules` (not through an import hook, so they exist in
+//! every interpreter the same way). Static attributes only here; events and
+//! metrics are a later issue.
+
+use crate::apache::{mpm, sys};
+use pyo3::prelude::*;
+use pyo3::types::{PyModule, PyTuple};
+
+/// The mod_wsgi release whose behaviour this module reproduces; reported as
+/// `mod_wsgi.version` so applications checking it keep working.
+pub const COMPAT_VERSION: (u32, u32, u32) = (6, 0, 5);
+
+/// Facts about this process published in both modules.
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub process_group: String,
+    pub maximum_processes: i32,
+    pub threads_per_process: i32,
+}
+
+impl ProcessInfo {
+    /// Embedded mode: sizes come from the MPM.
+    pub fn embedded() -> ProcessInfo {
+        ProcessInfo {
+            process_group: String::new(),
+            maximum_processes: mpm::max_processes(),
+            threads_per_process: mpm::max_threads(),
+        }
+    }
+}
+
+fn server_string(p: *const std::ffi::c_char) -> String {
+    // SAFETY: Apache returns static or config-pool strings.
+    unsafe { crate::apache::cstr(p) }.into_owned()
+}
+
+/// Creates both modules in the current interpreter's `sys.modules`.
+pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> PyResult<()> {
+    let sys_modules = py.import("sys")?.getattr("modules")?;
+
+    let m = PyModule::new(py, "mod_wsgi")?;
+    m.add(
+        "version",
+        PyTuple::new(py, [COMPAT_VERSION.0, COMPAT_VERSION.1, COMPAT_VERSION.2])?,
+    )?;
+    m.add(
+        "implementation",
+        format!("mod_wsgi-rs {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    m.add("process_group", &info.process_group)?;
+    m.add("application_group", application_group)?;
+    m.add("maximum_processes", info.maximum_processes)?;
+    m.add("threads_per_process", info.threads_per_process)?;
+    sys_modules.set_item("mod_wsgi", &m)?;
+
+    let a = PyModule::new(py, "apache")?;
+    a.add(
+        "version",
+        PyTuple::new(
+            py,
+            [
+                sys::AP_SERVER_MAJORVERSION_NUMBER,
+                sys::AP_SERVER_MINORVERSION_NUMBER,
+                sys::AP_SERVER_PATCHLEVEL_NUMBER,
+            ],
+        )?,
+    )?;
+    a.add("mpm_name", mpm::name())?;
+    // SAFETY: plain getters of static server strings.
+    let description = server_string(unsafe { sys::ap_get_server_description() });
+    // SAFETY: as above.
+    let built = server_string(unsafe { sys::ap_get_server_built() });
+    a.add("description", description)?;
+    a.add("build_date", built)?;
+    a.add("maximum_processes", info.maximum_processes)?;
+    a.add("threads_per_process", info.threads_per_process)?;
+    sys_modules.set_item("apache", &a)?;
+    Ok(())
+}
+
+/// Updates `mod_wsgi.application_group` in the current interpreter.
+pub fn set_application_group(py: Python<'_>, group: &str) -> PyResult<()> {
+    py.import("mod_wsgi")?.setattr("application_group", group)
+}

@@ -1,0 +1,103 @@
+//! Loading WSGI script files as mod_wsgi does: each script becomes a module
+//! named `_mod_wsgi_<md5 of the path>` in `sys.modules`, with `__file__` and
+//! `__mtime__` set. A failed load leaves nothing behind, so the next request
+//! retries it; with script reloading on, a changed modification time reloads
+//! the module before the request. Loads are serialised per process (the
+//! lock is taken with the GIL released, so it cannot deadlock with it).
+
+use md5::{Digest, Md5};
+use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
+use pyo3::types::{PyDict, PyModule};
+use std::sync::Mutex;
+
+static LOAD_LOCK: Mutex<()> = Mutex::new(());
+
+/// The module name mod_wsgi gives a script file.
+pub fn module_name(path: &str) -> String {
+    let digest = Md5::digest(path.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("_mod_wsgi_{hex}")
+}
+
+fn cached<'py>(
+    py: Python<'py>,
+    name: &str,
+    mtime: Option<f64>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Ok(module) = modules.get_item(name) else {
+        return Ok(None);
+    };
+    if let Some(mtime) = mtime {
+        let loaded: Option<f64> = module
+            .getattr("__mtime__")
+            .ok()
+            .and_then(|m| m.extract().ok());
+        if loaded != Some(mtime) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(module))
+}
+
+/// Returns the module for the script at `path`, loading (or, when
+/// `mtime` is given and differs from the loaded one, reloading) it.
+pub fn load<'py>(py: Python<'py>, path: &str, mtime: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    let name = module_name(path);
+    if let Some(m) = cached(py, &name, mtime)? {
+        return Ok(m);
+    }
+    let _guard = LOAD_LOCK
+        .lock_py_attached(py)
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(m) = cached(py, &name, mtime)? {
+        return Ok(m);
+    }
+    let source = std::fs::read(path).map_err(|e| {
+        pyo3::exceptions::PyOSError::new_err(format!("cannot read WSGI script '{path}': {e}"))
+    })?;
+    let file_mtime = match mtime {
+        Some(m) => m,
+        None => std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+    };
+    let builtins = py.import("builtins")?;
+    let code = builtins.getattr("compile")?.call1((
+        pyo3::types::PyBytes::new(py, &source),
+        path,
+        "exec",
+        0,
+        true,
+    ))?;
+    let module = PyModule::new(py, &name)?;
+    module.setattr("__file__", path)?;
+    module.setattr("__mtime__", file_mtime)?;
+    let dict: Bound<'_, PyDict> = module.dict();
+    dict.set_item("__builtins__", &builtins)?;
+    let modules = py.import("sys")?.getattr("modules")?;
+    modules.set_item(&name, &module)?;
+    let exec = builtins.getattr("exec")?;
+    if let Err(e) = exec.call1((code, &dict)) {
+        let _ = modules.del_item(&name);
+        return Err(e);
+    }
+    Ok(module.into_any())
+}
+
+/// Looks up the WSGI callable in a loaded script module.
+pub fn callable<'py>(
+    module: &Bound<'py, PyAny>,
+    name: &str,
+    path: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    module.getattr(name).map_err(|_| {
+        pyo3::exceptions::PyAttributeError::new_err(format!(
+            "Target WSGI script '{path}' does not contain WSGI application '{name}'."
+        ))
+    })
+}

@@ -1,0 +1,69 @@
+//! One Python thread state per (OS thread, interpreter), created on first use
+//! and kept for the thread's life, so `threading.local` data survives between
+//! requests served by the same Apache worker thread (mod_wsgi keeps a
+//! `tstate_table` for the same reason). Entering restores the thread state
+//! (taking the GIL); leaving saves it (releasing the GIL).
+//!
+//! For the main interpreter the thread state is the one the `PyGILState`
+//! API knows for this thread, so pyo3's `Python::attach` (which uses
+//! `PyGILState_Ensure`) finds it current and nests instead of switching.
+
+use super::interp::Interp;
+use pyo3::ffi;
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+thread_local! {
+    /// (interpreter id, thread state) for this thread.
+    static STATES: RefCell<Vec<(u64, *mut ffi::PyThreadState)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
+    STATES.with(|states| {
+        let mut states = states.borrow_mut();
+        if let Some((_, ts)) = states.iter().find(|(id, _)| *id == interp.id()) {
+            return *ts;
+        }
+        let ts = if interp.is_main() {
+            // SAFETY: Python is initialised; this only reads the GILState TSS slot.
+            let existing = unsafe { ffi::PyGILState_GetThisThreadState() };
+            if existing.is_null() {
+                // SAFETY: the interpreter is live; PyThreadState_New does not
+                // need the GIL and binds the new state to this thread.
+                unsafe { ffi::PyThreadState_New(interp.as_ptr()) }
+            } else {
+                existing
+            }
+        } else {
+            // SAFETY: as above, for a sub-interpreter.
+            unsafe { ffi::PyThreadState_New(interp.as_ptr()) }
+        };
+        states.push((interp.id(), ts));
+        ts
+    })
+}
+
+/// Holds the GIL with this thread's state for one interpreter current.
+/// Dropping it saves the thread state and releases the GIL.
+pub struct Entered {
+    _not_send: PhantomData<*mut ()>,
+}
+
+/// Makes this thread's state for `interp` current, taking the GIL.
+/// The caller must not already hold the GIL.
+pub fn enter(interp: &Interp) -> Entered {
+    let ts = thread_state(interp);
+    // SAFETY: `ts` belongs to this thread and is not current (the caller
+    // holds no GIL); PyEval_RestoreThread takes the GIL and makes it current.
+    unsafe { ffi::PyEval_RestoreThread(ts) };
+    Entered {
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        // SAFETY: this thread holds the GIL with its state current (enter).
+        unsafe { ffi::PyEval_SaveThread() };
+    }
+}

@@ -1,0 +1,167 @@
+//! Calling the WSGI application: `app(environ, start_response)`, iterating
+//! the result (each yielded chunk flushed, lists written then flushed once),
+//! calling `close()` exactly once whatever happens, and turning failures
+//! into an [`Outcome`] the host maps to a status: an exception before the
+//! head was sent becomes a 500; after it, the connection is aborted so the
+//! client never takes a truncated body for a complete one.
+//! Runs with the GIL held; I/O goes through `Response`, which releases it.
+
+use super::host::Exchange;
+use super::response::Response;
+use super::start_response::StartResponse;
+use crate::apache::log::Level;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use std::sync::Arc;
+
+/// How the application call ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response was produced in full.
+    Completed,
+    /// It failed before the head was sent: the host answers 500.
+    FailedBeforeHead,
+    /// It failed after the head was sent: the connection has been aborted.
+    FailedAfterHead,
+}
+
+/// Logs lines through the request's host, releasing the GIL.
+pub fn log_lines(py: Python<'_>, exchange: &Exchange, level: Level, lines: &[String]) {
+    py.detach(|| {
+        let _ = exchange.with_host(|h| {
+            for line in lines {
+                h.log(level, line);
+            }
+        });
+    });
+}
+
+fn log_exception(py: Python<'_>, exchange: &Exchange, err: &PyErr, context: &str) {
+    let mut lines = vec![context.to_string()];
+    lines.extend(crate::python::format_exception(py, err));
+    log_lines(py, exchange, Level::Err, &lines);
+}
+
+fn write_chunk(
+    py: Python<'_>,
+    response: &Response,
+    item: &Bound<'_, PyAny>,
+    flush: bool,
+) -> PyResult<()> {
+    let bytes = item.cast::<PyBytes>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "sequence of byte string values expected, value of type {} found",
+            item.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    response.write(py, bytes.as_bytes(), flush, false)
+}
+
+/// Iterates `result`, writing each chunk.
+fn consume(py: Python<'_>, response: &Response, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    let is_sequence =
+        result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+    if is_sequence {
+        let items: Vec<Bound<'_, PyAny>> = result.try_iter()?.collect::<PyResult<_>>()?;
+        if let [only] = items.as_slice() {
+            // A single-chunk body: let the client know its length (keep-alive
+            // without chunked encoding), as mod_wsgi does.
+            if let Ok(b) = only.cast::<PyBytes>() {
+                response.default_content_length(b.as_bytes().len() as u64);
+            }
+        }
+        for item in &items {
+            write_chunk(py, response, item, false)?;
+        }
+    } else {
+        for item in result.try_iter()? {
+            write_chunk(py, response, &item?, true)?;
+        }
+    }
+    // Empty body (or only empty chunks): the head still has to go out.
+    response.write(py, b"", false, true)
+}
+
+/// Runs `app` for one request. `label` names the script in log lines.
+pub fn call_application(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    response: &Arc<Response>,
+    label: &str,
+) -> Outcome {
+    let exchange = response.exchange().clone();
+    let start_response = match Py::new(py, StartResponse::new(response.clone())) {
+        Ok(sr) => sr,
+        Err(e) => {
+            log_exception(py, &exchange, &e, "Failed to create start_response.");
+            return Outcome::FailedBeforeHead;
+        }
+    };
+    let mut failure: Option<PyErr> = None;
+    match app.call1((environ, start_response)) {
+        Ok(result) => {
+            if let Err(e) = consume(py, response, &result) {
+                failure = Some(e);
+            }
+            if let Ok(close) = result.getattr("close") {
+                if let Err(e) = close.call0() {
+                    if failure.is_none() {
+                        failure = Some(e);
+                    } else {
+                        log_exception(py, &exchange, &e, &format!("Exception occurred in close() of the response of WSGI script '{label}'."));
+                    }
+                }
+            }
+        }
+        Err(e) => failure = Some(e),
+    }
+    let sent = response.head_sent();
+    match failure {
+        None => {
+            if let Some((declared, written)) = response.shortfall() {
+                log_lines(
+                    py,
+                    &exchange,
+                    Level::Err,
+                    &[format!(
+                        "[WSGIRS0104] WSGI script '{label}' declared Content-Length {declared} \
+                         but returned only {written} bytes; closing the connection"
+                    )],
+                );
+                py.detach(|| exchange.with_host(|h| h.abort())).ok();
+                return Outcome::FailedAfterHead;
+            }
+            Outcome::Completed
+        }
+        Some(e) => {
+            let client_gone = py
+                .detach(|| exchange.with_host(|h| h.client_gone()))
+                .unwrap_or(false);
+            if client_gone {
+                log_lines(
+                    py,
+                    &exchange,
+                    Level::Info,
+                    &[format!("[WSGIRS0105] client closed the connection during WSGI script '{label}': {e}")],
+                );
+            } else {
+                log_exception(
+                    py,
+                    &exchange,
+                    &e,
+                    &format!("[WSGIRS0103] Exception occurred processing WSGI script '{label}'."),
+                );
+            }
+            if sent {
+                py.detach(|| exchange.with_host(|h| h.abort())).ok();
+                Outcome::FailedAfterHead
+            } else {
+                Outcome::FailedBeforeHead
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Building the WSGI environ dict from what a host collected: the CGI
+//! variables as raw bytes (decoded as latin-1, per PEP 3333), the `wsgi.*`
+//! entries and mod_wsgi's own `mod_wsgi.*` keys. Host-neutral: the daemon
+//! worker receives the same variables over the wire and builds the same dict.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// Everything but the Python objects that goes into one request's environ.
+#[derive(Debug, Default, Clone)]
+pub struct EnvironData {
+    /// CGI and `mod_wsgi.*` string variables, in order; values are raw bytes.
+    pub vars: Vec<(String, Vec<u8>)>,
+    pub url_scheme: String,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    pub run_once: bool,
+    /// `mod_wsgi.*` timing keys in seconds since the epoch.
+    pub times: Vec<(&'static str, f64)>,
+}
+
+impl EnvironData {
+    pub fn set(&mut self, key: &str, value: impl AsRef<[u8]>) {
+        let value = value.as_ref().to_vec();
+        match self.vars.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.vars.push((key.to_string(), value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        let i = self.vars.iter().position(|(k, _)| k == key)?;
+        Some(self.vars.remove(i).1)
+    }
+}
+
+/// Decodes bytes as latin-1 (every byte is one code point).
+pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return PyString::new(py, unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    let s: String = bytes.iter().map(|&b| b as char).collect();
+    PyString::new(py, &s)
+}
+
+/// Builds the environ dict. `input` and `errors` become `wsgi.input` and
+/// `wsgi.errors`.
+pub fn build<'py>(
+    py: Python<'py>,
+    data: &EnvironData,
+    input: Bound<'py, PyAny>,
+    errors: Bound<'py, PyAny>,
+    file_wrapper: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let env = PyDict::new(py);
+    for (k, v) in &data.vars {
+        env.set_item(PyString::intern(py, k), latin1(py, v))?;
+    }
+    env.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
+    env.set_item("wsgi.url_scheme", &data.url_scheme)?;
+    env.set_item("wsgi.input", input)?;
+    env.set_item("wsgi.errors", errors)?;
+    env.set_item("wsgi.multithread", data.multithread)?;
+    env.set_item("wsgi.multiprocess", data.multiprocess)?;
+    env.set_item("wsgi.run_once", data.run_once)?;
+    env.set_item("wsgi.input_terminated", true)?;
+    if let Some(fw) = file_wrapper {
+        env.set_item("wsgi.file_wrapper", fw)?;
+    }
+    for (k, v) in &data.times {
+        env.set_item(PyString::intern(py, k), *v)?;
+    }
+    Ok(env)
+}

@@ -1,0 +1,157 @@
+//! `wsgi.input`: the request body as a file-like object with `read([n])`,
+//! `readline([n])`, `readlines([hint])`, iteration and `close()`, returning
+//! `b''` at the end. Every read releases the GIL while the host blocks.
+//! Host errors (client gone, body too large) raise `OSError`.
+
+use super::host::Exchange;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use std::sync::Arc;
+
+const CHUNK: usize = 64 * 1024;
+
+#[pyclass(module = "mod_wsgi", name = "Input")]
+pub struct Input {
+    exchange: Arc<Exchange>,
+    /// Bytes read from the host but not yet returned (readline look-ahead).
+    pending: Vec<u8>,
+    eof: bool,
+}
+
+impl Input {
+    pub fn new(exchange: Arc<Exchange>) -> Input {
+        Input {
+            exchange,
+            pending: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Reads up to `want` more bytes from the host into `pending`; false at EOF.
+    fn fill(&mut self, py: Python<'_>, want: usize) -> PyResult<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let start = self.pending.len();
+        self.pending.resize(start + want, 0);
+        let exchange = &self.exchange;
+        let buf = &mut self.pending[start..];
+        let got = py.detach(|| exchange.with_host(|h| h.read(buf)));
+        let n = match got {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) | Err(e) => {
+                self.pending.truncate(start);
+                return Err(e.into());
+            }
+        };
+        self.pending.truncate(start + n);
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    fn take(&mut self, py: Python<'_>, n: usize) -> Py<PyBytes> {
+        let n = n.min(self.pending.len());
+        let out = PyBytes::new(py, &self.pending[..n]).unbind();
+        self.pending.drain(..n);
+        out
+    }
+
+    fn read_line(&mut self, py: Python<'_>, limit: Option<usize>) -> PyResult<Py<PyBytes>> {
+        let mut scanned = 0;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.pending[scanned..]) {
+                let end = scanned + i + 1;
+                return Ok(self.take(py, limit.map_or(end, |l| l.min(end))));
+            }
+            scanned = self.pending.len();
+            if let Some(l) = limit {
+                if scanned >= l {
+                    return Ok(self.take(py, l));
+                }
+            }
+            if !self.fill(py, 8192)? {
+                return Ok(self.take(py, self.pending.len()));
+            }
+        }
+    }
+}
+
+fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
+    match size {
+        None => Ok(None),
+        Some(s) if s.is_none() => Ok(None),
+        Some(s) => {
+            let n: i64 = s.extract()?;
+            Ok((n >= 0).then_some(n as usize))
+        }
+    }
+}
+
+#[pymethods]
+impl Input {
+    #[pyo3(signature = (size = None))]
+    fn read(&mut self, py: Python<'_>, size: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyBytes>> {
+        match size_arg(size)? {
+            None => {
+                while self.fill(py, CHUNK)? {}
+                Ok(self.take(py, self.pending.len()))
+            }
+            Some(n) => {
+                while self.pending.len() < n {
+                    let want = (n - self.pending.len()).min(CHUNK);
+                    if !self.fill(py, want)? {
+                        break;
+                    }
+                }
+                Ok(self.take(py, n))
+            }
+        }
+    }
+
+    #[pyo3(signature = (size = None))]
+    fn readline(
+        &mut self,
+        py: Python<'_>,
+        size: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyBytes>> {
+        let limit = size_arg(size)?;
+        self.read_line(py, limit)
+    }
+
+    #[pyo3(signature = (hint = None))]
+    fn readlines(
+        &mut self,
+        py: Python<'_>,
+        hint: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyList>> {
+        let hint = size_arg(hint)?.filter(|&h| h > 0);
+        let list = PyList::empty(py);
+        let mut total = 0;
+        loop {
+            let line = self.read_line(py, None)?;
+            let len = line.bind(py).as_bytes().len();
+            if len == 0 {
+                break;
+            }
+            list.append(line)?;
+            total += len;
+            if hint.is_some_and(|h| total >= h) {
+                break;
+            }
+        }
+        Ok(list.unbind())
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
+        let line = self.read_line(py, None)?;
+        Ok((!line.bind(py).as_bytes().is_empty()).then_some(line))
+    }
+
+    fn close(&mut self) {}
+}

@@ -1,0 +1,16 @@
+//! The WSGI core, shared by every host (embedded Apache requests now, daemon
+//! workers later): the environ (`environ`), `wsgi.input` (`input`),
+//! `start_response` and `write()` (`start_response`, `response`), and the
+//! call of the application with iteration and `close()` (`app`). A host
+//! differs only in where the body comes from and where the response goes,
+//! which is the [`host::Host`] trait.
+
+pub mod app;
+pub mod environ;
+pub mod host;
+pub mod input;
+pub mod response;
+pub mod start_response;
+
+pub use app::{call_application, Outcome};
+pub use host::{Exchange, Head, Host, HostError};

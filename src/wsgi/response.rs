@@ -1,0 +1,130 @@
+//! The response of one request as the application builds it: the head from
+//! `start_response`, whether it has been sent, the `Content-Length` the app
+//! declared and how much body went out. Headers go out with the first
+//! non-empty body chunk (or at the end for an empty body); output beyond a
+//! declared `Content-Length` is dropped, as mod_wsgi does.
+//! All methods are called with the GIL held; host I/O releases it.
+
+use super::host::{Exchange, Head};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct State {
+    head: Option<Head>,
+    sent: bool,
+    content_length: Option<u64>,
+    written: u64,
+}
+
+/// Shared by `start_response`, `write()` and the application runner.
+pub struct Response {
+    exchange: Arc<Exchange>,
+    state: Mutex<State>,
+}
+
+impl Response {
+    pub fn new(exchange: Arc<Exchange>) -> Response {
+        Response {
+            exchange,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn exchange(&self) -> &Arc<Exchange> {
+        &self.exchange
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn head_set(&self) -> bool {
+        self.state().head.is_some()
+    }
+
+    pub fn head_sent(&self) -> bool {
+        self.state().sent
+    }
+
+    /// Records (or, before anything was sent, replaces) the head.
+    pub fn set_head(&self, head: Head) {
+        let content_length = head
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        let mut st = self.state();
+        st.content_length = content_length;
+        st.head = Some(head);
+    }
+
+    /// Sends `data` (and the head first, if not yet sent). Empty data before
+    /// the head is sent is a no-op unless `force_head`.
+    pub fn write(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        flush: bool,
+        force_head: bool,
+    ) -> PyResult<()> {
+        let (head, data) = {
+            let mut st = self.state();
+            let Some(head) = st.head.as_ref() else {
+                return Err(PyRuntimeError::new_err(
+                    "response has not been started: start_response() must be called before \
+                     returning or writing body data",
+                ));
+            };
+            if !st.sent && data.is_empty() && !force_head {
+                return Ok(());
+            }
+            let head = (!st.sent).then(|| head.clone());
+            st.sent = true;
+            let allowed = match st.content_length {
+                Some(cl) => (cl.saturating_sub(st.written) as usize).min(data.len()),
+                None => data.len(),
+            };
+            st.written += allowed as u64;
+            (head, &data[..allowed])
+        };
+        if head.is_none() && data.is_empty() && !flush {
+            return Ok(());
+        }
+        let exchange = &self.exchange;
+        py.detach(|| {
+            exchange.with_host(|h| {
+                if let Some(head) = &head {
+                    h.send_head(head)?;
+                }
+                if !data.is_empty() || flush {
+                    h.write(data, flush)?;
+                }
+                Ok::<(), super::host::HostError>(())
+            })
+        })??;
+        Ok(())
+    }
+
+    /// Adds `Content-Length: len` to a head that has none and is not sent yet.
+    pub fn default_content_length(&self, len: u64) {
+        let mut st = self.state();
+        if st.sent || st.content_length.is_some() {
+            return;
+        }
+        if let Some(head) = st.head.as_mut() {
+            head.headers
+                .push(("Content-Length".to_string(), len.to_string()));
+            st.content_length = Some(len);
+        }
+    }
+
+    /// Bytes still owed under the app's `Content-Length`, if it set one.
+    pub fn shortfall(&self) -> Option<(u64, u64)> {
+        let st = self.state();
+        st.content_length
+            .filter(|&cl| st.written < cl)
+            .map(|cl| (cl, st.written))
+    }
+}

@@ -1,0 +1,196 @@
+//! `start_response(status, headers, exc_info=None)` and the `write(data)`
+//! callable it returns (PEP 3333). Status and headers are validated here,
+//! with messages that name the offending value, before anything reaches
+//! Apache: CR, LF or NUL in a header could otherwise split the response.
+
+use super::host::Head;
+use super::response::Response;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::sync::Arc;
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses and validates a WSGI status string ("200 OK").
+pub fn parse_status(status: &str) -> Result<u16, String> {
+    let bytes = status.as_bytes();
+    if bytes.len() < 3
+        || !bytes[..3].iter().all(u8::is_ascii_digit)
+        || (bytes.len() > 3 && bytes[3] != b' ')
+    {
+        return Err(format!(
+            "invalid status '{status}': expected three digits, a space and a reason phrase, e.g. '200 OK'"
+        ));
+    }
+    if bytes.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(format!("status {status:?} contains control characters"));
+    }
+    let code: u16 = status[..3]
+        .parse()
+        .map_err(|_| format!("invalid status '{status}'"))?;
+    if !(100..=999).contains(&code) {
+        return Err(format!("invalid status code {code} in '{status}'"));
+    }
+    Ok(code)
+}
+
+/// Validates one header name and value.
+pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(format!(
+            "invalid response header name {name:?}: header names must be non-empty HTTP tokens"
+        ));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(format!(
+            "response header {name:?} has a value containing a carriage return, newline or NUL: {value:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn extract_str(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.to_string());
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected str object for {what}, value of type {} found",
+        obj.get_type().name()?
+    )))
+}
+
+fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Head> {
+    let status_line = extract_str(status, "status")?;
+    let code = parse_status(&status_line).map_err(PyValueError::new_err)?;
+    let list = headers.cast::<PyList>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "response headers must be a list, value of type {} found",
+            headers
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let tuple = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err("list of (name, value) tuples expected for response headers")
+        })?;
+        if tuple.len() != 2 {
+            return Err(PyValueError::new_err(format!(
+                "response header tuples must have two items (name, value), got {}",
+                tuple.len()
+            )));
+        }
+        let name = extract_str(&tuple.get_item(0)?, "header name")?;
+        let value = extract_str(&tuple.get_item(1)?, "header value")?;
+        check_header(&name, &value).map_err(PyValueError::new_err)?;
+        out.push((name, value));
+    }
+    Ok(Head {
+        status: code,
+        status_line,
+        headers: out,
+    })
+}
+
+#[pyclass(module = "mod_wsgi", name = "StartResponse")]
+pub struct StartResponse {
+    response: Arc<Response>,
+}
+
+impl StartResponse {
+    pub fn new(response: Arc<Response>) -> StartResponse {
+        StartResponse { response }
+    }
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, headers, exc_info = None))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        status: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        exc_info: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Write>> {
+        let exc_info = exc_info.filter(|e| !e.is_none() && e.is_truthy().unwrap_or(false));
+        match exc_info {
+            Some(info) => {
+                if self.response.head_sent() {
+                    // PEP 3333: headers already went out, re-raise the original error.
+                    let value = info.get_item(1)?;
+                    let tb = info.get_item(2)?;
+                    let err = PyErr::from_value(value.call_method1("with_traceback", (tb,))?);
+                    return Err(err);
+                }
+            }
+            None => {
+                if self.response.head_set() {
+                    return Err(PyRuntimeError::new_err(
+                        "start_response() called a second time without exc_info: headers have already been set",
+                    ));
+                }
+            }
+        }
+        let head = build_head(status, headers)?;
+        self.response.set_head(head);
+        Py::new(
+            py,
+            Write {
+                response: self.response.clone(),
+            },
+        )
+    }
+}
+
+/// The legacy `write(data)` callable returned by `start_response`.
+#[pyclass(module = "mod_wsgi", name = "Write")]
+pub struct Write {
+    response: Arc<Response>,
+}
+
+#[pymethods]
+impl Write {
+    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "byte string value expected for write(), value of type {} found",
+                data.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        self.response.write(py, bytes.as_bytes(), true, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(parse_status("200 OK"), Ok(200));
+        assert_eq!(parse_status("404 Not Found"), Ok(404));
+        assert!(parse_status("20 OK").is_err());
+        assert!(parse_status("200OK").is_err());
+        assert!(parse_status("200 OK\r\nX: y").is_err());
+        assert!(parse_status("abc OK").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        assert!(check_header("Content-Type", "text/plain").is_ok());
+        assert!(check_header("Bad Name", "x").is_err());
+        assert!(check_header("X", "a\r\nInjected: 1").is_err());
+        assert!(check_header("X", "a\0").is_err());
+        assert!(check_header("", "x").is_err());
+    }
+}
