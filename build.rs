@@ -117,19 +117,7 @@ fn check_python(py: &PythonInfo) {
     }
 }
 
-fn has_rust_files(dir: &str) -> bool {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "rs"))
-        })
-        .unwrap_or(false)
-}
-
 fn main() {
-    println!("cargo:rerun-if-changed=tests");
-    println!("cargo:rerun-if-changed=benches");
     println!("cargo:rerun-if-changed=apxs/shim.c");
     println!("cargo:rerun-if-changed=apxs/shim.h");
     println!("cargo:rerun-if-changed=src/apache/bindgen.h");
@@ -164,15 +152,6 @@ fn main() {
     // The module must never be unloaded while TLS destructors or Python
     // threads may still refer to it (foundations.md §1.4).
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
-    // Apache's own symbols (ap_*, apr_*) are resolved by the httpd binary at
-    // load time; test and bench executables never call them.
-    // (Cargo rejects these instructions when the package has no such target.)
-    if has_rust_files("tests") {
-        println!("cargo:rustc-link-arg-tests=-Wl,--unresolved-symbols=ignore-all");
-    }
-    if has_rust_files("benches") {
-        println!("cargo:rustc-link-arg-benches=-Wl,--unresolved-symbols=ignore-all");
-    }
     let system = py.prefix == "/usr" && py.libdir.starts_with("/usr/lib");
     if !system && !py.libdir.is_empty() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{}", py.libdir);

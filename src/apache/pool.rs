@@ -4,6 +4,14 @@
 use super::sys;
 use std::ffi::{c_char, c_void, CString};
 
+/// The child_cleanup of our registrations: nothing to do in a forked child
+/// before exec. (Our own no-op rather than `apr_pool_cleanup_null`, so no code
+/// takes the address of an APR symbol and executables that link this crate
+/// without APR, such as the unit tests, still load.)
+unsafe extern "C" fn no_child_cleanup(_data: *mut c_void) -> sys::apr_status_t {
+    0
+}
+
 /// A borrowed APR pool.
 #[derive(Clone, Copy)]
 pub struct Pool(*mut sys::apr_pool_t);
@@ -52,7 +60,7 @@ impl Pool {
                 self.0,
                 raw as *const c_void,
                 Some(drop_box::<T>),
-                Some(sys::apr_pool_cleanup_null),
+                Some(no_child_cleanup),
             )
         };
         raw
@@ -72,7 +80,7 @@ impl Pool {
                 self.0,
                 f as *const c_void,
                 Some(run),
-                Some(sys::apr_pool_cleanup_null),
+                Some(no_child_cleanup),
             )
         };
     }
