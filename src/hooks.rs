@@ -11,7 +11,7 @@ use crate::apache::request::Server;
 use crate::apache::{shim, sys};
 use crate::config::{self, ServerConfig};
 use crate::python::{init, modules};
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{CString, c_char, c_int};
 
 const OK: c_int = sys::OK as c_int;
 

@@ -29,7 +29,7 @@ use std::ptr::null_mut;
 /// Left out of unit-test builds: test executables do not run inside httpd,
 /// and without the record nothing pulls Apache-calling code into them.
 #[cfg(not(test))]
-#[no_mangle]
+#[unsafe(no_mangle)]
 #[used]
 #[allow(non_upper_case_globals)]
 pub static mut wsgi_module: sys::module = sys::module {

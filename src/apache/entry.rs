@@ -8,7 +8,7 @@ use super::request::{Request, Server};
 use super::sys;
 use std::cell::RefCell;
 use std::ffi::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };

@@ -23,7 +23,7 @@ pub mod shim;
 pub mod sys;
 pub mod table;
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{CStr, c_char};
 
 /// Reads a possibly-NULL C string owned by Apache as UTF-8, replacing
 /// invalid bytes. Returns an empty string for NULL.

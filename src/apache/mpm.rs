@@ -8,11 +8,7 @@ fn query(code: u32) -> i32 {
     let mut value = 0;
     // SAFETY: ap_mpm_query writes one int through the pointer.
     let rv = unsafe { sys::ap_mpm_query(code as i32, &mut value) };
-    if rv == 0 {
-        value
-    } else {
-        0
-    }
+    if rv == 0 { value } else { 0 }
 }
 
 /// Whether the MPM runs more than one request thread per process.

@@ -2,7 +2,7 @@
 //! return) and tying a Rust value's lifetime to a pool with a cleanup.
 
 use super::sys;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{CString, c_char, c_void};
 
 /// The child_cleanup of our registrations: nothing to do in a forked child
 /// before exec. (Our own no-op rather than `apr_pool_cleanup_null`, so no code

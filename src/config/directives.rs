@@ -5,11 +5,11 @@
 //! `apachectl configtest` points straight at the mistake.
 
 use super::alias::ScriptAlias;
-use super::python::{validate_home, HashSeed};
+use super::python::{HashSeed, validate_home};
 use super::{DirConfig, ServerConfig};
 use crate::apache::request::module_config_ptr;
 use crate::apache::{entry, sys};
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{CStr, CString, c_char, c_void};
 
 /// Where a parser writes: the server record and the directory (or per-server
 /// default) record the directive appears in.
@@ -141,7 +141,7 @@ fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), S
                 return Err(format!(
                     "{name}: unknown option '{opt}'; expected process-group=, \
                      application-group=, callable-object= or pass-authorization="
-                ))
+                ));
             }
         }
     }

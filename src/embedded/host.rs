@@ -79,7 +79,7 @@ impl Host for ApacheHost {
                     _ => {
                         return Err(HostError::Io(format!(
                             "invalid Content-Length header value {v:?}"
-                        )))
+                        )));
                     }
                 }
             } else {

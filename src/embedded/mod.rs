@@ -11,10 +11,10 @@ pub mod host;
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
-use crate::config::{group, DirConfig, ServerConfig};
+use crate::config::{DirConfig, ServerConfig, group};
 use crate::python::logstream::{LogStream, Sink};
 use crate::python::{init, interp, modules, script, tstate};
-use crate::wsgi::{self, environ, input::Input, response::Response, Exchange, Outcome};
+use crate::wsgi::{self, Exchange, Outcome, environ, input::Input, response::Response};
 use pyo3::prelude::*;
 use std::ffi::c_int;
 use std::sync::Arc;
@@ -89,7 +89,7 @@ pub fn handler(r: Request<'_>) -> c_int {
                 &r,
                 sys::HTTP_NOT_FOUND,
                 &format!("[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"),
-            )
+            );
         }
         t if t == sys::APR_DIR => {
             return fail(
@@ -98,7 +98,7 @@ pub fn handler(r: Request<'_>) -> c_int {
                 &format!(
                     "[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"
                 ),
-            )
+            );
         }
         _ => {}
     }
@@ -234,7 +234,7 @@ fn run(
                 &r,
                 sys::HTTP_INTERNAL_SERVER_ERROR,
                 &format!("[WSGIRS0114] {msg}"),
-            )
+            );
         }
     };
     let mtime = reload.then(|| r.file_mtime() as f64 / 1e6);

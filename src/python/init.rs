@@ -8,11 +8,11 @@
 use super::{interp, logstream, modules};
 use crate::apache::log::Level;
 use crate::config::python::{
-    HashSeed, Home, PythonSettings, BUILD_PYTHON_PREFIX, BUILD_PYTHON_VERSION,
+    BUILD_PYTHON_PREFIX, BUILD_PYTHON_VERSION, HashSeed, Home, PythonSettings,
 };
 use pyo3::ffi;
 use pyo3::prelude::*;
-use std::ffi::{c_char, CString};
+use std::ffi::{CString, c_char};
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, Ordering};
 

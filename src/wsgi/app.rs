@@ -112,7 +112,14 @@ pub fn call_application(
                     if failure.is_none() {
                         failure = Some(e);
                     } else {
-                        log_exception(py, &exchange, &e, &format!("Exception occurred in close() of the response of WSGI script '{label}'."));
+                        log_exception(
+                            py,
+                            &exchange,
+                            &e,
+                            &format!(
+                                "Exception occurred in close() of the response of WSGI script '{label}'."
+                            ),
+                        );
                     }
                 }
             }
@@ -146,7 +153,9 @@ pub fn call_application(
                     py,
                     &exchange,
                     Level::Info,
-                    &[format!("[WSGIRS0105] client closed the connection during WSGI script '{label}': {e}")],
+                    &[format!(
+                        "[WSGIRS0105] client closed the connection during WSGI script '{label}': {e}"
+                    )],
                 );
             } else {
                 log_exception(

@@ -12,5 +12,5 @@ pub mod input;
 pub mod response;
 pub mod start_response;
 
-pub use app::{call_application, Outcome};
+pub use app::{Outcome, call_application};
 pub use host::{Exchange, Head, Host, HostError};
