@@ -20,6 +20,7 @@ pub mod shim;
     unsafe_op_in_unsafe_fn,
     missing_unsafe_on_extern
 )]
+#[rustfmt::skip]
 pub mod sys;
 pub mod table;
 
