@@ -71,6 +71,7 @@ pub fn handler(r: Request<'_>) -> c_int {
     if handler != "wsgi-script" && handler != "application/x-httpd-wsgi" {
         return DECLINED;
     }
+    fault_injection(&r);
     let notes = r.notes();
     let aliased = notes
         .get("alias-forced-type")
@@ -164,6 +165,17 @@ pub fn handler(r: Request<'_>) -> c_int {
         env,
         reload,
     )
+}
+
+/// Debug builds only: `SetEnv MOD_WSGI_RS_TEST_PANIC handler` makes the
+/// handler panic, so tests can prove a panic becomes a 500 and the child
+/// keeps serving. Compiled out of release builds.
+fn fault_injection(r: &Request<'_>) {
+    if cfg!(debug_assertions)
+        && r.subprocess_env().get("MOD_WSGI_RS_TEST_PANIC") == Some(b"handler".as_slice())
+    {
+        panic!("fault injected by MOD_WSGI_RS_TEST_PANIC");
+    }
 }
 
 /// Rejects bodies mod_wsgi rejects before running anything.
