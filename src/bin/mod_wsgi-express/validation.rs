@@ -1,0 +1,258 @@
+//! Refusals and checks done before anything is written: (1) the table of start-server /
+//! setup-server options that are parsed for compatibility but whose behaviour is not
+//! implemented yet, which are rejected when given on the command line (never silently
+//! ignored), and (2) the check that the unprivileged run user can reach and read a path
+//! (each directory component searchable, the file readable). Called from `options.rs`;
+//! no Python.
+
+use anyhow::{Result, bail};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use nix::unistd::{Gid, Uid};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Why a group of options is refused for now.
+const DAEMON: &str = "needs daemon mode, which is not implemented yet (embedded mode only)";
+const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
+const HTTPS: &str = "HTTPS support is not implemented yet";
+const PROXY: &str = "proxying is not implemented yet";
+const AUTH: &str = "auth scripts are not implemented yet";
+const TELEMETRY: &str = "telemetry is not implemented yet";
+const SERVICE: &str = "service scripts need daemon mode, which is not implemented yet";
+const DEBUG: &str = "debug mode is not implemented yet";
+
+/// (clap argument id, option name, reason) of every option that is parsed but refused.
+/// Keep in step with the "Not implemented yet" list of docs/express.md.
+pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
+    ("process_group", "--process-group", DAEMON),
+    ("handler_scripts", "--add-handler", HANDLER),
+    ("with_php5", "--with-php5", "PHP 5 support is not provided"),
+    ("initial_workers", "--initial-workers", DAEMON),
+    ("minimum_spare_workers", "--minimum-spare-workers", DAEMON),
+    ("maximum_spare_workers", "--maximum-spare-workers", DAEMON),
+    ("maximum_requests", "--maximum-requests", DAEMON),
+    ("restart_interval", "--restart-interval", DAEMON),
+    ("cpu_time_limit", "--cpu-time-limit", DAEMON),
+    (
+        "free_threading",
+        "--free-threading",
+        "free-threading is not implemented yet",
+    ),
+    ("startup_timeout", "--startup-timeout", DAEMON),
+    ("shutdown_timeout", "--shutdown-timeout", DAEMON),
+    ("graceful_timeout", "--graceful-timeout", DAEMON),
+    ("eviction_timeout", "--eviction-timeout", DAEMON),
+    ("deadlock_timeout", "--deadlock-timeout", DAEMON),
+    ("inactivity_timeout", "--inactivity-timeout", DAEMON),
+    ("ignore_activity", "--ignore-activity", DAEMON),
+    ("request_timeout", "--request-timeout", DAEMON),
+    ("interrupt_timeout", "--interrupt-timeout", DAEMON),
+    ("connect_timeout", "--connect-timeout", DAEMON),
+    ("proxy_timeout", "--proxy-timeout", PROXY),
+    ("queue_timeout", "--queue-timeout", DAEMON),
+    (
+        "response_socket_timeout",
+        "--response-socket-timeout",
+        DAEMON,
+    ),
+    ("response_flush_delay", "--response-flush-delay", DAEMON),
+    ("daemon_backlog", "--daemon-backlog", DAEMON),
+    ("send_buffer_size", "--send-buffer-size", DAEMON),
+    ("receive_buffer_size", "--receive-buffer-size", DAEMON),
+    ("header_buffer_size", "--header-buffer-size", DAEMON),
+    ("response_buffer_size", "--response-buffer-size", DAEMON),
+    ("socket_prefix", "--socket-prefix", DAEMON),
+    ("rewrite_rules", "--rewrite-rules", HANDLER),
+    ("error_override", "--error-override", DAEMON),
+    ("proxy_mount_points", "--proxy-mount-point", PROXY),
+    ("proxy_virtual_hosts", "--proxy-virtual-host", PROXY),
+    ("https_port", "--https-port", HTTPS),
+    ("ssl_certificate_file", "--ssl-certificate-file", HTTPS),
+    (
+        "ssl_certificate_key_file",
+        "--ssl-certificate-key-file",
+        HTTPS,
+    ),
+    ("ssl_certificate", "--ssl-certificate", HTTPS),
+    (
+        "ssl_ca_certificate_file",
+        "--ssl-ca-certificate-file",
+        HTTPS,
+    ),
+    ("ssl_verify_client_urls", "--ssl-verify-client", HTTPS),
+    (
+        "ssl_certificate_chain_file",
+        "--ssl-certificate-chain-file",
+        HTTPS,
+    ),
+    ("ssl_environment", "--ssl-environment", HTTPS),
+    ("https_only", "--https-only", HTTPS),
+    ("hsts_policy", "--hsts-policy", HTTPS),
+    ("host_access_script", "--host-access-script", AUTH),
+    ("auth_user_script", "--auth-user-script", AUTH),
+    ("auth_type", "--auth-type", AUTH),
+    ("auth_group_script", "--auth-group-script", AUTH),
+    ("auth_group", "--auth-group", AUTH),
+    ("reload_on_changes", "--reload-on-changes", DAEMON),
+    ("debug_mode", "--debug-mode", DEBUG),
+    ("enable_debugger", "--enable-debugger", DEBUG),
+    ("debugger_startup", "--debugger-startup", DEBUG),
+    ("enable_coverage", "--enable-coverage", DEBUG),
+    ("coverage_directory", "--coverage-directory", DEBUG),
+    ("enable_profiler", "--enable-profiler", DEBUG),
+    ("profiler_directory", "--profiler-directory", DEBUG),
+    ("enable_recorder", "--enable-recorder", DEBUG),
+    ("recorder_directory", "--recorder-directory", DEBUG),
+    ("enable_gdb", "--enable-gdb", DEBUG),
+    ("gdb_executable", "--gdb-executable", DEBUG),
+    ("telemetry_service", "--telemetry-service", TELEMETRY),
+    ("enable_telemetry", "--enable-telemetry", TELEMETRY),
+    ("telemetry_ui_port", "--telemetry-ui-port", TELEMETRY),
+    ("telemetry_interval", "--telemetry-interval", TELEMETRY),
+    ("telemetry_options", "--telemetry-options", TELEMETRY),
+    ("slow_requests", "--slow-requests", TELEMETRY),
+    ("service_scripts", "--service-script", SERVICE),
+    ("service_users", "--service-user", SERVICE),
+    ("service_groups", "--service-group", SERVICE),
+    ("service_log_files", "--service-log-file", SERVICE),
+    (
+        "enable_docs",
+        "--enable-docs",
+        "the bundled documentation is not shipped yet",
+    ),
+];
+
+/// Fails with a one-line message naming the first unimplemented option given on the
+/// command line (explicitly, even if equal to its default), or a value of a partly
+/// implemented option that is not supported yet.
+pub fn reject_unimplemented(matches: &ArgMatches) -> Result<()> {
+    for (id, flag, reason) in UNIMPLEMENTED {
+        if matches.value_source(id) == Some(ValueSource::CommandLine) {
+            bail!("{flag} is not supported yet: {reason}");
+        }
+    }
+    let kind = matches.get_one::<String>("application_type");
+    if let Some(kind) = kind.filter(|k| !matches!(k.as_str(), "script" | "static")) {
+        if matches!(kind.as_str(), "module" | "paste") {
+            bail!("--application-type {kind} is not supported yet: {HANDLER}");
+        }
+        bail!("--application-type must be one of script, module, paste, static (got '{kind}')");
+    }
+    Ok(())
+}
+
+/// Identity the Apache children (and so the application) run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunIdentity {
+    pub uid: Uid,
+    pub gid: Gid,
+    /// Supplementary groups, including `gid`.
+    pub groups: Vec<Gid>,
+    pub name: String,
+}
+
+impl RunIdentity {
+    /// What `stat` bits grant this identity: 4 = read, 1 = search/execute, shifted per
+    /// owner/group/other like `access(2)` (root may do anything except search/execute
+    /// where no x bit is set at all; good enough for the files we check).
+    fn allowed(&self, meta: &std::fs::Metadata, bits: u32) -> bool {
+        if self.uid.is_root() {
+            return bits & 1 == 0 || meta.mode() & 0o111 != 0;
+        }
+        let mode = meta.mode();
+        let granted = if meta.uid() == self.uid.as_raw() {
+            (mode >> 6) & 7
+        } else if self.groups.iter().any(|g| g.as_raw() == meta.gid()) {
+            (mode >> 3) & 7
+        } else {
+            mode & 7
+        };
+        granted & bits == bits
+    }
+}
+
+/// Checks that `who` can search every directory above `path` and read `path` itself
+/// (and, for a directory, search it). The error names the first component that blocks.
+pub fn check_readable(who: &RunIdentity, path: &Path, what: &str) -> Result<()> {
+    let mut prefix = PathBuf::new();
+    let components: Vec<Component> = path.components().collect();
+    for (i, comp) in components.iter().enumerate() {
+        prefix.push(comp);
+        let last = i + 1 == components.len();
+        let meta = match std::fs::metadata(&prefix) {
+            Ok(m) => m,
+            Err(e) => bail!("{what} {}: {}: {e}", path.display(), prefix.display()),
+        };
+        let need = if !last {
+            1
+        } else if meta.is_dir() {
+            4 | 1
+        } else {
+            4
+        };
+        if !who.allowed(&meta, need) {
+            let kind = if need == 4 { "readable" } else { "searchable" };
+            bail!(
+                "{what} {} is not usable by user '{}' (uid {}): {} is not {kind} by it \
+                 (mode {:o}, owner uid {}); move it somewhere readable or pass --user",
+                path.display(),
+                who.name,
+                who.uid,
+                prefix.display(),
+                meta.mode() & 0o7777,
+                meta.uid()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn nobody() -> RunIdentity {
+        RunIdentity {
+            uid: Uid::from_raw(65534),
+            gid: Gid::from_raw(65534),
+            groups: vec![Gid::from_raw(65534)],
+            name: "nobody".into(),
+        }
+    }
+
+    #[test]
+    fn unreadable_directory_component_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("private");
+        std::fs::create_dir(&sub).unwrap();
+        let app = sub.join("app.wsgi");
+        std::fs::write(&app, "x").unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let err = check_readable(&nobody(), &app, "application").unwrap_err();
+        assert!(
+            err.to_string().contains("private is not searchable"),
+            "{err}"
+        );
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o711)).unwrap();
+        check_readable(&nobody(), &app, "application").unwrap();
+        std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = check_readable(&nobody(), &app, "application").unwrap_err();
+        assert!(err.to_string().contains("is not readable"), "{err}");
+    }
+
+    #[test]
+    fn every_unimplemented_id_exists() {
+        use clap::CommandFactory;
+        let cmd = crate::cli::Cli::command();
+        let server = cmd.find_subcommand("start-server").unwrap();
+        for (id, flag, _) in UNIMPLEMENTED {
+            let arg = server.get_arguments().find(|a| a.get_id() == id);
+            let arg = arg.unwrap_or_else(|| panic!("no argument {id}"));
+            assert_eq!(format!("--{}", arg.get_long().unwrap()), *flag);
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! Integration tests of the `mod_wsgi-express` binary: help and error exits, a generated
+//! server root that `apache2 -t` accepts, and a real start-server run serving a WSGI app
+//! (with 64 concurrent keep-alive clients) on a loopback port, stopped with SIGINT with
+//! no process left behind. Apache runs the module built beside the binary (or
+//! `MOD_WSGI_SO`; the same directives work with Debian's reference mod_wsgi 4.9);
+//! a missing Apache or module fails the tests with a message.
+//! Apache's children run as `www-data` when the tests run as root, so every file they
+//! read lives in a world-readable temporary directory.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_mod_wsgi-express");
+const APACHE: &str = "/usr/sbin/apache2";
+
+const HELLO_APP: &str = r#"
+def application(environ, start_response):
+    body = b"hello from " + environ["SCRIPT_NAME"].encode() + b"|" + environ.get("GREETING", "-").encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"#;
+
+fn express(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("run mod_wsgi-express")
+}
+
+/// The module under test: `MOD_WSGI_SO`, else the one cargo built beside
+/// this test's express binary.
+fn module_under_test() -> String {
+    if let Ok(p) = std::env::var("MOD_WSGI_SO") {
+        return p;
+    }
+    let exe = Path::new(EXE);
+    path_str(&exe.with_file_name("libmod_wsgi.so"))
+}
+
+fn apache_and_module() {
+    assert!(
+        Path::new(APACHE).exists(),
+        "{APACHE} is required (apt-get install apache2)"
+    );
+    let module = module_under_test();
+    assert!(
+        Path::new(&module).exists(),
+        "module under test {module} is missing"
+    );
+}
+
+/// A world-readable scratch directory holding `app.wsgi` and `docs/robots.txt`.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("mwe-test")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("app.wsgi"), HELLO_APP).unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/robots.txt"), "static wins\n").unwrap();
+    dir
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn help_works_for_every_subcommand() {
+    let out = express(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in [
+        "start-server",
+        "setup-server",
+        "module-config",
+        "module-location",
+        "install-module",
+    ] {
+        assert!(text.contains(sub), "{sub} missing from:\n{text}");
+    }
+    for sub in [
+        "start-server",
+        "setup-server",
+        "module-config",
+        "module-location",
+        "install-module",
+    ] {
+        let out = express(&[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help failed");
+    }
+    let out = express(&["start-server", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--port",
+        "--url-alias",
+        "--server-mpm",
+        "--request-timeout",
+        "--log-to-terminal",
+    ] {
+        assert!(text.contains(opt), "{opt} missing from start-server --help");
+    }
+}
+
+#[test]
+fn bad_and_unimplemented_options_exit_2_with_one_line() {
+    let out = express(&["setup-server", "--no-such-option"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = express(&["setup-server", "--port", "eighty"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = express(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = path_str(&dir.path().join("root"));
+    for opt in [
+        &["--request-timeout", "30"][..],
+        &["--https-port", "8443"],
+        &["--debug-mode"],
+        &["--add-handler", ".x", "/x.wsgi"],
+    ] {
+        let mut args = vec!["setup-server", app.as_str(), "--server-root", &root];
+        args.extend_from_slice(opt);
+        let out = Command::new(EXE)
+            .args(&args)
+            .env("MOD_WSGI_MODULE", "/nonexistent-but-never-reached.so")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{opt:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line expected: {err}"
+        );
+        assert!(
+            err.contains(opt[0]) && err.contains("not supported yet"),
+            "{err}"
+        );
+        assert!(
+            !Path::new(&root).exists(),
+            "nothing may be written for {opt:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_module_is_a_clear_error() {
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = path_str(&dir.path().join("root"));
+    let out = Command::new(EXE)
+        .args(["setup-server", &app, "--server-root", &root])
+        .env("MOD_WSGI_MODULE", "/nonexistent/mod_wsgi.so")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/mod_wsgi.so"));
+}
+
+#[test]
+fn setup_server_writes_a_config_apache_accepts() {
+    apache_and_module();
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = dir.path().join("root");
+    let docs = path_str(&dir.path().join("docs"));
+    let out = express(&[
+        "setup-server",
+        &app,
+        "--server-root",
+        &path_str(&root),
+        "--modules-directory",
+        &module_under_test(),
+        "--port",
+        "8765",
+        "--url-alias",
+        "/docs",
+        &docs,
+        "--setenv",
+        "GREETING",
+        "hi",
+        "--access-log",
+        "--compress-responses",
+        "--server-status",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("Server URL         : http://localhost:8765/"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Operating Mode     : embedded"),
+        "{summary}"
+    );
+    for file in [
+        "httpd.conf",
+        "apachectl",
+        "envvars",
+        "mod_wsgi.so",
+        "htdocs",
+        "python-eggs",
+    ] {
+        assert!(root.join(file).exists(), "{file} not written");
+    }
+    let mode = std::fs::metadata(root.join("apachectl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    let conf = std::fs::read_to_string(root.join("httpd.conf")).unwrap();
+    assert!(conf.contains(&format!(
+        "LoadModule wsgi_module \"{}/mod_wsgi.so\"",
+        root.display()
+    )));
+
+    let test = Command::new(APACHE)
+        .args(["-t", "-f", &path_str(&root.join("httpd.conf"))])
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "apache2 -t: {}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+    let test = Command::new(root.join("apachectl"))
+        .arg("configtest")
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "apachectl configtest: {}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+}
+
+/// A running start-server, stopped by PID (SIGINT, then SIGKILL as a last resort).
+struct Server {
+    child: Child,
+    root: PathBuf,
+}
+
+impl Server {
+    fn interrupt_and_wait(&mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), "INT");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "Apache did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends a signal by PID through kill(1), keeping this test free of extra crates.
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// PIDs whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) && pid != std::process::id() {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Sends one HTTP/1.1 request on `stream` and reads one Content-Length response.
+fn request(reader: &mut BufReader<TcpStream>, path: &str, close: bool) -> (String, String) {
+    let conn = if close { "close" } else { "keep-alive" };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {conn}\r\n\r\n");
+    reader.get_mut().write_all(req.as_bytes()).unwrap();
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (
+        status.trim_end().to_string(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+fn connect(port: u16) -> BufReader<TcpStream> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    BufReader::new(stream)
+}
+
+fn wait_until_listening(server: &mut Server, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(server.root.join("error_log")).unwrap_or_default();
+            panic!("start-server exited with {status}; error_log:\n{log}");
+        }
+        assert!(Instant::now() < deadline, "server did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn start_server_serves_the_app_and_stops_on_sigint() {
+    apache_and_module();
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = dir.path().join("root");
+    let docs = path_str(&dir.path().join("docs"));
+    let port = free_port();
+    let out = std::fs::File::create(dir.path().join("express.out")).unwrap();
+    let child = Command::new(EXE)
+        .args([
+            "start-server",
+            &app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--server-root",
+            &path_str(&root),
+            "--document-root",
+            &docs,
+            "--setenv",
+            "GREETING",
+            "hi",
+            "--mount-point",
+            "/app",
+        ])
+        .env("MOD_WSGI_MODULE", module_under_test())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        root: root.clone(),
+    };
+    wait_until_listening(&mut server, port);
+
+    let mut conn = connect(port);
+    let (status, body) = request(&mut conn, "/app/x", false);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body, "hello from /app|hi");
+    // The same keep-alive connection serves static files from the document root.
+    let (status, body) = request(&mut conn, "/robots.txt", true);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body, "static wins\n");
+
+    // 64 concurrent keep-alive clients, 20 requests each: none may be dropped.
+    let clients: Vec<_> = (0..64)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut conn = connect(port);
+                for i in 0..20 {
+                    let (status, body) = request(&mut conn, "/app/", i == 19);
+                    assert_eq!(
+                        (status.as_str(), body.as_str()),
+                        ("HTTP/1.1 200 OK", "hello from /app|hi")
+                    );
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a keep-alive client failed");
+    }
+
+    let needle = path_str(&root);
+    assert!(
+        !processes_mentioning(&needle).is_empty(),
+        "Apache should be running"
+    );
+    let status = server.interrupt_and_wait();
+    assert!(status.success() || status.code().is_some(), "{status}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_mentioning(&needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "processes left behind: {:?}",
+            processes_mentioning(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(root.join("error_log")).unwrap();
+    for bad in ["emerg", "alert", "crit", "Segmentation fault", "AH00484"] {
+        assert!(!log.contains(bad), "{bad} in error_log:\n{log}");
+    }
+}
