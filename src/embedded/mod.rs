@@ -13,7 +13,7 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::{DirConfig, ServerConfig, group};
 use crate::python::logstream::{LogStream, Sink};
-use crate::python::{init, interp, modules, script, tstate};
+use crate::python::{init, interp, script};
 use crate::wsgi::{self, Exchange, Outcome, environ, input::Input, response::Response};
 use pyo3::prelude::*;
 use std::ffi::c_int;
@@ -239,7 +239,7 @@ fn run(
     env: environ::EnvironData,
     reload: bool,
 ) -> c_int {
-    let (interp, newly_bound) = match interp::for_group(application_group) {
+    let interp = match interp::for_group(application_group) {
         Ok(v) => v,
         Err(msg) => {
             return fail(
@@ -253,11 +253,7 @@ fn run(
     // SAFETY: the request outlives the exchange, which is expired below.
     let host = unsafe { host::ApacheHost::new(r.as_ptr()) };
     let exchange = Arc::new(Exchange::new(Box::new(host)));
-    let _entered = tstate::enter(interp);
-    let status = Python::attach(|py| {
-        if newly_bound && !application_group.is_empty() {
-            let _ = modules::set_application_group(py, application_group);
-        }
+    let status = interp::run(interp, |py| {
         let app = script::load(py, filename, mtime)
             .and_then(|m| script::callable(&m, callable_object, filename));
         let app = match app {

@@ -14,9 +14,12 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use std::ffi::{CString, c_char};
 use std::mem::MaybeUninit;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
+/// What every interpreter of this process is set up with.
+static SETUP: OnceLock<(PythonSettings, modules::ProcessInfo)> = OnceLock::new();
 
 /// Why Python could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -154,12 +157,11 @@ pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Res
     unsafe { ffi::PyConfig_Clear(config) };
     result?;
 
-    interp::set_main();
-    // SAFETY: Python is initialised and this thread holds the GIL.
-    let py = unsafe { Python::assume_attached() };
-    let setup = setup_interpreter(py, settings, info).map_err(|e| {
-        let lines = super::format_exception(py, &e);
-        InitError::Setup(lines.join("\n"))
+    let _ = SETUP.set((settings.clone(), info.clone()));
+    // This thread holds the GIL with the main thread state current, which the
+    // GILState API knows, so pyo3's attach nests without switching.
+    let setup = Python::attach(|py| {
+        prepare_main(py).map_err(|e| InitError::Setup(super::format_exception(py, &e).join("\n")))
     });
     // SAFETY: this thread holds the GIL; release it and keep the main state.
     let ts = unsafe { ffi::PyEval_SaveThread() };
@@ -167,17 +169,33 @@ pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Res
     setup
 }
 
-fn setup_interpreter(
-    py: Python<'_>,
-    settings: &PythonSettings,
-    info: &modules::ProcessInfo,
-) -> PyResult<()> {
-    let sys = py.import("sys")?;
+/// Main-interpreter start-up: create pyo3's type objects here, before any
+/// sub-interpreter exists, so that every interpreter shares the same ones;
+/// record the main interpreter; set it up like any other.
+fn prepare_main(py: Python<'_>) -> PyResult<()> {
+    py.get_type::<logstream::LogStream>();
+    py.get_type::<crate::wsgi::input::Input>();
+    py.get_type::<crate::wsgi::start_response::StartResponse>();
+    py.get_type::<crate::wsgi::start_response::Write>();
+    interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that
     // threading's idea of the main thread is the one that will finalise
     // Python; otherwise threading._shutdown() at exit waits forever for a
     // worker thread's state (mod_wsgi does the same).
     py.import("threading")?;
+    setup_interpreter(py, "")
+}
+
+/// Sets up the current interpreter for application group `group`: log
+/// streams as `sys.stdout`/`sys.stderr`, the `mod_wsgi` and `apache`
+/// modules, and the `WSGIPythonPath` directories.
+pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
+    let Some((settings, info)) = SETUP.get() else {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "Python settings missing",
+        ));
+    };
+    let sys = py.import("sys")?;
     let stdout = Py::new(
         py,
         logstream::LogStream::new(logstream::Sink::Server, Level::Err),
@@ -188,7 +206,7 @@ fn setup_interpreter(
     )?;
     sys.setattr("stdout", stdout)?;
     sys.setattr("stderr", stderr)?;
-    modules::install(py, info, "")?;
+    modules::install(py, info, group)?;
     if !settings.path.is_empty() {
         // site.addsitedir() so .pth files are honoured, then move the new
         // entries to the front of sys.path, as mod_wsgi does.
@@ -216,13 +234,7 @@ pub fn is_initialized() -> bool {
 /// runs `atexit` handlers and waits for non-daemon threads.
 pub fn finalize() {
     let ts = MAIN_TSTATE.swap(std::ptr::null_mut(), Ordering::AcqRel);
-    if ts.is_null() {
-        return;
-    }
-    // SAFETY: `ts` is the main thread state saved at start-up; no other
-    // thread holds the GIL at child exit (Apache has joined its workers).
-    unsafe {
-        ffi::PyEval_RestoreThread(ts);
-        ffi::Py_FinalizeEx();
+    if !ts.is_null() {
+        interp::finalize_all(ts);
     }
 }

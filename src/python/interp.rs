@@ -1,25 +1,33 @@
-//! The interpreter that runs each application group in this process.
+//! The interpreters of this process: one per application group, as mod_wsgi.
 //!
-//! `%{GLOBAL}` ("") is the main interpreter. Until sub-interpreters land (the
-//! WSGI-contract issue), a process binds the first application group it
-//! serves to the main interpreter and refuses a second, different group with
-//! a clear error, rather than silently mixing two applications' modules in
-//! one interpreter. The `Interp` handle already carries an id so that
-//! per-group sub-interpreters slot in without changing callers.
+//! `%{GLOBAL}` ("") is the main interpreter; every other group gets a legacy
+//! sub-interpreter sharing the main GIL (`Py_NewInterpreter`), created on
+//! first use and kept for the life of the process. Each has its own
+//! `sys.modules` with the `mod_wsgi` and `apache` modules, log streams as
+//! `sys.stdout`/`sys.stderr`, and the `WSGIPythonPath` entries. Running code
+//! in an interpreter goes through [`run`], which restores this thread's state
+//! for it and enters through the interpreter's pyo3 entry function.
+//! At exit, [`finalize_all`] ends the sub-interpreters, then the main one.
 
+use super::{enter, init, tstate};
+use crate::apache::log::{self, Level};
 use pyo3::ffi;
+use pyo3::prelude::*;
 use std::sync::{Mutex, OnceLock};
 
 /// A live interpreter of this process.
 pub struct Interp {
     id: u64,
     ptr: *mut ffi::PyInterpreterState,
+    group: String,
+    /// The interpreter's entry function (a strong reference, never released).
+    entry: *mut ffi::PyObject,
 }
 
-// SAFETY: an interpreter state pointer is only dereferenced by CPython, which
-// allows thread states of any thread to be created for it.
+// SAFETY: the pointers are only dereferenced by CPython with the GIL held,
+// and CPython allows any thread to create thread states for an interpreter.
 unsafe impl Send for Interp {}
-// SAFETY: as above.
+// SAFETY: as above; the struct itself is immutable.
 unsafe impl Sync for Interp {}
 
 impl Interp {
@@ -32,16 +40,27 @@ impl Interp {
     pub fn as_ptr(&self) -> *mut ffi::PyInterpreterState {
         self.ptr
     }
+    pub fn group(&self) -> &str {
+        &self.group
+    }
 }
 
 static MAIN: OnceLock<Interp> = OnceLock::new();
-static BOUND_GROUP: Mutex<Option<String>> = Mutex::new(None);
+/// Sub-interpreters by group, leaked so references are `'static`.
+static SUBS: Mutex<Vec<&'static Interp>> = Mutex::new(Vec::new());
 
-/// Records the main interpreter once Python is initialised in this process.
-pub fn set_main() {
-    // SAFETY: called right after Py_InitializeFromConfig succeeded.
+/// Records the main interpreter (GIL held, right after initialisation).
+pub fn set_main(py: Python<'_>) -> PyResult<()> {
+    // SAFETY: Python is initialised.
     let ptr = unsafe { ffi::PyInterpreterState_Main() };
-    let _ = MAIN.set(Interp { id: 0, ptr });
+    let entry = enter::make_entry(py)?;
+    let _ = MAIN.set(Interp {
+        id: 0,
+        ptr,
+        group: String::new(),
+        entry,
+    });
+    Ok(())
 }
 
 /// The main interpreter, if Python is initialised in this process.
@@ -49,21 +68,112 @@ pub fn main() -> Option<&'static Interp> {
     MAIN.get()
 }
 
-/// The interpreter for `group`, and whether this call bound the group to it
-/// (so the caller can publish the group name in `mod_wsgi.application_group`).
-pub fn for_group(group: &str) -> Result<(&'static Interp, bool), String> {
+/// Runs `f` in `interp` on this thread (which must not hold the GIL).
+pub fn run<R>(interp: &Interp, f: impl FnOnce(Python<'_>) -> R) -> R {
+    let _entered = tstate::enter(interp);
+    enter::call(interp.entry, f)
+}
+
+/// The interpreter for application group `group`, created on first use.
+/// Call without holding the GIL.
+pub fn for_group(group: &str) -> Result<&'static Interp, String> {
     let main = main().ok_or("Python is not initialised in this process")?;
-    let mut bound = BOUND_GROUP.lock().unwrap_or_else(|e| e.into_inner());
-    match bound.as_deref() {
-        None => {
-            *bound = Some(group.to_string());
-            Ok((main, true))
-        }
-        Some(g) if g == group => Ok((main, false)),
-        Some(g) => Err(format!(
-            "application group '{group}' requested, but this process already runs application \
-             group '{g}' and sub-interpreters are not available yet: give the mounts one \
-             WSGIApplicationGroup (e.g. WSGIApplicationGroup %{{GLOBAL}})"
-        )),
+    if group.is_empty() {
+        return Ok(main);
     }
+    let mut subs = SUBS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = subs.iter().find(|i| i.group == group) {
+        return Ok(found);
+    }
+    let created = create(main, group)?;
+    let leaked: &'static Interp = Box::leak(Box::new(created));
+    subs.push(leaked);
+    Ok(leaked)
+}
+
+fn create(main: &Interp, group: &str) -> Result<Interp, String> {
+    let _entered = tstate::enter(main);
+    // SAFETY: this thread holds the GIL with its main-interpreter state current.
+    let main_ts = unsafe { ffi::PyThreadState_Get() };
+    // SAFETY: GIL held; on success the new interpreter's state is current.
+    let ts = unsafe { ffi::Py_NewInterpreter() };
+    if ts.is_null() {
+        // SAFETY: on failure CPython leaves no thread state current; restore ours.
+        unsafe { ffi::PyThreadState_Swap(main_ts) };
+        return Err(format!(
+            "Py_NewInterpreter failed for application group '{group}'"
+        ));
+    }
+    // SAFETY: `ts` is current and belongs to the new interpreter.
+    let ptr = unsafe { ffi::PyThreadState_GetInterpreter(ts) };
+    // SAFETY: as above.
+    let id = unsafe { ffi::PyInterpreterState_GetID(ptr) } as u64;
+    // SAFETY: GIL held with the new interpreter current; no pyo3 attach is
+    // involved in creating the function object.
+    let py = unsafe { Python::assume_attached() };
+    let result = enter::make_entry(py).and_then(|entry| {
+        let interp = Interp {
+            id,
+            ptr,
+            group: group.to_string(),
+            entry,
+        };
+        enter::call(entry, |py| init::setup_interpreter(py, group))?;
+        Ok(interp)
+    });
+    let result = result.map_err(|e| {
+        let lines = super::format_exception(py, &e);
+        format!(
+            "setting up the interpreter of application group '{group}' failed: {}",
+            lines.join(" | ")
+        )
+    });
+    if let Ok(interp) = &result {
+        tstate::adopt(interp, ts);
+    }
+    // SAFETY: back to this thread's main state, which `_entered` saves on drop.
+    unsafe { ffi::PyThreadState_Swap(main_ts) };
+    if result.is_ok() {
+        log::server(
+            Level::Info,
+            None,
+            &format!(
+                "[WSGIRS0203] created sub-interpreter for application group '{group}' in process {}",
+                std::process::id()
+            ),
+        );
+    }
+    result
+}
+
+/// Ends every sub-interpreter (running their `atexit` handlers), then
+/// finalises the main interpreter. Called at process exit, on the thread
+/// that initialised Python, when no request is running.
+pub(crate) fn finalize_all(main_ts: *mut ffi::PyThreadState) {
+    // SAFETY: `main_ts` is the state saved at start-up; Apache has stopped
+    // its request threads, so nobody else holds the GIL.
+    unsafe { ffi::PyEval_RestoreThread(main_ts) };
+    let subs: Vec<&'static Interp> = SUBS.lock().map(|s| s.clone()).unwrap_or_default();
+    for interp in subs {
+        // SAFETY: GIL held. A fresh thread state becomes the interpreter's
+        // only one (the worker threads' states are cleared and deleted), as
+        // Py_EndInterpreter requires.
+        unsafe {
+            let ts = ffi::PyThreadState_New(interp.ptr);
+            ffi::PyThreadState_Swap(ts);
+            let mut other = ffi::PyInterpreterState_ThreadHead(interp.ptr);
+            while !other.is_null() {
+                let next = ffi::PyThreadState_Next(other);
+                if other != ts {
+                    ffi::PyThreadState_Clear(other);
+                    ffi::PyThreadState_Delete(other);
+                }
+                other = next;
+            }
+            ffi::Py_EndInterpreter(ts);
+            ffi::PyThreadState_Swap(main_ts);
+        }
+    }
+    // SAFETY: GIL held with the main thread state current.
+    unsafe { ffi::Py_FinalizeEx() };
 }

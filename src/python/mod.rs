@@ -6,6 +6,7 @@
 //! Never used in the Apache parent: Python is initialised only in children
 //! (`child_init`) and, later, in daemon processes after fork.
 
+pub mod enter;
 pub mod init;
 pub mod interp;
 pub mod logstream;

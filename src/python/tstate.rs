@@ -43,6 +43,12 @@ fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
     })
 }
 
+/// Records `ts` (created with a new sub-interpreter on this thread) as this
+/// thread's state for `interp`.
+pub fn adopt(interp: &Interp, ts: *mut ffi::PyThreadState) {
+    STATES.with(|states| states.borrow_mut().push((interp.id(), ts)));
+}
+
 /// Holds the GIL with this thread's state for one interpreter current.
 /// Dropping it saves the thread state and releases the GIL.
 pub struct Entered {
