@@ -16,6 +16,7 @@ pub mod apache;
 pub mod config;
 pub mod embedded;
 mod hooks;
+pub mod proto;
 pub mod python;
 pub mod wsgi;
 
