@@ -12,12 +12,9 @@ use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::{DirConfig, ServerConfig, group};
-use crate::python::logstream::{LogStream, Sink};
-use crate::python::{init, interp, script};
-use crate::wsgi::{self, Exchange, Outcome, environ, input::Input, response::Response};
-use pyo3::prelude::*;
+use crate::python::init;
+use crate::wsgi::{Outcome, environ, request};
 use std::ffi::c_int;
-use std::sync::Arc;
 
 const OK: c_int = sys::OK as c_int;
 const DECLINED: c_int = sys::DECLINED;
@@ -239,66 +236,19 @@ fn run(
     env: environ::EnvironData,
     reload: bool,
 ) -> c_int {
-    let interp = match interp::for_group(application_group) {
-        Ok(v) => v,
-        Err(msg) => {
-            return fail(
-                &r,
-                sys::HTTP_INTERNAL_SERVER_ERROR,
-                &format!("[WSGIRS0114] {msg}"),
-            );
-        }
+    let target = request::Target {
+        script: filename,
+        callable: callable_object,
+        application_group,
+        reload_mtime: reload.then(|| r.file_mtime() as f64 / 1e6),
     };
-    let mtime = reload.then(|| r.file_mtime() as f64 / 1e6);
-    // SAFETY: the request outlives the exchange, which is expired below.
+    // SAFETY: the request outlives the exchange, which `request::run` expires
+    // before returning.
     let host = unsafe { host::ApacheHost::new(r.as_ptr()) };
-    let exchange = Arc::new(Exchange::new(Box::new(host)));
-    let status = interp::run(interp, |py| {
-        let app = script::load(py, filename, mtime)
-            .and_then(|m| script::callable(&m, callable_object, filename));
-        let app = match app {
-            Ok(app) => app,
-            Err(e) => {
-                let mut lines = vec![format!(
-                    "[WSGIRS0115] Failed to exec Python script file '{filename}'."
-                )];
-                lines.extend(crate::python::format_exception(py, &e));
-                lines.push(format!(
-                    "Exception occurred processing WSGI script '{filename}'."
-                ));
-                wsgi::app::log_lines(py, &exchange, Level::Err, &lines);
-                return SERVER_ERROR;
-            }
-        };
-        let response = Arc::new(Response::new(exchange.clone()));
-        let built = (|| -> PyResult<_> {
-            let input = Py::new(py, Input::new(exchange.clone()))?
-                .into_bound(py)
-                .into_any();
-            let errors = Py::new(
-                py,
-                LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-            )?
-            .into_bound(py)
-            .into_any();
-            environ::build(py, &env, input, errors, None)
-        })();
-        let environ = match built {
-            Ok(e) => e,
-            Err(e) => {
-                let mut lines = vec!["[WSGIRS0116] Failed to build the WSGI environ.".to_string()];
-                lines.extend(crate::python::format_exception(py, &e));
-                wsgi::app::log_lines(py, &exchange, Level::Err, &lines);
-                return SERVER_ERROR;
-            }
-        };
-        let outcome = wsgi::call_application(py, &app, &environ, &response, filename);
-        py.detach(|| exchange.expire());
-        match outcome {
-            Outcome::Completed | Outcome::FailedAfterHead => OK,
-            Outcome::FailedBeforeHead => SERVER_ERROR,
+    match request::run(&target, &env, Box::new(host)) {
+        request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
+        request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {
+            SERVER_ERROR
         }
-    });
-    exchange.expire();
-    status
+    }
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod environ;
 pub mod host;
 pub mod input;
+pub mod request;
 pub mod response;
 pub mod start_response;
 

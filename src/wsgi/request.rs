@@ -1,0 +1,125 @@
+//! One WSGI request from start to end, for any host: pick the application
+//! group's interpreter, load (or reload) the script, build the environ with
+//! `wsgi.input`/`wsgi.errors` bound to the host, call the application and
+//! expire the exchange. Embedded mode and daemon workers both call [`run`];
+//! they differ only in the [`Host`] they pass and how they report the result.
+//! Called without the GIL.
+
+use super::environ::{self, EnvironData};
+use super::host::{Exchange, Host};
+use super::input::Input;
+use super::response::Response;
+use super::{Outcome, app};
+use crate::apache::log::Level;
+use crate::python::logstream::{LogStream, Sink};
+use crate::python::{interp, script};
+use pyo3::prelude::*;
+use std::sync::Arc;
+
+/// What to run.
+pub struct Target<'a> {
+    /// The WSGI script file.
+    pub script: &'a str,
+    pub callable: &'a str,
+    pub application_group: &'a str,
+    /// The script's modification time (seconds) when script reloading is on.
+    pub reload_mtime: Option<f64>,
+}
+
+/// How the request ended, for the host to turn into a status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The application produced its response (possibly a truncated one that
+    /// the host has already aborted).
+    Responded(Outcome),
+    /// The application could not be run (interpreter, script load or environ
+    /// failure, already logged): answer 500.
+    NotRun,
+}
+
+/// Runs one request through the WSGI core.
+pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended {
+    let exchange = Arc::new(Exchange::new(host));
+    let interp = match interp::for_group(target.application_group) {
+        Ok(i) => i,
+        Err(msg) => {
+            let _ = exchange.with_host(|h| h.log(Level::Err, &format!("[WSGIRS0114] {msg}")));
+            exchange.expire();
+            return Ended::NotRun;
+        }
+    };
+    let ended = interp::run(interp, |py| {
+        let ended = call(py, target, env, &exchange);
+        py.detach(|| exchange.expire());
+        ended
+    });
+    exchange.expire();
+    ended
+}
+
+fn log_failure(
+    py: Python<'_>,
+    exchange: &Exchange,
+    first: String,
+    err: &PyErr,
+    last: Option<String>,
+) {
+    let mut lines = vec![first];
+    lines.extend(crate::python::format_exception(py, err));
+    lines.extend(last);
+    app::log_lines(py, exchange, Level::Err, &lines);
+}
+
+fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
+    let script = target.script;
+    let loaded = script::load(py, script, target.reload_mtime)
+        .and_then(|m| script::callable(&m, target.callable, script));
+    let application = match loaded {
+        Ok(a) => a,
+        Err(e) => {
+            log_failure(
+                py,
+                exchange,
+                format!("[WSGIRS0115] Failed to exec Python script file '{script}'."),
+                &e,
+                Some(format!(
+                    "Exception occurred processing WSGI script '{script}'."
+                )),
+            );
+            return Ended::NotRun;
+        }
+    };
+    let built = (|| -> PyResult<_> {
+        let input = Py::new(py, Input::new(exchange.clone()))?
+            .into_bound(py)
+            .into_any();
+        let errors = Py::new(
+            py,
+            LogStream::new(Sink::Request(exchange.clone()), Level::Err),
+        )?
+        .into_bound(py)
+        .into_any();
+        environ::build(py, env, input, errors, None)
+    })();
+    let environ = match built {
+        Ok(e) => e,
+        Err(e) => {
+            log_failure(
+                py,
+                exchange,
+                "[WSGIRS0116] Failed to build the WSGI environ.".into(),
+                &e,
+                None,
+            );
+            return Ended::NotRun;
+        }
+    };
+    let response = Arc::new(Response::new(exchange.clone()));
+    Ended::Responded(app::call_application(
+        py,
+        &application,
+        &environ,
+        &response,
+        script,
+    ))
+}
