@@ -232,7 +232,23 @@ pub fn is_initialized() -> bool {
 
 /// Finalises Python at process exit (when `WSGIDestroyInterpreter On`):
 /// runs `atexit` handlers and waits for non-daemon threads.
+///
+/// Skipped when a thread is still inside Python: under prefork, SIGTERM runs
+/// Apache's child exit (and so this cleanup) from the signal handler, possibly
+/// while this very thread is in the middle of a request holding the GIL;
+/// finalising then would deadlock the child.
 pub fn finalize() {
+    if super::tstate::active() > 0 {
+        crate::apache::log::server(
+            Level::Info,
+            None,
+            &format!(
+                "[WSGIRS0204] process {} exiting while Python code is running; skipping interpreter finalisation",
+                std::process::id()
+            ),
+        );
+        return;
+    }
     let ts = MAIN_TSTATE.swap(std::ptr::null_mut(), Ordering::AcqRel);
     if !ts.is_null() {
         interp::finalize_all(ts);

@@ -3,7 +3,8 @@
 //! `__mtime__` set. A failed load leaves nothing behind, so the next request
 //! retries it; with script reloading on, a changed modification time reloads
 //! the module before the request. Loads are serialised per process (the
-//! lock is taken with the GIL released, so it cannot deadlock with it).
+//! lock is taken with the GIL released, so it cannot deadlock with it), and
+//! a module whose code is still running in another thread is not used.
 
 use md5::{Digest, Md5};
 use pyo3::prelude::*;
@@ -20,6 +21,9 @@ pub fn module_name(path: &str) -> String {
     format!("_mod_wsgi_{hex}")
 }
 
+/// The loaded module, if one is complete and (when `mtime` is given) current.
+/// `__mtime__` is set only once the module's code has run, so a module that
+/// another thread is still executing is never returned.
 fn cached<'py>(
     py: Python<'py>,
     name: &str,
@@ -29,14 +33,15 @@ fn cached<'py>(
     let Ok(module) = modules.get_item(name) else {
         return Ok(None);
     };
-    if let Some(mtime) = mtime {
-        let loaded: Option<f64> = module
-            .getattr("__mtime__")
-            .ok()
-            .and_then(|m| m.extract().ok());
-        if loaded != Some(mtime) {
-            return Ok(None);
-        }
+    let Some(loaded) = module
+        .getattr("__mtime__")
+        .ok()
+        .and_then(|m| m.extract::<f64>().ok())
+    else {
+        return Ok(None);
+    };
+    if mtime.is_some_and(|m| m != loaded) {
+        return Ok(None);
     }
     Ok(Some(module))
 }
@@ -76,7 +81,6 @@ pub fn load<'py>(py: Python<'py>, path: &str, mtime: Option<f64>) -> PyResult<Bo
     ))?;
     let module = PyModule::new(py, &name)?;
     module.setattr("__file__", path)?;
-    module.setattr("__mtime__", file_mtime)?;
     let dict: Bound<'_, PyDict> = module.dict();
     dict.set_item("__builtins__", &builtins)?;
     let modules = py.import("sys")?.getattr("modules")?;
@@ -86,6 +90,8 @@ pub fn load<'py>(py: Python<'py>, path: &str, mtime: Option<f64>) -> PyResult<Bo
         let _ = modules.del_item(&name);
         return Err(e);
     }
+    // Marks the module complete (see `cached`).
+    module.setattr("__mtime__", file_mtime)?;
     Ok(module.into_any())
 }
 

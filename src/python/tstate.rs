@@ -12,6 +12,15 @@ use super::interp::Interp;
 use pyo3::ffi;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads currently inside Python (between `enter` and the guard's drop).
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many threads are inside Python right now.
+pub fn active() -> usize {
+    ACTIVE.load(Ordering::Acquire)
+}
 
 thread_local! {
     /// (interpreter id, thread state) for this thread.
@@ -62,6 +71,7 @@ pub fn enter(interp: &Interp) -> Entered {
     // SAFETY: `ts` belongs to this thread and is not current (the caller
     // holds no GIL); PyEval_RestoreThread takes the GIL and makes it current.
     unsafe { ffi::PyEval_RestoreThread(ts) };
+    ACTIVE.fetch_add(1, Ordering::AcqRel);
     Entered {
         _not_send: PhantomData,
     }
@@ -69,6 +79,7 @@ pub fn enter(interp: &Interp) -> Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
         // SAFETY: this thread holds the GIL with its state current (enter).
         unsafe { ffi::PyEval_SaveThread() };
     }

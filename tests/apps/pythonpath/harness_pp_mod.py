@@ -1,0 +1,2 @@
+# Importable only through WSGIPythonPath.
+MARKER = "pp-mod-ok"
