@@ -208,6 +208,36 @@ fn python_home_not_a_directory_is_a_config_error() {
     }
 }
 
+#[test]
+fn python_home_venv_of_other_version_is_a_config_error() {
+    // Ours-only: mod_wsgi starts and every child then fails with
+    // "No module named 'encodings'"; we name both versions up front.
+    ours_only!("a venv of another Python version is a hard config error");
+    let b = Apache::builder(Mpm::Event);
+    let venv = b.root().join("venv-from-python-3.2");
+    write_file(
+        &venv.join("pyvenv.cfg"),
+        "home = /opt/python3.2/bin\ninclude-system-site-packages = false\nversion = 3.2.5\n",
+    );
+    let built_for = {
+        let out = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .expect("run /usr/bin/python3");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let b = b.global(format!("WSGIPythonHome \"{}\"", venv.display()));
+    let ct = b.config_test();
+    assert!(!ct.ok(), "apache2 -t must fail:\n{}", ct.output);
+    assert!(
+        ct.output.contains("WSGIPythonHome")
+            && ct.output.contains("Python 3.2")
+            && ct.output.contains(&format!("Python {built_for}")),
+        "message must name the directive and both versions:\n{}",
+        ct.output
+    );
+}
+
 // ---------------------------------------------------------------------------
 // config-time errors
 // ---------------------------------------------------------------------------

@@ -64,9 +64,8 @@ fn hello(mpm: Mpm) {
 }
 per_mpm!(hello_app, hello);
 
-#[test]
-fn flask_app() {
-    let b = Apache::builder(Mpm::Event);
+fn flask_app(mpm: Mpm) {
+    let b = Apache::builder(mpm);
     let app = b.app("flask_app.wsgi");
     let apache = b
         .server(format!("WSGIScriptAlias /flask \"{}\"", app.display()))
@@ -88,6 +87,7 @@ fn flask_app() {
     let r = apache.get("/flask/no/such/route");
     assert_eq!(r.status, 404, "Flask's own 404 expected: {r:?}");
 }
+per_mpm!(flask, flask_app);
 
 // ---------------------------------------------------------------------------
 // 2. threading.local persists across requests on one thread

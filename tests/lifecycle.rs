@@ -97,6 +97,78 @@ fn stop_leaves_no_processes(mpm: Mpm) {
 per_mpm!(full_stop, stop_leaves_no_processes);
 
 // ---------------------------------------------------------------------------
+// WSGIDestroyInterpreter: atexit handlers run at child exit only when On
+// ---------------------------------------------------------------------------
+
+const ATEXIT_APP: &str = r#"
+import atexit, os, mod_wsgi
+
+MARK_DIR = os.path.join(os.path.dirname(__file__), "marks")
+
+def _mark():
+    name = "%s-%d" % (mod_wsgi.application_group.replace("/", "_").replace("|", "_") or "GLOBAL", os.getpid())
+    with open(os.path.join(MARK_DIR, name), "w") as f:
+        f.write("atexit ran\n")
+
+atexit.register(_mark)
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+"#;
+
+fn atexit_marks(destroy: &str) -> Vec<String> {
+    let b = Apache::builder(Mpm::Event);
+    let app = b.write_app("atexit.wsgi", ATEXIT_APP);
+    let marks = app.parent().unwrap().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    // Apache's children (www-data) write the marks.
+    std::fs::set_permissions(&marks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let mut apache = b
+        .global(format!("WSGIDestroyInterpreter {destroy}"))
+        .server(format!(
+            "WSGIScriptAlias /main \"{}\" application-group=%{{GLOBAL}}",
+            app.display()
+        ))
+        .server(format!("WSGIScriptAlias /sub \"{}\"", app.display()))
+        .start();
+    for path in ["/main", "/sub"] {
+        let r = apache.get(path);
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+    }
+    apache.stop().expect("clean stop");
+    let mut names: Vec<String> = std::fs::read_dir(&marks)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn destroy_interpreter_on_runs_atexit_in_every_interpreter() {
+    ours_only!("mod_wsgi 4.9.4 hangs at exit under threaded MPMs with destruction on");
+    let marks = atexit_marks("On");
+    assert!(
+        marks.iter().any(|m| m.starts_with("GLOBAL-")),
+        "main interpreter atexit did not run: {marks:?}"
+    );
+    assert!(
+        marks.iter().any(|m| m.contains("_sub")),
+        "sub-interpreter atexit did not run: {marks:?}"
+    );
+}
+
+#[test]
+fn destroy_interpreter_off_skips_finalisation() {
+    let marks = atexit_marks("Off");
+    assert!(
+        marks.is_empty(),
+        "atexit must not run with WSGIDestroyInterpreter Off: {marks:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // exported symbols
 // ---------------------------------------------------------------------------
 
