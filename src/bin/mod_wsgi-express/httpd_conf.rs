@@ -396,6 +396,7 @@ fn write_document_root(out: &mut String, opts: &Options) {
 fn write_embedded_app(out: &mut String, opts: &Options) {
     let script = match &opts.app {
         App::Script(path) | App::Default(path) => path,
+        App::Module { wrapper, .. } | App::Paste { wrapper, .. } => wrapper,
         App::Static => return,
     };
     let _ = writeln!(out, "RewriteEngine On");

@@ -6,6 +6,7 @@
 //! Called by `main.rs`; no Python.
 
 use crate::cli::ServerArgs;
+use crate::entry;
 use crate::module::{self, LocatedModule};
 use crate::sizing::{self, Sizing};
 use crate::validation::{self, RunIdentity};
@@ -28,6 +29,11 @@ pub enum App {
     Script(PathBuf),
     /// No entry point: the generated `default.wsgi` in the server root.
     Default(PathBuf),
+    /// `--application-type module`: a dotted module name, imported by the generated
+    /// wrapper `handler.wsgi` (in the server root).
+    Module { name: String, wrapper: PathBuf },
+    /// `--application-type paste`: a Paste Deploy `.ini` file, loaded by the wrapper.
+    Paste { config: PathBuf, wrapper: PathBuf },
     /// `--application-type static`: only the document root is served.
     Static,
 }
@@ -212,6 +218,26 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
                 document_root = Some(entry.map(|e| abs(&e)).unwrap_or_else(|| cwd.clone()));
             }
             App::Static
+        }
+        ("module", Some(entry)) => {
+            entry::check_module_name(&entry)?;
+            App::Module {
+                name: entry,
+                wrapper: server_root.join(entry::WRAPPER),
+            }
+        }
+        ("paste", Some(entry)) => {
+            let config = abs(&entry);
+            if !config.is_file() {
+                bail!(
+                    "Paste Deploy configuration {} does not exist or is not a file",
+                    config.display()
+                );
+            }
+            App::Paste {
+                config,
+                wrapper: server_root.join(entry::WRAPPER),
+            }
         }
         (_, Some(entry)) => {
             let path = abs(&entry);
@@ -561,8 +587,12 @@ fn default_locale() -> String {
 /// Refuses to go on when the run user could not read what Apache's children need: the
 /// WSGI script and every directory above it; warns (on stderr) for static file paths.
 pub fn check_access(opts: &Options) -> Result<()> {
-    if let App::Script(path) = &opts.app {
-        validation::check_readable(&opts.run_as, path, "WSGI script")?;
+    match &opts.app {
+        App::Script(path) => validation::check_readable(&opts.run_as, path, "WSGI script")?,
+        App::Paste { config, .. } => {
+            validation::check_readable(&opts.run_as, config, "Paste Deploy configuration")?
+        }
+        _ => {}
     }
     let mut statics: Vec<(&str, PathBuf)> = vec![("document root", opts.document_root.clone())];
     for (_, target) in &opts.url_aliases {
@@ -709,15 +739,52 @@ mod tests {
         );
         let err = f.try_options(&["--https-port", "8443"]).unwrap_err();
         assert!(err.to_string().contains("HTTPS"), "{err}");
-        let err = f
-            .try_options(&["--application-type", "module"])
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("--application-type module"),
-            "{err}"
-        );
+        let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
+        assert!(err.to_string().contains("--application-type"), "{err}");
         let err = f.try_options(&["--ssl-port", "8443"]).unwrap_err();
         assert!(err.to_string().contains("--https-port"), "{err}");
+    }
+
+    #[test]
+    fn module_and_paste_entries_get_the_wrapper() {
+        use super::App;
+        let f = Fixture::new(&["event"]);
+        let root = f.path("root");
+        let o = f
+            .resolve_words(&[
+                "--application-type",
+                "module",
+                "mysite.wsgi",
+                "--server-root",
+                &root,
+            ])
+            .unwrap();
+        assert_eq!(
+            o.app,
+            App::Module {
+                name: "mysite.wsgi".into(),
+                wrapper: f.dir.path().join("root/handler.wsgi"),
+            }
+        );
+        let bad = f.resolve_words(&["--application-type", "module", "mysite/wsgi.py"]);
+        assert!(bad.unwrap_err().to_string().contains("module name"));
+        std::fs::write(f.dir.path().join("site.ini"), "").unwrap();
+        let o = f
+            .resolve_words(&[
+                "--application-type",
+                "paste",
+                "site.ini",
+                "--server-root",
+                &root,
+            ])
+            .unwrap();
+        assert!(
+            matches!(o.app, App::Paste { config, .. } if config == f.dir.path().join("site.ini"))
+        );
+        assert!(
+            f.resolve_words(&["--application-type", "paste", "none.ini"])
+                .is_err()
+        );
     }
 
     #[test]

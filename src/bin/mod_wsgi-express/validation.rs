@@ -133,10 +133,9 @@ pub fn reject_unimplemented(matches: &ArgMatches) -> Result<()> {
         }
     }
     let kind = matches.get_one::<String>("application_type");
-    if let Some(kind) = kind.filter(|k| !matches!(k.as_str(), "script" | "static")) {
-        if matches!(kind.as_str(), "module" | "paste") {
-            bail!("--application-type {kind} is not supported yet: {HANDLER}");
-        }
+    if let Some(kind) =
+        kind.filter(|k| !matches!(k.as_str(), "script" | "module" | "paste" | "static"))
+    {
         bail!("--application-type must be one of script, module, paste, static (got '{kind}')");
     }
     Ok(())
