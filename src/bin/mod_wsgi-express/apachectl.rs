@@ -59,7 +59,14 @@ pub fn render(opts: &Options) -> String {
         ("MOD_WSGI_SERVER_ROOT", path(&opts.server_root)),
         ("MOD_WSGI_LISTENER_HOST", sh(&opts.host)),
         ("MOD_WSGI_HTTP_PORT", sh(opts.port.to_string())),
-        ("MOD_WSGI_HTTPS_PORT", sh("")),
+        (
+            "MOD_WSGI_HTTPS_PORT",
+            sh(opts
+                .https
+                .as_ref()
+                .map(|h| h.port.to_string())
+                .unwrap_or_default()),
+        ),
         ("MOD_WSGI_USER", sh(&opts.user)),
         ("MOD_WSGI_GROUP", sh(&opts.group)),
         ("MOD_WSGI_WORKING_DIRECTORY", path(&opts.working_directory)),

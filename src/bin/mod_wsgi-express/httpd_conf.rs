@@ -8,6 +8,7 @@
 //! items 4, 8 and 10) get their own `write_*` functions beside `write_embedded_app`.
 //! Pure string building, called by `server_root.rs` and the unit tests; no Python.
 
+use crate::https;
 use crate::options::{App, Mode, Options};
 use crate::sizing::{Mpm, Sizing};
 use std::fmt::Write as _;
@@ -46,6 +47,7 @@ pub fn render(opts: &Options) -> String {
     write_mpm(&mut out, &opts.sizing);
     write_virtual_hosts(&mut out, opts);
     write_document_root(&mut out, opts);
+    https::write_redirect(&mut out, opts);
     match opts.mode {
         Mode::Embedded => write_embedded_app(&mut out, opts),
     }
@@ -90,6 +92,7 @@ fn write_globals(out: &mut String, opts: &Options) {
         }
     }
     let _ = writeln!(out);
+    https::write_listen(out, opts);
 }
 
 fn write_modules(out: &mut String, opts: &Options) {
@@ -135,6 +138,7 @@ fn write_modules(out: &mut String, opts: &Options) {
     if opts.with_cgi {
         modules.push(if opts.cgid { "cgid" } else { "cgi" });
     }
+    modules.extend_from_slice(https::modules(opts));
     for name in modules {
         load_module(
             out,
@@ -333,6 +337,7 @@ fn write_mpm(out: &mut String, s: &Sizing) {
 /// `RewriteOptions Inherit`.
 fn write_virtual_hosts(out: &mut String, opts: &Options) {
     let Some(name) = &opts.server_name else {
+        https::write_virtual_hosts(out, opts);
         return;
     };
     let port = opts.port;
@@ -354,13 +359,12 @@ fn write_virtual_hosts(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "RewriteEngine On");
     let _ = writeln!(out, "RewriteOptions Inherit");
     let _ = writeln!(out, "</VirtualHost>");
-    if let Some(parent) = name
-        .strip_prefix("www.")
-        .or_else(|| name.strip_prefix("WWW."))
-    {
+    if let Some(parent) = https::parent_domain(name) {
         let _ = writeln!(out, "<VirtualHost *:{port}>");
         let _ = writeln!(out, "ServerName {parent}");
-        let target = if port == 80 {
+        let target = if let Some(h) = opts.https.as_ref().filter(|h| h.https_only) {
+            h.url.clone()
+        } else if port == 80 {
             format!("http://{name}/")
         } else {
             format!("http://{name}:{port}/")
@@ -369,6 +373,7 @@ fn write_virtual_hosts(out: &mut String, opts: &Options) {
         let _ = writeln!(out, "</VirtualHost>");
     }
     let _ = writeln!(out);
+    https::write_virtual_hosts(out, opts);
 }
 
 fn write_document_root(out: &mut String, opts: &Options) {

@@ -7,12 +7,14 @@
 
 use crate::cli::ServerArgs;
 use crate::entry;
+use crate::https::{self, Https};
 use crate::module::{self, LocatedModule};
 use crate::sizing::{self, Sizing};
+use crate::users;
 use crate::validation::{self, RunIdentity};
 use anyhow::{Context, Result, bail};
 use clap::ArgMatches;
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::Uid;
 use std::path::{Path, PathBuf};
 
 /// How the application is hosted. Only embedded mode exists so far; daemon mode (the
@@ -119,6 +121,8 @@ pub struct Options {
     pub server_aliases: Vec<String>,
     pub allow_localhost: bool,
     pub url: String,
+    /// `--https-port` and the certificate options (`https.rs`).
+    pub https: Option<Https>,
     pub app: App,
     pub mount_point: String,
     pub callable_object: String,
@@ -368,11 +372,12 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         bail!("--processes must be at least 1");
     }
 
-    let (user, group, run_as) = run_identity(args, env.uid)?;
+    let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
     let sizing = sizing::embedded(mpm, args.processes, args.threads, args.max_clients);
 
     let url_host = args.server_name.clone().unwrap_or(host.clone());
+    let https = https::resolve(args, &|p: &str| abs(p), &url_host)?;
     let url = if args.port == 80 {
         format!("http://{url_host}/")
     } else {
@@ -400,6 +405,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         server_aliases: args.server_aliases.clone(),
         allow_localhost: args.allow_localhost,
         url,
+        https,
         app,
         mount_point,
         callable_object: args.callable_object.clone(),
@@ -493,72 +499,6 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         setup_only: args.setup_only,
         server_root,
     })
-}
-
-/// User and group for the Apache children. As root: `--user` (default `www-data`, which
-/// must exist; express would default to root and then fail) and `--group` (default the
-/// user's primary group); root itself is refused. Not root: Apache cannot switch, so
-/// the current user and its primary group (`--user`/`--group` are written but inert).
-fn run_identity(args: &ServerArgs, uid: Uid) -> Result<(String, String, RunIdentity)> {
-    let lookup_user = |name: &str| -> Result<User> {
-        let found = match name.strip_prefix('#') {
-            Some(num) => User::from_uid(Uid::from_raw(num.parse().context("bad --user uid")?)),
-            None => User::from_name(name),
-        };
-        found?.with_context(|| format!("user '{name}' does not exist"))
-    };
-    let (user, entry) = if uid.is_root() {
-        let name = args.user.clone().unwrap_or_else(|| "www-data".into());
-        let entry = lookup_user(&name).with_context(|| {
-            if args.user.is_none() {
-                "running as root needs an unprivileged user for Apache's children: pass --user"
-            } else {
-                "bad --user"
-            }
-        })?;
-        if entry.uid.is_root() {
-            bail!("--user must not be root: Apache's children must run as an unprivileged user");
-        }
-        (name, entry)
-    } else {
-        let entry = User::from_uid(uid)?.context("the current user has no passwd entry")?;
-        let name = args.user.clone().unwrap_or(entry.name.clone());
-        (name, entry)
-    };
-    let (group, gid) = match &args.group {
-        Some(name) if uid.is_root() => {
-            let found = match name.strip_prefix('#') {
-                Some(num) => {
-                    Group::from_gid(Gid::from_raw(num.parse().context("bad --group gid")?))?
-                }
-                None => Group::from_name(name)?,
-            };
-            let found = found.with_context(|| format!("group '{name}' does not exist"))?;
-            (name.clone(), found.gid)
-        }
-        other => {
-            let name = Group::from_gid(entry.gid)?
-                .map(|g| g.name)
-                .unwrap_or_else(|| format!("#{}", entry.gid));
-            (other.clone().unwrap_or(name), entry.gid)
-        }
-    };
-    let mut groups = supplementary_groups(&entry);
-    if !groups.contains(&gid) {
-        groups.push(gid);
-    }
-    let run_as = RunIdentity {
-        uid: entry.uid,
-        gid,
-        groups,
-        name: entry.name,
-    };
-    Ok((user, group, run_as))
-}
-
-fn supplementary_groups(user: &User) -> Vec<Gid> {
-    let name = std::ffi::CString::new(user.name.clone()).unwrap_or_default();
-    nix::unistd::getgrouplist(&name, user.gid).unwrap_or_else(|_| vec![user.gid])
 }
 
 /// Locale for LANG/LC_ALL: the environment's, with C/POSIX (or none) replaced by
@@ -737,12 +677,12 @@ mod tests {
                 .contains("--request-timeout is not supported yet"),
             "{err}"
         );
-        let err = f.try_options(&["--https-port", "8443"]).unwrap_err();
-        assert!(err.to_string().contains("HTTPS"), "{err}");
+        let err = f
+            .try_options(&["--ssl-verify-client", "/private"])
+            .unwrap_err();
+        assert!(err.to_string().contains("client certificate"), "{err}");
         let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
         assert!(err.to_string().contains("--application-type"), "{err}");
-        let err = f.try_options(&["--ssl-port", "8443"]).unwrap_err();
-        assert!(err.to_string().contains("--https-port"), "{err}");
     }
 
     #[test]

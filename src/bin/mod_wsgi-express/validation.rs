@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 /// Why a group of options is refused for now.
 const DAEMON: &str = "needs daemon mode, which is not implemented yet (embedded mode only)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
-const HTTPS: &str = "HTTPS support is not implemented yet";
+const CLIENT_CERT: &str = "client certificate verification is not implemented yet";
 const PROXY: &str = "proxying is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
 const TELEMETRY: &str = "telemetry is not implemented yet";
@@ -67,28 +67,12 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("error_override", "--error-override", DAEMON),
     ("proxy_mount_points", "--proxy-mount-point", PROXY),
     ("proxy_virtual_hosts", "--proxy-virtual-host", PROXY),
-    ("https_port", "--https-port", HTTPS),
-    ("ssl_certificate_file", "--ssl-certificate-file", HTTPS),
-    (
-        "ssl_certificate_key_file",
-        "--ssl-certificate-key-file",
-        HTTPS,
-    ),
-    ("ssl_certificate", "--ssl-certificate", HTTPS),
     (
         "ssl_ca_certificate_file",
         "--ssl-ca-certificate-file",
-        HTTPS,
+        CLIENT_CERT,
     ),
-    ("ssl_verify_client_urls", "--ssl-verify-client", HTTPS),
-    (
-        "ssl_certificate_chain_file",
-        "--ssl-certificate-chain-file",
-        HTTPS,
-    ),
-    ("ssl_environment", "--ssl-environment", HTTPS),
-    ("https_only", "--https-only", HTTPS),
-    ("hsts_policy", "--hsts-policy", HTTPS),
+    ("ssl_verify_client_urls", "--ssl-verify-client", CLIENT_CERT),
     ("host_access_script", "--host-access-script", AUTH),
     ("auth_user_script", "--auth-user-script", AUTH),
     ("auth_type", "--auth-type", AUTH),
