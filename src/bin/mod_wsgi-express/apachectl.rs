@@ -35,6 +35,39 @@ pub fn httpd_arguments(opts: &Options) -> Vec<String> {
     args
 }
 
+/// `--log-to-terminal`: Apache opens `/dev/stderr` and `/dev/stdout` by name, which
+/// re-opens the file or pipe behind them with a permission check. A non-root user may
+/// not re-open a pipe or file it does not own (`docker run` without `-t` under `USER
+/// app`), and Apache then fails with AH00091. In that case the script swaps the stream
+/// for a pipe of its own, relayed by `cat` to the original one (bash only).
+fn write_terminal_relay(s: &mut String, opts: &Options) {
+    let log = &opts.log;
+    let mut streams = Vec::new();
+    if log.error_log_file == "/dev/stderr" || log.startup_log_file.as_deref() == Some("/dev/stderr")
+    {
+        streams.push(2);
+    }
+    if log.access_log && log.access_log_file == "/dev/stdout" {
+        streams.push(1);
+    }
+    if streams.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "# --log-to-terminal: relay a stream this user cannot re-open by name."
+    );
+    let _ = writeln!(s, "if [ -n \"$BASH_VERSION\" ]; then");
+    for fd in streams {
+        let _ = writeln!(
+            s,
+            "    if ! (exec 9>>\"/proc/$$/fd/{fd}\") 2>/dev/null; then exec {fd}> >(exec cat >&{fd}); fi"
+        );
+    }
+    let _ = writeln!(s, "fi");
+    let _ = writeln!(s);
+}
+
 /// The apachectl script.
 pub fn render(opts: &Options) -> String {
     let mut s = String::new();
@@ -88,6 +121,7 @@ pub fn render(opts: &Options) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "cd \"$MOD_WSGI_WORKING_DIRECTORY\" || exit 1");
     let _ = writeln!(s);
+    write_terminal_relay(&mut s, opts);
     let _ = writeln!(s, "case \"$ACMD\" in");
     let _ = writeln!(s, "start|stop|restart|graceful|graceful-stop)");
     let _ = writeln!(s, "    if [ -n \"$BASH_VERSION\" ]; then");
