@@ -1,6 +1,7 @@
 //! Integration tests of HTTPS in `mod_wsgi-express start-server`: a self-signed certificate
 //! made with openssl, `--https-port` with `--ssl-certificate`/`--ssl-certificate-file`,
-//! `--https-only` (plain HTTP redirects), `--hsts-policy`, `--ssl-environment` and
+//! `--https-only` (plain HTTP redirects), `--hsts-policy`, `--ssl-environment`,
+//! client certificates (`--ssl-ca-certificate-file`, `--ssl-verify-client`) and
 //! `--server-name` TLS virtual hosts, against a real Apache with the module under test on
 //! loopback ports (curl is the TLS client). The app reports `wsgi.url_scheme`.
 
@@ -12,6 +13,11 @@ use std::process::Command;
 
 const SCHEME_APP: &str = r#"
 def application(environ, start_response):
+    if environ["PATH_INFO"].startswith("/who"):
+        body = environ.get("SSL_CLIENT_S_DN_CN", "anonymous").encode()
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
     body = "|".join([environ["wsgi.url_scheme"], environ.get("SSL_PROTOCOL", "-"),
                      "HTTPS" if "HTTPS" in environ else "no-HTTPS-key",
                      environ["PATH_INFO"]]).encode()
@@ -20,22 +26,66 @@ def application(environ, start_response):
     return [body]
 "#;
 
-/// Writes `<dir>/site.crt` and `<dir>/site.key` (self-signed, CN localhost).
-fn self_signed(dir: &Path) {
+fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(dir.join("site.key"))
-        .arg("-out")
-        .arg(dir.join("site.crt"))
+        .args(args)
+        .current_dir(dir)
         .output()
         .expect("openssl is required");
     assert!(
         out.status.success(),
-        "{}",
+        "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const NEW_KEY: [&str; 5] = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+
+/// Writes `<dir>/site.crt` and `<dir>/site.key` (self-signed, CN localhost).
+fn self_signed(dir: &Path) {
+    let subject = [
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "site.key",
+        "-out",
+        "site.crt",
+    ];
+    openssl(dir, &[&["req", "-x509"][..], &NEW_KEY, &subject].concat());
+}
+
+/// Writes a CA (`ca.crt`) and a client certificate it signed (`client.crt`/`.key`, CN
+/// Test Client).
+fn client_ca(dir: &Path) {
+    let subject = [
+        "-subj",
+        "/CN=Test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ];
+    openssl(dir, &[&["req", "-x509"][..], &NEW_KEY, &subject].concat());
+    let subject = ["-subj", "/CN=Test Client", "-keyout", "client.key"];
+    let csr = ["-out", "client.csr"];
+    openssl(dir, &[&["req"][..], &NEW_KEY, &subject, &csr].concat());
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "client.crt",
+        ],
     );
 }
 
@@ -185,6 +235,73 @@ fn https_virtual_hosts_follow_server_name() {
 }
 
 #[test]
+fn client_certificates_are_required_where_asked() {
+    let (dir, app) = setup();
+    client_ca(dir.path());
+    open_up(dir.path());
+    let root = dir.path().join("root");
+    let (port, tls) = (free_port(), free_port());
+    let mut server = Server::spawn(
+        EXE,
+        &[
+            "start-server",
+            &app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--https-port",
+            &tls.to_string(),
+            "--ssl-certificate",
+            &path_str(&dir.path().join("site")),
+            "--ssl-ca-certificate-file",
+            &path_str(&dir.path().join("ca.crt")),
+            "--ssl-verify-client",
+            "/who/private",
+            "--ssl-environment",
+            "--server-root",
+            &path_str(&root),
+        ],
+        &[],
+        dir.path(),
+        &root,
+    );
+    server.wait_listening(tls);
+    let url = format!("https://127.0.0.1:{tls}");
+    // Outside the verified URL no certificate is needed.
+    assert_eq!(curl(&[&format!("{url}/who/public")]), "anonymous");
+    // Inside it, a request without one is refused, one with a CA-signed one passes.
+    let refused = Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "30",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg(format!("{url}/who/private"))
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        !refused.status.success() || code != "200",
+        "no client certificate, yet {code}"
+    );
+    let (crt, key) = (dir.path().join("client.crt"), dir.path().join("client.key"));
+    let body = curl(&[
+        "--cert",
+        &path_str(&crt),
+        "--key",
+        &path_str(&key),
+        &format!("{url}/who/private"),
+    ]);
+    assert_eq!(body, "Test Client", "{}", server.logs());
+    server.interrupt_and_wait();
+}
+
+#[test]
 fn certificate_options_without_https_port_exit_2() {
     let (dir, app) = setup();
     let root = path_str(&dir.path().join("root"));
@@ -193,6 +310,7 @@ fn certificate_options_without_https_port_exit_2() {
         &["--ssl-certificate-file", crt.as_str()][..],
         &["--https-port", "8443"],
         &["--https-only"],
+        &["--ssl-verify-client", "/private"],
     ] {
         let out = Command::new(EXE)
             .args(["setup-server", &app, "--server-root", &root])

@@ -462,6 +462,7 @@ fn write_appended(out: &mut String, opts: &Options) {
             let _ = writeln!(out, "</Directory>");
         }
     }
+    https::write_verify_client(out, opts);
     for (status, url) in &opts.error_documents {
         let _ = writeln!(out, "ErrorDocument {status} {}", q(url));
     }

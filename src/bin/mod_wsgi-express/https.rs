@@ -1,7 +1,8 @@
 //! HTTPS for mod_wsgi-express: resolves `--https-port` (alias `--ssl-port`) with
 //! `--ssl-certificate-file`/`--ssl-certificate-key-file` (or `--ssl-certificate BASE` for
-//! BASE.crt/BASE.key), `--ssl-certificate-chain-file`, `--ssl-environment`, `--https-only`
-//! and `--hsts-policy`, and renders their httpd.conf pieces: mod_ssl and the shmcb session
+//! BASE.crt/BASE.key), `--ssl-certificate-chain-file`, `--ssl-ca-certificate-file` with
+//! `--ssl-verify-client`, `--ssl-environment`, `--https-only` and `--hsts-policy`, and
+//! renders their httpd.conf pieces: mod_ssl and the shmcb session
 //! cache, a second `Listen`, the TLS virtual host(s) (a catch-all plus the named vhost when
 //! `--server-name` is given, as express does; one default vhost otherwise), and the
 //! `--https-only` redirect of plain HTTP requests. The TLS vhosts inherit the server-level
@@ -23,6 +24,10 @@ pub struct Https {
     pub certificate_file: PathBuf,
     pub key_file: PathBuf,
     pub chain_file: Option<PathBuf>,
+    /// `--ssl-ca-certificate-file`: CA for client certificates.
+    pub ca_file: Option<PathBuf>,
+    /// URLs that require a client certificate (`--ssl-verify-client`, else `/`).
+    pub verify_client_urls: Vec<String>,
     pub ssl_environment: bool,
     pub https_only: bool,
     pub hsts_policy: Option<String>,
@@ -44,8 +49,12 @@ pub fn resolve(
         key = Some(abs(&format!("{base}.key")));
     }
     let chain = args.ssl_certificate_chain_file.as_deref().map(abs);
+    let ca = args.ssl_ca_certificate_file.as_deref().map(abs);
+    if ca.is_none() && !args.ssl_verify_client_urls.is_empty() {
+        bail!("--ssl-verify-client needs --ssl-ca-certificate-file");
+    }
     let Some(port) = args.https_port else {
-        if cert.is_some() || key.is_some() || chain.is_some() {
+        if cert.is_some() || key.is_some() || chain.is_some() || ca.is_some() {
             bail!("--https-port must be specified when SSL certificate options are provided");
         }
         for (given, flag) in [
@@ -72,6 +81,7 @@ pub fn resolve(
         (Some(&certificate_file), "SSL certificate file"),
         (Some(&key_file), "SSL certificate key file"),
         (chain.as_ref(), "SSL certificate chain file"),
+        (ca.as_ref(), "SSL CA certificate file"),
     ] {
         if let Some(path) = path.filter(|p| !p.is_file()) {
             bail!("{what} {} does not exist or is not a file", path.display());
@@ -87,6 +97,14 @@ pub fn resolve(
         certificate_file,
         key_file,
         chain_file: chain,
+        verify_client_urls: if ca.is_none() {
+            Vec::new()
+        } else if args.ssl_verify_client_urls.is_empty() {
+            vec!["/".into()]
+        } else {
+            args.ssl_verify_client_urls.clone()
+        },
+        ca_file: ca,
         ssl_environment: args.ssl_environment,
         https_only: args.https_only,
         hsts_policy: args.hsts_policy.clone(),
@@ -134,6 +152,27 @@ fn write_tls(out: &mut String, https: &Https) {
     let _ = writeln!(out, "SSLCertificateKeyFile {}", qp(&https.key_file));
     if let Some(chain) = &https.chain_file {
         let _ = writeln!(out, "SSLCertificateChainFile {}", qp(chain));
+    }
+    if let Some(ca) = &https.ca_file {
+        // Required per URL below (express: the whole site unless --ssl-verify-client).
+        let _ = writeln!(out, "SSLCACertificateFile {}", qp(ca));
+        let _ = writeln!(out, "SSLVerifyClient none");
+    }
+}
+
+/// `--ssl-ca-certificate-file`: the URLs that require a verified client certificate
+/// on HTTPS (plain HTTP requests are not affected, as with express).
+pub fn write_verify_client(out: &mut String, opts: &Options) {
+    let Some(https) = &opts.https else {
+        return;
+    };
+    let mut urls = https.verify_client_urls.clone();
+    urls.sort_by(|a, b| b.cmp(a));
+    for url in urls {
+        let _ = writeln!(out, "<Location {}>", q(&url));
+        let _ = writeln!(out, "SSLVerifyClient require");
+        let _ = writeln!(out, "SSLVerifyDepth 1");
+        let _ = writeln!(out, "</Location>");
     }
 }
 

@@ -677,10 +677,8 @@ mod tests {
                 .contains("--request-timeout is not supported yet"),
             "{err}"
         );
-        let err = f
-            .try_options(&["--ssl-verify-client", "/private"])
-            .unwrap_err();
-        assert!(err.to_string().contains("client certificate"), "{err}");
+        let err = f.try_options(&["--debug-mode"]).unwrap_err();
+        assert!(err.to_string().contains("--debug-mode"), "{err}");
         let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
         assert!(err.to_string().contains("--application-type"), "{err}");
     }

@@ -15,7 +15,6 @@ use std::path::{Component, Path, PathBuf};
 /// Why a group of options is refused for now.
 const DAEMON: &str = "needs daemon mode, which is not implemented yet (embedded mode only)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
-const CLIENT_CERT: &str = "client certificate verification is not implemented yet";
 const PROXY: &str = "proxying is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
 const TELEMETRY: &str = "telemetry is not implemented yet";
@@ -67,12 +66,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("error_override", "--error-override", DAEMON),
     ("proxy_mount_points", "--proxy-mount-point", PROXY),
     ("proxy_virtual_hosts", "--proxy-virtual-host", PROXY),
-    (
-        "ssl_ca_certificate_file",
-        "--ssl-ca-certificate-file",
-        CLIENT_CERT,
-    ),
-    ("ssl_verify_client_urls", "--ssl-verify-client", CLIENT_CERT),
     ("host_access_script", "--host-access-script", AUTH),
     ("auth_user_script", "--auth-user-script", AUTH),
     ("auth_type", "--auth-type", AUTH),
