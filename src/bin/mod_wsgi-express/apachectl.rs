@@ -39,7 +39,8 @@ pub fn httpd_arguments(opts: &Options) -> Vec<String> {
 /// re-opens the file or pipe behind them with a permission check. A non-root user may
 /// not re-open a pipe or file it does not own (`docker run` without `-t` under `USER
 /// app`), and Apache then fails with AH00091. In that case the script swaps the stream
-/// for a pipe of its own, relayed by `cat` to the original one (bash only).
+/// for a pipe of its own, relayed by `cat` to the original one (bash only; `eval` keeps
+/// the process substitution from being a syntax error for `--shell-executable sh`).
 fn write_terminal_relay(s: &mut String, opts: &Options) {
     let log = &opts.log;
     let mut streams = Vec::new();
@@ -61,7 +62,7 @@ fn write_terminal_relay(s: &mut String, opts: &Options) {
     for fd in streams {
         let _ = writeln!(
             s,
-            "    if ! (exec 9>>\"/proc/$$/fd/{fd}\") 2>/dev/null; then exec {fd}> >(exec cat >&{fd}); fi"
+            "    if ! (exec 9>>\"/proc/$$/fd/{fd}\") 2>/dev/null; then eval 'exec {fd}> >(exec cat >&{fd})'; fi"
         );
     }
     let _ = writeln!(s, "fi");
@@ -147,6 +148,31 @@ pub fn render(opts: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_relay_only_with_log_to_terminal_and_parses_in_sh() {
+        let f = crate::options::testing::Fixture::new(&["event"]);
+        let plain = render(&f.options(&[]));
+        assert!(!plain.contains("exec cat"));
+        let script = render(&f.options(&["--log-to-terminal", "--access-log"]));
+        assert!(
+            script.contains("eval 'exec 2> >(exec cat >&2)'"),
+            "{script}"
+        );
+        assert!(
+            script.contains("eval 'exec 1> >(exec cat >&1)'"),
+            "{script}"
+        );
+        for shell in ["sh", "bash"] {
+            let status = std::process::Command::new(shell)
+                .arg("-n")
+                .arg("-c")
+                .arg(&script)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{shell} -n rejects apachectl");
+        }
+    }
 
     #[test]
     fn shell_quoting_survives_quotes() {

@@ -221,6 +221,30 @@ mod tests {
     }
 
     #[test]
+    fn documented_rejections_match_the_table() {
+        let doc = include_str!("../../../docs/express.md");
+        let section = doc
+            .split("## Not implemented yet")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("docs/express.md has a 'Not implemented yet' section");
+        let documented: std::collections::BTreeSet<&str> = section
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .flat_map(|code| code.split('/'))
+            .filter(|flag| flag.starts_with("--"))
+            .collect();
+        let mut table: std::collections::BTreeSet<&str> =
+            UNIMPLEMENTED.iter().map(|(_, flag, _)| *flag).collect();
+        table.insert("--proxy-url-alias"); // alias of --proxy-mount-point
+        assert_eq!(
+            documented, table,
+            "docs/express.md and UNIMPLEMENTED differ"
+        );
+    }
+
+    #[test]
     fn every_unimplemented_id_exists() {
         use clap::CommandFactory;
         let cmd = crate::cli::Cli::command();
