@@ -187,3 +187,103 @@ fn bad_module_name_and_missing_ini_exit_2() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+/// Polls `path` until the body is `want` (or panics after 20 s with the last one).
+fn wait_for_body(server: &Server, port: u16, path: &str, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port));
+        if let Ok(stream) = stream {
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let r = request(&mut std::io::BufReader::new(stream), path, true);
+            if r.body == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {:?} instead of {want:?}; {}",
+                r.body,
+                server.logs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Rewrites `path` with `text` and a modification time 5 s later than before.
+fn edit(path: &std::path::Path, text: &str) {
+    let before = std::fs::metadata(path).unwrap().modified().unwrap();
+    std::fs::write(path, text).unwrap();
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(before + std::time::Duration::from_secs(5))
+        .unwrap();
+}
+
+#[test]
+fn reload_on_changes_restarts_apache_with_the_new_code() {
+    apache_and_module();
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("app.wsgi"),
+        r#"
+import os, helper
+
+def application(environ, start_response):
+    body = ("%s|%s" % (helper.VALUE, MARK)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+MARK = "a"
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("helper.py"), "VALUE = 'one'\n").unwrap();
+    open_up(dir.path());
+    let root = dir.path().join("root");
+    let port = free_port();
+    let mut server = Server::spawn(
+        EXE,
+        &[
+            "start-server",
+            &path_str(&dir.path().join("app.wsgi")),
+            "--reload-on-changes",
+            "--working-directory",
+            &path_str(dir.path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--server-root",
+            &path_str(&root),
+        ],
+        &[],
+        dir.path(),
+        &root,
+    );
+    server.wait_listening(port);
+    wait_for_body(&server, port, "/", "one|a");
+    // Let the monitor thread take its first snapshot.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // An imported module changes: Apache restarts gracefully and imports it anew.
+    edit(&dir.path().join("helper.py"), "VALUE = 'two'\n");
+    wait_for_body(&server, port, "/", "two|a");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The script itself changes.
+    let script = std::fs::read_to_string(dir.path().join("app.wsgi")).unwrap();
+    edit(
+        &dir.path().join("app.wsgi"),
+        &script.replace("MARK = \"a\"", "MARK = \"b\""),
+    );
+    wait_for_body(&server, port, "/", "two|b");
+    // Same Apache parent throughout (graceful restarts, not a new server).
+    assert!(server.child.try_wait().unwrap().is_none());
+    server.interrupt_and_wait();
+    let log = std::fs::read_to_string(root.join("error_log")).unwrap();
+    assert!(
+        log.contains("helper.py changed; restarting Apache"),
+        "{log}"
+    );
+}

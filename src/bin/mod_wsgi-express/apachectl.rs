@@ -69,6 +69,35 @@ fn write_terminal_relay(s: &mut String, opts: &Options) {
     let _ = writeln!(s);
 }
 
+/// `--reload-on-changes`: on `start`, a background loop (a child of httpd once the
+/// script execs it) restarts Apache gracefully (SIGUSR1 to `$$`, which becomes httpd's
+/// parent PID) whenever the application's monitor thread creates the trigger file; it
+/// exits when Apache has gone. Running as the user that started Apache, it may signal
+/// it even when the children (which create the trigger) run as another user.
+fn write_reload_watcher(s: &mut String, opts: &Options) {
+    if !opts.reload_on_changes {
+        return;
+    }
+    let trigger = sh(crate::entry::reload_trigger(&opts.server_root).to_string_lossy());
+    let _ = writeln!(
+        s,
+        "# --reload-on-changes: graceful restart when the application asks for it."
+    );
+    let _ = writeln!(s, "if [ \"$ACMD\" = start ]; then");
+    let _ = writeln!(s, "    rm -f {trigger}");
+    let _ = writeln!(s, "    (");
+    let _ = writeln!(s, "        while sleep 1; do");
+    let _ = writeln!(s, "            kill -0 $$ 2>/dev/null || exit 0");
+    let _ = writeln!(s, "            if [ -e {trigger} ]; then");
+    let _ = writeln!(s, "                rm -f {trigger}");
+    let _ = writeln!(s, "                kill -USR1 $$");
+    let _ = writeln!(s, "            fi");
+    let _ = writeln!(s, "        done");
+    let _ = writeln!(s, "    ) </dev/null >/dev/null 2>&1 &");
+    let _ = writeln!(s, "fi");
+    let _ = writeln!(s);
+}
+
 /// The apachectl script.
 pub fn render(opts: &Options) -> String {
     let mut s = String::new();
@@ -123,6 +152,7 @@ pub fn render(opts: &Options) -> String {
     let _ = writeln!(s, "cd \"$MOD_WSGI_WORKING_DIRECTORY\" || exit 1");
     let _ = writeln!(s);
     write_terminal_relay(&mut s, opts);
+    write_reload_watcher(&mut s, opts);
     let _ = writeln!(s, "case \"$ACMD\" in");
     let _ = writeln!(s, "start|stop|restart|graceful|graceful-stop)");
     let _ = writeln!(s, "    if [ -n \"$BASH_VERSION\" ]; then");

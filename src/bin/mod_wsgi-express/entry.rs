@@ -6,9 +6,15 @@
 //! `loadapp`, and binds the result to the `--callable-object` name, which is what
 //! `WSGICallableObject` makes the module call. Used by `options.rs` (checks) and
 //! `server_root.rs` (writing); this binary never runs Python itself.
+//! With `--reload-on-changes` every application (scripts too) is mounted through the
+//! wrapper, which adds a monitor thread: once a second it compares the modification
+//! times of the files of `sys.modules` (and the entry script) with those first seen,
+//! and on a change creates the trigger file in `<server root>/reload/`; apachectl's
+//! watcher then restarts Apache gracefully, so new children import the new code.
 
+use crate::options::{App, Options};
 use anyhow::{Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// File name of the wrapper inside the server root (express's name for its handler).
 pub const WRAPPER: &str = "handler.wsgi";
@@ -70,6 +76,108 @@ pub fn paste_wrapper(config: &Path, callable: &str) -> String {
     )
 }
 
+/// The wrapper for a WSGI script under `--reload-on-changes`: runs the script as a
+/// module named `__wsgi__` (as express's handler does) and exposes its callable.
+pub fn script_wrapper(script: &Path, callable: &str) -> String {
+    format!(
+        "{HEADER}import sys\nimport types\n\n\
+         _target = types.ModuleType(\"__wsgi__\")\n\
+         _target.__file__ = {path}\n\
+         with open(_target.__file__, \"rb\") as _f:\n\
+         \x20   _code = compile(_f.read(), _target.__file__, \"exec\")\n\
+         exec(_code, _target.__dict__)\n\
+         sys.modules[\"__wsgi__\"] = _target\n\
+         globals()[{callable}] = getattr(_target, {callable})\n",
+        path = py_str(&script.to_string_lossy()),
+        callable = py_str(callable),
+    )
+}
+
+/// The monitor thread appended to the wrapper under `--reload-on-changes`.
+pub fn monitor(trigger: &Path, extra: Option<&Path>) -> String {
+    let extra = extra
+        .map(|p| py_str(&p.to_string_lossy()))
+        .unwrap_or_else(|| "None".into());
+    format!(
+        r#"
+
+# --reload-on-changes: restart Apache gracefully when a loaded source file changes.
+import os as _os
+import sys
+import threading as _threading
+import time as _time
+
+_TRIGGER = {trigger}
+_EXTRA = {extra}
+
+
+def _source_files():
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            yield path
+    if _EXTRA:
+        yield _EXTRA
+
+
+def _monitor():
+    seen = {{}}
+    while True:
+        for path in _source_files():
+            try:
+                mtime = _os.stat(path).st_mtime
+            except OSError:
+                continue
+            if seen.setdefault(path, mtime) != mtime:
+                print("mod_wsgi-express: %s changed; restarting Apache" % path,
+                      file=sys.stderr, flush=True)
+                with open(_TRIGGER, "a"):
+                    pass
+                return
+        _time.sleep(1.0)
+
+
+_threading.Thread(target=_monitor, name="mod_wsgi-express reloader", daemon=True).start()
+"#,
+        trigger = py_str(&trigger.to_string_lossy()),
+    )
+}
+
+/// The trigger file the monitor creates (`<server root>/reload/trigger`).
+pub fn reload_trigger(server_root: &Path) -> PathBuf {
+    server_root.join("reload").join("trigger")
+}
+
+/// What `WSGIScriptAlias` mounts: the generated wrapper, or the script itself.
+pub fn mount_target(opts: &Options) -> Option<PathBuf> {
+    match &opts.app {
+        App::Static => None,
+        App::Module { wrapper, .. } | App::Paste { wrapper, .. } => Some(wrapper.clone()),
+        App::Script(_) | App::Default(_) if opts.reload_on_changes => {
+            Some(opts.server_root.join(WRAPPER))
+        }
+        App::Script(path) | App::Default(path) => Some(path.clone()),
+    }
+}
+
+/// The wrapper to write into the server root, if the application needs one.
+pub fn wrapper(opts: &Options) -> Option<(PathBuf, String)> {
+    let callable = &opts.callable_object;
+    let (mut text, script) = match &opts.app {
+        App::Static => return None,
+        App::Module { name, .. } => (module_wrapper(name, callable), None),
+        App::Paste { config, .. } => (paste_wrapper(config, callable), Some(config.as_path())),
+        App::Script(path) | App::Default(path) if opts.reload_on_changes => {
+            (script_wrapper(path, callable), Some(path.as_path()))
+        }
+        App::Script(_) | App::Default(_) => return None,
+    };
+    if opts.reload_on_changes {
+        text.push_str(&monitor(&reload_trigger(&opts.server_root), script));
+    }
+    Some((mount_target(opts)?, text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +205,27 @@ mod tests {
     fn python_literals_are_escaped() {
         assert_eq!(py_str("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(py_str("é\n"), "\"\\U000000e9\\U0000000a\"");
+    }
+
+    #[test]
+    fn reload_wraps_scripts_and_adds_the_monitor() {
+        use crate::options::testing::Fixture;
+        let f = Fixture::new(&["event"]);
+        let o = f.options(&[]);
+        assert!(wrapper(&o).is_none(), "a plain script is mounted as it is");
+        assert_eq!(mount_target(&o), Some(f.dir.path().join("app.wsgi")));
+        let o = f.options(&["--reload-on-changes"]);
+        let (path, text) = wrapper(&o).unwrap();
+        assert_eq!(path, f.dir.path().join("root/handler.wsgi"));
+        assert_eq!(mount_target(&o), Some(path));
+        assert!(text.contains(&format!("_target.__file__ = \"{}\"", f.path("app.wsgi"))));
+        let trigger = f.path("root/reload/trigger");
+        assert!(
+            text.contains(&format!("_TRIGGER = \"{trigger}\"")),
+            "{text}"
+        );
+        let static_app = f.resolve_words(&["--application-type", "static", "--reload-on-changes"]);
+        assert!(static_app.is_err());
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! items 4, 8 and 10) get their own `write_*` functions beside `write_embedded_app`.
 //! Pure string building, called by `server_root.rs` and the unit tests; no Python.
 
-use crate::https;
-use crate::options::{App, Mode, Options};
+use crate::options::{Mode, Options};
 use crate::sizing::{Mpm, Sizing};
+use crate::{entry, https};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -399,11 +399,10 @@ fn write_document_root(out: &mut String, opts: &Options) {
 /// in translate_name, before WSGIScriptAlias sees the URL, as express's handler layout
 /// does), everything else under the mount point goes to the script.
 fn write_embedded_app(out: &mut String, opts: &Options) {
-    let script = match &opts.app {
-        App::Script(path) | App::Default(path) => path,
-        App::Module { wrapper, .. } | App::Paste { wrapper, .. } => wrapper,
-        App::Static => return,
+    let Some(script) = entry::mount_target(opts) else {
+        return;
     };
+    let script = script.as_path();
     let _ = writeln!(out, "RewriteEngine On");
     if opts.directory_index.is_some() {
         // A directory with an index file is served by mod_dir, as with express.

@@ -179,6 +179,8 @@ pub struct Options {
     pub trusted_proxy_headers: Vec<String>,
     pub trusted_proxies: Vec<String>,
     pub switch_interval: Option<f64>,
+    /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
+    pub reload_on_changes: bool,
     pub sizing: Sizing,
     pub setup_only: bool,
 }
@@ -378,6 +380,9 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
 
     let url_host = args.server_name.clone().unwrap_or(host.clone());
     let https = https::resolve(args, &|p: &str| abs(p), &url_host)?;
+    if args.reload_on_changes && app == App::Static {
+        bail!("--reload-on-changes needs a WSGI application (not --application-type static)");
+    }
     let url = if args.port == 80 {
         format!("http://{url_host}/")
     } else {
@@ -495,6 +500,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         trusted_proxy_headers: args.trusted_proxy_headers.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         switch_interval: args.switch_interval,
+        reload_on_changes: args.reload_on_changes,
         sizing,
         setup_only: args.setup_only,
         server_root,

@@ -69,18 +69,25 @@ pub fn prepare(opts: &Options) -> Result<()> {
     write_atomic(&opts.module_path, &module, 0o644)?;
 
     let generated = match &opts.app {
-        App::Default(path) => Some((path, DEFAULT_WSGI.to_string())),
-        App::Module { name, wrapper } => {
-            Some((wrapper, entry::module_wrapper(name, &opts.callable_object)))
-        }
-        App::Paste { config, wrapper } => {
-            Some((wrapper, entry::paste_wrapper(config, &opts.callable_object)))
-        }
-        App::Script(_) | App::Static => None,
+        App::Default(path) if !opts.reload_on_changes => Some((path.clone(), DEFAULT_WSGI.into())),
+        _ => entry::wrapper(opts),
     };
+    if opts.reload_on_changes {
+        if let App::Default(path) = &opts.app {
+            write_atomic(path, DEFAULT_WSGI.as_bytes(), 0o644)?;
+        }
+        let dir = entry::reload_trigger(root);
+        let dir = dir.parent().unwrap_or(root);
+        mkdir(dir, 0o755)?;
+        if Uid::current().is_root() {
+            chown(dir, Some(opts.run_as.uid), Some(opts.run_as.gid))
+                .with_context(|| format!("cannot chown {}", dir.display()))?;
+        }
+        let _ = fs::remove_file(entry::reload_trigger(root));
+    }
     if let Some((path, text)) = generated {
-        write_atomic(path, text.as_bytes(), 0o644)?;
-        validation::check_readable(&opts.run_as, path, "generated WSGI script (server root)")?;
+        write_atomic(&path, text.as_bytes(), 0o644)?;
+        validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
     write_atomic(&opts.httpd_conf, httpd_conf::render(opts).as_bytes(), 0o644)?;
     write_atomic(

@@ -71,7 +71,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("auth_type", "--auth-type", AUTH),
     ("auth_group_script", "--auth-group-script", AUTH),
     ("auth_group", "--auth-group", AUTH),
-    ("reload_on_changes", "--reload-on-changes", DAEMON),
     ("debug_mode", "--debug-mode", DEBUG),
     ("enable_debugger", "--enable-debugger", DEBUG),
     ("debugger_startup", "--debugger-startup", DEBUG),
