@@ -10,7 +10,7 @@
 
 use crate::options::{Mode, Options};
 use crate::sizing::{Mpm, Sizing};
-use crate::{entry, https};
+use crate::{entry, https, proxy};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -139,6 +139,7 @@ fn write_modules(out: &mut String, opts: &Options) {
         modules.push(if opts.cgid { "cgid" } else { "cgi" });
     }
     modules.extend_from_slice(https::modules(opts));
+    modules.extend_from_slice(proxy::modules(opts));
     for name in modules {
         load_module(
             out,
@@ -337,6 +338,7 @@ fn write_mpm(out: &mut String, s: &Sizing) {
 /// `RewriteOptions Inherit`.
 fn write_virtual_hosts(out: &mut String, opts: &Options) {
     let Some(name) = &opts.server_name else {
+        proxy::write_default_vhost(out, opts);
         https::write_virtual_hosts(out, opts);
         return;
     };
@@ -461,6 +463,7 @@ fn write_appended(out: &mut String, opts: &Options) {
             let _ = writeln!(out, "</Directory>");
         }
     }
+    proxy::write_proxies(out, opts);
     https::write_verify_client(out, opts);
     for (status, url) in &opts.error_documents {
         let _ = writeln!(out, "ErrorDocument {status} {}", q(url));

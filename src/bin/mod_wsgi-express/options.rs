@@ -9,6 +9,7 @@ use crate::cli::ServerArgs;
 use crate::entry;
 use crate::https::{self, Https};
 use crate::module::{self, LocatedModule};
+use crate::proxy;
 use crate::sizing::{self, Sizing};
 use crate::users;
 use crate::validation::{self, RunIdentity};
@@ -151,6 +152,10 @@ pub struct Options {
     pub directory_listing: bool,
     pub allow_override: String,
     pub url_aliases: Vec<(String, String)>,
+    /// `--proxy-mount-point` / `--proxy-virtual-host` pairs and `ProxyTimeout` (`proxy.rs`).
+    pub proxy_mount_points: Vec<(String, String)>,
+    pub proxy_virtual_hosts: Vec<(String, String)>,
+    pub proxy_timeout: u32,
     pub error_documents: Vec<(String, String)>,
     pub setenv: Vec<(String, String)>,
     pub passenv: Vec<String>,
@@ -379,6 +384,9 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     let sizing = sizing::embedded(mpm, args.processes, args.threads, args.max_clients);
 
     let url_host = args.server_name.clone().unwrap_or(host.clone());
+    let proxy_mount_points = pairs(&args.proxy_mount_points);
+    let proxy_virtual_hosts = pairs(&args.proxy_virtual_hosts);
+    proxy::check(&proxy_mount_points, &proxy_virtual_hosts)?;
     let https = https::resolve(args, &|p: &str| abs(p), &url_host)?;
     if args.reload_on_changes && app == App::Static {
         bail!("--reload-on-changes needs a WSGI application (not --application-type static)");
@@ -468,6 +476,9 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
                 (url, path)
             })
             .collect(),
+        proxy_mount_points,
+        proxy_virtual_hosts,
+        proxy_timeout: args.proxy_timeout.unwrap_or(args.socket_timeout),
         error_documents: pairs(&args.error_documents),
         setenv: pairs(&args.setenv_variables),
         passenv: args.passenv_variables.clone(),

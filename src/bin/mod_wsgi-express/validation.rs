@@ -15,7 +15,6 @@ use std::path::{Component, Path, PathBuf};
 /// Why a group of options is refused for now.
 const DAEMON: &str = "needs daemon mode, which is not implemented yet (embedded mode only)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
-const PROXY: &str = "proxying is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
 const TELEMETRY: &str = "telemetry is not implemented yet";
 const SERVICE: &str = "service scripts need daemon mode, which is not implemented yet";
@@ -48,7 +47,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("request_timeout", "--request-timeout", DAEMON),
     ("interrupt_timeout", "--interrupt-timeout", DAEMON),
     ("connect_timeout", "--connect-timeout", DAEMON),
-    ("proxy_timeout", "--proxy-timeout", PROXY),
     ("queue_timeout", "--queue-timeout", DAEMON),
     (
         "response_socket_timeout",
@@ -64,8 +62,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("socket_prefix", "--socket-prefix", DAEMON),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
     ("error_override", "--error-override", DAEMON),
-    ("proxy_mount_points", "--proxy-mount-point", PROXY),
-    ("proxy_virtual_hosts", "--proxy-virtual-host", PROXY),
     ("host_access_script", "--host-access-script", AUTH),
     ("auth_user_script", "--auth-user-script", AUTH),
     ("auth_type", "--auth-type", AUTH),
@@ -234,9 +230,8 @@ mod tests {
             .flat_map(|code| code.split('/'))
             .filter(|flag| flag.starts_with("--"))
             .collect();
-        let mut table: std::collections::BTreeSet<&str> =
+        let table: std::collections::BTreeSet<&str> =
             UNIMPLEMENTED.iter().map(|(_, flag, _)| *flag).collect();
-        table.insert("--proxy-url-alias"); // alias of --proxy-mount-point
         assert_eq!(
             documented, table,
             "docs/express.md and UNIMPLEMENTED differ"
