@@ -4,8 +4,9 @@
 //! page (settings.WSGI_APPLICATION as `--application-type module`, BASE_DIR as working
 //! directory) and its CSS through the STATIC_URL -> STATIC_ROOT alias (DEBUG is off, so
 //! Django does not serve it). Needs Django for /usr/bin/python3 (Debian: python3-django).
-//! The package is used through PYTHONPATH from a world-readable copy, as Apache's
-//! children (www-data when run as root) import it too.
+//! The package is pip-installed into a virtualenv made from /usr/bin/python3 (served
+//! test), or used through PYTHONPATH (mapping test), from world-readable copies, as
+//! Apache's children (www-data when run as root) import it too.
 
 mod express_common;
 
@@ -71,12 +72,55 @@ fn manage(proj: &Path, pkgs: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A virtualenv (`--system-site-packages`, for Django) in `<dir>/venv` with the package
+/// pip-installed from a copy of python/mod_wsgi_rs_django (no index, no build isolation:
+/// setuptools comes from the system).
+fn venv_with_package(dir: &Path) -> PathBuf {
+    let venv = dir.join("venv");
+    let out = Command::new(PYTHON)
+        .args(["-m", "venv", "--system-site-packages"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/mod_wsgi_rs_django");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&source)
+        .arg(dir.join("src"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "--no-build-isolation", "--no-index"])
+        .arg(dir.join("src"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    venv
+}
+
 #[test]
 fn runmodwsgi_serves_the_admin_login_page_and_its_static_css() {
     apache_and_module();
     let dir = scratch();
     let (proj, pkgs) = project(dir.path(), "");
-    let out = manage(&proj, &pkgs, &["collectstatic", "--noinput"]);
+    std::fs::remove_dir_all(&pkgs).unwrap();
+    let venv = venv_with_package(dir.path());
+    let python = path_str(&venv.join("bin/python"));
+    let out = Command::new(&python)
+        .arg(proj.join("manage.py"))
+        .args(["collectstatic", "--noinput"])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -86,9 +130,10 @@ fn runmodwsgi_serves_the_admin_login_page_and_its_static_css() {
     let root = dir.path().join("root");
     let port = free_port();
     let manage_py = path_str(&proj.join("manage.py"));
-    let pkgs_s = path_str(&pkgs);
+    // No PYTHONPATH: Apache's Python finds the package through the --python-path
+    // that runmodwsgi adds for the virtualenv.
     let mut server = Server::spawn(
-        PYTHON,
+        &python,
         &[
             &manage_py,
             "runmodwsgi",
@@ -99,7 +144,7 @@ fn runmodwsgi_serves_the_admin_login_page_and_its_static_css() {
             "--server-root",
             &path_str(&root),
         ],
-        &[("PYTHONPATH", &pkgs_s), ("MOD_WSGI_EXPRESS", EXE)],
+        &[("MOD_WSGI_EXPRESS", EXE)],
         dir.path(),
         &root,
     );

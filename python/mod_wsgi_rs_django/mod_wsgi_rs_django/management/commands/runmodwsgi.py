@@ -84,7 +84,10 @@ def _virtualenv_site_packages():
         return []
     import site
 
-    return [p for p in site.getsitepackages() if os.path.isdir(p)]
+    prefix = os.path.join(sys.prefix, "")
+    return [
+        p for p in site.getsitepackages() if p.startswith(prefix) and os.path.isdir(p)
+    ]
 
 
 def express_arguments(settings, user_args, python_paths=()):
