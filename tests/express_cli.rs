@@ -122,7 +122,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let root = path_str(&dir.path().join("root"));
     for opt in [
         &["--request-timeout", "30"][..],
-        &["--https-port", "8443"],
+        &["--enable-coverage"],
         &["--debug-mode"],
         &["--add-handler", ".x", "/x.wsgi"],
     ] {

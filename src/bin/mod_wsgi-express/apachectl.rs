@@ -35,6 +35,69 @@ pub fn httpd_arguments(opts: &Options) -> Vec<String> {
     args
 }
 
+/// `--log-to-terminal`: Apache opens `/dev/stderr` and `/dev/stdout` by name, which
+/// re-opens the file or pipe behind them with a permission check. A non-root user may
+/// not re-open a pipe or file it does not own (`docker run` without `-t` under `USER
+/// app`), and Apache then fails with AH00091. In that case the script swaps the stream
+/// for a pipe of its own, relayed by `cat` to the original one (bash only; `eval` keeps
+/// the process substitution from being a syntax error for `--shell-executable sh`).
+fn write_terminal_relay(s: &mut String, opts: &Options) {
+    let log = &opts.log;
+    let mut streams = Vec::new();
+    if log.error_log_file == "/dev/stderr" || log.startup_log_file.as_deref() == Some("/dev/stderr")
+    {
+        streams.push(2);
+    }
+    if log.access_log && log.access_log_file == "/dev/stdout" {
+        streams.push(1);
+    }
+    if streams.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "# --log-to-terminal: relay a stream this user cannot re-open by name."
+    );
+    let _ = writeln!(s, "if [ -n \"$BASH_VERSION\" ]; then");
+    for fd in streams {
+        let _ = writeln!(
+            s,
+            "    if ! (exec 9>>\"/proc/$$/fd/{fd}\") 2>/dev/null; then eval 'exec {fd}> >(exec cat >&{fd})'; fi"
+        );
+    }
+    let _ = writeln!(s, "fi");
+    let _ = writeln!(s);
+}
+
+/// `--reload-on-changes`: on `start`, a background loop (a child of httpd once the
+/// script execs it) restarts Apache gracefully (SIGUSR1 to `$$`, which becomes httpd's
+/// parent PID) whenever the application's monitor thread creates the trigger file; it
+/// exits when Apache has gone. Running as the user that started Apache, it may signal
+/// it even when the children (which create the trigger) run as another user.
+fn write_reload_watcher(s: &mut String, opts: &Options) {
+    if !opts.reload_on_changes {
+        return;
+    }
+    let trigger = sh(crate::entry::reload_trigger(&opts.server_root).to_string_lossy());
+    let _ = writeln!(
+        s,
+        "# --reload-on-changes: graceful restart when the application asks for it."
+    );
+    let _ = writeln!(s, "if [ \"$ACMD\" = start ]; then");
+    let _ = writeln!(s, "    rm -f {trigger}");
+    let _ = writeln!(s, "    (");
+    let _ = writeln!(s, "        while sleep 1; do");
+    let _ = writeln!(s, "            kill -0 $$ 2>/dev/null || exit 0");
+    let _ = writeln!(s, "            if [ -e {trigger} ]; then");
+    let _ = writeln!(s, "                rm -f {trigger}");
+    let _ = writeln!(s, "                kill -USR1 $$");
+    let _ = writeln!(s, "            fi");
+    let _ = writeln!(s, "        done");
+    let _ = writeln!(s, "    ) </dev/null >/dev/null 2>&1 &");
+    let _ = writeln!(s, "fi");
+    let _ = writeln!(s);
+}
+
 /// The apachectl script.
 pub fn render(opts: &Options) -> String {
     let mut s = String::new();
@@ -59,7 +122,14 @@ pub fn render(opts: &Options) -> String {
         ("MOD_WSGI_SERVER_ROOT", path(&opts.server_root)),
         ("MOD_WSGI_LISTENER_HOST", sh(&opts.host)),
         ("MOD_WSGI_HTTP_PORT", sh(opts.port.to_string())),
-        ("MOD_WSGI_HTTPS_PORT", sh("")),
+        (
+            "MOD_WSGI_HTTPS_PORT",
+            sh(opts
+                .https
+                .as_ref()
+                .map(|h| h.port.to_string())
+                .unwrap_or_default()),
+        ),
         ("MOD_WSGI_USER", sh(&opts.user)),
         ("MOD_WSGI_GROUP", sh(&opts.group)),
         ("MOD_WSGI_WORKING_DIRECTORY", path(&opts.working_directory)),
@@ -81,6 +151,8 @@ pub fn render(opts: &Options) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "cd \"$MOD_WSGI_WORKING_DIRECTORY\" || exit 1");
     let _ = writeln!(s);
+    write_terminal_relay(&mut s, opts);
+    write_reload_watcher(&mut s, opts);
     let _ = writeln!(s, "case \"$ACMD\" in");
     let _ = writeln!(s, "start|stop|restart|graceful|graceful-stop)");
     let _ = writeln!(s, "    if [ -n \"$BASH_VERSION\" ]; then");
@@ -106,6 +178,31 @@ pub fn render(opts: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_relay_only_with_log_to_terminal_and_parses_in_sh() {
+        let f = crate::options::testing::Fixture::new(&["event"]);
+        let plain = render(&f.options(&[]));
+        assert!(!plain.contains("exec cat"));
+        let script = render(&f.options(&["--log-to-terminal", "--access-log"]));
+        assert!(
+            script.contains("eval 'exec 2> >(exec cat >&2)'"),
+            "{script}"
+        );
+        assert!(
+            script.contains("eval 'exec 1> >(exec cat >&1)'"),
+            "{script}"
+        );
+        for shell in ["sh", "bash"] {
+            let status = std::process::Command::new(shell)
+                .arg("-n")
+                .arg("-c")
+                .arg(&script)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{shell} -n rejects apachectl");
+        }
+    }
 
     #[test]
     fn shell_quoting_survives_quotes() {

@@ -8,8 +8,9 @@
 //! items 4, 8 and 10) get their own `write_*` functions beside `write_embedded_app`.
 //! Pure string building, called by `server_root.rs` and the unit tests; no Python.
 
-use crate::options::{App, Mode, Options};
+use crate::options::{Mode, Options};
 use crate::sizing::{Mpm, Sizing};
+use crate::{entry, https, proxy};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -46,6 +47,7 @@ pub fn render(opts: &Options) -> String {
     write_mpm(&mut out, &opts.sizing);
     write_virtual_hosts(&mut out, opts);
     write_document_root(&mut out, opts);
+    https::write_redirect(&mut out, opts);
     match opts.mode {
         Mode::Embedded => write_embedded_app(&mut out, opts),
     }
@@ -90,6 +92,7 @@ fn write_globals(out: &mut String, opts: &Options) {
         }
     }
     let _ = writeln!(out);
+    https::write_listen(out, opts);
 }
 
 fn write_modules(out: &mut String, opts: &Options) {
@@ -135,6 +138,8 @@ fn write_modules(out: &mut String, opts: &Options) {
     if opts.with_cgi {
         modules.push(if opts.cgid { "cgid" } else { "cgi" });
     }
+    modules.extend_from_slice(https::modules(opts));
+    modules.extend_from_slice(proxy::modules(opts));
     for name in modules {
         load_module(
             out,
@@ -333,6 +338,8 @@ fn write_mpm(out: &mut String, s: &Sizing) {
 /// `RewriteOptions Inherit`.
 fn write_virtual_hosts(out: &mut String, opts: &Options) {
     let Some(name) = &opts.server_name else {
+        proxy::write_default_vhost(out, opts);
+        https::write_virtual_hosts(out, opts);
         return;
     };
     let port = opts.port;
@@ -354,13 +361,12 @@ fn write_virtual_hosts(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "RewriteEngine On");
     let _ = writeln!(out, "RewriteOptions Inherit");
     let _ = writeln!(out, "</VirtualHost>");
-    if let Some(parent) = name
-        .strip_prefix("www.")
-        .or_else(|| name.strip_prefix("WWW."))
-    {
+    if let Some(parent) = https::parent_domain(name) {
         let _ = writeln!(out, "<VirtualHost *:{port}>");
         let _ = writeln!(out, "ServerName {parent}");
-        let target = if port == 80 {
+        let target = if let Some(h) = opts.https.as_ref().filter(|h| h.https_only) {
+            h.url.clone()
+        } else if port == 80 {
             format!("http://{name}/")
         } else {
             format!("http://{name}:{port}/")
@@ -369,6 +375,7 @@ fn write_virtual_hosts(out: &mut String, opts: &Options) {
         let _ = writeln!(out, "</VirtualHost>");
     }
     let _ = writeln!(out);
+    https::write_virtual_hosts(out, opts);
 }
 
 fn write_document_root(out: &mut String, opts: &Options) {
@@ -394,10 +401,10 @@ fn write_document_root(out: &mut String, opts: &Options) {
 /// in translate_name, before WSGIScriptAlias sees the URL, as express's handler layout
 /// does), everything else under the mount point goes to the script.
 fn write_embedded_app(out: &mut String, opts: &Options) {
-    let script = match &opts.app {
-        App::Script(path) | App::Default(path) => path,
-        App::Static => return,
+    let Some(script) = entry::mount_target(opts) else {
+        return;
     };
+    let script = script.as_path();
     let _ = writeln!(out, "RewriteEngine On");
     if opts.directory_index.is_some() {
         // A directory with an index file is served by mod_dir, as with express.
@@ -456,6 +463,8 @@ fn write_appended(out: &mut String, opts: &Options) {
             let _ = writeln!(out, "</Directory>");
         }
     }
+    proxy::write_proxies(out, opts);
+    https::write_verify_client(out, opts);
     for (status, url) in &opts.error_documents {
         let _ = writeln!(out, "ErrorDocument {status} {}", q(url));
     }

@@ -4,19 +4,25 @@
 //! subcommands and turns every error into one line on stderr with exit status 2.
 //! Module map: `cli` (clap definitions), `validation` (unimplemented options, file
 //! access of the run user), `options` (resolution), `sizing` (MPM choice and numbers),
-//! `module` (finding the module, Apache, Python prefix), `httpd_conf` / `apachectl`
-//! (rendering), `server_root` (writing), `summary`, `run` (exec / signals).
+//! `entry` (module/paste wrapper script), `https` (TLS options and vhosts), `proxy`
+//! (reverse proxying), `module` (finding the module, Apache, Python prefix),
+//! `httpd_conf` / `apachectl` (rendering), `server_root` (writing), `summary`, `users`
+//! (run identity), `run` (exec / signals).
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
 
 mod apachectl;
 mod cli;
+mod entry;
 mod httpd_conf;
+mod https;
 mod module;
 mod options;
+mod proxy;
 mod run;
 mod server_root;
 mod sizing;
 mod summary;
+mod users;
 mod validation;
 
 use anyhow::{Context, Result};

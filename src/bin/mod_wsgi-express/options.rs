@@ -6,12 +6,16 @@
 //! Called by `main.rs`; no Python.
 
 use crate::cli::ServerArgs;
+use crate::entry;
+use crate::https::{self, Https};
 use crate::module::{self, LocatedModule};
+use crate::proxy;
 use crate::sizing::{self, Sizing};
+use crate::users;
 use crate::validation::{self, RunIdentity};
 use anyhow::{Context, Result, bail};
 use clap::ArgMatches;
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::Uid;
 use std::path::{Path, PathBuf};
 
 /// How the application is hosted. Only embedded mode exists so far; daemon mode (the
@@ -28,6 +32,11 @@ pub enum App {
     Script(PathBuf),
     /// No entry point: the generated `default.wsgi` in the server root.
     Default(PathBuf),
+    /// `--application-type module`: a dotted module name, imported by the generated
+    /// wrapper `handler.wsgi` (in the server root).
+    Module { name: String, wrapper: PathBuf },
+    /// `--application-type paste`: a Paste Deploy `.ini` file, loaded by the wrapper.
+    Paste { config: PathBuf, wrapper: PathBuf },
     /// `--application-type static`: only the document root is served.
     Static,
 }
@@ -113,6 +122,8 @@ pub struct Options {
     pub server_aliases: Vec<String>,
     pub allow_localhost: bool,
     pub url: String,
+    /// `--https-port` and the certificate options (`https.rs`).
+    pub https: Option<Https>,
     pub app: App,
     pub mount_point: String,
     pub callable_object: String,
@@ -141,6 +152,10 @@ pub struct Options {
     pub directory_listing: bool,
     pub allow_override: String,
     pub url_aliases: Vec<(String, String)>,
+    /// `--proxy-mount-point` / `--proxy-virtual-host` pairs and `ProxyTimeout` (`proxy.rs`).
+    pub proxy_mount_points: Vec<(String, String)>,
+    pub proxy_virtual_hosts: Vec<(String, String)>,
+    pub proxy_timeout: u32,
     pub error_documents: Vec<(String, String)>,
     pub setenv: Vec<(String, String)>,
     pub passenv: Vec<String>,
@@ -169,6 +184,8 @@ pub struct Options {
     pub trusted_proxy_headers: Vec<String>,
     pub trusted_proxies: Vec<String>,
     pub switch_interval: Option<f64>,
+    /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
+    pub reload_on_changes: bool,
     pub sizing: Sizing,
     pub setup_only: bool,
 }
@@ -212,6 +229,26 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
                 document_root = Some(entry.map(|e| abs(&e)).unwrap_or_else(|| cwd.clone()));
             }
             App::Static
+        }
+        ("module", Some(entry)) => {
+            entry::check_module_name(&entry)?;
+            App::Module {
+                name: entry,
+                wrapper: server_root.join(entry::WRAPPER),
+            }
+        }
+        ("paste", Some(entry)) => {
+            let config = abs(&entry);
+            if !config.is_file() {
+                bail!(
+                    "Paste Deploy configuration {} does not exist or is not a file",
+                    config.display()
+                );
+            }
+            App::Paste {
+                config,
+                wrapper: server_root.join(entry::WRAPPER),
+            }
         }
         (_, Some(entry)) => {
             let path = abs(&entry);
@@ -342,11 +379,18 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         bail!("--processes must be at least 1");
     }
 
-    let (user, group, run_as) = run_identity(args, env.uid)?;
+    let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
     let sizing = sizing::embedded(mpm, args.processes, args.threads, args.max_clients);
 
     let url_host = args.server_name.clone().unwrap_or(host.clone());
+    let proxy_mount_points = pairs(&args.proxy_mount_points);
+    let proxy_virtual_hosts = pairs(&args.proxy_virtual_hosts);
+    proxy::check(&proxy_mount_points, &proxy_virtual_hosts)?;
+    let https = https::resolve(args, &|p: &str| abs(p), &url_host)?;
+    if args.reload_on_changes && app == App::Static {
+        bail!("--reload-on-changes needs a WSGI application (not --application-type static)");
+    }
     let url = if args.port == 80 {
         format!("http://{url_host}/")
     } else {
@@ -374,6 +418,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         server_aliases: args.server_aliases.clone(),
         allow_localhost: args.allow_localhost,
         url,
+        https,
         app,
         mount_point,
         callable_object: args.callable_object.clone(),
@@ -431,6 +476,9 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
                 (url, path)
             })
             .collect(),
+        proxy_mount_points,
+        proxy_virtual_hosts,
+        proxy_timeout: args.proxy_timeout.unwrap_or(args.socket_timeout),
         error_documents: pairs(&args.error_documents),
         setenv: pairs(&args.setenv_variables),
         passenv: args.passenv_variables.clone(),
@@ -463,76 +511,11 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         trusted_proxy_headers: args.trusted_proxy_headers.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         switch_interval: args.switch_interval,
+        reload_on_changes: args.reload_on_changes,
         sizing,
         setup_only: args.setup_only,
         server_root,
     })
-}
-
-/// User and group for the Apache children. As root: `--user` (default `www-data`, which
-/// must exist; express would default to root and then fail) and `--group` (default the
-/// user's primary group); root itself is refused. Not root: Apache cannot switch, so
-/// the current user and its primary group (`--user`/`--group` are written but inert).
-fn run_identity(args: &ServerArgs, uid: Uid) -> Result<(String, String, RunIdentity)> {
-    let lookup_user = |name: &str| -> Result<User> {
-        let found = match name.strip_prefix('#') {
-            Some(num) => User::from_uid(Uid::from_raw(num.parse().context("bad --user uid")?)),
-            None => User::from_name(name),
-        };
-        found?.with_context(|| format!("user '{name}' does not exist"))
-    };
-    let (user, entry) = if uid.is_root() {
-        let name = args.user.clone().unwrap_or_else(|| "www-data".into());
-        let entry = lookup_user(&name).with_context(|| {
-            if args.user.is_none() {
-                "running as root needs an unprivileged user for Apache's children: pass --user"
-            } else {
-                "bad --user"
-            }
-        })?;
-        if entry.uid.is_root() {
-            bail!("--user must not be root: Apache's children must run as an unprivileged user");
-        }
-        (name, entry)
-    } else {
-        let entry = User::from_uid(uid)?.context("the current user has no passwd entry")?;
-        let name = args.user.clone().unwrap_or(entry.name.clone());
-        (name, entry)
-    };
-    let (group, gid) = match &args.group {
-        Some(name) if uid.is_root() => {
-            let found = match name.strip_prefix('#') {
-                Some(num) => {
-                    Group::from_gid(Gid::from_raw(num.parse().context("bad --group gid")?))?
-                }
-                None => Group::from_name(name)?,
-            };
-            let found = found.with_context(|| format!("group '{name}' does not exist"))?;
-            (name.clone(), found.gid)
-        }
-        other => {
-            let name = Group::from_gid(entry.gid)?
-                .map(|g| g.name)
-                .unwrap_or_else(|| format!("#{}", entry.gid));
-            (other.clone().unwrap_or(name), entry.gid)
-        }
-    };
-    let mut groups = supplementary_groups(&entry);
-    if !groups.contains(&gid) {
-        groups.push(gid);
-    }
-    let run_as = RunIdentity {
-        uid: entry.uid,
-        gid,
-        groups,
-        name: entry.name,
-    };
-    Ok((user, group, run_as))
-}
-
-fn supplementary_groups(user: &User) -> Vec<Gid> {
-    let name = std::ffi::CString::new(user.name.clone()).unwrap_or_default();
-    nix::unistd::getgrouplist(&name, user.gid).unwrap_or_else(|_| vec![user.gid])
 }
 
 /// Locale for LANG/LC_ALL: the environment's, with C/POSIX (or none) replaced by
@@ -561,8 +544,12 @@ fn default_locale() -> String {
 /// Refuses to go on when the run user could not read what Apache's children need: the
 /// WSGI script and every directory above it; warns (on stderr) for static file paths.
 pub fn check_access(opts: &Options) -> Result<()> {
-    if let App::Script(path) = &opts.app {
-        validation::check_readable(&opts.run_as, path, "WSGI script")?;
+    match &opts.app {
+        App::Script(path) => validation::check_readable(&opts.run_as, path, "WSGI script")?,
+        App::Paste { config, .. } => {
+            validation::check_readable(&opts.run_as, config, "Paste Deploy configuration")?
+        }
+        _ => {}
     }
     let mut statics: Vec<(&str, PathBuf)> = vec![("document root", opts.document_root.clone())];
     for (_, target) in &opts.url_aliases {
@@ -707,17 +694,52 @@ mod tests {
                 .contains("--request-timeout is not supported yet"),
             "{err}"
         );
-        let err = f.try_options(&["--https-port", "8443"]).unwrap_err();
-        assert!(err.to_string().contains("HTTPS"), "{err}");
-        let err = f
-            .try_options(&["--application-type", "module"])
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("--application-type module"),
-            "{err}"
+        let err = f.try_options(&["--debug-mode"]).unwrap_err();
+        assert!(err.to_string().contains("--debug-mode"), "{err}");
+        let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
+        assert!(err.to_string().contains("--application-type"), "{err}");
+    }
+
+    #[test]
+    fn module_and_paste_entries_get_the_wrapper() {
+        use super::App;
+        let f = Fixture::new(&["event"]);
+        let root = f.path("root");
+        let o = f
+            .resolve_words(&[
+                "--application-type",
+                "module",
+                "mysite.wsgi",
+                "--server-root",
+                &root,
+            ])
+            .unwrap();
+        assert_eq!(
+            o.app,
+            App::Module {
+                name: "mysite.wsgi".into(),
+                wrapper: f.dir.path().join("root/handler.wsgi"),
+            }
         );
-        let err = f.try_options(&["--ssl-port", "8443"]).unwrap_err();
-        assert!(err.to_string().contains("--https-port"), "{err}");
+        let bad = f.resolve_words(&["--application-type", "module", "mysite/wsgi.py"]);
+        assert!(bad.unwrap_err().to_string().contains("module name"));
+        std::fs::write(f.dir.path().join("site.ini"), "").unwrap();
+        let o = f
+            .resolve_words(&[
+                "--application-type",
+                "paste",
+                "site.ini",
+                "--server-root",
+                &root,
+            ])
+            .unwrap();
+        assert!(
+            matches!(o.app, App::Paste { config, .. } if config == f.dir.path().join("site.ini"))
+        );
+        assert!(
+            f.resolve_words(&["--application-type", "paste", "none.ini"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! directory, python-eggs owned by the run user), copies the mod_wsgi module in as
 //! `mod_wsgi.so` (atomically, so a running server keeps its mapping), and writes
 //! `httpd.conf`, `apachectl` (0755), `envvars` (if missing) and, when no entry point was
-//! given, `default.wsgi`. Called by `main.rs` after the options are resolved; no Python.
+//! given, `default.wsgi`, or for `--application-type module|paste` the wrapper
+//! `handler.wsgi` (`entry.rs`). Called by `main.rs` after the options are resolved; no Python.
 
 use crate::options::{App, Options};
-use crate::{apachectl, httpd_conf, validation};
+use crate::{apachectl, entry, httpd_conf, validation};
 use anyhow::{Context, Result};
 use nix::unistd::{Uid, chown};
 use std::fs;
@@ -67,9 +68,26 @@ pub fn prepare(opts: &Options) -> Result<()> {
         .with_context(|| format!("cannot read {}", opts.module_source.path.display()))?;
     write_atomic(&opts.module_path, &module, 0o644)?;
 
-    if let App::Default(path) = &opts.app {
-        write_atomic(path, DEFAULT_WSGI.as_bytes(), 0o644)?;
-        validation::check_readable(&opts.run_as, path, "generated default.wsgi (server root)")?;
+    let generated = match &opts.app {
+        App::Default(path) if !opts.reload_on_changes => Some((path.clone(), DEFAULT_WSGI.into())),
+        _ => entry::wrapper(opts),
+    };
+    if opts.reload_on_changes {
+        if let App::Default(path) = &opts.app {
+            write_atomic(path, DEFAULT_WSGI.as_bytes(), 0o644)?;
+        }
+        let dir = entry::reload_trigger(root);
+        let dir = dir.parent().unwrap_or(root);
+        mkdir(dir, 0o755)?;
+        if Uid::current().is_root() {
+            chown(dir, Some(opts.run_as.uid), Some(opts.run_as.gid))
+                .with_context(|| format!("cannot chown {}", dir.display()))?;
+        }
+        let _ = fs::remove_file(entry::reload_trigger(root));
+    }
+    if let Some((path, text)) = generated {
+        write_atomic(&path, text.as_bytes(), 0o644)?;
+        validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
     write_atomic(&opts.httpd_conf, httpd_conf::render(opts).as_bytes(), 0o644)?;
     write_atomic(

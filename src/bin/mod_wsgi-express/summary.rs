@@ -14,6 +14,9 @@ pub fn render(opts: &Options, setup: bool) -> String {
         let _ = writeln!(s, "{label:<19}: {value}");
     };
     line("Server URL", opts.url.clone());
+    if let Some(https) = &opts.https {
+        line("Server URL (HTTPS)", https.url.clone());
+    }
     if opts.server_status {
         line("Server Status", format!("{}server-status", opts.url));
     }

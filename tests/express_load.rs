@@ -1,0 +1,176 @@
+//! Sizing under load: `mod_wsgi-express start-server` with default options (only host,
+//! port and server root given) and the module under test must serve 64 concurrent
+//! keep-alive connections, each sending 25 requests to an application that takes 20 ms,
+//! with zero failed requests (no reset, no early close, no non-200), while the
+//! application really runs many requests at once (far above the original's default of
+//! 5 threads) and Apache logs no "server reached MaxRequestWorkers" (AH00484) or
+//! scoreboard-full (AH03490) message.
+
+mod express_common;
+
+use express_common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const CLIENTS: usize = 64;
+const REQUESTS: usize = 25;
+
+const SLOW_APP: &str = r#"
+import threading, time
+
+_lock = threading.Lock()
+_state = {"now": 0, "max": 0, "served": 0}
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/stats":
+        with _lock:
+            body = "%(max)d %(served)d" % _state
+        body = body.encode()
+    else:
+        with _lock:
+            _state["now"] += 1
+            _state["max"] = max(_state["max"], _state["now"])
+        try:
+            time.sleep(0.02)
+        finally:
+            with _lock:
+                _state["now"] -= 1
+                _state["served"] += 1
+        body = b"ok"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"#;
+
+/// One keep-alive request; any I/O problem or malformed response is an error.
+fn try_request(reader: &mut BufReader<TcpStream>, close: bool) -> Result<String, String> {
+    let conn = if close { "close" } else { "keep-alive" };
+    let req = format!("GET /work HTTP/1.1\r\nHost: localhost\r\nConnection: {conn}\r\n\r\n");
+    reader
+        .get_mut()
+        .write_all(req.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut status = String::new();
+    let n = reader
+        .read_line(&mut status)
+        .map_err(|e| format!("read: {e}"))?;
+    if n == 0 {
+        return Err("connection closed by the server".into());
+    }
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| format!("read: {e}"))?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+    }
+    let mut body = vec![0; length.ok_or("no Content-Length")?];
+    reader
+        .read_exact(&mut body)
+        .map_err(|e| format!("body: {e}"))?;
+    Ok(format!(
+        "{}|{}",
+        status.trim_end(),
+        String::from_utf8_lossy(&body)
+    ))
+}
+
+#[test]
+fn default_options_serve_64_keep_alive_clients_without_a_failure() {
+    apache_and_module();
+    let dir = scratch();
+    std::fs::write(dir.path().join("app.wsgi"), SLOW_APP).unwrap();
+    open_up(dir.path());
+    let root = dir.path().join("root");
+    let port = free_port();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let mut server = Server::spawn(
+        EXE,
+        &[
+            "start-server",
+            &app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--server-root",
+            &path_str(&root),
+        ],
+        &[],
+        dir.path(),
+        &root,
+    );
+    server.wait_listening(port);
+    let summary = std::fs::read_to_string(&server.output).unwrap();
+    assert!(
+        summary.contains(&format!("WSGI Module        : {}", module_under_test())),
+        "not the module under test:\n{summary}"
+    );
+
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || -> Vec<String> {
+                let mut errors = Vec::new();
+                let stream = match TcpStream::connect(("127.0.0.1", port)) {
+                    Ok(s) => s,
+                    Err(e) => return vec![format!("connect: {e}")],
+                };
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(60)))
+                    .unwrap();
+                let mut reader = BufReader::new(stream);
+                barrier.wait();
+                for i in 0..REQUESTS {
+                    match try_request(&mut reader, i + 1 == REQUESTS) {
+                        Ok(r) if r == "HTTP/1.1 200 OK|ok" => {}
+                        Ok(r) => errors.push(format!("request {i}: {r}")),
+                        Err(e) => {
+                            errors.push(format!("request {i}: {e}"));
+                            break;
+                        }
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let failures: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().expect("client thread panicked"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed request(s), first: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+
+    let stats = get(port, "/stats").body;
+    let (max, served) = stats.split_once(' ').unwrap();
+    let (max, served): (usize, usize) = (max.parse().unwrap(), served.parse().unwrap());
+    assert_eq!(
+        served,
+        CLIENTS * REQUESTS,
+        "every request reached the app once"
+    );
+    assert!(
+        max >= 16,
+        "only {max} requests ran at once: the load did not exercise the sizing"
+    );
+    server.interrupt_and_wait();
+    let log = std::fs::read_to_string(root.join("error_log")).unwrap();
+    for bad in ["AH00484", "AH03490", "emerg", "alert", "crit"] {
+        assert!(!log.contains(bad), "{bad} in error_log:\n{log}");
+    }
+}
