@@ -7,6 +7,7 @@
 //! a finished request.
 
 use crate::apache::log::Level;
+use std::os::fd::RawFd;
 use std::sync::Mutex;
 
 /// Why a host operation failed.
@@ -46,6 +47,14 @@ pub trait Host: Send {
     fn abort(&mut self);
     /// Whether a write has already found the client gone.
     fn client_gone(&self) -> bool;
+    /// Sends `len` bytes of the open regular file `fd` from `offset` as
+    /// body (after the head). Returns `Ok(false)` when this host cannot send
+    /// files, and the core then reads the file itself. The host must not
+    /// keep `fd` beyond the request: duplicate it if it needs to.
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        let _ = (fd, offset, len);
+        Ok(false)
+    }
 }
 
 /// One request's host, shared with its Python objects until it expires.
