@@ -100,6 +100,10 @@ impl Host for ApacheHost {
     }
 
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
+        // As mod_wsgi: once the response has started, a late first read of
+        // the body must not inject "100 Continue" into it.
+        // SAFETY: live request, used only on this thread.
+        unsafe { (*self.r).expecting_100 = 0 };
         let mut r = self.req();
         r.set_status(head.status, &head.status_line);
         let out = r.headers_out();
