@@ -109,8 +109,10 @@ impl Host for ApacheHost {
         let out = r.headers_out();
         let pool = r.pool();
         for (k, v) in &head.headers {
+            // Validated latin-1 text: one byte per character on the wire.
+            let bytes: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
             if k.eq_ignore_ascii_case("content-type") {
-                r.set_content_type(v.as_bytes());
+                r.set_content_type(&bytes);
             } else if k.eq_ignore_ascii_case("content-length") {
                 match v.trim().parse::<i64>() {
                     Ok(n) if n >= 0 => r.set_content_length(n),
@@ -121,7 +123,7 @@ impl Host for ApacheHost {
                     }
                 }
             } else {
-                out.add_bytes(pool, k, v.as_bytes());
+                out.add_bytes(pool, k, &bytes);
             }
         }
         Ok(())

@@ -29,6 +29,8 @@ pub struct Head {
     pub status: u16,
     /// The whole status string, e.g. "200 OK".
     pub status_line: String,
+    /// Validated by `start_response`: names and values are latin-1 text
+    /// (no character above U+00FF); hosts send each character as one byte.
     pub headers: Vec<(String, String)>,
 }
 
