@@ -29,23 +29,35 @@ fn streams(mpm: Mpm) {
     // wsgi.errors lines carry the request's client context; partial writes
     // are joined into one line.
     let l = log_line(&log, "errors-line one");
-    assert!(l.contains("[client 127.0.0.1:"), "request context missing: {l}");
+    assert!(
+        l.contains("[client 127.0.0.1:"),
+        "request context missing: {l}"
+    );
     let l = log_line(&log, "errors-partial completed");
     assert!(l.contains("[client 127.0.0.1:"), "{l}");
     let l = log_line(&log, "bytes-line");
     // Our "\xff" escape, with the backslash escaped again by Apache's log.
-    assert!(l.contains(r"bytes-line \\xff end"), "undecodable byte escaped: {l}");
+    assert!(
+        l.contains(r"bytes-line \\xff end"),
+        "undecodable byte escaped: {l}"
+    );
     log_line(&log, "stderr-line");
     // Defaults: stdin and stdout usable, signal.signal() ignored with a warning.
     let kv = parse_kv(&r.text());
     assert!(kv["stdin"].starts_with("ok:"), "{kv:?}");
     assert!(kv["stdout"].starts_with("ok:"), "{kv:?}");
     assert!(!kv["signal"].starts_with("ValueError"), "{kv:?}");
-    assert!(!kv["signal_now"].contains("lambda"), "handler must not be installed: {kv:?}");
+    assert!(
+        !kv["signal_now"].contains("lambda"),
+        "handler must not be installed: {kv:?}"
+    );
     if !is_reference() {
         assert!(apache.wait_for_log("[WSGIRS0303]", Duration::from_secs(5)));
         let log = apache.error_log();
-        assert!(log.contains("logging.wsgi"), "caller's stack logged:\n{log}");
+        assert!(
+            log.contains("logging.wsgi"),
+            "caller's stack logged:\n{log}"
+        );
     }
 }
 per_mpm!(error_log_streams, streams);
