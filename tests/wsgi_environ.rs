@@ -351,3 +351,75 @@ fn map_head_to_get() {
         assert_eq!(r.header("X-Request-Method"), Some("GET"), "GET {path}");
     }
 }
+
+/// WSGITrustedProxyHeaders / WSGITrustedProxies: trusted headers rewrite
+/// REMOTE_ADDR, HTTP_HOST and the scheme; an untrusted peer gets nothing
+/// applied and the trusted categories' synonyms deleted.
+#[test]
+fn trusted_proxy_headers() {
+    let b = Apache::builder(Mpm::Event);
+    let app = b.app("environ_dump.wsgi");
+    let p = app.display();
+    let trusted = "WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto X-Forwarded-Host";
+    let apache = b
+        .server("WSGIApplicationGroup %{GLOBAL}")
+        .server(format!("WSGIScriptAlias /any \"{p}\""))
+        .server(format!("<Location /any>\n    {trusted}\n</Location>"))
+        .server(format!("WSGIScriptAlias /untrusted \"{p}\""))
+        .server(format!(
+            "<Location /untrusted>\n    {trusted}\n    WSGITrustedProxies 10.0.0.1\n</Location>"
+        ))
+        .server(format!("WSGIScriptAlias /walk \"{p}\""))
+        .server(format!(
+            "<Location /walk>\n    {trusted}\n    WSGITrustedProxies 127.0.0.1 10.0.0.0/8\n</Location>"
+        ))
+        .start();
+    let send = |path: &str| {
+        dump(
+            &apache
+                .client()
+                .send(
+                    &Request::new("GET", path)
+                        .header("X-Forwarded-For", "6.6.6.6, 1.1.1.1, 10.0.0.2")
+                        .header("X-Forwarded-Proto", "https")
+                        .header("X-Forwarded-Ssl", "off")
+                        .header("X-Forwarded-Host", "www.example.com")
+                        .header("X-Host", "spoofed.example"),
+                )
+                .unwrap(),
+        )
+    };
+    let e = send("/any");
+    assert_eq!(
+        e["REMOTE_ADDR"],
+        s("6.6.6.6"),
+        "no proxy list: first element"
+    );
+    assert_eq!(e["wsgi.url_scheme"], s("https"));
+    assert_eq!(e["HTTP_HOST"], s("www.example.com"));
+    assert!(!e.contains_key("HTTP_X_HOST"), "synonym deleted: {e:?}");
+    assert!(
+        !e.contains_key("HTTP_X_FORWARDED_SSL"),
+        "synonym deleted: {e:?}"
+    );
+
+    let e = send("/untrusted");
+    assert_eq!(e["REMOTE_ADDR"], s("127.0.0.1"), "peer not trusted");
+    assert_eq!(e["wsgi.url_scheme"], s("http"));
+    assert_ne!(e["HTTP_HOST"], s("www.example.com"));
+    for k in [
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_HOST",
+    ] {
+        assert!(!e.contains_key(k), "{k} must be deleted: {e:?}");
+    }
+
+    let e = send("/walk");
+    assert_eq!(
+        e["REMOTE_ADDR"],
+        s("1.1.1.1"),
+        "right-to-left past trusted proxies"
+    );
+    assert_eq!(e["HTTP_X_FORWARDED_FOR"], s("1.1.1.1, 10.0.0.2"));
+}

@@ -29,6 +29,8 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIEnableSendfile", enable_sendfile, false),
     ("WSGIHandlerScript", handler_script, false),
     ("WSGIImportScript", import_script, false),
+    ("WSGITrustedProxyHeaders", trusted_proxy_headers, false),
+    ("WSGITrustedProxies", trusted_proxies, false),
     ("WSGIRestrictEmbedded", restrict_embedded, true),
     ("WSGIRestrictStdin", restrict_stdin, true),
     ("WSGIRestrictStdout", restrict_stdout, true),
@@ -292,6 +294,38 @@ fn import_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), 
         process_group: pg,
         application_group: ag,
     });
+    Ok(())
+}
+
+fn trusted_proxy_headers(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires one or more header names, e.g. `{name} X-Forwarded-For \
+             X-Forwarded-Proto`"
+        ));
+    }
+    let list = t.dir.trusted_proxy_headers.get_or_insert_with(Vec::new);
+    list.extend(
+        args.iter()
+            .map(|h| crate::embedded::proxy::header_env_name(h)),
+    );
+    Ok(())
+}
+
+fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires one or more IP addresses or subnets, e.g. `{name} 10.0.0.0/8`"
+        ));
+    }
+    let mut parsed = Vec::new();
+    for a in args {
+        parsed.push(crate::embedded::proxy::Subnet::parse(a).map_err(|e| format!("{name}: {e}"))?);
+    }
+    t.dir
+        .trusted_proxies
+        .get_or_insert_with(Vec::new)
+        .extend(parsed);
     Ok(())
 }
 
@@ -602,6 +636,16 @@ mod tests {
         .unwrap_err();
         assert!(
             e.contains("application-group=%{RESOURCE} cannot be used"),
+            "{e}"
+        );
+        let (_, d) = run("WSGITrustedProxyHeaders", &["X-Forwarded-For", "X-Real-IP"]).unwrap();
+        assert_eq!(
+            d.trusted_proxy_headers.unwrap(),
+            vec!["HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP"]
+        );
+        let e = run("WSGITrustedProxies", &["10.0.0.0/8", "proxy.example"]).unwrap_err();
+        assert!(
+            e.contains("WSGITrustedProxies: Unable to parse trusted proxy IP address/subnet of \"proxy.example\""),
             "{e}"
         );
         let (s, _) = run("WSGIRestrictEmbedded", &["On"]).unwrap();

@@ -70,6 +70,10 @@ pub struct DirConfig {
     pub enable_sendfile: Option<bool>,
     /// `WSGIHandlerScript` entries here first, then inherited ones.
     pub handler_scripts: Vec<HandlerScript>,
+    /// `WSGITrustedProxyHeaders`, as environ names (`HTTP_X_FORWARDED_FOR`).
+    pub trusted_proxy_headers: Option<Vec<String>>,
+    /// `WSGITrustedProxies`.
+    pub trusted_proxies: Option<Vec<crate::embedded::proxy::Subnet>>,
 }
 
 impl DirConfig {
@@ -87,6 +91,11 @@ impl DirConfig {
             chunked_request: pick(&parent.chunked_request, &child.chunked_request),
             map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),
             enable_sendfile: pick(&parent.enable_sendfile, &child.enable_sendfile),
+            trusted_proxy_headers: pick(
+                &parent.trusted_proxy_headers,
+                &child.trusted_proxy_headers,
+            ),
+            trusted_proxies: pick(&parent.trusted_proxies, &child.trusted_proxies),
             handler_scripts: child
                 .handler_scripts
                 .iter()

@@ -21,6 +21,8 @@ pub struct Resolved<'a> {
     pub map_head_to_get: Option<bool>,
     /// `WSGIHandlerScript` file, "" when none.
     pub handler_script: &'a str,
+    pub trusted_proxy_headers: Option<&'a [String]>,
+    pub trusted_proxies: Option<&'a [super::proxy::Subnet]>,
 }
 
 fn header_to_cgi(name: &[u8]) -> Option<String> {
@@ -165,6 +167,13 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     let path_info = group::no2slash(r.path_info().unwrap_or(b""));
     env.set("SCRIPT_NAME", &script_name);
     env.set("PATH_INFO", &path_info);
+    // Before any proxy rewrite of SCRIPT_NAME, as mod_wsgi records them.
+    env.set("mod_wsgi.script_name", &script_name);
+    env.set("mod_wsgi.path_info", &path_info);
+    let scheme_from_proxy = match res.trusted_proxy_headers {
+        Some(h) => super::proxy::apply(&mut env, h, res.trusted_proxies),
+        None => false,
+    };
 
     // mod_wsgi: HTTPS "On" (any case) or "1" means https; the variable is
     // then removed, also when SetEnv put it there.
@@ -172,7 +181,7 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         .remove("HTTPS")
         .map(|v| v.eq_ignore_ascii_case(b"on") || v == b"1")
         .unwrap_or(false);
-    env.url_scheme = if https || r.scheme() == "https" {
+    env.url_scheme = if https || (!scheme_from_proxy && r.scheme() == "https") {
         "https"
     } else {
         "http"
@@ -190,8 +199,6 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         r.handler().unwrap_or_default().as_bytes(),
     );
     env.set("mod_wsgi.handler_script", res.handler_script);
-    env.set("mod_wsgi.script_name", &script_name);
-    env.set("mod_wsgi.path_info", &path_info);
     if !conn.local_addr.is_null() {
         // SAFETY: non-NULL local address of a live connection.
         let addr = unsafe { &*conn.local_addr };

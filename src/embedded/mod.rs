@@ -8,6 +8,7 @@
 pub mod cgi;
 pub mod host;
 pub mod preload;
+pub mod proxy;
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
@@ -211,6 +212,8 @@ pub fn handler(r: Request<'_>) -> c_int {
             HeadMode::Auto => None,
         },
         handler_script,
+        trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
+        trusted_proxies: dir.trusted_proxies.as_deref(),
     };
     let env = cgi::collect(&r, &resolved);
     let reload = dir.script_reloading();
