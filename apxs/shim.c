@@ -43,6 +43,8 @@ const command_rec wsgi_shim_command_table[] = {
                    "Specify a list of trusted proxies."),
     WSGI_DIRECTIVE("WSGIRestrictEmbedded", RSRC_CONF,
                    "Enable/Disable use of embedded mode."),
+    WSGI_DIRECTIVE("WSGICaseSensitivity", RSRC_CONF,
+                   "Define whether file system is case sensitive."),
     WSGI_DIRECTIVE("WSGIRestrictStdin", RSRC_CONF,
                    "Enable/Disable restrictions on use of STDIN."),
     WSGI_DIRECTIVE("WSGIRestrictStdout", RSRC_CONF,

@@ -227,3 +227,46 @@ fn add_handler_needs_exec_cgi() {
     let r = apache.get("/plain/x.wsgi");
     assert_eq!(r.status, 403, "no ExecCGI: {r:?}");
 }
+
+fn md5_module_name(path: &str) -> String {
+    use md5::{Digest, Md5};
+    let d = Md5::digest(path.as_bytes());
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("_mod_wsgi_{hex}")
+}
+
+/// WSGICaseSensitivity: On (default) keeps script paths and SCRIPT_NAME as
+/// they are; Off lowercases them for module names and %{RESOURCE}.
+#[test]
+fn case_sensitivity() {
+    for on in [true, false] {
+        let b = Apache::builder(Mpm::Event);
+        let app = b.app("callable.wsgi");
+        let group = b.app("app_group.wsgi");
+        let mixed = b.root().join("apps/MixedCase.wsgi");
+        std::fs::copy(&app, &mixed).unwrap();
+        let mut b = b
+            .server(format!("WSGIScriptAlias /Mod \"{}\"", mixed.display()))
+            .server(format!("WSGIScriptAlias /Group \"{}\"", group.display()));
+        if !on {
+            b = b.global("WSGICaseSensitivity Off");
+        }
+        let apache = b.start();
+        let kv = parse_kv(&apache.get("/Mod").text());
+        let path = mixed.to_str().unwrap();
+        let expected = if on {
+            md5_module_name(path)
+        } else {
+            md5_module_name(&path.to_lowercase())
+        };
+        assert_eq!(kv["name"], expected, "module name, case sensitivity {on}");
+        let kv = parse_kv(&apache.get("/Group").text());
+        let port = apache.port();
+        let resource = if on { "/Group" } else { "/group" };
+        assert_eq!(
+            kv["environ_group"],
+            format!("127.0.0.1:{port}|{resource}"),
+            "%{{RESOURCE}}, case sensitivity {on}"
+        );
+    }
+}

@@ -32,6 +32,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGITrustedProxyHeaders", trusted_proxy_headers, false),
     ("WSGITrustedProxies", trusted_proxies, false),
     ("WSGIRestrictEmbedded", restrict_embedded, true),
+    ("WSGICaseSensitivity", case_sensitivity, true),
     ("WSGIRestrictStdin", restrict_stdin, true),
     ("WSGIRestrictStdout", restrict_stdout, true),
     ("WSGIRestrictSignal", restrict_signal, true),
@@ -331,6 +332,11 @@ fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
 
 fn restrict_embedded(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     t.server.restrict_embedded = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn case_sensitivity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.case_sensitivity = Some(on_off(name, args)?);
     Ok(())
 }
 

@@ -44,6 +44,9 @@ pub struct PythonSettings {
     pub restrict_stdout: Option<bool>,
     /// `WSGIRestrictSignal` (default On): `signal.signal()` is ignored with a warning.
     pub restrict_signal: Option<bool>,
+    /// `WSGICaseSensitivity` (default On here): Off lowercases script paths
+    /// for module names and SCRIPT_NAME in `%{RESOURCE}`.
+    pub case_sensitivity: Option<bool>,
 }
 
 impl PythonSettings {

@@ -11,11 +11,31 @@ use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 use pyo3::types::{PyDict, PyModule};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static LOAD_LOCK: Mutex<()> = Mutex::new(());
+/// `WSGICaseSensitivity`; set once per process before any request.
+static CASE_SENSITIVE: AtomicBool = AtomicBool::new(true);
 
-/// The module name mod_wsgi gives a script file.
+/// Records `WSGICaseSensitivity` for this process.
+pub fn set_case_sensitive(on: bool) {
+    CASE_SENSITIVE.store(on, Ordering::Relaxed);
+}
+
+pub fn case_sensitive() -> bool {
+    CASE_SENSITIVE.load(Ordering::Relaxed)
+}
+
+/// The module name mod_wsgi gives a script file (the path lowercased first
+/// when `WSGICaseSensitivity Off`).
 pub fn module_name(path: &str) -> String {
+    let lowered;
+    let path = if case_sensitive() {
+        path
+    } else {
+        lowered = path.to_lowercase();
+        &lowered
+    };
     let digest = Md5::digest(path.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("_mod_wsgi_{hex}")
