@@ -65,10 +65,14 @@ unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::serve
 /// Starts Python in this child and schedules its finalisation.
 fn start_python(pchild: Pool, server: Server) -> c_int {
     log::set_main_server(server);
-    let settings = server
-        .config::<ServerConfig>()
-        .map(|c| c.python.clone())
-        .unwrap_or_default();
+    let cfg = server.config::<ServerConfig>();
+    let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
+    let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
+    crate::python::script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
+    if restricted && !crate::embedded::preload::any(server) {
+        // WSGIRestrictEmbedded On and nothing else needs Python here.
+        return OK;
+    }
     match init::initialize(&settings, &modules::ProcessInfo::embedded()) {
         Ok(()) => {
             log::server(
@@ -83,6 +87,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
             if settings.destroy_interpreter() {
                 pchild.on_cleanup(|| entry::guarded("Python finalisation", init::finalize));
             }
+            crate::embedded::preload::run(server);
         }
         Err(e) => log::server(
             Level::Alert,

@@ -300,6 +300,61 @@ impl<'r> Request<'r> {
         // SAFETY: live request; returns a static or pool string.
         self.s(unsafe { sys::ap_run_http_scheme(self.r) })
     }
+    /// The request this one was internally redirected from, if any.
+    pub fn prev(&self) -> Option<Request<'r>> {
+        let p = self.rec().prev;
+        // SAFETY: a previous request of a live request lives as long as it.
+        (!p.is_null()).then(|| unsafe { Request::from_ptr(p) })
+    }
+    /// The request line as the client sent it.
+    pub fn the_request(&self) -> Option<&'r [u8]> {
+        self.b(self.rec().the_request)
+    }
+    /// The URI of the original request line (method and protocol stripped),
+    /// as Apache's `original_uri()` computes it for REQUEST_URI.
+    pub fn original_uri(&self) -> Vec<u8> {
+        let Some(line) = self.the_request() else {
+            return self.uri_bytes().to_vec();
+        };
+        let start = line.iter().position(|&b| b == b' ').map_or(0, |i| i + 1);
+        let rest = &line[start..];
+        let rest = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        rest[..end].to_vec()
+    }
+    pub fn method_number(&self) -> i32 {
+        self.rec().method_number
+    }
+    /// True for a HEAD request (Apache sends no body).
+    pub fn header_only(&self) -> bool {
+        self.rec().header_only != 0
+    }
+    /// Whether a content-level output filter (below the protocol filters)
+    /// is at the head of the output chain, e.g. mod_deflate.
+    pub fn has_content_filter(&self) -> bool {
+        let f = self.rec().output_filters;
+        // SAFETY: the filter chain and its records live as long as the request.
+        unsafe {
+            !f.is_null() && !(*f).frec.is_null() && (*(*f).frec).ftype < sys::AP_FTYPE_PROTOCOL
+        }
+    }
+    /// The request's log id (`%L`), generated now if nothing needed it yet.
+    pub fn ensure_log_id(&self) -> Option<&'r [u8]> {
+        if self.rec().log_id.is_null() {
+            let mut id: *const std::ffi::c_char = std::ptr::null();
+            // SAFETY: live request and connection, used only on this thread;
+            // the hook stores a pool string, kept in r->log_id as Apache does.
+            unsafe {
+                sys::ap_run_generate_log_id(self.rec().connection, self.r, &mut id);
+                (*self.r).log_id = id;
+            }
+        }
+        self.b(self.rec().log_id)
+    }
+    /// The connection's log id, when one was generated.
+    pub fn connection_log_id(&self) -> Option<&'r [u8]> {
+        self.b(self.conn().log_id)
+    }
     pub fn is_initial(&self) -> bool {
         // SAFETY: live request.
         unsafe { sys::ap_is_initial_req(self.r) != 0 }

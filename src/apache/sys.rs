@@ -510,6 +510,8 @@ pub const MODULE_MAGIC_NUMBER: u32 = 20120211;
 pub const AP_SERVER_MAJORVERSION_NUMBER: u32 = 2;
 pub const AP_SERVER_MINORVERSION_NUMBER: u32 = 4;
 pub const AP_SERVER_PATCHLEVEL_NUMBER: u32 = 71;
+pub const APR_FOPEN_READ: u32 = 1;
+pub const APR_FOPEN_SENDFILE_ENABLED: u32 = 4096;
 pub const OK: u32 = 0;
 pub const DECLINED: i32 = -1;
 pub const DONE: i32 = -2;
@@ -1412,6 +1414,15 @@ unsafe extern "C" {
         str_: *const ::std::os::raw::c_char,
         nbyte: apr_size_t,
     ) -> apr_status_t;
+}
+unsafe extern "C" {
+    pub fn apr_brigade_insert_file(
+        bb: *mut apr_bucket_brigade,
+        f: *mut apr_file_t,
+        start: apr_off_t,
+        len: apr_off_t,
+        p: *mut apr_pool_t,
+    ) -> *mut apr_bucket;
 }
 unsafe extern "C" {
     pub fn apr_bucket_eos_create(list: *mut apr_bucket_alloc_t) -> *mut apr_bucket;
@@ -2666,6 +2677,9 @@ unsafe extern "C" {
     pub fn ap_get_server_name(r: *mut request_rec) -> *const ::std::os::raw::c_char;
 }
 unsafe extern "C" {
+    pub fn ap_get_server_name_for_url(r: *mut request_rec) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
     pub fn ap_get_server_port(r: *const request_rec) -> apr_port_t;
 }
 unsafe extern "C" {
@@ -3337,6 +3351,13 @@ unsafe extern "C" {
         ...
     );
 }
+unsafe extern "C" {
+    pub fn ap_run_generate_log_id(
+        c: *const conn_rec,
+        r: *const request_rec,
+        id: *mut *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
 pub type apr_OFN_ap_signal_server_t = ::std::option::Option<
     unsafe extern "C" fn(
         status: *mut ::std::os::raw::c_int,
@@ -3473,6 +3494,14 @@ impl Default for apr_os_global_mutex_t {
 }
 unsafe extern "C" {
     pub fn apr_os_thread_current() -> apr_os_thread_t;
+}
+unsafe extern "C" {
+    pub fn apr_os_file_put(
+        file: *mut *mut apr_file_t,
+        thefile: *mut apr_os_file_t,
+        flags: apr_int32_t,
+        cont: *mut apr_pool_t,
+    ) -> apr_status_t;
 }
 unsafe extern "C" {
     pub fn ap_set_content_length(r: *mut request_rec, length: apr_off_t);

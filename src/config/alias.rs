@@ -1,10 +1,24 @@
 //! `WSGIScriptAlias` entries and the URL matching mod_alias (and mod_wsgi)
 //! use: any run of slashes in the alias matches any run in the URL, and the
-//! last alias component must end at a path boundary.
+//! last alias component must end at a path boundary. `WSGIScriptAliasMatch`
+//! entries match a regular expression anywhere in the URL and substitute
+//! `$N` (and `&`) in the target, as Apache's `ap_pregsub` does.
 
-/// One `WSGIScriptAlias URL-path target [options]`.
+/// A compiled `WSGIScriptAliasMatch` pattern (compared by its source).
+#[derive(Clone, Debug)]
+pub struct AliasRegex(pub regex::bytes::Regex);
+
+impl PartialEq for AliasRegex {
+    fn eq(&self, other: &AliasRegex) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// One `WSGIScriptAlias URL-path target [options]` (or the `Match` form,
+/// with `regex` set and `location` holding the pattern).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ScriptAlias {
+    pub regex: Option<AliasRegex>,
     pub location: String,
     pub target: String,
     pub process_group: Option<String>,
@@ -45,6 +59,17 @@ impl ScriptAlias {
     /// The file name the URL maps to (`target` plus the unmatched rest), as
     /// mod_wsgi computes it, or `None` when this alias does not match.
     pub fn map(&self, uri: &[u8]) -> Option<Vec<u8>> {
+        if let Some(re) = &self.regex {
+            let caps = re.0.captures(uri)?;
+            let end = caps.get(0)?.end();
+            let mut out = substitute(self.target.as_bytes(), &caps);
+            if &uri[..end] == b"/" {
+                out.extend_from_slice(uri);
+            } else {
+                out.extend_from_slice(&uri[end..]);
+            }
+            return (end > 0).then_some(out);
+        }
         let n = alias_matches(uri, self.location.as_bytes())?;
         let mut out = self.target.as_bytes().to_vec();
         if self.location == "/" {
@@ -54,6 +79,31 @@ impl ScriptAlias {
         }
         Some(out)
     }
+}
+
+/// `ap_pregsub`: `$0`..`$9` and `&` become the groups (empty when a group
+/// did not take part); a backslash quotes the next `$`, `&` or backslash.
+fn substitute(template: &[u8], caps: &regex::bytes::Captures<'_>) -> Vec<u8> {
+    let group = |n: usize| caps.get(n).map_or(&b""[..], |m| m.as_bytes());
+    let mut out = Vec::with_capacity(template.len());
+    let mut i = 0;
+    while i < template.len() {
+        let c = template[i];
+        match c {
+            b'&' => out.extend_from_slice(group(0)),
+            b'$' if template.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                out.extend_from_slice(group((template[i + 1] - b'0') as usize));
+                i += 1;
+            }
+            b'\\' if matches!(template.get(i + 1), Some(b'$' | b'&' | b'\\')) => {
+                out.push(template[i + 1]);
+                i += 1;
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -90,5 +140,26 @@ mod tests {
         assert_eq!(b.map(b"/other"), None);
         let d = alias("/dir/", "/srv/scripts/");
         assert_eq!(d.map(b"/dir/a.wsgi/p").unwrap(), b"/srv/scripts/a.wsgi/p");
+    }
+
+    #[test]
+    fn regex_alias_substitutes_groups() {
+        let a = ScriptAlias {
+            regex: Some(AliasRegex(
+                regex::bytes::Regex::new("^/app/([a-z]+)").unwrap(),
+            )),
+            location: "^/app/([a-z]+)".into(),
+            target: "/srv/$1.wsgi".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            a.map(b"/app/blog/post/1").unwrap(),
+            b"/srv/blog.wsgi/post/1"
+        );
+        assert_eq!(a.map(b"/app/shop").unwrap(), b"/srv/shop.wsgi");
+        assert_eq!(a.map(b"/other"), None);
+        let re = regex::bytes::Regex::new("^/(x)(y)?").unwrap();
+        let caps = re.captures(b"/x").unwrap();
+        assert_eq!(substitute(b"a$1-$2-&\\$1", &caps), b"ax--/x$1");
     }
 }

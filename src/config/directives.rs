@@ -6,7 +6,7 @@
 
 use super::alias::ScriptAlias;
 use super::python::{HashSeed, validate_home};
-use super::{DirConfig, ServerConfig};
+use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
 use crate::apache::request::module_config_ptr;
 use crate::apache::{entry, sys};
 use std::ffi::{CStr, CString, c_char, c_void};
@@ -23,6 +23,19 @@ type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), String>;
 /// (name, parser, allowed only in the main server config).
 const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIScriptAlias", script_alias, false),
+    ("WSGIScriptAliasMatch", script_alias_match, false),
+    ("WSGIChunkedRequest", chunked_request, false),
+    ("WSGIMapHEADToGET", map_head_to_get, false),
+    ("WSGIEnableSendfile", enable_sendfile, false),
+    ("WSGIHandlerScript", handler_script, false),
+    ("WSGIImportScript", import_script, false),
+    ("WSGITrustedProxyHeaders", trusted_proxy_headers, false),
+    ("WSGITrustedProxies", trusted_proxies, false),
+    ("WSGIRestrictEmbedded", restrict_embedded, true),
+    ("WSGICaseSensitivity", case_sensitivity, true),
+    ("WSGIRestrictStdin", restrict_stdin, true),
+    ("WSGIRestrictStdout", restrict_stdout, true),
+    ("WSGIRestrictSignal", restrict_signal, true),
     ("WSGIProcessGroup", process_group, false),
     ("WSGIApplicationGroup", application_group, false),
     ("WSGICallableObject", callable_object, false),
@@ -98,6 +111,85 @@ pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `name=value` options of WSGIScriptAlias(Match)/WSGIHandlerScript.
+#[derive(Default)]
+struct Options {
+    process_group: Option<String>,
+    application_group: Option<String>,
+    callable_object: Option<String>,
+    pass_authorization: Option<bool>,
+}
+
+fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Options, String> {
+    let mut out = Options::default();
+    let expected = allowed
+        .iter()
+        .map(|a| format!("{a}="))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for opt in opts {
+        let Some((key, value)) = opt.split_once('=') else {
+            return Err(format!(
+                "{name}: invalid option '{opt}'; options have the form name=value ({expected})"
+            ));
+        };
+        if !allowed.contains(&key) {
+            return Err(format!(
+                "{name}: unknown option '{opt}'; expected one of {expected}"
+            ));
+        }
+        match key {
+            "process-group" => {
+                check_group(name, "process group", value)?;
+                out.process_group = Some(value.to_string());
+            }
+            "application-group" => {
+                check_group(name, "application group", value)?;
+                out.application_group = Some(value.to_string());
+            }
+            "callable-object" => {
+                if value.is_empty() {
+                    return Err(format!("{name}: empty callable-object name"));
+                }
+                out.callable_object = Some(value.to_string());
+            }
+            _ => {
+                out.pass_authorization = Some(on_off(
+                    &format!("{name} pass-authorization"),
+                    &[value.to_string()],
+                )?)
+            }
+        }
+    }
+    Ok(out)
+}
+
+const ALIAS_OPTIONS: &[&str] = &[
+    "process-group",
+    "application-group",
+    "callable-object",
+    "pass-authorization",
+];
+
+fn add_alias(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+    regex: Option<super::alias::AliasRegex>,
+) -> Result<(), String> {
+    let o = parse_options(name, &args[2..], ALIAS_OPTIONS)?;
+    t.server.aliases.push(ScriptAlias {
+        regex,
+        location: args[0].clone(),
+        target: args[1].clone(),
+        process_group: o.process_group,
+        application_group: o.application_group,
+        callable_object: o.callable_object,
+        pass_authorization: o.pass_authorization,
+    });
+    Ok(())
+}
+
 fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     if args.len() < 2 {
         return Err(format!(
@@ -105,47 +197,161 @@ fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), S
              directory) it maps to, e.g. `{name} / /srv/app/app.wsgi`"
         ));
     }
-    let mut alias = ScriptAlias {
-        location: args[0].clone(),
-        target: args[1].clone(),
-        ..Default::default()
+    add_alias(t, name, args, None)
+}
+
+fn script_alias_match(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.len() < 2 {
+        return Err(format!(
+            "{name} requires at least two arguments: a regular expression matched against \
+             the URL and the WSGI script it maps to ($1..$9 substituted), e.g. \
+             `{name} ^/([^/]+) /srv/apps/$1.wsgi`"
+        ));
+    }
+    let re = regex::bytes::Regex::new(&args[0]).map_err(|e| {
+        format!(
+            "{name}: '{}' is not a valid regular expression: {e}",
+            args[0]
+        )
+    })?;
+    add_alias(t, name, args, Some(super::alias::AliasRegex(re)))
+}
+
+fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.chunked_request = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn enable_sendfile(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.enable_sendfile = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn map_head_to_get(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    let v = one(name, args, "Off, On or Auto")?;
+    let mode = if v.eq_ignore_ascii_case("off") {
+        HeadMode::Off
+    } else if v.eq_ignore_ascii_case("on") {
+        HeadMode::On
+    } else if v.eq_ignore_ascii_case("auto") {
+        HeadMode::Auto
+    } else {
+        return Err(format!(
+            "{name} must be one of: Off | On | Auto (got '{v}')"
+        ));
     };
-    for opt in &args[2..] {
-        let Some((key, value)) = opt.split_once('=') else {
+    t.dir.map_head_to_get = Some(mode);
+    Ok(())
+}
+
+fn handler_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.len() < 2 {
+        return Err(format!(
+            "{name} requires at least two arguments: a handler name and the script \
+             defining handle_request(environ, start_response), e.g. \
+             `{name} my-handler /srv/handler.wsgi`"
+        ));
+    }
+    let o = parse_options(
+        name,
+        &args[2..],
+        &["process-group", "application-group", "pass-authorization"],
+    )?;
+    t.dir.handler_scripts.push(HandlerScript {
+        name: args[0].clone(),
+        script: args[1].clone(),
+        process_group: o.process_group,
+        application_group: o.application_group,
+        pass_authorization: o.pass_authorization,
+    });
+    Ok(())
+}
+
+fn import_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires a script path and the process-group= and application-group= \
+             options, e.g. `{name} /srv/app.wsgi process-group=%{{GLOBAL}} \
+             application-group=%{{GLOBAL}}`"
+        ));
+    }
+    let o = parse_options(name, &args[1..], &["process-group", "application-group"])?;
+    let (Some(pg), Some(ag)) = (o.process_group, o.application_group) else {
+        return Err(format!(
+            "{name} {}: both process-group= and application-group= are required",
+            args[0]
+        ));
+    };
+    for (what, v) in [("process-group", &pg), ("application-group", &ag)] {
+        if v.starts_with("%{") && v != "%{GLOBAL}" {
             return Err(format!(
-                "{name}: invalid option '{opt}'; options have the form name=value"
+                "{name}: {what}={v} cannot be used, the group must be known at start-up \
+                 (a name or %{{GLOBAL}})"
             ));
-        };
-        match key {
-            "process-group" => {
-                check_group(name, "process group", value)?;
-                alias.process_group = Some(value.to_string());
-            }
-            "application-group" => {
-                check_group(name, "application group", value)?;
-                alias.application_group = Some(value.to_string());
-            }
-            "callable-object" => {
-                if value.is_empty() {
-                    return Err(format!("{name}: empty callable-object name"));
-                }
-                alias.callable_object = Some(value.to_string());
-            }
-            "pass-authorization" => {
-                alias.pass_authorization = Some(on_off(
-                    &format!("{name} pass-authorization"),
-                    &[value.to_string()],
-                )?)
-            }
-            _ => {
-                return Err(format!(
-                    "{name}: unknown option '{opt}'; expected process-group=, \
-                     application-group=, callable-object= or pass-authorization="
-                ));
-            }
         }
     }
-    t.server.aliases.push(alias);
+    t.server.import_scripts.push(ImportScript {
+        script: args[0].clone(),
+        process_group: pg,
+        application_group: ag,
+    });
+    Ok(())
+}
+
+fn trusted_proxy_headers(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires one or more header names, e.g. `{name} X-Forwarded-For \
+             X-Forwarded-Proto`"
+        ));
+    }
+    let list = t.dir.trusted_proxy_headers.get_or_insert_with(Vec::new);
+    list.extend(
+        args.iter()
+            .map(|h| crate::embedded::proxy::header_env_name(h)),
+    );
+    Ok(())
+}
+
+fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires one or more IP addresses or subnets, e.g. `{name} 10.0.0.0/8`"
+        ));
+    }
+    let mut parsed = Vec::new();
+    for a in args {
+        parsed.push(crate::embedded::proxy::Subnet::parse(a).map_err(|e| format!("{name}: {e}"))?);
+    }
+    t.dir
+        .trusted_proxies
+        .get_or_insert_with(Vec::new)
+        .extend(parsed);
+    Ok(())
+}
+
+fn restrict_embedded(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.restrict_embedded = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn case_sensitivity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.case_sensitivity = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn restrict_stdin(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.restrict_stdin = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn restrict_stdout(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.restrict_stdout = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn restrict_signal(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.server.python.restrict_signal = Some(on_off(name, args)?);
     Ok(())
 }
 
@@ -392,6 +598,65 @@ mod tests {
         assert!(e.contains("got '-1'"), "{e}");
         let e = run("WSGICallableObject", &[]).unwrap_err();
         assert!(e.contains("takes one argument"), "{e}");
+    }
+
+    #[test]
+    fn new_directives() {
+        let (s, _) = run("WSGIScriptAliasMatch", &["^/a/(x+)", "/srv/$1.wsgi"]).unwrap();
+        assert!(s.aliases[0].regex.is_some());
+        let e = run("WSGIScriptAliasMatch", &["(", "/a"]).unwrap_err();
+        assert!(e.contains("'(' is not a valid regular expression"), "{e}");
+        let (_, d) = run("WSGIMapHEADToGET", &["auto"]).unwrap();
+        assert_eq!(d.map_head_to_get, Some(HeadMode::Auto));
+        let e = run("WSGIMapHEADToGET", &["sometimes"]).unwrap_err();
+        assert!(e.contains("Off | On | Auto (got 'sometimes')"), "{e}");
+        let (_, d) = run("WSGIChunkedRequest", &["On"]).unwrap();
+        assert_eq!(d.chunked_request, Some(true));
+        let (_, d) = run(
+            "WSGIHandlerScript",
+            &["h", "/h.py", "application-group=%{GLOBAL}"],
+        )
+        .unwrap();
+        assert_eq!(d.handler_scripts[0].name, "h");
+        let e = run("WSGIHandlerScript", &["h", "/h.py", "callable-object=x"]).unwrap_err();
+        assert!(e.contains("unknown option 'callable-object=x'"), "{e}");
+        let (s, _) = run(
+            "WSGIImportScript",
+            &["/i.py", "process-group=%{GLOBAL}", "application-group=g"],
+        )
+        .unwrap();
+        assert_eq!(s.import_scripts[0].application_group, "g");
+        let e = run("WSGIImportScript", &["/i.py", "application-group=g"]).unwrap_err();
+        assert!(
+            e.contains("both process-group= and application-group= are required"),
+            "{e}"
+        );
+        let e = run(
+            "WSGIImportScript",
+            &[
+                "/i.py",
+                "process-group=%{GLOBAL}",
+                "application-group=%{RESOURCE}",
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("application-group=%{RESOURCE} cannot be used"),
+            "{e}"
+        );
+        let (_, d) = run("WSGITrustedProxyHeaders", &["X-Forwarded-For", "X-Real-IP"]).unwrap();
+        assert_eq!(
+            d.trusted_proxy_headers.unwrap(),
+            vec!["HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP"]
+        );
+        let e = run("WSGITrustedProxies", &["10.0.0.0/8", "proxy.example"]).unwrap_err();
+        assert!(
+            e.contains("WSGITrustedProxies: Unable to parse trusted proxy IP address/subnet of \"proxy.example\""),
+            "{e}"
+        );
+        let (s, _) = run("WSGIRestrictEmbedded", &["On"]).unwrap();
+        assert_eq!(s.restrict_embedded, Some(true));
+        assert!(is_global_only("WSGIRestrictStdout"));
     }
 
     #[test]

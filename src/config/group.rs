@@ -68,7 +68,10 @@ fn env_value(r: &Request<'_>, var: &str) -> Option<String> {
 
 fn resource(r: &Request<'_>) -> String {
     let host = r.server().hostname().into_owned();
-    let name = String::from_utf8_lossy(&script_name(r)).into_owned();
+    let mut name = String::from_utf8_lossy(&script_name(r)).into_owned();
+    if !crate::python::script::case_sensitive() {
+        name = name.to_lowercase();
+    }
     format!("{}|{}", with_port(&host, r.server_port()), name)
 }
 

@@ -20,10 +20,41 @@ pub use python::PythonSettings;
 /// Per-virtual-host configuration.
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
-    /// `WSGIScriptAlias` entries, this host's first, then inherited ones.
+    /// `WSGIScriptAlias`/`WSGIScriptAliasMatch` entries, this host's first,
+    /// then inherited ones.
     pub aliases: Vec<ScriptAlias>,
     /// Interpreter settings; only the main server's are used.
     pub python: PythonSettings,
+    /// `WSGIRestrictEmbedded` (main server only).
+    pub restrict_embedded: Option<bool>,
+    /// `WSGIImportScript` entries (main server and virtual hosts).
+    pub import_scripts: Vec<ImportScript>,
+}
+
+/// `WSGIImportScript path process-group=... application-group=...`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportScript {
+    pub script: String,
+    pub process_group: String,
+    pub application_group: String,
+}
+
+/// `WSGIHandlerScript name path [options]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HandlerScript {
+    pub name: String,
+    pub script: String,
+    pub process_group: Option<String>,
+    pub application_group: Option<String>,
+    pub pass_authorization: Option<bool>,
+}
+
+/// `WSGIMapHEADToGET`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadMode {
+    Off,
+    On,
+    Auto,
 }
 
 /// Per-directory (and per-server default) configuration.
@@ -34,6 +65,15 @@ pub struct DirConfig {
     pub callable_object: Option<String>,
     pub pass_authorization: Option<bool>,
     pub script_reloading: Option<bool>,
+    pub chunked_request: Option<bool>,
+    pub map_head_to_get: Option<HeadMode>,
+    pub enable_sendfile: Option<bool>,
+    /// `WSGIHandlerScript` entries here first, then inherited ones.
+    pub handler_scripts: Vec<HandlerScript>,
+    /// `WSGITrustedProxyHeaders`, as environ names (`HTTP_X_FORWARDED_FOR`).
+    pub trusted_proxy_headers: Option<Vec<String>>,
+    /// `WSGITrustedProxies`.
+    pub trusted_proxies: Option<Vec<crate::embedded::proxy::Subnet>>,
 }
 
 impl DirConfig {
@@ -48,6 +88,20 @@ impl DirConfig {
             callable_object: pick(&parent.callable_object, &child.callable_object),
             pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
             script_reloading: pick(&parent.script_reloading, &child.script_reloading),
+            chunked_request: pick(&parent.chunked_request, &child.chunked_request),
+            map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),
+            enable_sendfile: pick(&parent.enable_sendfile, &child.enable_sendfile),
+            trusted_proxy_headers: pick(
+                &parent.trusted_proxy_headers,
+                &child.trusted_proxy_headers,
+            ),
+            trusted_proxies: pick(&parent.trusted_proxies, &child.trusted_proxies),
+            handler_scripts: child
+                .handler_scripts
+                .iter()
+                .chain(&parent.handler_scripts)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -66,6 +120,9 @@ impl ServerConfig {
         ServerConfig {
             aliases,
             python: parent.python.clone(),
+            restrict_embedded: parent.restrict_embedded,
+            // Each host keeps its own; child_init walks every host.
+            import_scripts: child.import_scripts.clone(),
         }
     }
 }

@@ -38,6 +38,15 @@ pub struct PythonSettings {
     pub hash_seed: Option<HashSeed>,
     pub warnings: Vec<String>,
     pub destroy_interpreter: Option<bool>,
+    /// `WSGIRestrictStdin`: `sys.stdin` raises OSError on use.
+    pub restrict_stdin: Option<bool>,
+    /// `WSGIRestrictStdout`: `sys.stdout` raises OSError on use.
+    pub restrict_stdout: Option<bool>,
+    /// `WSGIRestrictSignal` (default On): `signal.signal()` is ignored with a warning.
+    pub restrict_signal: Option<bool>,
+    /// `WSGICaseSensitivity` (default On here): Off lowercases script paths
+    /// for module names and SCRIPT_NAME in `%{RESOURCE}`.
+    pub case_sensitivity: Option<bool>,
 }
 
 impl PythonSettings {

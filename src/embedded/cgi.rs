@@ -17,6 +17,12 @@ pub struct Resolved<'a> {
     pub application_group: &'a str,
     pub callable_object: &'a str,
     pub pass_authorization: bool,
+    /// `WSGIMapHEADToGET`: Some(true) On, Some(false) Off, None Auto.
+    pub map_head_to_get: Option<bool>,
+    /// `WSGIHandlerScript` file, "" when none.
+    pub handler_script: &'a str,
+    pub trusted_proxy_headers: Option<&'a [String]>,
+    pub trusted_proxies: Option<&'a [super::proxy::Subnet]>,
 }
 
 fn header_to_cgi(name: &[u8]) -> Option<String> {
@@ -61,6 +67,8 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
             "CONTENT_LENGTH".to_string()
         } else if (k.eq_ignore_ascii_case(b"authorization") && !res.pass_authorization)
             || k.eq_ignore_ascii_case(b"proxy-authorization")
+            // Never HTTP_PROXY (httpoxy, CVE-2016-5388).
+            || k.eq_ignore_ascii_case(b"proxy")
         {
             continue;
         } else {
@@ -88,7 +96,9 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     // SAFETY: a static string owned by Apache.
     let banner = unsafe { crate::apache::cstr(sys::ap_get_server_banner()) }.into_owned();
     env.set("SERVER_SOFTWARE", banner);
-    env.set("SERVER_NAME", r.server_name().as_bytes());
+    // SAFETY: live request; returns a pool string (IPv6 literals bracketed).
+    let server_name = unsafe { crate::apache::cbytes(sys::ap_get_server_name_for_url(r.as_ptr())) };
+    env.set("SERVER_NAME", server_name.unwrap_or(b""));
     let conn = r.conn();
     // SAFETY: the connection's strings live as long as the connection.
     if let Some(ip) = unsafe { crate::apache::cbytes(conn.local_ip) } {
@@ -118,27 +128,60 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     }
     if let Some(u) = r.user() {
         env.set("REMOTE_USER", u);
+    } else {
+        let mut back = r.prev();
+        while let Some(p) = back {
+            if let Some(u) = p.user() {
+                env.set("REDIRECT_REMOTE_USER", u);
+                break;
+            }
+            back = p.prev();
+        }
     }
     if let Some(a) = r.auth_type() {
         env.set("AUTH_TYPE", a);
     }
     env.set("SERVER_PROTOCOL", r.protocol().unwrap_or(b"HTTP/1.0"));
-    env.set("REQUEST_METHOD", r.method().unwrap_or(b"GET"));
+    if let Some(prev) = r.prev() {
+        env.set("REDIRECT_URL", prev.uri_bytes());
+        if let Some(a) = prev.args() {
+            env.set("REDIRECT_QUERY_STRING", a);
+        }
+    }
+    // WSGIMapHEADToGET: a HEAD request has method_number M_GET.
+    let is_get = r.method_number() == sys::M_GET as i32;
+    let as_get = match res.map_head_to_get {
+        Some(true) => is_get,
+        Some(false) => false,
+        None => is_get && r.header_only() && r.has_content_filter(),
+    };
+    let method = if as_get {
+        b"GET".as_slice()
+    } else {
+        r.method().unwrap_or(b"GET")
+    };
+    env.set("REQUEST_METHOD", method);
     env.set("QUERY_STRING", r.args().unwrap_or(b""));
-    env.set("REQUEST_URI", r.unparsed_uri().unwrap_or(b""));
+    env.set("REQUEST_URI", r.original_uri());
     let script_name = group::script_name(r);
-    let path_info = r.path_info().unwrap_or(b"").to_vec();
+    let path_info = group::no2slash(r.path_info().unwrap_or(b""));
     env.set("SCRIPT_NAME", &script_name);
     env.set("PATH_INFO", &path_info);
+    // Before any proxy rewrite of SCRIPT_NAME, as mod_wsgi records them.
+    env.set("mod_wsgi.script_name", &script_name);
+    env.set("mod_wsgi.path_info", &path_info);
+    let scheme_from_proxy = match res.trusted_proxy_headers {
+        Some(h) => super::proxy::apply(&mut env, h, res.trusted_proxies),
+        None => false,
+    };
 
+    // mod_wsgi: HTTPS "On" (any case) or "1" means https; the variable is
+    // then removed, also when SetEnv put it there.
     let https = env
         .remove("HTTPS")
-        .map(|v| {
-            let v = String::from_utf8_lossy(&v).to_ascii_lowercase();
-            v == "on" || v == "1" || v == "yes"
-        })
+        .map(|v| v.eq_ignore_ascii_case(b"on") || v == b"1")
         .unwrap_or(false);
-    env.url_scheme = if https || r.scheme() == "https" {
+    env.url_scheme = if https || (!scheme_from_proxy && r.scheme() == "https") {
         "https"
     } else {
         "http"
@@ -155,9 +198,7 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         "mod_wsgi.request_handler",
         r.handler().unwrap_or_default().as_bytes(),
     );
-    env.set("mod_wsgi.handler_script", "");
-    env.set("mod_wsgi.script_name", &script_name);
-    env.set("mod_wsgi.path_info", &path_info);
+    env.set("mod_wsgi.handler_script", res.handler_script);
     if !conn.local_addr.is_null() {
         // SAFETY: non-NULL local address of a live connection.
         let addr = unsafe { &*conn.local_addr };
@@ -167,11 +208,13 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         env.set("mod_wsgi.listener_port", addr.port.to_string());
     }
     env.set("mod_wsgi.server_pid", std::process::id().to_string());
-    if let Some(id) = r.log_id() {
+    if let Some(id) = r.ensure_log_id() {
         env.set("mod_wsgi.request_id", id);
     }
-    env.set("mod_wsgi.connection_id", conn.id.to_string());
-    env.set("mod_wsgi.thread_id", THREAD_ID.with(|t| *t).to_string());
+    if let Some(id) = r.connection_log_id() {
+        env.set("mod_wsgi.connection_id", id);
+    }
+    env.ints = vec![("mod_wsgi.thread_id", THREAD_ID.with(|t| *t) as i64)];
     env.times = vec![
         ("mod_wsgi.request_start", r.request_time() as f64 / 1e6),
         ("mod_wsgi.queue_start", 0.0),

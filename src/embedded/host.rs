@@ -8,11 +8,21 @@ use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::{shim, sys};
 use crate::wsgi::{Head, Host, HostError};
+use std::os::fd::RawFd;
+
+/// Pool cleanup closing a descriptor duplicated by `send_file`.
+unsafe extern "C" fn close_fd(data: *mut std::ffi::c_void) -> sys::apr_status_t {
+    // SAFETY: `data` carries the descriptor registered with this cleanup.
+    unsafe { libc::close(data as usize as i32) };
+    0
+}
 
 pub struct ApacheHost {
     r: *mut sys::request_rec,
     bb: *mut sys::apr_bucket_brigade,
     gone: bool,
+    /// `WSGIEnableSendfile`: let the core filter use sendfile for files.
+    sendfile: bool,
 }
 
 // SAFETY: the request_rec is only touched while the request is live (the
@@ -28,7 +38,31 @@ impl ApacheHost {
             r,
             bb: std::ptr::null_mut(),
             gone: false,
+            sendfile: false,
         }
+    }
+
+    pub fn with_sendfile(mut self, on: bool) -> ApacheHost {
+        self.sendfile = on;
+        self
+    }
+
+    /// Passes the brigade down the output filters and empties it.
+    fn pass(&mut self) -> Result<(), HostError> {
+        let bb = self.brigade();
+        // SAFETY: live request; the brigade belongs to it.
+        let rv = unsafe {
+            let rv = sys::ap_pass_brigade((*self.r).output_filters, bb);
+            sys::apr_brigade_cleanup(bb as *mut _);
+            rv
+        };
+        if rv != 0 || self.req().is_aborted() {
+            self.gone = true;
+            return Err(HostError::ClientGone(
+                "failed to write response data".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn req(&self) -> Request<'_> {
@@ -66,13 +100,19 @@ impl Host for ApacheHost {
     }
 
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
+        // As mod_wsgi: once the response has started, a late first read of
+        // the body must not inject "100 Continue" into it.
+        // SAFETY: live request, used only on this thread.
+        unsafe { (*self.r).expecting_100 = 0 };
         let mut r = self.req();
         r.set_status(head.status, &head.status_line);
         let out = r.headers_out();
         let pool = r.pool();
         for (k, v) in &head.headers {
+            // Validated latin-1 text: one byte per character on the wire.
+            let bytes: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
             if k.eq_ignore_ascii_case("content-type") {
-                r.set_content_type(v.as_bytes());
+                r.set_content_type(&bytes);
             } else if k.eq_ignore_ascii_case("content-length") {
                 match v.trim().parse::<i64>() {
                     Ok(n) if n >= 0 => r.set_content_length(n),
@@ -83,7 +123,7 @@ impl Host for ApacheHost {
                     }
                 }
             } else {
-                out.add_bytes(pool, k, v.as_bytes());
+                out.add_bytes(pool, k, &bytes);
             }
         }
         Ok(())
@@ -118,6 +158,45 @@ impl Host for ApacheHost {
             ));
         }
         Ok(())
+    }
+
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        // Our own descriptor, closed with the request pool: a filter may set
+        // the file bucket aside after the application closed its file.
+        // SAFETY: dup of a descriptor the application holds open.
+        let mut dup = unsafe { libc::dup(fd) };
+        if dup < 0 {
+            return Ok(false);
+        }
+        let bb = self.brigade();
+        let mut flags = sys::APR_FOPEN_READ as i32;
+        if self.sendfile {
+            flags |= sys::APR_FOPEN_SENDFILE_ENABLED as i32;
+        }
+        // SAFETY: live request; the apr_file_t and the cleanup live in
+        // r->pool, which outlives every bucket of this request.
+        unsafe {
+            let pool = (*self.r).pool;
+            let mut file: *mut sys::apr_file_t = std::ptr::null_mut();
+            if sys::apr_os_file_put(&mut file, &mut dup, flags, pool) != 0 {
+                libc::close(dup);
+                return Ok(false);
+            }
+            sys::apr_pool_cleanup_register(
+                pool,
+                dup as usize as *const std::ffi::c_void,
+                Some(close_fd),
+                Some(sys::apr_pool_cleanup_null),
+            );
+            sys::apr_brigade_insert_file(bb, file, offset as _, len as _, pool);
+            let alloc = (*(*self.r).connection).bucket_alloc;
+            shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
+        }
+        self.pass()?;
+        Ok(true)
     }
 
     fn log(&mut self, level: Level, msg: &str) {

@@ -7,11 +7,13 @@
 
 pub mod cgi;
 pub mod host;
+pub mod preload;
+pub mod proxy;
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
-use crate::config::{DirConfig, ServerConfig, group};
+use crate::config::{DirConfig, HandlerScript, HeadMode, ServerConfig, group};
 use crate::python::init;
 use crate::wsgi::{Outcome, environ, request};
 use std::ffi::c_int;
@@ -60,56 +62,92 @@ fn fail(r: &Request<'_>, status: u32, msg: &str) -> c_int {
     status as c_int
 }
 
-/// The content handler for `wsgi-script` and `application/x-httpd-wsgi`.
+/// What a handler name resolved to.
+enum Kind<'a> {
+    /// `wsgi-script`/`application/x-httpd-wsgi`: the target is the script.
+    Script { aliased: bool },
+    /// A `WSGIHandlerScript` name: its `handle_request` serves the target.
+    Handler(&'a HandlerScript),
+}
+
+/// The content handler for `wsgi-script`, `application/x-httpd-wsgi` and
+/// the names registered by `WSGIHandlerScript`.
 pub fn handler(r: Request<'_>) -> c_int {
     let Some(handler) = r.handler() else {
         return DECLINED;
     };
-    if handler != "wsgi-script" && handler != "application/x-httpd-wsgi" {
-        return DECLINED;
-    }
-    fault_injection(&r);
+    let default_dir = DirConfig::default();
+    let dir = r.dir_config::<DirConfig>().unwrap_or(&default_dir);
     let notes = r.notes();
-    let aliased = notes
-        .get("alias-forced-type")
-        .is_some_and(|t| t.eq_ignore_ascii_case(b"wsgi-script"));
-    if !aliased && !r.allows_exec_cgi() {
-        return fail(
-            &r,
-            sys::HTTP_FORBIDDEN,
-            "[WSGIRS0101] Options ExecCGI is off in this directory.",
-        );
-    }
-    let filename = String::from_utf8_lossy(r.filename().unwrap_or(b"")).into_owned();
-    match r.file_type() {
-        0 => {
-            return fail(
-                &r,
-                sys::HTTP_NOT_FOUND,
-                &format!("[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"),
-            );
+    let kind = if handler == "wsgi-script" || handler == "application/x-httpd-wsgi" {
+        Kind::Script {
+            aliased: notes
+                .get("alias-forced-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"wsgi-script")),
         }
-        t if t == sys::APR_DIR => {
+    } else {
+        match dir.handler_scripts.iter().find(|h| h.name == handler) {
+            Some(h) => Kind::Handler(h),
+            None => return DECLINED,
+        }
+    };
+    fault_injection(&r);
+    let filename = String::from_utf8_lossy(r.filename().unwrap_or(b"")).into_owned();
+    if let Kind::Script { aliased } = kind {
+        if !aliased && !r.allows_exec_cgi() {
             return fail(
                 &r,
                 sys::HTTP_FORBIDDEN,
-                &format!(
-                    "[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"
-                ),
+                "[WSGIRS0101] Options ExecCGI is off in this directory.",
             );
         }
-        _ => {}
+        match r.file_type() {
+            0 => {
+                return fail(
+                    &r,
+                    sys::HTTP_NOT_FOUND,
+                    &format!(
+                        "[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"
+                    ),
+                );
+            }
+            t if t == sys::APR_DIR => {
+                return fail(
+                    &r,
+                    sys::HTTP_FORBIDDEN,
+                    &format!(
+                        "[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"
+                    ),
+                );
+            }
+            _ => {}
+        }
     }
 
-    let default_dir = DirConfig::default();
-    let dir = r.dir_config::<DirConfig>().unwrap_or(&default_dir);
+    let aliased = matches!(kind, Kind::Script { aliased: true });
     let note = |k: &str| if aliased { notes.get_str(k) } else { None };
-    let pg = note("mod_wsgi.process_group").or_else(|| dir.process_group.clone());
-    let ag = note("mod_wsgi.application_group").or_else(|| dir.application_group.clone());
-    let co = note("mod_wsgi.callable_object").or_else(|| dir.callable_object.clone());
-    let pass_auth = match note("mod_wsgi.pass_authorization") {
-        Some(v) => v == "1",
-        None => dir.pass_authorization.unwrap_or(false),
+    let (pg, ag, co, pass_auth) = match kind {
+        Kind::Script { .. } => (
+            note("mod_wsgi.process_group").or_else(|| dir.process_group.clone()),
+            note("mod_wsgi.application_group").or_else(|| dir.application_group.clone()),
+            note("mod_wsgi.callable_object").or_else(|| dir.callable_object.clone()),
+            match note("mod_wsgi.pass_authorization") {
+                Some(v) => v == "1",
+                None => dir.pass_authorization.unwrap_or(false),
+            },
+        ),
+        Kind::Handler(h) => (
+            h.process_group
+                .clone()
+                .or_else(|| dir.process_group.clone()),
+            h.application_group
+                .clone()
+                .or_else(|| dir.application_group.clone()),
+            Some("handle_request".to_string()),
+            h.pass_authorization
+                .or(dir.pass_authorization)
+                .unwrap_or(false),
+        ),
     };
     let process_group = group::process_group(&r, pg.as_deref());
     let application_group = group::application_group(&r, ag.as_deref());
@@ -124,6 +162,9 @@ pub fn handler(r: Request<'_>) -> c_int {
             "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
         );
     }
+    if let Some(status) = check_body(&r, dir.chunked_request.unwrap_or(false)) {
+        return status;
+    }
     if !process_group.is_empty() {
         return fail(
             &r,
@@ -135,8 +176,18 @@ pub fn handler(r: Request<'_>) -> c_int {
             ),
         );
     }
-    if let Some(status) = check_body(&r) {
-        return status;
+    let restricted = r
+        .server()
+        .config::<ServerConfig>()
+        .and_then(|c| c.restrict_embedded)
+        .unwrap_or(false);
+    if restricted {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            "[WSGIRS0301] Embedded mode of mod_wsgi disabled by runtime configuration \
+             (WSGIRestrictEmbedded On).",
+        );
     }
     if !init::is_initialized() {
         return fail(
@@ -146,22 +197,52 @@ pub fn handler(r: Request<'_>) -> c_int {
              process (see the start-up errors above).",
         );
     }
+    let handler_script = match kind {
+        Kind::Handler(h) => h.script.as_str(),
+        Kind::Script { .. } => "",
+    };
     let resolved = cgi::Resolved {
         process_group: &process_group,
         application_group: &application_group,
         callable_object: &callable_object,
         pass_authorization: pass_auth,
+        map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
+            HeadMode::On => Some(true),
+            HeadMode::Off => Some(false),
+            HeadMode::Auto => None,
+        },
+        handler_script,
+        trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
+        trusted_proxies: dir.trusted_proxies.as_deref(),
     };
     let env = cgi::collect(&r, &resolved);
     let reload = dir.script_reloading();
-    run(
-        r,
-        &filename,
-        &application_group,
-        &callable_object,
-        env,
-        reload,
-    )
+    let (script, reload_mtime) = match kind {
+        Kind::Script { .. } => (
+            filename.as_str(),
+            reload.then(|| r.file_mtime() as f64 / 1e6),
+        ),
+        Kind::Handler(h) => (
+            h.script.as_str(),
+            reload.then(|| file_mtime(&h.script)).flatten(),
+        ),
+    };
+    let target = request::Target {
+        script,
+        callable: &callable_object,
+        application_group: &application_group,
+        reload_mtime,
+        resource: reload.then_some(filename.as_str()),
+    };
+    run(r, &target, env, dir.enable_sendfile.unwrap_or(false))
+}
+
+/// A file's modification time in seconds, at APR's microsecond precision
+/// (so it compares equal to `request_rec.finfo.mtime / 1e6`).
+fn file_mtime(path: &str) -> Option<f64> {
+    let m = std::fs::metadata(path).ok()?.modified().ok()?;
+    let us = m.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros();
+    Some(us as f64 / 1e6)
 }
 
 /// Debug builds only: `SetEnv MOD_WSGI_RS_TEST_PANIC handler` makes the
@@ -176,8 +257,9 @@ fn fault_injection(r: &Request<'_>) {
 }
 
 /// Rejects bodies mod_wsgi rejects before running anything.
-fn check_body(r: &Request<'_>) -> Option<c_int> {
+fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
     let headers = r.headers_in();
+    let chunked = headers.get("Transfer-Encoding").is_some();
     if let Some(te) = headers.get("Transfer-Encoding") {
         if !te.eq_ignore_ascii_case(b"chunked") {
             return Some(fail(
@@ -189,12 +271,22 @@ fn check_body(r: &Request<'_>) -> Option<c_int> {
                 ),
             ));
         }
-        return Some(fail(
-            r,
-            sys::HTTP_LENGTH_REQUIRED,
-            "[WSGIRS0111] Request requires chunked transfer encoding, but support for chunked \
-             transfer encoding has not been enabled.",
-        ));
+        if !chunked_ok {
+            return Some(fail(
+                r,
+                sys::HTTP_LENGTH_REQUIRED,
+                "[WSGIRS0111] Request requires chunked transfer encoding, but support for \
+                 chunked transfer encoding has not been enabled (WSGIChunkedRequest On).",
+            ));
+        }
+        if headers.get("Content-Length").is_some() {
+            return Some(fail(
+                r,
+                sys::HTTP_BAD_REQUEST,
+                "[WSGIRS0302] Unexpected Content-Length header supplied where \
+                 Transfer-Encoding was specified as 'chunked'.",
+            ));
+        }
     }
     if let Some(cl) = headers.get("Content-Length") {
         let Some(len) = std::str::from_utf8(cl)
@@ -223,29 +315,26 @@ fn check_body(r: &Request<'_>) -> Option<c_int> {
             ));
         }
     }
+    let policy = if chunked {
+        sys::REQUEST_CHUNKED_DECHUNK
+    } else {
+        sys::REQUEST_CHUNKED_ERROR
+    };
     // SAFETY: live request; sets up Apache's body reading for ap_get_client_block.
-    let rv = unsafe { sys::ap_setup_client_block(r.as_ptr(), sys::REQUEST_CHUNKED_ERROR as i32) };
+    let rv = unsafe { sys::ap_setup_client_block(r.as_ptr(), policy as i32) };
     (rv != 0).then_some(rv)
 }
 
 fn run(
     r: Request<'_>,
-    filename: &str,
-    application_group: &str,
-    callable_object: &str,
+    target: &request::Target<'_>,
     env: environ::EnvironData,
-    reload: bool,
+    sendfile: bool,
 ) -> c_int {
-    let target = request::Target {
-        script: filename,
-        callable: callable_object,
-        application_group,
-        reload_mtime: reload.then(|| r.file_mtime() as f64 / 1e6),
-    };
     // SAFETY: the request outlives the exchange, which `request::run` expires
     // before returning.
-    let host = unsafe { host::ApacheHost::new(r.as_ptr()) };
-    match request::run(&target, &env, Box::new(host)) {
+    let host = unsafe { host::ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile);
+    match request::run(target, &env, Box::new(host)) {
         request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
         request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {
             SERVER_ERROR

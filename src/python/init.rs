@@ -174,9 +174,11 @@ pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Res
 /// record the main interpreter; set it up like any other.
 fn prepare_main(py: Python<'_>) -> PyResult<()> {
     py.get_type::<logstream::LogStream>();
+    py.get_type::<logstream::LogBuffer>();
     py.get_type::<crate::wsgi::input::Input>();
     py.get_type::<crate::wsgi::start_response::StartResponse>();
     py.get_type::<crate::wsgi::start_response::Write>();
+    py.get_type::<crate::wsgi::file_wrapper::FileWrapper>();
     interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that
     // threading's idea of the main thread is the one that will finalise
@@ -207,6 +209,7 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     sys.setattr("stdout", stdout)?;
     sys.setattr("stderr", stderr)?;
     modules::install(py, info, group)?;
+    super::restrict::install(py, settings)?;
     if !settings.path.is_empty() {
         // site.addsitedir() so .pth files are honoured, then move the new
         // entries to the front of sys.path, as mod_wsgi does.

@@ -151,4 +151,54 @@ impl LogStream {
     fn name(&self) -> &'static str {
         "<wsgi.errors>"
     }
+
+    /// A binary view: `buffer.write()` takes any bytes-like object (UTF-8,
+    /// undecodable bytes backslash-escaped), as mod_wsgi 6.0.1 does.
+    #[getter]
+    fn buffer(slf: Bound<'_, Self>) -> PyResult<Py<LogBuffer>> {
+        Py::new(
+            slf.py(),
+            LogBuffer {
+                stream: slf.unbind(),
+            },
+        )
+    }
+}
+
+/// `LogStream.buffer`.
+#[pyclass(module = "mod_wsgi", name = "LogBuffer")]
+pub struct LogBuffer {
+    stream: Py<LogStream>,
+}
+
+#[pymethods]
+impl LogBuffer {
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let view = pyo3::types::PyBytes::new(py, &[])
+            .get_type()
+            .call1((data,))?;
+        let bytes = view.cast::<pyo3::types::PyBytes>()?.as_bytes();
+        let text = bytes
+            .utf8_chunks()
+            .map(|c| {
+                let mut s = c.valid().to_string();
+                for b in c.invalid() {
+                    s.push_str(&format!("\\x{b:02x}"));
+                }
+                s
+            })
+            .collect::<String>();
+        let mut stream = self.stream.borrow_mut(py);
+        stream.check_open()?;
+        stream.push(py, &text);
+        Ok(bytes.len())
+    }
+
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.stream.borrow_mut(py).flush(py)
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
 }

@@ -2,7 +2,8 @@
 //! per-(thread, interpreter) thread states (`tstate`), the interpreter of each
 //! application group (`interp`), the `mod_wsgi` and `apache` modules
 //! (`modules`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
-//! (`logstream`) and WSGI script loading (`script`).
+//! (`logstream`), `WSGIRestrict*` (`restrict`) and WSGI script loading
+//! (`script`).
 //! Never used in the Apache parent: Python is initialised only in children
 //! (`child_init`) and, later, in daemon processes after fork.
 
@@ -11,6 +12,7 @@ pub mod init;
 pub mod interp;
 pub mod logstream;
 pub mod modules;
+pub mod restrict;
 pub mod script;
 pub mod tstate;
 

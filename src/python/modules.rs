@@ -52,6 +52,10 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> P
     m.add("application_group", application_group)?;
     m.add("maximum_processes", info.maximum_processes)?;
     m.add("threads_per_process", info.threads_per_process)?;
+    m.add(
+        "FileWrapper",
+        py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
+    )?;
     sys_modules.set_item("mod_wsgi", &m)?;
 
     let a = PyModule::new(py, "apache")?;

@@ -11,11 +11,31 @@ use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 use pyo3::types::{PyDict, PyModule};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static LOAD_LOCK: Mutex<()> = Mutex::new(());
+/// `WSGICaseSensitivity`; set once per process before any request.
+static CASE_SENSITIVE: AtomicBool = AtomicBool::new(true);
 
-/// The module name mod_wsgi gives a script file.
+/// Records `WSGICaseSensitivity` for this process.
+pub fn set_case_sensitive(on: bool) {
+    CASE_SENSITIVE.store(on, Ordering::Relaxed);
+}
+
+pub fn case_sensitive() -> bool {
+    CASE_SENSITIVE.load(Ordering::Relaxed)
+}
+
+/// The module name mod_wsgi gives a script file (the path lowercased first
+/// when `WSGICaseSensitivity Off`).
 pub fn module_name(path: &str) -> String {
+    let lowered;
+    let path = if case_sensitive() {
+        path
+    } else {
+        lowered = path.to_lowercase();
+        &lowered
+    };
     let digest = Md5::digest(path.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("_mod_wsgi_{hex}")
@@ -48,15 +68,29 @@ fn cached<'py>(
 
 /// Returns the module for the script at `path`, loading (or, when
 /// `mtime` is given and differs from the loaded one, reloading) it.
-pub fn load<'py>(py: Python<'py>, path: &str, mtime: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+///
+/// `resource`, when given, is passed to the module's optional
+/// `reload_required(resource)`; a true result reloads the module too. An
+/// exception there goes to `sys.stderr` (the error log) and the cached
+/// module is kept, as mod_wsgi does.
+pub fn load<'py>(
+    py: Python<'py>,
+    path: &str,
+    mtime: Option<f64>,
+    resource: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
     let name = module_name(path);
+    let mut forced = false;
     if let Some(m) = cached(py, &name, mtime)? {
-        return Ok(m);
+        if !reload_requested(py, &m, resource) {
+            return Ok(m);
+        }
+        forced = true;
     }
     let _guard = LOAD_LOCK
         .lock_py_attached(py)
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(m) = cached(py, &name, mtime)? {
+    if !forced && let Some(m) = cached(py, &name, mtime)? {
         return Ok(m);
     }
     let source = std::fs::read(path).map_err(|e| {
@@ -93,6 +127,24 @@ pub fn load<'py>(py: Python<'py>, path: &str, mtime: Option<f64>) -> PyResult<Bo
     // Marks the module complete (see `cached`).
     module.setattr("__mtime__", file_mtime)?;
     Ok(module.into_any())
+}
+
+/// Calls the module's `reload_required(resource)`, if it has one.
+fn reload_requested(py: Python<'_>, module: &Bound<'_, PyAny>, resource: Option<&str>) -> bool {
+    let Some(resource) = resource else {
+        return false;
+    };
+    let Ok(hook) = module.getattr("reload_required") else {
+        return false;
+    };
+    match hook.call1((resource,)).and_then(|r| r.is_truthy()) {
+        Ok(b) => b,
+        Err(e) => {
+            // Logged, but the cached module is kept (no reload loop).
+            e.print(py);
+            false
+        }
+    }
 }
 
 /// Looks up the WSGI callable in a loaded script module.

@@ -7,6 +7,11 @@
 //! For the main interpreter the thread state is the one the `PyGILState`
 //! API knows for this thread, so pyo3's `Python::attach` (which uses
 //! `PyGILState_Ensure`) finds it current and nests instead of switching.
+//! CPython records in that slot the *first* thread state created on a
+//! thread, whatever its interpreter, so a thread's main-interpreter state is
+//! always created before any sub-interpreter state: otherwise the slot would
+//! hold a sub-interpreter's state and a later `%{GLOBAL}` request on that
+//! thread would run in the sub-interpreter.
 
 use super::interp::Interp;
 use pyo3::ffi;
@@ -27,16 +32,35 @@ thread_local! {
     static STATES: RefCell<Vec<(u64, *mut ffi::PyThreadState)>> = const { RefCell::new(Vec::new()) };
 }
 
+fn known(interp: &Interp) -> Option<*mut ffi::PyThreadState> {
+    STATES.with(|states| {
+        states
+            .borrow()
+            .iter()
+            .find(|(id, _)| *id == interp.id())
+            .map(|(_, ts)| *ts)
+    })
+}
+
 fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
+    if let Some(ts) = known(interp) {
+        return ts;
+    }
+    if !interp.is_main()
+        && let Some(main) = super::interp::main()
+    {
+        // The main interpreter's state first: it must own the GILState slot.
+        thread_state(main);
+    }
     STATES.with(|states| {
         let mut states = states.borrow_mut();
-        if let Some((_, ts)) = states.iter().find(|(id, _)| *id == interp.id()) {
-            return *ts;
-        }
         let ts = if interp.is_main() {
             // SAFETY: Python is initialised; this only reads the GILState TSS slot.
             let existing = unsafe { ffi::PyGILState_GetThisThreadState() };
-            if existing.is_null() {
+            // SAFETY: a live thread state of this thread (reading its interpreter).
+            let ours = !existing.is_null()
+                && unsafe { ffi::PyThreadState_GetInterpreter(existing) } == interp.as_ptr();
+            if !ours {
                 // SAFETY: the interpreter is live; PyThreadState_New does not
                 // need the GIL and binds the new state to this thread.
                 unsafe { ffi::PyThreadState_New(interp.as_ptr()) }
@@ -55,6 +79,7 @@ fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
 /// Records `ts` (created with a new sub-interpreter on this thread) as this
 /// thread's state for `interp`.
 pub fn adopt(interp: &Interp, ts: *mut ffi::PyThreadState) {
+    debug_assert!(known(interp).is_none());
     STATES.with(|states| states.borrow_mut().push((interp.id(), ts)));
 }
 

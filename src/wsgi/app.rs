@@ -62,6 +62,9 @@ fn write_chunk(
 
 /// Iterates `result`, writing each chunk.
 fn consume(py: Python<'_>, response: &Response, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    if super::file_wrapper::send(py, response, result)? {
+        return Ok(());
+    }
     let is_sequence =
         result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
     if is_sequence {

@@ -17,6 +17,8 @@ pub struct EnvironData {
     pub run_once: bool,
     /// `mod_wsgi.*` timing keys in seconds since the epoch.
     pub times: Vec<(&'static str, f64)>,
+    /// `mod_wsgi.*` integer keys (`mod_wsgi.thread_id`).
+    pub ints: Vec<(&'static str, i64)>,
 }
 
 impl EnvironData {
@@ -51,8 +53,23 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
     PyString::new(py, &s)
 }
 
+/// Decodes a path with the filesystem encoding (surrogateescape), as
+/// mod_wsgi does for `DOCUMENT_ROOT` and `SCRIPT_FILENAME`.
+fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyAny> {
+    // SAFETY: the GIL is held; the pointer and length describe `bytes`.
+    let raw = unsafe {
+        pyo3::ffi::PyUnicode_DecodeFSDefaultAndSize(bytes.as_ptr().cast(), bytes.len() as _)
+    };
+    // SAFETY: a new reference or NULL with an exception set.
+    match unsafe { Bound::from_owned_ptr_or_err(py, raw) } {
+        Ok(s) => s,
+        Err(_) => latin1(py, bytes).into_any(),
+    }
+}
+
 /// Builds the environ dict. `input` and `errors` become `wsgi.input` and
-/// `wsgi.errors`.
+/// `wsgi.errors`; `file_wrapper` (the `mod_wsgi.FileWrapper` type) becomes
+/// `wsgi.file_wrapper`.
 pub fn build<'py>(
     py: Python<'py>,
     data: &EnvironData,
@@ -62,7 +79,16 @@ pub fn build<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let env = PyDict::new(py);
     for (k, v) in &data.vars {
-        env.set_item(PyString::intern(py, k), latin1(py, v))?;
+        // mod_wsgi never passes PATH (e.g. from PassEnv) to the application.
+        if k == "PATH" {
+            continue;
+        }
+        let value = if k == "DOCUMENT_ROOT" || k == "SCRIPT_FILENAME" {
+            fs_decode(py, v)
+        } else {
+            latin1(py, v).into_any()
+        };
+        env.set_item(PyString::intern(py, k), value)?;
     }
     env.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
     env.set_item("wsgi.url_scheme", &data.url_scheme)?;
@@ -75,7 +101,24 @@ pub fn build<'py>(
     if let Some(fw) = file_wrapper {
         env.set_item("wsgi.file_wrapper", fw)?;
     }
+    use crate::apache::sys;
+    env.set_item(
+        "apache.version",
+        PyTuple::new(
+            py,
+            [
+                sys::AP_SERVER_MAJORVERSION_NUMBER,
+                sys::AP_SERVER_MINORVERSION_NUMBER,
+                sys::AP_SERVER_PATCHLEVEL_NUMBER,
+            ],
+        )?,
+    )?;
+    let (a, b, c) = crate::python::modules::COMPAT_VERSION;
+    env.set_item("mod_wsgi.version", PyTuple::new(py, [a, b, c])?)?;
     for (k, v) in &data.times {
+        env.set_item(PyString::intern(py, k), *v)?;
+    }
+    for (k, v) in &data.ints {
         env.set_item(PyString::intern(py, k), *v)?;
     }
     Ok(env)

@@ -7,6 +7,7 @@
 //! a finished request.
 
 use crate::apache::log::Level;
+use std::os::fd::RawFd;
 use std::sync::Mutex;
 
 /// Why a host operation failed.
@@ -28,6 +29,8 @@ pub struct Head {
     pub status: u16,
     /// The whole status string, e.g. "200 OK".
     pub status_line: String,
+    /// Validated by `start_response`: names and values are latin-1 text
+    /// (no character above U+00FF); hosts send each character as one byte.
     pub headers: Vec<(String, String)>,
 }
 
@@ -46,6 +49,14 @@ pub trait Host: Send {
     fn abort(&mut self);
     /// Whether a write has already found the client gone.
     fn client_gone(&self) -> bool;
+    /// Sends `len` bytes of the open regular file `fd` from `offset` as
+    /// body (after the head). Returns `Ok(false)` when this host cannot send
+    /// files, and the core then reads the file itself. The host must not
+    /// keep `fd` beyond the request: duplicate it if it needs to.
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        let _ = (fd, offset, len);
+        Ok(false)
+    }
 }
 
 /// One request's host, shared with its Python objects until it expires.

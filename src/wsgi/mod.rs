@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod environ;
+pub mod file_wrapper;
 pub mod host;
 pub mod input;
 pub mod request;

@@ -24,6 +24,9 @@ pub struct Target<'a> {
     pub application_group: &'a str,
     /// The script's modification time (seconds) when script reloading is on.
     pub reload_mtime: Option<f64>,
+    /// With reloading on: the resource requested, passed to the script's
+    /// optional `reload_required(resource)` (mod_wsgi's handler-script hook).
+    pub resource: Option<&'a str>,
 }
 
 /// How the request ended, for the host to turn into a status.
@@ -72,7 +75,7 @@ fn log_failure(
 
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
     let script = target.script;
-    let loaded = script::load(py, script, target.reload_mtime)
+    let loaded = script::load(py, script, target.reload_mtime, target.resource)
         .and_then(|m| script::callable(&m, target.callable, script));
     let application = match loaded {
         Ok(a) => a,
@@ -99,7 +102,8 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
         )?
         .into_bound(py)
         .into_any();
-        environ::build(py, env, input, errors, None)
+        let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
+        environ::build(py, env, input, errors, Some(file_wrapper))
     })();
     let environ = match built {
         Ok(e) => e,

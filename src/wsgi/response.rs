@@ -8,6 +8,7 @@
 use super::host::{Exchange, Head};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
@@ -105,6 +106,53 @@ impl Response {
             })
         })??;
         Ok(())
+    }
+
+    /// The number of bytes of a `len`-byte file to send: `len`, or the
+    /// application's smaller `Content-Length`. Sets `Content-Length` when
+    /// the application gave none.
+    pub fn cap_length(&self, len: u64) -> u64 {
+        let mut st = self.state();
+        match st.content_length {
+            Some(cl) => cl.min(len),
+            None => {
+                if let Some(head) = st.head.as_mut() {
+                    head.headers
+                        .push(("Content-Length".to_string(), len.to_string()));
+                }
+                st.content_length = Some(len);
+                len
+            }
+        }
+    }
+
+    /// Sends the head, then `len` bytes of file `fd` from `offset` through
+    /// the host. `Ok(false)` when the host cannot send files: the head has
+    /// gone out then, and the caller sends the body by reading the file.
+    pub fn send_file(&self, py: Python<'_>, fd: RawFd, offset: u64, len: u64) -> PyResult<bool> {
+        let head = {
+            let st = self.state();
+            match (&st.head, st.sent) {
+                (Some(h), false) => h.clone(),
+                _ => return Ok(false),
+            }
+        };
+        let exchange = &self.exchange;
+        let sent = py.detach(|| {
+            exchange.with_host(|h| {
+                h.send_head(&head)?;
+                if len == 0 {
+                    return Ok(true);
+                }
+                h.send_file(fd, offset, len)
+            })
+        })??;
+        let mut st = self.state();
+        st.sent = true;
+        if sent {
+            st.written += len;
+        }
+        Ok(sent)
     }
 
     /// Adds `Content-Length: len` to a head that has none and is not sent yet.

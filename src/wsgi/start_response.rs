@@ -10,9 +10,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use std::sync::Arc;
 
-fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// PEP 3333 forbids applications to send these (the server owns the
+/// connection); wsgiref.validate rejects them too.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// Parses and validates a WSGI status string ("200 OK").
 pub fn parse_status(status: &str) -> Result<u16, String> {
@@ -37,16 +47,32 @@ pub fn parse_status(status: &str) -> Result<u16, String> {
     Ok(code)
 }
 
-/// Validates one header name and value.
+/// Validates one header name and value: mod_wsgi's rules (no empty name,
+/// no control or space character in a name, no CR, LF or NUL in a value,
+/// latin-1 only) plus PEP 3333's ban on hop-by-hop headers and on ':' in
+/// a name.
 pub fn check_header(name: &str, value: &str) -> Result<(), String> {
-    if name.is_empty() || !name.bytes().all(is_token) {
+    if name.is_empty() {
+        return Err("response header name is empty".to_string());
+    }
+    if name.chars().any(|c| c.is_control() || c == ' ' || c == ':') {
         return Err(format!(
-            "invalid response header name {name:?}: header names must be non-empty HTTP tokens"
+            "control, space or ':' character in response header name: {name:?}"
         ));
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(format!(
-            "response header {name:?} has a value containing a carriage return, newline or NUL: {value:?}"
+            "carriage return, line feed or NUL in value of response header {name:?}: {value:?}"
+        ));
+    }
+    if let Some(c) = name.chars().chain(value.chars()).find(|&c| c as u32 > 0xff) {
+        return Err(format!(
+            "response header {name:?} contains {c:?}, which is not latin-1 (ISO-8859-1)"
+        ));
+    }
+    if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return Err(format!(
+            "hop-by-hop header {name:?} not allowed in a WSGI response (PEP 3333)"
         ));
     }
     Ok(())
@@ -189,6 +215,10 @@ mod tests {
     fn headers() {
         assert!(check_header("Content-Type", "text/plain").is_ok());
         assert!(check_header("Bad Name", "x").is_err());
+        assert!(check_header("X(odd)", "x").is_ok());
+        assert!(check_header("Connection", "close").is_err());
+        assert!(check_header("X", "\u{263a}").is_err());
+        assert!(check_header("X", "caf\u{e9}").is_ok());
         assert!(check_header("X", "a\r\nInjected: 1").is_err());
         assert!(check_header("X", "a\0").is_err());
         assert!(check_header("", "x").is_err());
