@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub aliases: Vec<ScriptAlias>,
     /// Interpreter settings; only the main server's are used.
     pub python: PythonSettings,
+    /// `WSGIDaemonProcess` groups and socket settings.
+    pub daemon: crate::daemon::DaemonServerConfig,
 }
 
 /// Per-directory (and per-server default) configuration.
@@ -66,6 +68,7 @@ impl ServerConfig {
         ServerConfig {
             aliases,
             python: parent.python.clone(),
+            daemon: crate::daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),
         }
     }
 }

@@ -124,19 +124,22 @@ pub fn handler(r: Request<'_>) -> c_int {
             "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
         );
     }
-    if !process_group.is_empty() {
-        return fail(
-            &r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            &format!(
-                "[WSGIRS0108] WSGI process group '{process_group}' requested for '{filename}', but \
-                 daemon mode is not available yet in this build; use embedded mode \
-                 (WSGIProcessGroup %{{GLOBAL}})"
-            ),
-        );
-    }
     if let Some(status) = check_body(&r) {
         return status;
+    }
+    if !process_group.is_empty() {
+        let resolved = cgi::Resolved {
+            process_group: &process_group,
+            application_group: &application_group,
+            callable_object: &callable_object,
+            pass_authorization: pass_auth,
+        };
+        let mut env = cgi::collect(&r, &resolved);
+        env.set(
+            "mod_wsgi.script_reloading",
+            if dir.script_reloading() { "1" } else { "0" },
+        );
+        return crate::daemon::client::handle(r, &process_group, &application_group, &env);
     }
     if !init::is_initialized() {
         return fail(
