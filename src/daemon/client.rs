@@ -33,12 +33,28 @@ fn fail(r: &Request<'_>, status: u32, msg: &str) -> c_int {
 }
 
 /// Connects to the group's socket, retrying while the daemon is not
-/// listening yet (mod_wsgi: 0.125 s sleeps, 1 s after the first 2 s).
+/// listening yet (mod_wsgi: 0.125 s sleeps, 1 s after the first 2 s). With
+/// socket rotation, when a graceful restart has removed this generation's
+/// socket, the newest generation's socket of the group is used instead (its
+/// daemons accept the previous generation's secret).
 fn connect(group: &Group) -> io::Result<UnixStream> {
     let start = Instant::now();
+    let mut path = group.socket_path.clone();
     loop {
-        match UnixStream::connect(&group.socket_path) {
+        match UnixStream::connect(&path) {
             Ok(s) => return Ok(s),
+            Err(e)
+                if group.rotation
+                    && e.raw_os_error() == Some(libc::ENOENT)
+                    && let Some(newer) = super::socket::newer(
+                        &group.socket_prefix,
+                        std::os::unix::process::parent_id(),
+                        group.generation,
+                        group.id,
+                    ) =>
+            {
+                path = newer;
+            }
             Err(e)
                 if matches!(
                     e.raw_os_error(),

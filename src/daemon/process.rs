@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 /// Set when the process is stopping: workers finish their request and exit.
 pub static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Set when the process stops itself (maximum-requests): the socket stays
+/// open in the parent, so queued connections wait for the replacement.
+static SELF_RESTART: AtomicBool = AtomicBool::new(false);
 /// Requests served by this process (for maximum-requests).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
@@ -253,18 +256,27 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     unsafe { libc::_exit(0) }
 }
 
-/// One worker thread: accept while idle, serve, repeat until stopping.
+/// One worker thread: accept while idle, serve, repeat until stopping;
+/// then serve what is still queued on the socket (connections made before
+/// the parent removed it) so that a stop or restart drops no request.
 fn worker(group: &Arc<Group>, id: u32) {
     let fd = group.listener;
-    while !STOPPING.load(Ordering::SeqCst) {
+    loop {
+        let stopping = STOPPING.load(Ordering::SeqCst);
+        if stopping && SELF_RESTART.load(Ordering::SeqCst) {
+            return;
+        }
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
         };
         // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, 200) };
-        if n <= 0 || STOPPING.load(Ordering::SeqCst) {
+        let n = unsafe { libc::poll(&mut pfd, 1, if stopping { 0 } else { 200 }) };
+        if n <= 0 {
+            if stopping {
+                return;
+            }
             continue;
         }
         // SAFETY: accept on our listener; NULL address out-parameters.
@@ -277,6 +289,9 @@ fn worker(group: &Arc<Group>, id: u32) {
             )
         };
         if c < 0 {
+            if stopping {
+                return;
+            }
             continue;
         }
         // SAFETY: `c` is a freshly accepted descriptor we own.
@@ -295,6 +310,7 @@ fn worker(group: &Arc<Group>, id: u32) {
                     group.opts.name
                 ),
             );
+            SELF_RESTART.store(true, Ordering::SeqCst);
             // SAFETY: signals our own process; the main thread's sigwait handles it.
             unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
         }

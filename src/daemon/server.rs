@@ -230,13 +230,22 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
                     return;
                 }
             };
-            if let Err(f) = proto::authenticate(
-                &h,
-                &group.token,
-                group.opts.name.as_bytes(),
-                uid,
-                &[group.apache_uid],
-            ) {
+            let check = |token| {
+                proto::authenticate(
+                    &h,
+                    token,
+                    group.opts.name.as_bytes(),
+                    uid,
+                    &[group.apache_uid],
+                )
+            };
+            let mut verdict = check(&group.token);
+            if verdict == Err(proto::AuthFailure::Token)
+                && let Some(prev) = &group.previous_token
+            {
+                verdict = check(prev);
+            }
+            if let Err(f) = verdict {
                 reject(&mut w, f.reject_reason(), f.to_string());
                 return;
             }

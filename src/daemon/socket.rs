@@ -26,6 +26,32 @@ pub fn path(
     }
 }
 
+/// With rotation, the socket of group `id` from the newest generation after
+/// `generation` of the same parent, if one exists (for a request that an old
+/// Apache child is still serving after a graceful restart removed its
+/// generation's socket).
+pub fn newer(prefix: &str, pid: u32, generation: u32, id: usize) -> Option<String> {
+    let p = Path::new(prefix);
+    let dir = p.parent()?;
+    let base = p.file_name()?.to_string_lossy().into_owned();
+    let head = format!("{base}.{pid}.");
+    let tail = format!(".{id}.sock");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let g: u32 = name
+                .strip_prefix(&head)?
+                .strip_suffix(&tail)?
+                .parse()
+                .ok()?;
+            (g > generation).then(|| (g, e.path().to_string_lossy().into_owned()))
+        })
+        .max()
+        .map(|(_, path)| path)
+}
+
 /// Creates the listening socket at `path`, owned by `uid`, mode 0600-equivalent.
 /// Returns the descriptor (close-on-exec, blocking).
 pub fn listen(path: &str, backlog: i32, uid: u32, gid: u32) -> io::Result<RawFd> {
@@ -86,6 +112,23 @@ mod tests {
             path("/r/wsgi", 10, 2, false, 33, 1),
             "/r/wsgi.10.u33.1.sock"
         );
+    }
+
+    #[test]
+    fn newer_generation_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("wsgi").to_string_lossy().into_owned();
+        for name in [
+            "wsgi.7.2.1.sock",
+            "wsgi.7.4.1.sock",
+            "wsgi.7.9.2.sock",
+            "wsgi.8.9.1.sock",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let found = newer(&prefix, 7, 2, 1).unwrap();
+        assert!(found.ends_with("wsgi.7.4.1.sock"), "{found}");
+        assert_eq!(newer(&prefix, 7, 4, 1), None);
     }
 
     #[test]

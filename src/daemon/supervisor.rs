@@ -30,6 +30,15 @@ pub struct Group {
     pub socket_path: String,
     pub listener: RawFd,
     pub token: AuthToken,
+    /// The previous generation's secret of the same group, still accepted so
+    /// that requests already inside old Apache children after a graceful
+    /// restart reach the new daemons.
+    pub previous_token: Option<AuthToken>,
+    /// Socket naming, so an old child can find this group's socket of a
+    /// newer generation (`socket::newer`).
+    pub socket_prefix: String,
+    pub generation: u32,
+    pub rotation: bool,
     /// ServerName of the virtual host that defines it (None: main server).
     pub scope: Option<String>,
     /// uid and gid of the Apache `User`/`Group` (who may connect).
@@ -127,7 +136,7 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
     if first_pass(s) {
         return Ok(());
     }
-    *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
     let groups = collect_groups(s)?;
     if groups.is_empty() {
         return Ok(());
@@ -190,12 +199,20 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
                 ),
             );
         }
+        let previous_token = previous
+            .as_ref()
+            .and_then(|p| p.find(&opts.name))
+            .map(|g| AuthToken::from_bytes(*g.token.as_bytes()));
         built.push(Arc::new(Group {
             opts,
             id,
             socket_path: path,
             listener: fd,
             token,
+            previous_token,
+            socket_prefix: prefix.clone(),
+            generation,
+            rotation,
             scope,
             apache_uid,
             apache_gid,
