@@ -74,7 +74,9 @@ pub fn registry() -> Option<Arc<Registry>> {
 struct Slot {
     group: Arc<Group>,
     index: u32,
-    proc_: sys::apr_proc_t,
+    /// In pconf memory, not in the slot: APR's subprocess list reads it when
+    /// pconf is cleared, after the cleanup that drops the slot has run.
+    proc_: *mut sys::apr_proc_t,
     pconf: *mut sys::apr_pool_t,
     started: Instant,
     quick_deaths: u32,
@@ -226,7 +228,7 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
             let slot = pconf.adopt(Slot {
                 group: group.clone(),
                 index,
-                proc_: sys::apr_proc_t::default(),
+                proc_: pool_proc(pconf),
                 pconf: pconf.as_ptr(),
                 started: Instant::now(),
                 quick_deaths: 0,
@@ -238,6 +240,19 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// An `apr_proc_t` in pool memory (valid until the pool's memory is reset,
+/// which is after APR has killed and reaped the noted subprocesses).
+fn pool_proc(pool: Pool) -> *mut sys::apr_proc_t {
+    // SAFETY: live pool; the allocation is sized and aligned for apr_proc_t
+    // (APR aligns to 8) and initialised before use.
+    unsafe {
+        let p = sys::apr_palloc(pool.as_ptr(), std::mem::size_of::<sys::apr_proc_t>())
+            .cast::<sys::apr_proc_t>();
+        p.write(sys::apr_proc_t::default());
+        p
+    }
 }
 
 fn server_root_relative(pconf: Pool, p: &str) -> String {
@@ -278,7 +293,8 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
         let reg = registry().unwrap_or_default();
         process::run(&sl.group, &reg, sl.index, delay);
     }
-    sl.proc_.pid = pid;
+    // SAFETY: pconf memory allocated for this slot.
+    unsafe { (*sl.proc_).pid = pid };
     sl.started = Instant::now();
     log::server(
         Level::Info,
@@ -291,9 +307,9 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     // SAFETY: proc_ and slot stay valid until pconf is cleared; the
     // registration is removed by the cleanup APR adds to pconf.
     unsafe {
-        sys::apr_pool_note_subprocess(sl.pconf, &mut sl.proc_, sys::APR_KILL_AFTER_TIMEOUT);
+        sys::apr_pool_note_subprocess(sl.pconf, sl.proc_, sys::APR_KILL_AFTER_TIMEOUT);
         sys::apr_proc_other_child_register(
-            &mut sl.proc_,
+            sl.proc_,
             Some(maintenance),
             slot as *mut c_void,
             std::ptr::null_mut(),
@@ -342,7 +358,8 @@ unsafe extern "C" fn maintenance(reason: c_int, data: *mut c_void, status: c_int
                 None,
                 &format!(
                     "[WSGIRS0407] daemon process {} of group '{}' {how}; restarting it{}",
-                    sl.proc_.pid,
+                    // SAFETY: pconf memory of this slot.
+                    unsafe { (*sl.proc_).pid },
                     sl.group.opts.name,
                     if delay.is_zero() {
                         String::new()
