@@ -18,7 +18,8 @@ fn daemon_server(mpm: Mpm, options: &str) -> Apache {
     let b = Apache::builder(mpm).with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
     let sleep = b.app("sleep.wsgi");
-    b.server(format!("WSGIDaemonProcess life {options}"))
+    b.log_level("warn wsgi:info")
+        .server(format!("WSGIDaemonProcess life {options}"))
         .server("WSGIProcessGroup life")
         .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
         .server(format!("WSGIScriptAlias /sleep \"{}\"", sleep.display()))

@@ -225,7 +225,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}"), delay));
-    let sig = mask.wait();
+    let sig = wait_for_stop(&mask);
     STOPPING.store(true, Ordering::SeqCst);
     log::server(
         Level::Info,
@@ -234,7 +234,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
             "[WSGIRS0412] daemon process {} of group '{}' stopping ({})",
             std::process::id(),
             o.name,
-            sig.map(|s| s.as_str()).unwrap_or("signal")
+            sig
         ),
     );
     let deadline = Instant::now() + o.shutdown_timeout;
@@ -254,6 +254,25 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     }
     // SAFETY: leaving the forked process without Apache's exit handlers.
     unsafe { libc::_exit(0) }
+}
+
+/// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
+/// (maximum-requests); returns what stopped the process.
+fn wait_for_stop(mask: &SigSet) -> &'static str {
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    loop {
+        if STOPPING.load(Ordering::SeqCst) {
+            return "maximum-requests reached";
+        }
+        // SAFETY: a valid signal set and timeout; no siginfo wanted.
+        let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        if n > 0 {
+            return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
+        }
+    }
 }
 
 /// One worker thread: accept while idle, serve, repeat until stopping;
@@ -311,8 +330,7 @@ fn worker(group: &Arc<Group>, id: u32) {
                 ),
             );
             SELF_RESTART.store(true, Ordering::SeqCst);
-            // SAFETY: signals our own process; the main thread's sigwait handles it.
-            unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+            STOPPING.store(true, Ordering::SeqCst);
         }
     }
 }
