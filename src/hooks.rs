@@ -37,7 +37,17 @@ unsafe extern "C" fn post_config(
     s: *mut sys::server_rec,
 ) -> c_int {
     // SAFETY: Apache passes its live main server.
-    unsafe { entry::server_hook(s, "post_config", |_| add_version_component(pconf)) }
+    unsafe {
+        entry::server_hook(s, "post_config", |server| {
+            log::set_main_server(server);
+            let pool = Pool::from_ptr(pconf);
+            if let Err(msg) = crate::daemon::supervisor::start(pool, server) {
+                log::server(Level::Emerg, Some(server), &msg);
+                return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+            }
+            add_version_component(pconf)
+        })
+    }
 }
 
 /// Adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
@@ -65,6 +75,7 @@ unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::serve
 /// Starts Python in this child and schedules its finalisation.
 fn start_python(pchild: Pool, server: Server) -> c_int {
     log::set_main_server(server);
+    crate::daemon::supervisor::close_listeners_in_child();
     let cfg = server.config::<ServerConfig>();
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);

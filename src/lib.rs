@@ -14,6 +14,7 @@
 
 pub mod apache;
 pub mod config;
+pub mod daemon;
 pub mod embedded;
 mod hooks;
 pub mod proto;

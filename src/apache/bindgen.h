@@ -16,3 +16,5 @@
 #include "apr_tables.h"
 #include "apr_thread_proc.h"
 #include "apr_network_io.h"
+#include "ap_listen.h"
+#include "unixd.h"

@@ -503,6 +503,7 @@ pub const APR_HOOK_FIRST: u32 = 0;
 pub const APR_HOOK_MIDDLE: u32 = 10;
 pub const APR_HOOK_LAST: u32 = 20;
 pub const APR_HOOK_REALLY_LAST: u32 = 30;
+pub const DEFAULT_REL_RUNTIMEDIR: &[u8; 17] = b"/var/run/apache2\0";
 pub const MODULE_MAGIC_COOKIE: u32 = 1095774772;
 pub const MODULE_MAGIC_NUMBER_MAJOR: u32 = 20120211;
 pub const MODULE_MAGIC_NUMBER_MINOR: u32 = 142;
@@ -512,6 +513,12 @@ pub const AP_SERVER_MINORVERSION_NUMBER: u32 = 4;
 pub const AP_SERVER_PATCHLEVEL_NUMBER: u32 = 71;
 pub const APR_FOPEN_READ: u32 = 1;
 pub const APR_FOPEN_SENDFILE_ENABLED: u32 = 4096;
+pub const APR_OC_REASON_DEATH: u32 = 0;
+pub const APR_OC_REASON_UNWRITABLE: u32 = 1;
+pub const APR_OC_REASON_RESTART: u32 = 2;
+pub const APR_OC_REASON_UNREGISTER: u32 = 3;
+pub const APR_OC_REASON_LOST: u32 = 4;
+pub const APR_OC_REASON_RUNNING: u32 = 5;
 pub const OK: u32 = 0;
 pub const DECLINED: i32 = -1;
 pub const DONE: i32 = -2;
@@ -1582,6 +1589,37 @@ pub type apr_thread_start_t = ::std::option::Option<
         arg2: *mut ::std::os::raw::c_void,
     ) -> *mut ::std::os::raw::c_void,
 >;
+pub const APR_KILL_NEVER: apr_kill_conditions_e = 0;
+pub const APR_KILL_ALWAYS: apr_kill_conditions_e = 1;
+pub const APR_KILL_AFTER_TIMEOUT: apr_kill_conditions_e = 2;
+pub const APR_JUST_WAIT: apr_kill_conditions_e = 3;
+pub const APR_KILL_ONLY_ONCE: apr_kill_conditions_e = 4;
+pub type apr_kill_conditions_e = ::std::os::raw::c_uint;
+unsafe extern "C" {
+    pub fn apr_proc_other_child_register(
+        proc_: *mut apr_proc_t,
+        maintenance: ::std::option::Option<
+            unsafe extern "C" fn(
+                reason: ::std::os::raw::c_int,
+                arg1: *mut ::std::os::raw::c_void,
+                status: ::std::os::raw::c_int,
+            ),
+        >,
+        data: *mut ::std::os::raw::c_void,
+        write_fd: *mut apr_file_t,
+        p: *mut apr_pool_t,
+    );
+}
+unsafe extern "C" {
+    pub fn apr_proc_other_child_unregister(data: *mut ::std::os::raw::c_void);
+}
+unsafe extern "C" {
+    pub fn apr_pool_note_subprocess(
+        a: *mut apr_pool_t,
+        proc_: *mut apr_proc_t,
+        how: apr_kill_conditions_e,
+    );
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct ap_regex_t {
@@ -3577,6 +3615,32 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn apr_pstrcat(p: *mut apr_pool_t, ...) -> *mut ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    pub fn ap_close_listeners();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct unixd_config_rec {
+    pub user_name: *const ::std::os::raw::c_char,
+    pub group_name: *const ::std::os::raw::c_char,
+    pub user_id: uid_t,
+    pub group_id: gid_t,
+    pub suexec_enabled: ::std::os::raw::c_int,
+    pub chroot_dir: *const ::std::os::raw::c_char,
+    pub suexec_disabled_reason: *const ::std::os::raw::c_char,
+}
+impl Default for unixd_config_rec {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+unsafe extern "C" {
+    pub static mut ap_unixd_config: unixd_config_rec;
 }
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]

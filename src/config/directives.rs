@@ -48,6 +48,21 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIPythonHashSeed", python_hash_seed, true),
     ("WSGIPythonWarnings", python_warnings, true),
     ("WSGIDestroyInterpreter", destroy_interpreter, true),
+    (
+        "WSGIDaemonProcess",
+        crate::daemon::directive_daemon_process,
+        false,
+    ),
+    (
+        "WSGISocketPrefix",
+        crate::daemon::directive_socket_prefix,
+        true,
+    ),
+    (
+        "WSGISocketRotation",
+        crate::daemon::directive_socket_rotation,
+        true,
+    ),
 ];
 
 /// Parses one directive. `in_main_server` is false inside `<VirtualHost>`.

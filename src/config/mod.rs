@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub restrict_embedded: Option<bool>,
     /// `WSGIImportScript` entries (main server and virtual hosts).
     pub import_scripts: Vec<ImportScript>,
+    /// `WSGIDaemonProcess` groups and socket settings.
+    pub daemon: crate::daemon::DaemonServerConfig,
 }
 
 /// `WSGIImportScript path process-group=... application-group=...`.
@@ -123,6 +125,7 @@ impl ServerConfig {
             restrict_embedded: parent.restrict_embedded,
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
+            daemon: crate::daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),
         }
     }
 }

@@ -165,16 +165,31 @@ pub fn handler(r: Request<'_>) -> c_int {
     if let Some(status) = check_body(&r, dir.chunked_request.unwrap_or(false)) {
         return status;
     }
+    let handler_script = match kind {
+        Kind::Handler(h) => h.script.as_str(),
+        Kind::Script { .. } => "",
+    };
+    let resolved = cgi::Resolved {
+        process_group: &process_group,
+        application_group: &application_group,
+        callable_object: &callable_object,
+        pass_authorization: pass_auth,
+        map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
+            HeadMode::On => Some(true),
+            HeadMode::Off => Some(false),
+            HeadMode::Auto => None,
+        },
+        handler_script,
+        trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
+        trusted_proxies: dir.trusted_proxies.as_deref(),
+    };
     if !process_group.is_empty() {
-        return fail(
-            &r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            &format!(
-                "[WSGIRS0108] WSGI process group '{process_group}' requested for '{filename}', but \
-                 daemon mode is not available yet in this build; use embedded mode \
-                 (WSGIProcessGroup %{{GLOBAL}})"
-            ),
+        let mut env = cgi::collect(&r, &resolved);
+        env.set(
+            "mod_wsgi.script_reloading",
+            if dir.script_reloading() { "1" } else { "0" },
         );
+        return crate::daemon::client::handle(r, &process_group, &application_group, &env);
     }
     let restricted = r
         .server()
@@ -197,24 +212,6 @@ pub fn handler(r: Request<'_>) -> c_int {
              process (see the start-up errors above).",
         );
     }
-    let handler_script = match kind {
-        Kind::Handler(h) => h.script.as_str(),
-        Kind::Script { .. } => "",
-    };
-    let resolved = cgi::Resolved {
-        process_group: &process_group,
-        application_group: &application_group,
-        callable_object: &callable_object,
-        pass_authorization: pass_auth,
-        map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
-            HeadMode::On => Some(true),
-            HeadMode::Off => Some(false),
-            HeadMode::Auto => None,
-        },
-        handler_script,
-        trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
-        trusted_proxies: dir.trusted_proxies.as_deref(),
-    };
     let env = cgi::collect(&r, &resolved);
     let reload = dir.script_reloading();
     let (script, reload_mtime) = match kind {

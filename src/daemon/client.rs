@@ -1,0 +1,439 @@
+//! The Apache-child side of daemon mode, run by the `wsgi-script` handler
+//! when the request's process group is not empty: find the group in this
+//! generation's registry (unknown → 500), connect with mod_wsgi's retry and
+//! back-off up to connect-timeout (→ 503), send HELLO + ENVIRON, then relay:
+//! body bytes only against BODY_CREDIT (so `100 Continue` goes out only when
+//! the application reads), RESPONSE_HEAD/BODY through the embedded
+//! [`ApacheHost`], until RESPONSE_END. Statuses as mod_wsgi 6: 503 cannot
+//! connect, 502 daemon closed before the head, 504 no head in time, 500
+//! malformed/oversized head; after the head a broken stream aborts the
+//! client connection. Runs on the request thread; no Python.
+
+use super::supervisor::{self, Group};
+use crate::apache::log::{self, Level};
+use crate::apache::request::Request;
+use crate::apache::sys;
+use crate::embedded::host::ApacheHost;
+use crate::proto::{
+    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FrameReader, Hello, Limits, Message,
+    PairList, RejectReason,
+};
+use crate::wsgi::environ::EnvironData;
+use crate::wsgi::{Head, Host, HostError};
+use std::ffi::c_int;
+use std::io::{self, IoSlice};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const OK: c_int = sys::OK as c_int;
+
+fn fail(r: &Request<'_>, status: u32, msg: &str) -> c_int {
+    log::request(Level::Err, r, msg);
+    status as c_int
+}
+
+/// Connects to the group's socket, retrying while the daemon is not
+/// listening yet (mod_wsgi: 0.125 s sleeps, 1 s after the first 2 s). With
+/// socket rotation, when a graceful restart has removed this generation's
+/// socket, the newest generation's socket of the group is used instead (its
+/// daemons accept the previous generation's secret).
+fn connect(group: &Group) -> io::Result<UnixStream> {
+    let start = Instant::now();
+    let mut path = group.socket_path.clone();
+    loop {
+        match UnixStream::connect(&path) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if group.rotation
+                    && e.raw_os_error() == Some(libc::ENOENT)
+                    && let Some(newer) = super::socket::newer(
+                        &group.socket_prefix,
+                        std::os::unix::process::parent_id(),
+                        group.generation,
+                        group.id,
+                    ) =>
+            {
+                path = newer;
+            }
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ECONNREFUSED | libc::EAGAIN | libc::ENOENT)
+                ) && start.elapsed() < group.opts.connect_timeout =>
+            {
+                let pause = if start.elapsed() < Duration::from_secs(2) {
+                    Duration::from_millis(125)
+                } else {
+                    Duration::from_secs(1)
+                };
+                std::thread::sleep(
+                    pause.min(group.opts.connect_timeout.saturating_sub(start.elapsed())),
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether the request has a body to relay (Content-Length > 0 or chunked).
+fn has_body(r: &Request<'_>) -> bool {
+    let h = r.headers_in();
+    if h.get("Transfer-Encoding").is_some() {
+        return true;
+    }
+    h.get("Content-Length")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+}
+
+/// Runs the request in daemon process group `name`.
+pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &EnvironData) -> c_int {
+    let Some(reg) = supervisor::registry() else {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!("[WSGIRS0430] No WSGI daemon process called '{name}' has been configured"),
+        );
+    };
+    let Some(group) = reg.find(name) else {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!("[WSGIRS0430] No WSGI daemon process called '{name}' has been configured"),
+        );
+    };
+    if let Some(scope) = &group.scope
+        && *scope != r.server().hostname()
+    {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!(
+                "[WSGIRS0431] WSGI process group '{name}' is defined in virtual host '{scope}' \
+                 and not accessible from '{}'",
+                r.server().hostname()
+            ),
+        );
+    }
+    let queue_start_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    let stream = match connect(group) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                &r,
+                sys::HTTP_SERVICE_UNAVAILABLE,
+                &format!(
+                    "[WSGIRS0432] Unable to connect to WSGI daemon process '{name}' on '{}': {e}",
+                    group.socket_path
+                ),
+            );
+        }
+    };
+    let _ = stream.set_read_timeout(Some(group.socket_timeout));
+    let _ = stream.set_write_timeout(Some(group.socket_timeout));
+    let request_id = r.log_id().unwrap_or(b"").to_vec();
+    let hello = Message::Hello(Hello {
+        version: proto::PROTOCOL_VERSION,
+        caps: proto::Caps::NONE,
+        token: group.token.as_bytes(),
+        queue_start_us,
+        request_id: &request_id,
+        process_group: name.as_bytes(),
+        application_group: application_group.as_bytes(),
+    });
+    let mut environ = EnvironBuilder::with_capacity(4096);
+    let mut push_err = None;
+    for (k, v) in &env.vars {
+        if let Err(e) = environ.push(k.as_bytes(), v) {
+            push_err = Some(e);
+        }
+    }
+    let _ = environ.push(b"wsgi.url_scheme", env.url_scheme.as_bytes());
+    for (k, v) in &env.times {
+        let _ = environ.push(k.as_bytes(), format!("{v:.6}").as_bytes());
+    }
+    if let Some(e) = push_err {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!("[WSGIRS0433] request environment too large for the daemon protocol: {e}"),
+        );
+    }
+    let (hello_frame, body_end_frame) = match (
+        hello.to_frame(),
+        Message::BodyEnd(BodyEnd {
+            status: BodyStatus::Complete,
+            trailers: PairList::EMPTY,
+        })
+        .to_frame(),
+    ) {
+        (Ok(h), Ok(b)) => (h, b),
+        (Err(e), _) | (_, Err(e)) => {
+            return fail(
+                &r,
+                sys::HTTP_INTERNAL_SERVER_ERROR,
+                &format!("[WSGIRS0433] cannot encode the request for the daemon: {e}"),
+            );
+        }
+    };
+    let environ_frame = environ.finish();
+    let body = has_body(&r);
+    let mut w = match stream.try_clone() {
+        Ok(w) => w,
+        Err(e) => {
+            return fail(
+                &r,
+                sys::HTTP_SERVICE_UNAVAILABLE,
+                &format!("[WSGIRS0432] socket error for daemon process '{name}': {e}"),
+            );
+        }
+    };
+    let mut slices = [
+        IoSlice::new(&hello_frame),
+        IoSlice::new(&environ_frame),
+        IoSlice::new(if body { &[] } else { &body_end_frame }),
+    ];
+    if let Err(e) = proto::write_all_vectored(&mut w, &mut slices) {
+        return fail(
+            &r,
+            sys::HTTP_SERVICE_UNAVAILABLE,
+            &format!(
+                "[WSGIRS0432] Unable to send the request to WSGI daemon process '{name}': {e}"
+            ),
+        );
+    }
+    let limits = Limits {
+        max_head: group.opts.header_buffer_size.max(8192) * 4,
+        ..Limits::default()
+    };
+    let mut relay = Relay {
+        reader: FrameReader::new(stream, limits),
+        writer: w,
+        session: proto::Session::new(proto::Side::Client),
+        // SAFETY: the request outlives this call; the host is dropped before return.
+        host: unsafe { ApacheHost::new(r.as_ptr()) },
+        body_done: !body,
+        head_sent: false,
+        scratch: Vec::new(),
+    };
+    // Replay the frames already written through the session so it knows the state.
+    let _ = relay.session.send(&hello);
+    let _ = relay.session.send(&Message::Environ(PairList::EMPTY));
+    if !body {
+        let _ = relay.session.send(&Message::BodyEnd(BodyEnd {
+            status: BodyStatus::Complete,
+            trailers: PairList::EMPTY,
+        }));
+    }
+    relay.run(&r, name)
+}
+
+struct Relay {
+    reader: FrameReader<UnixStream>,
+    writer: UnixStream,
+    session: proto::Session,
+    host: ApacheHost,
+    body_done: bool,
+    head_sent: bool,
+    scratch: Vec<u8>,
+}
+
+impl Relay {
+    fn send(&mut self, m: &Message<'_>) -> io::Result<()> {
+        self.session.send(m).map_err(io::Error::other)?;
+        proto::write_message(&mut self.writer, m, &mut self.scratch).map_err(io::Error::other)
+    }
+
+    fn cancel(&mut self, reason: CancelReason) {
+        let _ = self.send(&Message::Cancel(reason));
+        let _ = self.writer.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Relays up to `credit` body bytes from the client.
+    fn pump_body(&mut self, credit: u32) -> io::Result<()> {
+        let mut left = credit as usize;
+        let mut buf = vec![0u8; left.min(64 * 1024)];
+        while left > 0 && !self.body_done {
+            let want = left.min(buf.len());
+            match self.host.read(&mut buf[..want]) {
+                Ok(0) => {
+                    self.body_done = true;
+                    self.send(&Message::BodyEnd(BodyEnd {
+                        status: BodyStatus::Complete,
+                        trailers: PairList::EMPTY,
+                    }))?;
+                }
+                Ok(n) => {
+                    self.send(&Message::Body(&buf[..n]))?;
+                    left -= n;
+                }
+                Err(e) => {
+                    self.body_done = true;
+                    let status = match e {
+                        HostError::ClientGone(_) => BodyStatus::ClientAborted,
+                        HostError::TooLarge => BodyStatus::TooLarge,
+                        _ => BodyStatus::ReadError,
+                    };
+                    self.send(&Message::BodyEnd(BodyEnd {
+                        status,
+                        trailers: PairList::EMPTY,
+                    }))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn broken(&mut self, r: &Request<'_>, status: u32, msg: String) -> c_int {
+        if self.head_sent {
+            log::request(Level::Err, r, &msg);
+            self.host.abort();
+            OK
+        } else {
+            fail(r, status, &msg)
+        }
+    }
+
+    fn run(&mut self, r: &Request<'_>, name: &str) -> c_int {
+        loop {
+            let msg = match self.reader.read_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    return self.broken(
+                        r,
+                        sys::HTTP_BAD_GATEWAY,
+                        format!(
+                            "[WSGIRS0434] Truncated or oversized response headers received from \
+                             daemon process '{name}': the daemon closed the connection{}",
+                            if self.head_sent {
+                                " before the end of the response"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+                Err(proto::ProtoError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    self.cancel(CancelReason::ChildTimeout);
+                    return self.broken(
+                        r,
+                        sys::HTTP_GATEWAY_TIME_OUT,
+                        format!(
+                            "[WSGIRS0435] Timeout when reading response headers from daemon process '{name}'"
+                        ),
+                    );
+                }
+                Err(proto::ProtoError::Io(e)) => {
+                    return self.broken(
+                        r,
+                        sys::HTTP_BAD_GATEWAY,
+                        format!("[WSGIRS0434] error reading from daemon process '{name}': {e}"),
+                    );
+                }
+                Err(e) => {
+                    self.cancel(CancelReason::ChildTimeout);
+                    return self.broken(
+                        r,
+                        sys::HTTP_INTERNAL_SERVER_ERROR,
+                        format!(
+                            "[WSGIRS0436] Truncated or oversized response headers received from \
+                             daemon process '{name}': {e}"
+                        ),
+                    );
+                }
+            };
+            if let Err(e) = self.session.recv(&msg) {
+                let text = format!("[WSGIRS0436] protocol error from daemon process '{name}': {e}");
+                return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+            }
+            match msg {
+                Message::Accept(_) => {}
+                Message::Reject(rej) => {
+                    let status = match rej.reason {
+                        RejectReason::Restarting | RejectReason::Overloaded => {
+                            sys::HTTP_SERVICE_UNAVAILABLE
+                        }
+                        RejectReason::QueueTimeout => sys::HTTP_GATEWAY_TIME_OUT,
+                        _ => sys::HTTP_INTERNAL_SERVER_ERROR,
+                    };
+                    let text = format!(
+                        "[WSGIRS0437] daemon process '{name}' refused the request ({:?}): {}",
+                        rej.reason,
+                        String::from_utf8_lossy(rej.message)
+                    );
+                    return fail(r, status, &text);
+                }
+                Message::BodyCredit(n) => {
+                    if !self.body_done
+                        && let Err(e) = self.pump_body(n)
+                    {
+                        let text = format!(
+                            "[WSGIRS0434] error sending the request body to daemon process '{name}': {e}"
+                        );
+                        return self.broken(r, sys::HTTP_BAD_GATEWAY, text);
+                    }
+                }
+                Message::ResponseHead(h) => {
+                    let reason = String::from_utf8_lossy(h.reason);
+                    let head = Head {
+                        status: h.status,
+                        status_line: if reason.is_empty() {
+                            h.status.to_string()
+                        } else {
+                            format!("{} {reason}", h.status)
+                        },
+                        headers: h
+                            .headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    String::from_utf8_lossy(k).into_owned(),
+                                    v.iter().map(|&b| b as char).collect(),
+                                )
+                            })
+                            .collect(),
+                    };
+                    if let Err(e) = self.host.send_head(&head) {
+                        let text = format!(
+                            "[WSGIRS0436] bad response head from daemon process '{name}': {e}"
+                        );
+                        self.cancel(CancelReason::ClientGone);
+                        return fail(r, sys::HTTP_INTERNAL_SERVER_ERROR, &text);
+                    }
+                    self.head_sent = true;
+                }
+                Message::ResponseBody { data, flush } => {
+                    self.head_sent = true;
+                    if self.host.write(data, flush).is_err() {
+                        self.cancel(CancelReason::ClientGone);
+                        return OK;
+                    }
+                }
+                Message::ResponseEnd(_) => return OK,
+                Message::Error(e) => {
+                    let status = e.kind.http_status() as u32;
+                    let text = format!(
+                        "[WSGIRS0438] daemon process '{name}' reported {:?}: {}",
+                        e.kind,
+                        String::from_utf8_lossy(e.message)
+                    );
+                    return self.broken(r, status, text);
+                }
+                _ => {
+                    let text =
+                        format!("[WSGIRS0436] unexpected frame from daemon process '{name}'");
+                    return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! `WSGIDaemonProcess name key=value ...`: the option table (name, parser,
+//! doc), the typed [`DaemonOptions`] it fills, and the checks of impossible
+//! combinations. Pure parsing (user and group names are resolved here, at
+//! configuration time, so `apachectl configtest` reports a missing user).
+//! Called by `config::directives` in the Apache parent while the
+//! configuration is read; never touches Python.
+
+use crate::config::python::{Home, validate_home};
+use std::time::Duration;
+
+/// One `WSGIDaemonProcess` group, as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DaemonOptions {
+    pub name: String,
+    pub processes: u32,
+    /// `processes=` was given (even `processes=1` makes `wsgi.multiprocess` True).
+    pub processes_explicit: bool,
+    pub threads: u32,
+    /// uid to run as (`user=`), resolved at configuration time.
+    pub user: Option<(String, u32)>,
+    pub group: Option<(String, u32)>,
+    pub supplementary_groups: Vec<(String, u32)>,
+    pub home: Option<String>,
+    pub display_name: Option<String>,
+    pub umask: Option<u32>,
+    pub lang: Option<String>,
+    pub locale: Option<String>,
+    pub python_home: Option<Home>,
+    pub python_path: Vec<String>,
+    pub python_eggs: Option<String>,
+    /// Per read/write timeout on the child<->daemon socket (None: Apache `Timeout`).
+    pub socket_timeout: Option<Duration>,
+    pub connect_timeout: Duration,
+    pub header_buffer_size: u32,
+    pub response_socket_timeout: Option<Duration>,
+    pub listen_backlog: i32,
+    pub shutdown_timeout: Duration,
+    pub maximum_requests: u64,
+    /// Options accepted for compatibility but not enforced yet (logged at start-up).
+    pub not_enforced: Vec<String>,
+}
+
+impl DaemonOptions {
+    pub fn new(name: &str) -> DaemonOptions {
+        DaemonOptions {
+            name: name.to_string(),
+            processes: 1,
+            processes_explicit: false,
+            threads: 15,
+            user: None,
+            group: None,
+            supplementary_groups: Vec::new(),
+            home: None,
+            display_name: None,
+            umask: None,
+            lang: None,
+            locale: None,
+            python_home: None,
+            python_path: Vec::new(),
+            python_eggs: None,
+            socket_timeout: None,
+            connect_timeout: Duration::from_secs(15),
+            header_buffer_size: 32768,
+            response_socket_timeout: None,
+            listen_backlog: 100,
+            shutdown_timeout: Duration::from_secs(5),
+            maximum_requests: 0,
+            not_enforced: Vec::new(),
+        }
+    }
+
+    /// `wsgi.multiprocess` for this group, as mod_wsgi computes it.
+    pub fn multiprocess(&self) -> bool {
+        self.processes > 1 || self.processes_explicit
+    }
+
+    /// `display-name` with `%{GROUP}` expanded to `(wsgi:NAME)`.
+    pub fn display_name(&self) -> Option<String> {
+        self.display_name.as_ref().map(|d| {
+            if d == "%{GROUP}" {
+                format!("(wsgi:{})", self.name)
+            } else {
+                d.clone()
+            }
+        })
+    }
+}
+
+type Setter = fn(&mut DaemonOptions, &str) -> Result<(), String>;
+
+/// (key, parser, what is expected). Keys not here are rejected.
+pub const OPTIONS: &[(&str, Setter, &str)] = &[
+    ("processes", processes, "a number of processes >= 1"),
+    ("threads", threads, "a number of threads per process >= 1"),
+    ("user", user, "a user name or #uid other than root"),
+    ("group", group, "a group name or #gid"),
+    (
+        "supplementary-groups",
+        supplementary_groups,
+        "a comma-separated list of group names",
+    ),
+    ("home", home, "an absolute directory path"),
+    ("display-name", display_name, "a process name or %{GROUP}"),
+    ("umask", umask, "an octal umask such as 0022"),
+    ("lang", lang, "a LANG value such as en_US.UTF-8"),
+    ("locale", locale, "a LC_ALL value such as en_US.UTF-8"),
+    (
+        "python-home",
+        python_home,
+        "the sys.prefix of a Python installation or virtual environment",
+    ),
+    (
+        "python-path",
+        python_path,
+        "a colon-separated list of directories",
+    ),
+    (
+        "python-eggs",
+        python_eggs,
+        "a directory for PYTHON_EGG_CACHE",
+    ),
+    ("socket-timeout", socket_timeout, "a number of seconds >= 1"),
+    (
+        "connect-timeout",
+        connect_timeout,
+        "a number of seconds >= 1",
+    ),
+    (
+        "header-buffer-size",
+        header_buffer_size,
+        "a number of bytes >= 8192, or 0 for the default",
+    ),
+    (
+        "response-socket-timeout",
+        response_socket_timeout,
+        "a number of seconds >= 0",
+    ),
+    ("listen-backlog", listen_backlog, "a number >= 1"),
+    (
+        "shutdown-timeout",
+        shutdown_timeout,
+        "a number of seconds >= 0",
+    ),
+    (
+        "maximum-requests",
+        maximum_requests,
+        "a number of requests >= 0",
+    ),
+    ("inactivity-timeout", later, "a number of seconds >= 0"),
+    ("request-timeout", later, "a number of seconds >= 0"),
+    ("deadlock-timeout", later, "a number of seconds >= 0"),
+    ("graceful-timeout", later, "a number of seconds >= 0"),
+];
+
+/// Accepted and validated, but not enforced yet (logged as such at start-up).
+const LATER: &[&str] = &[
+    "response-socket-timeout",
+    "inactivity-timeout",
+    "request-timeout",
+    "deadlock-timeout",
+    "graceful-timeout",
+];
+
+/// Options of mod_wsgi that this version refuses rather than ignore silently.
+const UNSUPPORTED: &[&str] = &[
+    "chroot",
+    "script-user",
+    "script-group",
+    "socket-user",
+    "restart-interval",
+    "interrupt-timeout",
+    "startup-timeout",
+    "eviction-timeout",
+    "queue-timeout",
+    "send-buffer-size",
+    "receive-buffer-size",
+    "response-buffer-size",
+    "response-flush-delay",
+    "cpu-time-limit",
+    "cpu-priority",
+    "memory-limit",
+    "virtual-memory-limit",
+    "stack-size",
+    "switch-interval",
+    "server-metrics",
+    "newrelic-config-file",
+    "newrelic-environment",
+];
+
+const D: &str = "WSGIDaemonProcess";
+
+/// Parses `WSGIDaemonProcess` arguments (the group name, then key=value).
+pub fn parse(args: &[String]) -> Result<DaemonOptions, String> {
+    let Some(name) = args.first() else {
+        return Err(format!(
+            "{D} requires a process group name, e.g. `{D} myapp processes=2 threads=15`"
+        ));
+    };
+    if name.is_empty() || name.contains('%') || name.contains('/') {
+        return Err(format!(
+            "{D}: invalid process group name '{name}'; expected a plain name without '%' or '/'"
+        ));
+    }
+    let mut o = DaemonOptions::new(name);
+    let mut seen: Vec<&str> = Vec::new();
+    for arg in &args[1..] {
+        let Some((key, value)) = arg.split_once('=') else {
+            return Err(format!(
+                "{D} {name}: invalid option '{arg}'; options have the form key=value"
+            ));
+        };
+        if let Some((k, set, expected)) = OPTIONS.iter().find(|(k, _, _)| *k == key) {
+            if seen.contains(k) {
+                return Err(format!("{D} {name}: option '{key}' given twice"));
+            }
+            seen.push(k);
+            set(&mut o, value).map_err(|why| {
+                format!("{D} {name}: invalid value '{value}' for option '{key}': {why}; expected {expected}")
+            })?;
+            if LATER.contains(k) {
+                o.not_enforced.push(k.to_string());
+            }
+        } else if UNSUPPORTED.contains(&key) {
+            return Err(format!(
+                "{D} {name}: option '{key}' is not supported by this version of mod_wsgi-rs \
+                 (see docs/directives/WSGIDaemonProcess.md)"
+            ));
+        } else {
+            return Err(format!(
+                "{D} {name}: unknown option '{key}'; expected one of: {}",
+                OPTIONS
+                    .iter()
+                    .map(|(k, _, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if o.user.is_some() && o.home.is_none() {
+        // mod_wsgi: the user's home directory when running as another user.
+        if let Some((_, uid)) = &o.user
+            && let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(*uid))
+        {
+            o.home = Some(u.dir.to_string_lossy().into_owned());
+        }
+    }
+    Ok(o)
+}
+
+fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.parse::<T>().map_err(|_| "not a number".to_string())
+}
+
+fn seconds(v: &str) -> Result<Duration, String> {
+    let f: f64 = v.parse().map_err(|_| "not a number".to_string())?;
+    if !(0.0..=86400.0 * 365.0).contains(&f) {
+        return Err("out of range".into());
+    }
+    Ok(Duration::from_secs_f64(f))
+}
+
+fn processes(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let n: u32 = number(v)?;
+    if !(1..=1000).contains(&n) {
+        return Err("must be from 1 to 1000".into());
+    }
+    o.processes = n;
+    o.processes_explicit = true;
+    Ok(())
+}
+
+fn threads(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let n: u32 = number(v)?;
+    if n == 0 {
+        return Err("threads=0 (service-script mode) is not supported yet".into());
+    }
+    if n > 10000 {
+        return Err("must be at most 10000".into());
+    }
+    o.threads = n;
+    Ok(())
+}
+
+fn resolve_user(v: &str) -> Result<(String, u32), String> {
+    let uid = if let Some(n) = v.strip_prefix('#') {
+        number::<u32>(n)?
+    } else {
+        match nix::unistd::User::from_name(v) {
+            Ok(Some(u)) => u.uid.as_raw(),
+            _ => return Err("no such user".into()),
+        }
+    };
+    if uid == 0 {
+        return Err("daemon processes must not run as root".into());
+    }
+    Ok((v.to_string(), uid))
+}
+
+fn resolve_group(v: &str) -> Result<(String, u32), String> {
+    let gid = if let Some(n) = v.strip_prefix('#') {
+        number::<u32>(n)?
+    } else {
+        match nix::unistd::Group::from_name(v) {
+            Ok(Some(g)) => g.gid.as_raw(),
+            _ => return Err("no such group".into()),
+        }
+    };
+    Ok((v.to_string(), gid))
+}
+
+fn user(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.user = Some(resolve_user(v)?);
+    Ok(())
+}
+
+fn group(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.group = Some(resolve_group(v)?);
+    Ok(())
+}
+
+fn supplementary_groups(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.supplementary_groups = v
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(resolve_group)
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+fn absolute_dir(v: &str) -> Result<String, String> {
+    if !v.starts_with('/') {
+        return Err("not an absolute path".into());
+    }
+    Ok(v.to_string())
+}
+
+fn home(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.home = Some(absolute_dir(v)?);
+    Ok(())
+}
+
+fn display_name(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    if v.is_empty() || v.starts_with("%{") && v != "%{GROUP}" {
+        return Err("empty, or a %{...} form other than %{GROUP}".into());
+    }
+    o.display_name = Some(v.to_string());
+    Ok(())
+}
+
+fn umask(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let m = u32::from_str_radix(v, 8).map_err(|_| "not an octal number".to_string())?;
+    if m > 0o777 {
+        return Err("larger than 0777".into());
+    }
+    o.umask = Some(m);
+    Ok(())
+}
+
+fn lang(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.lang = Some(v.to_string());
+    Ok(())
+}
+
+fn locale(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.locale = Some(v.to_string());
+    Ok(())
+}
+
+fn python_home(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.python_home = Some(validate_home(v)?);
+    Ok(())
+}
+
+fn python_path(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.python_path = v
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(())
+}
+
+fn python_eggs(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.python_eggs = Some(absolute_dir(v)?);
+    Ok(())
+}
+
+fn socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    if d < Duration::from_secs(1) {
+        return Err("must be at least 1".into());
+    }
+    o.socket_timeout = Some(d);
+    Ok(())
+}
+
+fn connect_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    if d < Duration::from_secs(1) {
+        return Err("must be at least 1".into());
+    }
+    o.connect_timeout = d;
+    Ok(())
+}
+
+fn header_buffer_size(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let n: u32 = number(v)?;
+    if n != 0 && n < 8192 {
+        return Err("must be at least 8192 (or 0)".into());
+    }
+    o.header_buffer_size = if n == 0 { 32768 } else { n };
+    Ok(())
+}
+
+fn response_socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.response_socket_timeout = Some(seconds(v)?);
+    Ok(())
+}
+
+fn listen_backlog(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let n: i32 = number(v)?;
+    if n < 1 {
+        return Err("must be at least 1".into());
+    }
+    o.listen_backlog = n;
+    Ok(())
+}
+
+fn shutdown_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.shutdown_timeout = seconds(v)?;
+    Ok(())
+}
+
+fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    o.maximum_requests = number(v)?;
+    Ok(())
+}
+
+/// Accepted for compatibility, validated, and logged as not enforced yet.
+fn later(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let _ = o;
+    seconds(v).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<DaemonOptions, String> {
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let o = p(&["g"]).unwrap();
+        assert_eq!((o.processes, o.threads, o.multiprocess()), (1, 15, false));
+        let o = p(&[
+            "g",
+            "processes=1",
+            "threads=3",
+            "display-name=%{GROUP}",
+            "umask=0027",
+            "python-path=/a:/b",
+            "connect-timeout=2.5",
+            "user=#33",
+        ])
+        .unwrap();
+        assert!(o.multiprocess());
+        assert_eq!(o.threads, 3);
+        assert_eq!(o.display_name().as_deref(), Some("(wsgi:g)"));
+        assert_eq!(o.umask, Some(0o027));
+        assert_eq!(o.python_path, vec!["/a", "/b"]);
+        assert_eq!(o.connect_timeout, Duration::from_millis(2500));
+        assert_eq!(o.user, Some(("#33".into(), 33)));
+    }
+
+    #[test]
+    fn errors_name_key_value_and_expectation() {
+        let e = p(&["g", "bogus=1"]).unwrap_err();
+        assert!(e.contains("unknown option 'bogus'"), "{e}");
+        let e = p(&["g", "threads=x"]).unwrap_err();
+        assert!(
+            e.contains("WSGIDaemonProcess g: invalid value 'x' for option 'threads'"),
+            "{e}"
+        );
+        assert!(e.contains("expected a number of threads"), "{e}");
+        let e = p(&["g", "user=root"]).unwrap_err();
+        assert!(e.contains("must not run as root"), "{e}");
+        let e = p(&["g", "user=#0"]).unwrap_err();
+        assert!(e.contains("must not run as root"), "{e}");
+        let e = p(&["g", "chroot=/x"]).unwrap_err();
+        assert!(e.contains("'chroot' is not supported"), "{e}");
+        let e = p(&["g", "processes=0"]).unwrap_err();
+        assert!(e.contains("from 1 to 1000"), "{e}");
+        let e = p(&["g", "threads=2", "threads=3"]).unwrap_err();
+        assert!(e.contains("given twice"), "{e}");
+        let e = p(&["g", "header-buffer-size=100"]).unwrap_err();
+        assert!(e.contains("at least 8192"), "{e}");
+        let e = p(&["g", "umask=999"]).unwrap_err();
+        assert!(e.contains("octal"), "{e}");
+        let e = p(&["g", "noequals"]).unwrap_err();
+        assert!(e.contains("form key=value"), "{e}");
+        assert!(p(&[]).is_err());
+        assert!(p(&["%{GLOBAL}"]).is_err());
+    }
+
+    #[test]
+    fn not_enforced_are_recorded() {
+        let o = p(&["g", "inactivity-timeout=30", "request-timeout=60"]).unwrap();
+        assert_eq!(o.not_enforced.len(), 2);
+    }
+}

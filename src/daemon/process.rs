@@ -1,0 +1,336 @@
+//! A daemon process, from the moment the supervisor forks it in the Apache
+//! parent until it exits (it never returns into Apache): process name,
+//! closing what it must not keep (Apache's listeners, other groups'
+//! sockets and secrets), privilege drop (refusing uid 0, fatal on failure),
+//! home/umask/locale/environment, Python (`python::init`, GIL released
+//! afterwards), then `threads` worker threads that accept only while idle
+//! and run `server::serve`. The main thread waits for SIGTERM/SIGINT/
+//! SIGHUP/SIGUSR1 and stops the process: no new connections, in-flight
+//! requests get up to `shutdown-timeout`.
+
+use super::server;
+use super::supervisor::{Group, Registry};
+use crate::apache::log::{self, Level};
+use crate::config::ServerConfig;
+use crate::python::{init, modules};
+use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set when the process is stopping: workers finish their request and exit.
+pub static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Set when the process stops itself (maximum-requests): the socket stays
+/// open in the parent, so queued connections wait for the replacement.
+static SELF_RESTART: AtomicBool = AtomicBool::new(false);
+/// Requests served by this process (for maximum-requests).
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+fn fatal(group: &Group, msg: String, delay: Duration) -> ! {
+    log::server(
+        Level::Alert,
+        None,
+        &format!(
+            "[WSGIRS0410] daemon process {} of group '{}': {msg}",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
+    // Back off so a failure that would recur cannot make the parent spin.
+    std::thread::sleep(delay.max(Duration::from_secs(2)));
+    // SAFETY: leaving the forked process without running Apache's atexit code.
+    unsafe { libc::_exit(1) }
+}
+
+/// Overwrites the process's argv area (what `ps` shows) and its comm name.
+fn set_display_name(name: &str) {
+    if let Some(s) = log::main_server() {
+        // SAFETY: process->argv is Apache's argv vector, whose strings are
+        // contiguous in memory; we write within their combined length.
+        unsafe {
+            let process = (*s.as_ptr()).process;
+            let argc = (*process).argc as usize;
+            let argv = (*process).argv;
+            if argc > 0 && !argv.is_null() && !(*argv).is_null() {
+                let start = *argv as *mut u8;
+                let last = *argv.add(argc - 1);
+                let end = last.add(libc::strlen(last)) as *mut u8;
+                let room = end.offset_from(start) as usize;
+                std::ptr::write_bytes(start, 0, room);
+                let n = name.len().min(room);
+                std::ptr::copy_nonoverlapping(name.as_ptr(), start, n);
+            }
+        }
+    }
+    let comm =
+        std::ffi::CString::new(name.chars().take(15).collect::<String>()).unwrap_or_default();
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated string.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+}
+
+fn drop_privileges(group: &Group) -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let o = &group.opts;
+    let uid = o.user.as_ref().map(|u| u.1).unwrap_or(group.apache_uid);
+    if uid == 0 {
+        return Err("refusing to run a daemon process as root (user=, or the Apache User)".into());
+    }
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten();
+    let gid = match (&o.group, &o.user, &user) {
+        (Some((_, g)), _, _) => *g,
+        (None, Some(_), Some(u)) => u.gid.as_raw(),
+        _ => group.apache_gid,
+    };
+    let gid = nix::unistd::Gid::from_raw(gid);
+    nix::unistd::setgid(gid).map_err(|e| format!("setgid({gid}) failed: {e}"))?;
+    if !o.supplementary_groups.is_empty() {
+        let gids: Vec<_> = o
+            .supplementary_groups
+            .iter()
+            .map(|(_, g)| nix::unistd::Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&gids).map_err(|e| format!("setgroups failed: {e}"))?;
+    } else if let Some(u) = &user {
+        let name = std::ffi::CString::new(u.name.clone()).unwrap_or_default();
+        nix::unistd::initgroups(&name, gid)
+            .map_err(|e| format!("initgroups({}) failed: {e}", u.name))?;
+    } else {
+        nix::unistd::setgroups(&[gid]).map_err(|e| format!("setgroups failed: {e}"))?;
+    }
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+        .map_err(|e| format!("setuid({uid}) failed: {e}"))?;
+    if nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root() {
+        return Err("still root after setuid".into());
+    }
+    Ok(())
+}
+
+/// Runs the daemon process; never returns.
+pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> ! {
+    STOPPING.store(false, Ordering::SeqCst);
+    // Signals: default dispositions (Apache's handlers are the parent's), then
+    // block the stop signals so only the main thread's sigwait sees them.
+    let stop_signals = [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ];
+    let mut mask = SigSet::empty();
+    for s in stop_signals {
+        mask.add(s);
+        // SAFETY: resetting to the default disposition; no handler code runs.
+        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+    }
+    // SAFETY: ignoring SIGPIPE so a write to a vanished child returns EPIPE.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    // SAFETY: as above; the supervisor's SIGCHLD handling is the parent's.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+    let _ = mask.thread_block();
+
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
+    // Close what this process must not keep.
+    // SAFETY: Apache's listening sockets are not used here.
+    unsafe { crate::apache::sys::ap_close_listeners() };
+    for g in &reg.groups {
+        if g.id != group.id {
+            // SAFETY: another group's listener, unused here.
+            unsafe { libc::close(g.listener) };
+        }
+    }
+    let o = &group.opts;
+    if let Some(name) = o.display_name() {
+        set_display_name(&name);
+    }
+    if let Err(e) = drop_privileges(group) {
+        fatal(group, e, delay);
+    }
+    if let Some(home) = &o.home
+        && let Err(e) = std::env::set_current_dir(home)
+    {
+        fatal(
+            group,
+            format!("cannot change to home directory '{home}': {e}"),
+            delay,
+        );
+    }
+    if let Some(m) = o.umask {
+        // SAFETY: umask(2) on this single-threaded process.
+        unsafe { libc::umask(m as libc::mode_t) };
+    }
+    // SAFETY: no other thread exists yet (set_var), and setlocale gets a
+    // NUL-terminated string.
+    unsafe {
+        if let Some(l) = &o.lang {
+            std::env::set_var("LANG", l);
+        }
+        if let Some(l) = &o.locale {
+            std::env::set_var("LC_ALL", l);
+            let c = std::ffi::CString::new(l.as_str()).unwrap_or_default();
+            libc::setlocale(libc::LC_ALL, c.as_ptr());
+        }
+        if let Some(e) = &o.python_eggs {
+            std::env::set_var("PYTHON_EGG_CACHE", e);
+        }
+    }
+    let mut settings = log::main_server()
+        .and_then(|s| s.config::<ServerConfig>())
+        .map(|c| c.python.clone())
+        .unwrap_or_default();
+    if let Some(h) = &o.python_home {
+        settings.home = Some(h.clone());
+    }
+    if !o.python_path.is_empty() {
+        settings.path = o.python_path.clone();
+    }
+    if let Some(home) = &o.home {
+        settings.path.insert(0, home.clone());
+    }
+    let info = modules::ProcessInfo {
+        process_group: o.name.clone(),
+        maximum_processes: o.processes as i32,
+        threads_per_process: o.threads as i32,
+    };
+    if let Err(e) = init::initialize(&settings, &info) {
+        fatal(group, format!("Python could not be started: {e}"), delay);
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "[WSGIRS0411] daemon process {} (#{index}) of group '{}' ready with {} threads",
+            std::process::id(),
+            o.name,
+            o.threads
+        ),
+    );
+    // SAFETY: our listener (blocking → non-blocking so idle workers can poll).
+    unsafe {
+        let fl = libc::fcntl(group.listener, libc::F_GETFL);
+        libc::fcntl(group.listener, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    let workers: Vec<_> = (0..o.threads)
+        .map(|i| {
+            let g = group.clone();
+            std::thread::Builder::new()
+                .name(format!("wsgi-{i}"))
+                .spawn(move || worker(&g, i))
+        })
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}"), delay));
+    let sig = wait_for_stop(&mask);
+    STOPPING.store(true, Ordering::SeqCst);
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "[WSGIRS0412] daemon process {} of group '{}' stopping ({})",
+            std::process::id(),
+            o.name,
+            sig
+        ),
+    );
+    let deadline = Instant::now() + o.shutdown_timeout;
+    let mut all_done = true;
+    for w in workers {
+        while !w.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if w.is_finished() {
+            let _ = w.join();
+        } else {
+            all_done = false;
+        }
+    }
+    if all_done && settings.destroy_interpreter() {
+        init::finalize();
+    }
+    // SAFETY: leaving the forked process without Apache's exit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+/// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
+/// (maximum-requests); returns what stopped the process.
+fn wait_for_stop(mask: &SigSet) -> &'static str {
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    loop {
+        if STOPPING.load(Ordering::SeqCst) {
+            return "maximum-requests reached";
+        }
+        // SAFETY: a valid signal set and timeout; no siginfo wanted.
+        let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        if n > 0 {
+            return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
+        }
+    }
+}
+
+/// One worker thread: accept while idle, serve, repeat until stopping;
+/// then serve what is still queued on the socket (connections made before
+/// the parent removed it) so that a stop or restart drops no request.
+fn worker(group: &Arc<Group>, id: u32) {
+    let fd = group.listener;
+    loop {
+        let stopping = STOPPING.load(Ordering::SeqCst);
+        if stopping && SELF_RESTART.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, if stopping { 0 } else { 200 }) };
+        if n <= 0 {
+            if stopping {
+                return;
+            }
+            continue;
+        }
+        // SAFETY: accept on our listener; NULL address out-parameters.
+        let c = unsafe {
+            libc::accept4(
+                fd,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            )
+        };
+        if c < 0 {
+            if stopping {
+                return;
+            }
+            continue;
+        }
+        // SAFETY: `c` is a freshly accepted descriptor we own.
+        let stream =
+            unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(c) };
+        server::serve(stream, group, id);
+        let served = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
+        let max = group.opts.maximum_requests;
+        if max > 0 && served == max {
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "[WSGIRS0413] daemon process {} of group '{}' reached maximum-requests={max}; restarting",
+                    std::process::id(),
+                    group.opts.name
+                ),
+            );
+            SELF_RESTART.store(true, Ordering::SeqCst);
+            STOPPING.store(true, Ordering::SeqCst);
+        }
+    }
+}

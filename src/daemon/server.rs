@@ -1,0 +1,469 @@
+//! One connection in a daemon worker thread: authenticate the HELLO (peer
+//! uid and secret, before any Python runs), ACCEPT, read the ENVIRON, then
+//! run the request through the one WSGI core (`wsgi::request::run`) with a
+//! [`DaemonHost`]: `wsgi.input` pulls the body with BODY_CREDIT/BODY, the
+//! response goes out as RESPONSE_HEAD, RESPONSE_BODY (FLUSH on every
+//! yield) and an explicit RESPONSE_END, or ERROR. Called by
+//! `process::worker` without the GIL; the host is always used without it.
+
+use super::supervisor::Group;
+use crate::apache::log::{self, Level};
+use crate::proto::{
+    self, BodyStatus, ErrorKind, ErrorReport, FrameReader, Limits, Message, PairList, Reject,
+    ResponseEnd, ResponseHead, Session, Side, Timings,
+};
+use crate::wsgi::environ::EnvironData;
+use crate::wsgi::{Head, Host, HostError, Outcome, request};
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+const CREDIT_WINDOW: u32 = 64 * 1024;
+const MAX_DATA: usize = 256 * 1024;
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The daemon-side [`Host`] of one request.
+pub struct DaemonHost {
+    reader: FrameReader<UnixStream>,
+    writer: UnixStream,
+    session: Session,
+    /// Body bytes received but not yet handed to the application.
+    body: Vec<u8>,
+    body_pos: usize,
+    body_end: Option<BodyStatus>,
+    gone: bool,
+    failed: bool,
+    request_id: String,
+    scratch: Vec<u8>,
+}
+
+impl DaemonHost {
+    fn send(&mut self, m: &Message<'_>) -> Result<(), HostError> {
+        self.session
+            .send(m)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        proto::write_message(&mut self.writer, m, &mut self.scratch).map_err(|e| {
+            self.gone = true;
+            HostError::ClientGone(format!("write to the Apache child failed: {e}"))
+        })
+    }
+
+    /// Reads the next C→D frame: body bytes, the body end or an error.
+    fn pull(&mut self) -> Result<(), HostError> {
+        let msg = self
+            .reader
+            .read_message()
+            .map_err(|e| HostError::ClientGone(format!("reading request body: {e}")))?;
+        let Some(msg) = msg else {
+            self.gone = true;
+            return Err(HostError::ClientGone(
+                "Apache child closed the connection".into(),
+            ));
+        };
+        self.session
+            .recv(&msg)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        match msg {
+            Message::Body(d) => {
+                self.body.clear();
+                self.body.extend_from_slice(d);
+                self.body_pos = 0;
+                Ok(())
+            }
+            Message::BodyEnd(e) => {
+                self.body_end = Some(e.status);
+                Ok(())
+            }
+            Message::Cancel(_) => {
+                self.gone = true;
+                Err(HostError::ClientGone(
+                    "request cancelled by the client".into(),
+                ))
+            }
+            _ => Err(HostError::Io(
+                "unexpected frame while reading the body".into(),
+            )),
+        }
+    }
+}
+
+impl Host for DaemonHost {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.body_pos < self.body.len() {
+                let n = buf.len().min(self.body.len() - self.body_pos);
+                buf[..n].copy_from_slice(&self.body[self.body_pos..self.body_pos + n]);
+                self.body_pos += n;
+                return Ok(n);
+            }
+            match self.body_end {
+                Some(BodyStatus::Complete) => return Ok(0),
+                Some(s) => {
+                    return Err(HostError::ClientGone(format!(
+                        "request body incomplete ({s:?})"
+                    )));
+                }
+                None => {}
+            }
+            if self.session.credit() == 0 {
+                let want = (buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW);
+                self.send(&Message::BodyCredit(want))?;
+            }
+            self.pull()?;
+        }
+    }
+
+    fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
+        let mut pairs = proto::PairListBuf::new();
+        for (k, v) in &head.headers {
+            pairs
+                .push(k.as_bytes(), v.as_bytes())
+                .map_err(|e| HostError::Io(format!("response header: {e}")))?;
+        }
+        let reason = head
+            .status_line
+            .split_once(' ')
+            .map(|(_, r)| r)
+            .unwrap_or("");
+        let list = pairs.as_list();
+        self.send(&Message::ResponseHead(ResponseHead {
+            status: head.status,
+            reason: reason.as_bytes(),
+            headers: list,
+        }))
+    }
+
+    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        let mut chunks = data.chunks(MAX_DATA).peekable();
+        if chunks.peek().is_none() {
+            if flush {
+                return self.send(&Message::ResponseBody { data: b"", flush });
+            }
+            return Ok(());
+        }
+        while let Some(c) = chunks.next() {
+            let last = chunks.peek().is_none();
+            self.send(&Message::ResponseBody {
+                data: c,
+                flush: flush && last,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, level: Level, msg: &str) {
+        if self.request_id.is_empty() {
+            log::server(level, None, msg);
+        } else {
+            log::server(level, None, &format!("[request {}] {msg}", self.request_id));
+        }
+    }
+
+    fn abort(&mut self) {
+        self.failed = true;
+        let _ = self.send(&Message::Error(ErrorReport {
+            kind: ErrorKind::AppException,
+            message: b"the application failed after the response head was sent",
+        }));
+    }
+
+    fn client_gone(&self) -> bool {
+        self.gone
+    }
+}
+
+/// Serves one accepted connection.
+pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
+    let accepted_us = now_us();
+    let _ = stream.set_read_timeout(Some(group.socket_timeout));
+    let _ = stream.set_write_timeout(Some(group.socket_timeout));
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
+    let peer = proto::peer_uid(&stream);
+    let mut reader = FrameReader::new(stream, Limits::default());
+    let mut session = Session::new(Side::Daemon);
+    let mut w = writer;
+    let reject = |w: &mut UnixStream, reason, why: String| {
+        log::server(
+            Level::Err,
+            None,
+            &format!(
+                "[WSGIRS0420] daemon process {} of group '{}' refused a connection: {why}",
+                std::process::id(),
+                group.opts.name
+            ),
+        );
+        let _ = proto::write_message(
+            w,
+            &Message::Reject(Reject {
+                reason,
+                message: why.as_bytes(),
+            }),
+            &mut Vec::new(),
+        );
+    };
+    // HELLO.
+    let (queue_start_us, app_group, request_id) = match reader.read_message() {
+        Ok(Some(m @ Message::Hello(h))) => {
+            let uid = match peer {
+                Ok(u) => u,
+                Err(e) => {
+                    reject(
+                        &mut w,
+                        proto::RejectReason::Auth,
+                        format!("SO_PEERCRED: {e}"),
+                    );
+                    return;
+                }
+            };
+            let check = |token| {
+                proto::authenticate(
+                    &h,
+                    token,
+                    group.opts.name.as_bytes(),
+                    uid,
+                    &[group.apache_uid],
+                )
+            };
+            let mut verdict = check(&group.token);
+            if verdict == Err(proto::AuthFailure::Token)
+                && let Some(prev) = &group.previous_token
+            {
+                verdict = check(prev);
+            }
+            if let Err(f) = verdict {
+                reject(&mut w, f.reject_reason(), f.to_string());
+                return;
+            }
+            if session.recv(&m).is_err() {
+                return;
+            }
+            (
+                h.queue_start_us,
+                String::from_utf8_lossy(h.application_group).into_owned(),
+                String::from_utf8_lossy(h.request_id).into_owned(),
+            )
+        }
+        Ok(Some(_)) => {
+            reject(
+                &mut w,
+                proto::RejectReason::Auth,
+                "first frame is not HELLO".into(),
+            );
+            return;
+        }
+        Ok(None) => return,
+        Err(e) => {
+            let reason = match e {
+                proto::ProtoError::UnsupportedVersion(_) => proto::RejectReason::Version,
+                _ => proto::RejectReason::Auth,
+            };
+            reject(&mut w, reason, format!("bad HELLO: {e}"));
+            return;
+        }
+    };
+    let accept = Message::Accept(proto::Accept {
+        version: proto::PROTOCOL_VERSION,
+        caps: proto::Caps::NONE,
+        daemon_pid: std::process::id(),
+        worker_id,
+    });
+    if session.send(&accept).is_err()
+        || proto::write_message(&mut w, &accept, &mut Vec::new()).is_err()
+    {
+        return;
+    }
+    // ENVIRON.
+    let mut env = EnvironData::default();
+    match reader.read_message() {
+        Ok(Some(m @ Message::Environ(pairs))) => {
+            if session.recv(&m).is_err() {
+                return;
+            }
+            fill_environ(&mut env, pairs, group);
+        }
+        _ => return,
+    }
+    let daemon_start = accepted_us as f64 / 1e6;
+    env.times = vec![
+        (
+            "mod_wsgi.request_start",
+            parse_f64(env.get("mod_wsgi.request_start")),
+        ),
+        ("mod_wsgi.queue_start", queue_start_us as f64 / 1e6),
+        ("mod_wsgi.daemon_start", daemon_start),
+        ("mod_wsgi.application_start", now_us() as f64 / 1e6),
+    ];
+    // The daemon worker thread that runs the request (an int, as in embedded mode).
+    env.ints = vec![("mod_wsgi.thread_id", i64::from(worker_id) + 1)];
+    let keys: Vec<&str> = env.times.iter().map(|(k, _)| *k).collect();
+    for k in keys {
+        env.remove(k);
+    }
+    let resource = String::from_utf8_lossy(env.get("SCRIPT_FILENAME").unwrap_or(b"")).into_owned();
+    // A WSGIHandlerScript request runs the handler script, not the resource.
+    let script = match env.get("mod_wsgi.handler_script") {
+        Some(h) if !h.is_empty() => String::from_utf8_lossy(h).into_owned(),
+        _ => resource.clone(),
+    };
+    let callable = String::from_utf8_lossy(
+        env.get("mod_wsgi.callable_object")
+            .unwrap_or(b"application"),
+    )
+    .into_owned();
+    let reload = env.get("mod_wsgi.script_reloading") == Some(b"1".as_slice());
+    let reload_mtime = reload
+        .then(|| std::fs::metadata(&script).ok())
+        .flatten()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64());
+    let target = request::Target {
+        script: &script,
+        callable: &callable,
+        application_group: &app_group,
+        reload_mtime,
+        resource: reload.then_some(resource.as_str()),
+    };
+    let started = Instant::now();
+    let host = Box::new(DaemonHost {
+        reader,
+        writer: w,
+        session,
+        body: Vec::new(),
+        body_pos: 0,
+        body_end: None,
+        gone: false,
+        failed: false,
+        request_id,
+        scratch: Vec::new(),
+    });
+    let finisher = Finisher::new(host);
+    let ended = request::run(&target, &env, Box::new(finisher.clone()));
+    finisher.finish(ended, started, queue_start_us, accepted_us);
+}
+
+fn parse_f64(v: Option<&[u8]>) -> f64 {
+    v.and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Turns the ENVIRON pairs into the environ data, with the daemon's own keys.
+fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) {
+    for (k, v) in pairs.iter() {
+        let key = String::from_utf8_lossy(k);
+        if key == "wsgi.url_scheme" {
+            env.url_scheme = String::from_utf8_lossy(v).into_owned();
+        } else {
+            env.set(&key, v);
+        }
+    }
+    if env.url_scheme.is_empty() {
+        env.url_scheme = "http".into();
+    }
+    env.multithread = group.opts.threads > 1;
+    env.multiprocess = group.opts.multiprocess();
+    env.run_once = false;
+    env.set("mod_wsgi.process_group", group.opts.name.as_bytes());
+    env.set("mod_wsgi.daemon_connects", b"1");
+    env.set("mod_wsgi.daemon_restarts", b"0");
+}
+
+/// Shares the host between the exchange (which drops it when the request
+/// ends) and `serve`, which writes the final frame afterwards.
+#[derive(Clone)]
+struct Finisher(Arc<std::sync::Mutex<Option<Box<DaemonHost>>>>);
+
+impl Finisher {
+    fn new(h: Box<DaemonHost>) -> Finisher {
+        Finisher(Arc::new(std::sync::Mutex::new(Some(h))))
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut DaemonHost) -> Result<R, HostError>,
+    ) -> Result<R, HostError> {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match g.as_mut() {
+            Some(h) => f(h),
+            None => Err(HostError::Expired),
+        }
+    }
+
+    fn finish(
+        &self,
+        ended: request::Ended,
+        started: Instant,
+        queue_start_us: u64,
+        accepted_us: u64,
+    ) {
+        let Some(mut h) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        if h.gone || h.failed {
+            return;
+        }
+        let msg = match ended {
+            request::Ended::Responded(Outcome::Completed) => Message::ResponseEnd(ResponseEnd {
+                timings: Timings {
+                    app_us: started.elapsed().as_micros() as u64,
+                    cpu_us: 0,
+                    queue_us: accepted_us.saturating_sub(queue_start_us),
+                },
+                trailers: PairList::EMPTY,
+            }),
+            _ => Message::Error(ErrorReport {
+                kind: ErrorKind::AppException,
+                message: b"the WSGI application failed; see the daemon's log",
+            }),
+        };
+        let _ = h.send(&msg);
+        let _ = h.writer.flush();
+        let _ = h.writer.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+impl Host for Finisher {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        self.with(|h| h.read(buf))
+    }
+    fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
+        self.with(|h| h.send_head(head))
+    }
+    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
+        self.with(|h| h.write(data, flush))
+    }
+    fn log(&mut self, level: Level, msg: &str) {
+        let _ = self.with(|h| {
+            h.log(level, msg);
+            Ok(())
+        });
+    }
+    fn abort(&mut self) {
+        let _ = self.with(|h| {
+            h.abort();
+            Ok(())
+        });
+    }
+    fn client_gone(&self) -> bool {
+        self.0
+            .lock()
+            .map(|g| g.as_ref().is_some_and(|h| h.gone))
+            .unwrap_or(true)
+    }
+}

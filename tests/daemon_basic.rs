@@ -1,0 +1,212 @@
+//! Daemon mode end to end against a real Apache: two `WSGIDaemonProcess`
+//! groups each serve their own app with their own pids, cwd, python-path,
+//! display name and environ; request bodies reach the daemon; errors map to
+//! mod_wsgi 6's statuses. Run under the event, worker and prefork MPMs.
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+fn two_groups(mpm: Mpm) {
+    ours_only!("WSGIRS log ids and display names");
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let info = b.app("daemon_info.wsgi");
+    let echo = b.app("echo.wsgi");
+    let root = b.root().to_path_buf();
+    let home_a = root.join("apps");
+    let pp = root.join("pp");
+    std::fs::create_dir_all(&pp).unwrap();
+    let apache = b
+        .server(format!(
+            "WSGIDaemonProcess alpha processes=2 threads=3 display-name=%{{GROUP}} home={} python-path={} umask=0027 lang=C.UTF-8",
+            home_a.display(),
+            pp.display()
+        ))
+        .server("WSGIDaemonProcess beta threads=1")
+        .server(format!(
+            "WSGIScriptAlias /a \"{}\" process-group=alpha application-group=%{{GLOBAL}}",
+            info.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /b \"{}\" process-group=beta",
+            info.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /echo \"{}\" process-group=beta",
+            echo.display()
+        ))
+        .start();
+    let a = apache.get("/a/x?q=1");
+    assert_eq!(a.status, 200, "{a:?}\n{}", apache.error_log());
+    let ka = parse_kv(&a.text());
+    assert_eq!(ka["env_group"], "alpha");
+    assert_eq!(ka["module_group"], "alpha");
+    assert_eq!(ka["multiprocess"], "True");
+    assert_eq!(ka["multithread"], "True");
+    assert_eq!(ka["cmdline"], "(wsgi:alpha)");
+    assert_eq!(ka["cwd"], home_a.to_string_lossy());
+    assert_eq!(ka["path0"], home_a.to_string_lossy());
+    assert!(
+        ka["path"].contains(&*pp.to_string_lossy()),
+        "{}",
+        ka["path"]
+    );
+    assert_eq!(ka["umask"], "27");
+    assert_eq!(ka["lang"], "C.UTF-8");
+    assert_eq!(ka["script_name"], "/a");
+    assert_eq!(ka["path_info"], "/x");
+    assert_eq!(ka["query"], "q=1");
+    assert_eq!(ka["queue_start"], "True");
+    assert_eq!(ka["daemon_start"], "True");
+    let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+    assert_eq!(ka["uid"], www.uid.to_string());
+    assert_eq!(a.headers_all("Set-Cookie"), vec!["a=1", "b=2"]);
+
+    let b = apache.get("/b");
+    assert_eq!(b.status, 200, "{b:?}");
+    let kb = parse_kv(&b.text());
+    assert_eq!(kb["env_group"], "beta");
+    assert_eq!(kb["module_group"], "beta");
+    assert_eq!(kb["multiprocess"], "False");
+    assert_eq!(kb["multithread"], "False");
+    assert_ne!(ka["pid"], kb["pid"]);
+    assert!(kb["cmdline"].contains("apache2"), "{}", kb["cmdline"]);
+    let children = apache.pids_of_children();
+    for k in [&ka, &kb] {
+        let pid: i32 = k["pid"].parse().unwrap();
+        assert!(
+            children.contains(&pid),
+            "daemon {pid} is a child of the Apache parent"
+        );
+    }
+    // Both alpha processes serve.
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let r = apache.get("/a");
+        assert_eq!(r.status, 200);
+        pids.insert(parse_kv(&r.text())["pid"].clone());
+    }
+    assert!(!pids.contains(&kb["pid"]));
+
+    // A body goes through (bigger than one credit window and one frame).
+    let body: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let r = apache.post("/echo", &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, body);
+}
+per_mpm!(two_groups_serve_their_apps, two_groups);
+
+/// Keys whose values legitimately differ between an embedded and a daemon
+/// request (documented in docs/differences.md), or per request anyway.
+const DIFFERENT_VALUES: &[&str] = &[
+    "mod_wsgi.process_group",
+    "mod_wsgi.request_start",
+    "mod_wsgi.queue_start",
+    "mod_wsgi.daemon_start",
+    "mod_wsgi.application_start",
+    "mod_wsgi.thread_id",
+    "mod_wsgi.connection_id",
+    "mod_wsgi.request_id",
+    "mod_wsgi.server_pid",
+    "wsgi.multithread",
+    "wsgi.multiprocess",
+    "REMOTE_PORT",
+    "SCRIPT_NAME",
+    "mod_wsgi.script_name",
+    "REQUEST_URI",
+    "UNIQUE_ID",
+];
+/// Keys only the daemon adds.
+const DAEMON_ONLY: &[&str] = &[
+    "mod_wsgi.daemon_connects",
+    "mod_wsgi.daemon_restarts",
+    "mod_wsgi.script_reloading",
+];
+
+fn environ_parity(mpm: Mpm) {
+    ours_only!("the documented daemon-only keys are ours");
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let app = b.app("environ_lines.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess par processes=2 threads=4")
+        .server(format!(
+            "WSGIScriptAlias /emb \"{}\" application-group=%{{GLOBAL}}",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /dae \"{}\" process-group=par application-group=%{{GLOBAL}}",
+            app.display()
+        ))
+        .start();
+    let req = |path: &str| {
+        let r = apache
+            .client()
+            .send(
+                &Request::new("POST", path)
+                    .header("X-Custom", "v")
+                    .header("Content-Type", "text/plain")
+                    .body("abc"),
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{path}: {r:?}\n{}", apache.error_log());
+        parse_kv(&r.text())
+    };
+    let emb = req("/emb/p?x=1");
+    let dae = req("/dae/p?x=1");
+    for (k, v) in &emb {
+        let Some(d) = dae.get(k) else {
+            panic!("daemon environ lacks {k} (embedded: {v})");
+        };
+        if !DIFFERENT_VALUES.contains(&k.as_str()) {
+            assert_eq!(d, v, "environ[{k}] differs");
+        }
+    }
+    for k in dae.keys() {
+        assert!(
+            emb.contains_key(k) || DAEMON_ONLY.contains(&k.as_str()),
+            "daemon-only environ key {k} is not documented"
+        );
+    }
+    assert_eq!(dae["mod_wsgi.process_group"], "'par'");
+    assert_eq!(emb["mod_wsgi.process_group"], "''");
+    assert_eq!(dae["wsgi.multiprocess"], "True");
+    assert_eq!(dae["wsgi.multithread"], "True");
+    assert_eq!(dae["wsgi.input"], emb["wsgi.input"]);
+    assert_eq!(dae["HTTP_X_CUSTOM"], "'v'");
+    assert_eq!(dae["CONTENT_LENGTH"], "'3'");
+}
+per_mpm!(daemon_environ_matches_embedded, environ_parity);
+
+fn timeouts_and_truncation(mpm: Mpm) {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let app = b.app("slow_stream.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess slow threads=2 socket-timeout=1")
+        .server(format!(
+            "WSGIScriptAlias /s \"{}\" process-group=slow",
+            app.display()
+        ))
+        .start();
+    let r = apache.get("/s/head-late?seconds=2.5");
+    assert_eq!(r.status, 504, "{r:?}");
+    assert!(apache.error_log().contains("[WSGIRS0435]"));
+    // Control: in time it works.
+    let r = apache.get("/s/head-late?seconds=0.1");
+    assert_eq!(r.status, 200, "{r:?}");
+    // After the head, a failure truncates: never a clean short response.
+    let raw = apache
+        .client()
+        .raw(b"GET /s/truncate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(text.contains("first chunk"), "{text:?}");
+    let body_len = text.split("\r\n\r\n").nth(1).map(str::len).unwrap_or(0);
+    assert!(
+        body_len < 100,
+        "declared 100 bytes, must be cut short: {text:?}"
+    );
+}
+per_mpm!(socket_timeout_and_truncation, timeouts_and_truncation);
