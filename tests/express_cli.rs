@@ -443,3 +443,42 @@ fn start_server_serves_the_app_and_stops_on_sigint() {
         assert!(!log.contains(bad), "{bad} in error_log:\n{log}");
     }
 }
+
+#[test]
+fn directives_the_module_lacks_are_refused_before_writing() {
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = dir.path().join("root");
+    // A stand-in module that knows only the directives every configuration uses.
+    let fake = dir.path().join("fake_mod_wsgi.so");
+    std::fs::write(
+        &fake,
+        "WSGIScriptAlias WSGIApplicationGroup WSGIPythonHome WSGIPythonPath \
+         WSGICallableObject WSGIPassAuthorization WSGIScriptReloading",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(EXE)
+            .args(["setup-server", &app, "--server-root", &path_str(&root)])
+            .args(extra)
+            .env("MOD_WSGI_MODULE", &fake)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--chunked-request"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--chunked-request is not supported by the mod_wsgi module")
+            && err.contains("WSGIChunkedRequest"),
+        "{err}"
+    );
+    assert!(!root.exists(), "nothing may be written");
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

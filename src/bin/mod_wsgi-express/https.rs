@@ -329,5 +329,29 @@ mod tests {
         let redirect =
             at("RewriteRule \"^\" \"https://%{SERVER_NAME}:8443%{REQUEST_URI}\" [R=302,L]");
         assert!(redirect < at("RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]"));
+        // With --server-name: named redirect target, and the www parent goes to https.
+        let conf = render(&f.options(&[
+            "--https-port",
+            "443",
+            "--ssl-certificate-file",
+            &c,
+            "--ssl-certificate-key-file",
+            &k,
+            "--https-only",
+            "--server-name",
+            "www.example.com",
+            "--port",
+            "80",
+        ]));
+        for line in [
+            "RewriteRule \"^\" \"https://www.example.com%{REQUEST_URI}\" [R=302,L]",
+            "Redirect permanent / https://www.example.com/",
+            "<VirtualHost _default_:443>",
+            "<VirtualHost *:443>",
+            "ServerName _wsgi_",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "{line} missing:\n{conf}");
+        }
+        assert!(!conf.contains("http://www.example.com"), "{conf}");
     }
 }

@@ -6,8 +6,8 @@
 //! access of the run user), `options` (resolution), `sizing` (MPM choice and numbers),
 //! `entry` (module/paste wrapper script), `https` (TLS options and vhosts), `proxy`
 //! (reverse proxying), `module` (finding the module, Apache, Python prefix),
-//! `httpd_conf` / `apachectl` (rendering), `server_root` (writing), `summary`, `users`
-//! (run identity), `run` (exec / signals).
+//! `httpd_conf` / `apachectl` (rendering), `support` (directives the module knows),
+//! `server_root` (writing), `summary`, `users` (run identity), `run` (exec / signals).
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
 
 mod apachectl;
@@ -22,6 +22,7 @@ mod run;
 mod server_root;
 mod sizing;
 mod summary;
+mod support;
 mod users;
 mod validation;
 
@@ -83,6 +84,7 @@ fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Re
     let env = options::Environment::detect(args)?;
     let opts = options::resolve(args, matches, &env)?;
     options::check_access(&opts)?;
+    support::check_module(&httpd_conf::render(&opts), &opts.module_source.path)?;
     server_root::prepare(&opts)?;
     print!("{}", summary::render(&opts, setup || opts.setup_only));
     use std::io::Write as _;
