@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing mod_wsgi-rs needs on Debian/Ubuntu
 # (Apache with its development files, the system Python with its headers,
-# Flask for the example tests, curl, libclang for the bindings check), then
-# builds the module and mod_wsgi-express. Safe to run repeatedly.
+# Flask and Django for the framework tests, htpasswd, curl, libclang for the
+# bindings check), then builds the module and mod_wsgi-express. Safe to run
+# repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(apache2 apache2-dev python3 python3-dev python3-venv python3-flask curl libclang-dev)
+packages=(apache2 apache2-dev python3 python3-dev python3-venv python3-flask python3-django apache2-utils curl libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
