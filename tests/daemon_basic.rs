@@ -210,3 +210,39 @@ fn timeouts_and_truncation(mpm: Mpm) {
     );
 }
 per_mpm!(socket_timeout_and_truncation, timeouts_and_truncation);
+
+fn script_reload(mpm: Mpm) {
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let src = |v: u32| {
+        format!(
+            "import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'version {v} pid %d' % os.getpid()]\n"
+        )
+    };
+    let script = b.write_app("reload.wsgi", &src(1));
+    let apache = b
+        .server("WSGIDaemonProcess rl processes=1 threads=2")
+        .server(format!(
+            "WSGIScriptAlias /r \"{}\" process-group=rl",
+            script.display()
+        ))
+        .start();
+    let r = apache.get("/r");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert!(r.text().starts_with("version 1"), "{}", r.text());
+    write_file(&script, &src(2));
+    // A distinct modification time even on coarse file systems.
+    let st = std::process::Command::new("touch")
+        .args(["-d", "+5 seconds"])
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = apache.get("/r");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.text().starts_with("version 2"),
+        "touched script must be reloaded: {}",
+        r.text()
+    );
+}
+per_mpm!(daemon_script_reloading, script_reload);

@@ -36,6 +36,9 @@ pub struct DirConfig {
     pub callable_object: Option<String>,
     pub pass_authorization: Option<bool>,
     pub script_reloading: Option<bool>,
+    /// `WSGIRestrictProcess`: the process groups requests here may select
+    /// ("" is `%{GLOBAL}`, embedded mode).
+    pub restrict_process: Option<Vec<String>>,
 }
 
 impl DirConfig {
@@ -50,6 +53,7 @@ impl DirConfig {
             callable_object: pick(&parent.callable_object, &child.callable_object),
             pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
             script_reloading: pick(&parent.script_reloading, &child.script_reloading),
+            restrict_process: pick(&parent.restrict_process, &child.restrict_process),
         }
     }
 
