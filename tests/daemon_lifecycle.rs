@@ -86,6 +86,10 @@ fn steady_load(
 }
 
 fn graceful_and_stop_under_load(mpm: Mpm) {
+    ours_only!(
+        "mod_wsgi 4.9.4 answers 503 to requests still in old children after a graceful \
+         restart removed their daemon socket (docs/differences.md)"
+    );
     let mut apache = daemon_server(mpm, "processes=2 threads=3");
     assert_eq!(apache.get("/info").status, 200, "{}", apache.error_log());
     let first_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
