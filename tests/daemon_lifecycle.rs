@@ -152,3 +152,20 @@ fn maximum_requests_recycles(mpm: Mpm) {
     );
 }
 per_mpm!(maximum_requests_restarts_daemon, maximum_requests_recycles);
+
+#[test]
+fn inactivity_timeout_recycles_idle_daemon() {
+    let apache = daemon_server(Mpm::Event, "processes=1 threads=2 inactivity-timeout=1");
+    let first = pid_of(&apache.get("/info"));
+    // Busy: requests closer together than the timeout keep the process.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(pid_of(&apache.get("/info")), first);
+    }
+    // Idle for longer than the timeout: a new process serves.
+    std::thread::sleep(Duration::from_millis(2500));
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ne!(pid_of(&r), first, "idle daemon must have been restarted");
+    assert!(!pid_alive(first));
+}
