@@ -169,3 +169,29 @@ fn inactivity_timeout_recycles_idle_daemon() {
     assert_ne!(pid_of(&r), first, "idle daemon must have been restarted");
     assert!(!pid_alive(first));
 }
+
+#[test]
+fn request_timeout_restarts_stuck_daemon() {
+    ours_only!("WSGIRS log ids");
+    let apache = daemon_server(
+        Mpm::Event,
+        "processes=1 threads=2 request-timeout=1 shutdown-timeout=1",
+    );
+    let first = pid_of(&apache.get("/info"));
+    let t = Instant::now();
+    let r = apache.get("/sleep?seconds=30");
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(apache.error_log().contains("[WSGIRS0414]"));
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ne!(pid_of(&r), first);
+    // Control: requests shorter than the timeout are untouched.
+    let second = pid_of(&apache.get("/info"));
+    assert_eq!(apache.get("/sleep?seconds=0.3").status, 200);
+    assert_eq!(pid_of(&apache.get("/info")), second);
+}

@@ -38,6 +38,8 @@ pub struct DaemonOptions {
     pub maximum_requests: u64,
     /// Restart after this long without a running request (armed by the first request).
     pub inactivity_timeout: Option<Duration>,
+    /// Restart the process when a request runs longer than this.
+    pub request_timeout: Option<Duration>,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
     pub not_enforced: Vec<String>,
 }
@@ -68,6 +70,7 @@ impl DaemonOptions {
             shutdown_timeout: Duration::from_secs(5),
             maximum_requests: 0,
             inactivity_timeout: None,
+            request_timeout: None,
             not_enforced: Vec::new(),
         }
     }
@@ -154,7 +157,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         inactivity_timeout,
         "a number of seconds >= 0 (0: off)",
     ),
-    ("request-timeout", later, "a number of seconds >= 0"),
+    (
+        "request-timeout",
+        request_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
     ("deadlock-timeout", later, "a number of seconds >= 0"),
     ("graceful-timeout", later, "a number of seconds >= 0"),
 ];
@@ -162,7 +169,6 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
 const LATER: &[&str] = &[
     "response-socket-timeout",
-    "request-timeout",
     "deadlock-timeout",
     "graceful-timeout",
 ];
@@ -442,6 +448,12 @@ fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    o.request_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
 fn inactivity_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     let d = seconds(v)?;
     o.inactivity_timeout = (!d.is_zero()).then_some(d);
@@ -518,8 +530,8 @@ mod tests {
 
     #[test]
     fn not_enforced_are_recorded() {
-        let o = p(&["g", "deadlock-timeout=30", "request-timeout=60"]).unwrap();
-        assert_eq!(o.not_enforced, vec!["deadlock-timeout", "request-timeout"]);
+        let o = p(&["g", "deadlock-timeout=30", "graceful-timeout=60"]).unwrap();
+        assert_eq!(o.not_enforced, vec!["deadlock-timeout", "graceful-timeout"]);
         let o = p(&["g", "inactivity-timeout=2.5"]).unwrap();
         assert_eq!(o.inactivity_timeout, Some(Duration::from_millis(2500)));
         assert!(o.not_enforced.is_empty());
