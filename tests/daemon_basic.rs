@@ -192,7 +192,7 @@ fn timeouts_and_truncation(mpm: Mpm) {
     let b = Apache::builder(mpm).with_socket_prefix();
     let app = b.app("slow_stream.wsgi");
     let apache = b
-        .server("WSGIDaemonProcess slow threads=2 socket-timeout=1")
+        .server("WSGIDaemonProcess slow threads=2 socket-timeout=1 header-buffer-size=8192")
         .server(format!(
             "WSGIScriptAlias /s \"{}\" process-group=slow",
             app.display()
@@ -204,6 +204,10 @@ fn timeouts_and_truncation(mpm: Mpm) {
     // Control: in time it works.
     let r = apache.get("/s/head-late?seconds=0.1");
     assert_eq!(r.status, 200, "{r:?}");
+    // A response head larger than header-buffer-size allows: 500.
+    let r = apache.get("/s/big-head");
+    assert_eq!(r.status, 500, "{:?}", r.status);
+    assert!(apache.error_log().contains("[WSGIRS0436]"));
     // After the head, a failure truncates: never a clean short response.
     let raw = apache
         .client()
