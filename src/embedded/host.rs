@@ -23,7 +23,13 @@ pub struct ApacheHost {
     gone: bool,
     /// `WSGIEnableSendfile`: let the core filter use sendfile for files.
     sendfile: bool,
+    /// Bytes copied into the brigade by `try_buffer` and not yet passed.
+    buffered: usize,
 }
+
+/// How much response body `try_buffer` keeps before the core must write
+/// (with the GIL released).
+const BUFFER_LIMIT: usize = 64 * 1024;
 
 // SAFETY: the request_rec is only touched while the request is live (the
 // Exchange is expired before the handler returns) and every access goes
@@ -39,6 +45,7 @@ impl ApacheHost {
             bb: std::ptr::null_mut(),
             gone: false,
             sendfile: false,
+            buffered: 0,
         }
     }
 
@@ -56,6 +63,7 @@ impl ApacheHost {
             sys::apr_brigade_cleanup(bb as *mut _);
             rv
         };
+        self.buffered = 0;
         if rv != 0 || self.req().is_aborted() {
             self.gone = true;
             return Err(HostError::ClientGone(
@@ -151,6 +159,7 @@ impl Host for ApacheHost {
             sys::apr_brigade_cleanup(bb as *mut _);
             rv
         };
+        self.buffered = 0;
         if rv != 0 || self.req().is_aborted() {
             self.gone = true;
             return Err(HostError::ClientGone(
@@ -197,6 +206,49 @@ impl Host for ApacheHost {
         }
         self.pass()?;
         Ok(true)
+    }
+
+    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        if self.buffered + data.len() > BUFFER_LIMIT {
+            return Ok(false);
+        }
+        // Setting the head only fills request_rec fields: it cannot block.
+        if let Some(head) = head {
+            self.send_head(head)?;
+        }
+        if !data.is_empty() {
+            let bb = self.brigade();
+            // SAFETY: live request; apr_brigade_write copies `data` into heap
+            // buckets of this request's brigade (no flush callback: no I/O).
+            let rv = unsafe {
+                sys::apr_brigade_write(
+                    bb,
+                    None,
+                    std::ptr::null_mut(),
+                    data.as_ptr() as *const _,
+                    data.len(),
+                )
+            };
+            if rv != 0 {
+                return Err(HostError::Io("could not buffer response data".into()));
+            }
+            self.buffered += data.len();
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self) -> Result<(), HostError> {
+        if self.bb.is_null() || self.gone {
+            return Ok(());
+        }
+        // SAFETY: live request; the brigade belongs to it.
+        if unsafe { shim::wsgi_shim_brigade_empty(self.bb) } != 0 {
+            return Ok(());
+        }
+        self.pass()
     }
 
     fn log(&mut self, level: Level, msg: &str) {

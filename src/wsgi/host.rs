@@ -63,6 +63,19 @@ pub trait Host: Send {
         let _ = (fd, offset, len);
         Ok(false)
     }
+    /// Called with the GIL held: takes `data` (after `head`, when given) into
+    /// the host's own buffer if that cannot block, returning `Ok(true)`.
+    /// `Ok(false)` means nothing was done and the core calls `send_head` and
+    /// `write` with the GIL released. Saves a GIL hand-off per small write.
+    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+        let _ = (head, data);
+        Ok(false)
+    }
+    /// The application has finished and the GIL is released: send whatever
+    /// `try_buffer` kept.
+    fn finish(&mut self) -> Result<(), HostError> {
+        Ok(())
+    }
 }
 
 /// One request's host, shared with its Python objects until it expires.
@@ -85,6 +98,23 @@ impl Exchange {
             Some(h) => Ok(f(h.as_mut())),
             None => Err(HostError::Expired),
         }
+    }
+
+    /// Like `with_host`, but gives up (`None`) instead of waiting when another
+    /// thread is using the host, so it may be called with the GIL held.
+    pub fn try_with_host<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Host) -> R,
+    ) -> Option<Result<R, HostError>> {
+        let mut guard = match self.host.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(match guard.as_mut() {
+            Some(h) => Ok(f(h.as_mut())),
+            None => Err(HostError::Expired),
+        })
     }
 
     /// Ends the exchange: later use from Python fails with "request has

@@ -51,10 +51,15 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
             return Ended::NotRun;
         }
     };
-    let ended = interp::run(interp, |py| {
-        let ended = call(py, target, env, &exchange);
-        py.detach(|| exchange.expire());
-        ended
+    let ended = interp::run(interp, |py| call(py, target, env, &exchange));
+    // Out of Python (GIL released): send what the host buffered.
+    let _ = exchange.with_host(|h| {
+        if let Err(e) = h.finish() {
+            h.log(
+                Level::Info,
+                &format!("[WSGIRS0105] could not complete the response: {e}"),
+            );
+        }
     });
     exchange.expire();
     ended

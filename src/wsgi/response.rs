@@ -94,6 +94,16 @@ impl Response {
             return Ok(());
         }
         let exchange = &self.exchange;
+        if !flush {
+            // Small unflushed writes go into the host's buffer without
+            // releasing the GIL; it is sent when the buffer fills or the
+            // application finishes.
+            match exchange.try_with_host(|h| h.try_buffer(head.as_ref(), data)) {
+                Some(Ok(Ok(true))) => return Ok(()),
+                Some(Ok(Err(e))) | Some(Err(e)) => return Err(e.into()),
+                Some(Ok(Ok(false))) | None => {}
+            }
+        }
         py.detach(|| {
             exchange.with_host(|h| {
                 if let Some(head) = &head {
