@@ -259,3 +259,28 @@ fn script_reload(mpm: Mpm) {
     );
 }
 per_mpm!(daemon_script_reloading, script_reload);
+
+/// The most common layout: `WSGIDaemonProcess` in the main server and a
+/// `<VirtualHost>` with no mod_wsgi directive of its own (Apache then shares
+/// the main server's configuration record with it; the group must not count
+/// twice), plus a virtual host that uses the group.
+#[test]
+fn server_level_group_with_virtual_hosts() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess shared threads=2")
+        .server(format!(
+            "WSGIScriptAlias /a \"{}\" process-group=shared application-group=%{{GLOBAL}}",
+            info.display()
+        ))
+        .server("<VirtualHost 127.0.0.1:*>\n    ServerName plain.test\n</VirtualHost>")
+        .server(format!(
+            "<VirtualHost 127.0.0.1:*>\n    ServerName wsgi.test\n    WSGIScriptAlias /v \"{}\" process-group=shared application-group=%{{GLOBAL}}\n</VirtualHost>",
+            info.display()
+        ))
+        .start();
+    let r = apache.get("/a/x");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert_eq!(parse_kv(&r.text())["env_group"], "shared");
+}

@@ -99,6 +99,23 @@ impl Server {
         let n = self.rec().next;
         (!n.is_null()).then_some(Server(n))
     }
+    /// The main server and every virtual host whose configuration record
+    /// is its own: Apache shares the parent's record with a virtual host
+    /// that has no directive of this module, which must not count twice.
+    pub fn distinct_configs<T>(self) -> Vec<(Server, &'static T)> {
+        let mut out: Vec<(Server, &'static T)> = Vec::new();
+        let mut cur = Some(self);
+        while let Some(s) = cur {
+            if let Some(c) = s.config::<T>()
+                && !out.iter().any(|(_, seen)| std::ptr::eq(*seen, c))
+            {
+                out.push((s, c));
+            }
+            cur = s.next();
+        }
+        out
+    }
+
     /// This module's server configuration (lives for the configuration
     /// generation, which outlives every request and child).
     pub fn config<'a, T>(self) -> Option<&'a T> {

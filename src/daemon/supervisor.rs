@@ -113,9 +113,8 @@ type Scoped = (Arc<DaemonOptions>, Option<String>);
 /// name defined twice anywhere.
 fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
     let mut out: Vec<Scoped> = Vec::new();
-    let mut cur = Some(s);
-    while let Some(server) = cur {
-        if let Some(cfg) = server.config::<ServerConfig>() {
+    for (server, cfg) in s.distinct_configs::<ServerConfig>() {
+        {
             let scope = server.is_virtual().then(|| server.hostname().into_owned());
             for g in &cfg.daemon.groups {
                 if out.iter().any(|(o, _)| o.name == g.name) {
@@ -128,7 +127,6 @@ fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
                 out.push((g.clone(), scope.clone()));
             }
         }
-        cur = server.next();
     }
     Ok(out)
 }

@@ -16,14 +16,15 @@ pub fn any(main: Server) -> bool {
 }
 
 fn scripts(main: Server) -> impl Iterator<Item = (Server, crate::config::ImportScript)> {
-    std::iter::successors(Some(main), |s| s.next()).flat_map(|s| {
-        s.config::<ServerConfig>()
-            .map(|c| c.import_scripts.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|i| i.process_group == "%{GLOBAL}")
-            .map(move |i| (s, i))
-    })
+    main.distinct_configs::<ServerConfig>()
+        .into_iter()
+        .flat_map(|(s, c)| {
+            c.import_scripts
+                .clone()
+                .into_iter()
+                .filter(|i| i.process_group == "%{GLOBAL}")
+                .map(move |i| (s, i))
+        })
 }
 
 /// Loads every embedded `WSGIImportScript`.
