@@ -475,29 +475,17 @@ fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Resul
 
 // ---- FFI side --------------------------------------------------------------
 
-/// Splits a RAW_ARGS line into words the way Apache does (quotes honoured).
+/// Splits a RAW_ARGS line into words (see `words::split`).
 ///
 /// # Safety
-/// `pool` must be live and `args` NUL-terminated.
-unsafe fn split_words(pool: *mut sys::apr_pool_t, args: *const c_char) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut line = args;
-    loop {
-        // SAFETY: `line` stays within the NUL-terminated argument string.
-        while unsafe { *line } != 0 && unsafe { (*line as u8).is_ascii_whitespace() } {
-            // SAFETY: not yet at the terminator.
-            line = unsafe { line.add(1) };
-        }
-        // SAFETY: as above.
-        if unsafe { *line } == 0 {
-            break;
-        }
-        // SAFETY: ap_getword_conf advances `line` and returns a pool string.
-        let w = unsafe { sys::ap_getword_conf(pool, &mut line) };
-        // SAFETY: a NUL-terminated pool string.
-        words.push(unsafe { CStr::from_ptr(w) }.to_string_lossy().into_owned());
+/// `args` must be NUL-terminated.
+unsafe fn split_words(args: *const c_char) -> Vec<String> {
+    if args.is_null() {
+        return Vec::new();
     }
-    words
+    // SAFETY: Apache passes the NUL-terminated rest of the directive line.
+    let line = unsafe { CStr::from_ptr(args) }.to_string_lossy();
+    super::words::split(&line)
 }
 
 /// The shim's callback for every directive in its command table.
@@ -531,7 +519,7 @@ pub unsafe extern "C" fn directive(
             }
         }
         // SAFETY: pool and args come from Apache for this directive.
-        let words = unsafe { split_words(cmd_ref.pool, args) };
+        let words = unsafe { split_words(args) };
         // SAFETY: our server slot always holds a ServerConfig created by us;
         // configuration is read single-threaded in the parent.
         let server =

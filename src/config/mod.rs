@@ -9,6 +9,7 @@ pub mod alias;
 pub mod directives;
 pub mod group;
 pub mod python;
+pub mod words;
 
 use crate::apache::pool::Pool;
 use crate::apache::sys;

@@ -36,9 +36,31 @@ pub fn module_name(path: &str) -> String {
         lowered = path.to_lowercase();
         &lowered
     };
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(name) = names.get(path) {
+        return name.clone();
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(path.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("_mod_wsgi_{hex}")
+    let mut name = String::with_capacity(10 + 32);
+    name.push_str("_mod_wsgi_");
+    for b in digest {
+        name.push(HEX[(b >> 4) as usize] as char);
+        name.push(HEX[(b & 15) as usize] as char);
+    }
+    names.insert(path.to_string(), name.clone());
+    name
+}
+
+/// Module names by script path (computed once per path and process).
+static NAMES: Mutex<std::collections::BTreeMap<String, String>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// `sys.modules` of the current interpreter, without an import.
+fn sys_modules(py: Python<'_>) -> Bound<'_, PyAny> {
+    // SAFETY: the GIL is held; PyImport_GetModuleDict returns a borrowed
+    // reference to the current interpreter's sys.modules.
+    unsafe { Bound::from_borrowed_ptr(py, pyo3::ffi::PyImport_GetModuleDict()) }
 }
 
 /// The loaded module, if one is complete and (when `mtime` is given) current.
@@ -49,7 +71,7 @@ fn cached<'py>(
     name: &str,
     mtime: Option<f64>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let modules = py.import("sys")?.getattr("modules")?;
+    let modules = sys_modules(py);
     let Ok(module) = modules.get_item(name) else {
         return Ok(None);
     };
@@ -117,7 +139,7 @@ pub fn load<'py>(
     module.setattr("__file__", path)?;
     let dict: Bound<'_, PyDict> = module.dict();
     dict.set_item("__builtins__", &builtins)?;
-    let modules = py.import("sys")?.getattr("modules")?;
+    let modules = sys_modules(py);
     modules.set_item(&name, &module)?;
     let exec = builtins.getattr("exec")?;
     if let Err(e) = exec.call1((code, &dict)) {
@@ -134,7 +156,8 @@ fn reload_requested(py: Python<'_>, module: &Bound<'_, PyAny>, resource: Option<
     let Some(resource) = resource else {
         return false;
     };
-    let Ok(hook) = module.getattr("reload_required") else {
+    // Looked up without raising AttributeError: most scripts have no hook.
+    let Ok(Some(hook)) = module.getattr_opt("reload_required") else {
         return false;
     };
     match hook.call1((resource,)).and_then(|r| r.is_truthy()) {

@@ -110,7 +110,16 @@ pub fn call_application(
             if let Err(e) = consume(py, response, &result) {
                 failure = Some(e);
             }
-            if let Ok(close) = result.getattr("close") {
+            // Lists and tuples have no close(); look it up on anything else
+            // without raising AttributeError.
+            let plain =
+                result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+            let close = if plain {
+                None
+            } else {
+                result.getattr_opt("close").ok().flatten()
+            };
+            if let Some(close) = close {
                 if let Err(e) = close.call0() {
                     if failure.is_none() {
                         failure = Some(e);
