@@ -28,7 +28,7 @@ def application(environ, start_response):
         environ.get("mod_wsgi.process_group"), os.getpid(), os.getppid(), cmd,
         environ["wsgi.multiprocess"], environ["wsgi.multithread"],
         mod_wsgi.maximum_processes, mod_wsgi.threads_per_process,
-        os.environ.get("LC_ALL"), helper, os.getcwd(), "v1",
+        os.environ.get("LC_ALL"), helper, os.getcwd(), "v1", os.getuid(),
     ]).encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
@@ -49,13 +49,14 @@ struct Info {
     helper: String,
     cwd: String,
     version: String,
+    uid: u32,
 }
 
 fn info(port: u16) -> Info {
     let r = get(port, "/info");
     assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", r.body);
     let f: Vec<String> = r.body.split('|').map(str::to_string).collect();
-    assert_eq!(f.len(), 12, "{}", r.body);
+    assert_eq!(f.len(), 13, "{}", r.body);
     Info {
         group: f[0].clone(),
         pid: f[1].parse().unwrap(),
@@ -69,6 +70,7 @@ fn info(port: u16) -> Info {
         helper: f[9].clone(),
         cwd: f[10].clone(),
         version: f[11].clone(),
+        uid: f[12].parse().unwrap(),
     }
 }
 
@@ -211,33 +213,45 @@ fn daemon_options_reach_the_daemon_processes() {
     let dir = scratch_with_app();
     let port = free_port();
     let lib = path_str(&dir.path().join("lib"));
+    // As root, --user reaches the daemon processes too.
+    let root_user: &[&str] = if nix::unistd::Uid::current().is_root() {
+        &["--user", "nobody"]
+    } else {
+        &[]
+    };
     let mut server = start(
         dir.path(),
         port,
         &[
-            "--processes",
-            "2",
-            "--threads",
-            "3",
-            "--python-path",
-            &lib,
-            "--locale",
-            "C.UTF-8",
-            "--process-group",
-            "site",
-            "--maximum-requests",
-            "1000",
-            "--daemon-backlog",
-            "50",
-            "--connect-timeout",
-            "5",
-            "--shutdown-timeout",
-            "2",
-            "--header-buffer-size",
-            "65536",
-        ],
+            root_user,
+            &[
+                "--processes",
+                "2",
+                "--threads",
+                "3",
+                "--python-path",
+                &lib,
+                "--process-group",
+                "site",
+                "--maximum-requests",
+                "1000",
+                "--daemon-backlog",
+                "50",
+                "--connect-timeout",
+                "5",
+                "--shutdown-timeout",
+                "2",
+                "--header-buffer-size",
+                "65536",
+            ],
+        ]
+        .concat(),
     );
     let i = info(port);
+    if !root_user.is_empty() {
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        assert_eq!(i.uid, nobody.uid.as_raw(), "--user reaches the daemon");
+    }
     assert_eq!(i.group, "site", "{}", server.logs());
     assert_eq!(
         (i.multiprocess.as_str(), i.multithread.as_str()),
@@ -246,9 +260,11 @@ fn daemon_options_reach_the_daemon_processes() {
     assert_eq!((i.processes.as_str(), i.threads.as_str()), ("2", "3"));
     assert_eq!(i.lc_all, "C.UTF-8");
     assert_eq!(i.helper, "lib", "--python-path reaches the daemon");
-    let uid = nix::unistd::Uid::current();
-    let display = format!("(wsgi:127.0.0.1:{port}:{uid})");
-    assert_eq!(processes_named(&display).len(), 2, "two daemon processes");
+    assert_eq!(
+        processes_named("(wsgi:site)").len(),
+        2,
+        "two daemon processes"
+    );
     server.interrupt_and_wait();
 }
 
@@ -282,4 +298,110 @@ fn daemon_mode_reloads_a_changed_script_unless_disabled() {
     bump(dir.path());
     assert_eq!(info(port).version, "v1", "reloading is disabled");
     server.interrupt_and_wait();
+}
+
+/// `key=value` words of the first `WSGIDaemonProcess` directive of `conf` (quotes
+/// around a whole word or a value removed); the group name is returned as `name=`.
+fn daemon_words(conf: &str) -> Vec<(String, String)> {
+    let unquote = |w: &str| w.trim_matches(|c| c == '\'' || c == '"').to_string();
+    let start = conf
+        .find("WSGIDaemonProcess ")
+        .expect("no WSGIDaemonProcess");
+    let mut words = Vec::new();
+    for (i, line) in conf[start..].lines().enumerate() {
+        let text = line.trim().trim_end_matches('\\').trim();
+        if i == 0 {
+            let name = text.trim_start_matches("WSGIDaemonProcess ");
+            words.push(("name".to_string(), unquote(name)));
+        } else {
+            let word = unquote(text);
+            let (k, v) = word.split_once('=').unwrap();
+            words.push((k.to_string(), unquote(v)));
+        }
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    words
+}
+
+/// Every daemon option mod_wsgi-express writes has the value mod_wsgi 6.0.5's express
+/// writes for the same command line (`/tmp/refvenv`, made with `python3 -m venv
+/// /tmp/refvenv && /tmp/refvenv/bin/pip install mod_wsgi`; skipped when absent). The
+/// reference writes more options: those the module does not implement or enforce.
+#[test]
+fn daemon_options_match_the_reference_express() {
+    let reference = Path::new("/tmp/refvenv/bin/mod_wsgi-express");
+    if !reference.exists() {
+        eprintln!("skipped: {} is not installed", reference.display());
+        return;
+    }
+    let dir = scratch_with_app();
+    let app = path_str(&dir.path().join("info.wsgi"));
+    let lib = path_str(&dir.path().join("lib"));
+    for extra in [
+        &[][..],
+        &[
+            "--processes",
+            "2",
+            "--threads",
+            "3",
+            "--maximum-requests",
+            "7",
+            "--python-path",
+            &lib,
+            "--process-group",
+            "site",
+            "--daemon-backlog",
+            "50",
+            "--socket-timeout",
+            "30",
+            "--connect-timeout",
+            "5",
+            "--shutdown-timeout",
+            "9",
+            "--header-buffer-size",
+            "65536",
+        ],
+    ] {
+        let conf_of = |exe: &str, root: &str| {
+            let mut cmd = std::process::Command::new(exe);
+            cmd.args([
+                "setup-server",
+                &app,
+                "--port",
+                "8321",
+                "--server-root",
+                root,
+            ])
+            .args(["--working-directory", &path_str(dir.path())])
+            .args(["--locale", "C.UTF-8"])
+            .args(extra)
+            .env("MOD_WSGI_MODULE", module_under_test());
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{exe}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::read_to_string(Path::new(root).join("httpd.conf")).unwrap()
+        };
+        // The same server root for both (it appears in python-eggs=).
+        let root = path_str(&dir.path().join("root"));
+        let theirs = conf_of(reference.to_str().unwrap(), &root);
+        let ours = conf_of(EXE, &root);
+        // The reference writes the multiprocess variant first when --processes is given.
+        let theirs = if extra.contains(&"--processes") {
+            theirs
+        } else {
+            theirs[theirs.find("<IfDefine !MOD_WSGI_MULTIPROCESS>").unwrap()..].to_string()
+        };
+        let (ours, theirs) = (daemon_words(&ours), daemon_words(&theirs));
+        for word in &ours {
+            assert!(
+                theirs.contains(word),
+                "{word:?} is not what the reference writes: {theirs:?}"
+            );
+        }
+    }
 }

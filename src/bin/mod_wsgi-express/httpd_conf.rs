@@ -769,12 +769,11 @@ mod tests {
                 "--disable-reloading",
             ],
         );
-        let uid = nix::unistd::Uid::current();
         assert_eq!(
             daemon_words(&c),
             [
                 "WSGIDaemonProcess \"site\"".to_string(),
-                format!("display-name=(wsgi:localhost:8000:{uid})"),
+                "display-name=(wsgi:site)".to_string(),
                 format!("\"home={wd}\""),
                 "processes=3".into(),
                 "threads=7".into(),

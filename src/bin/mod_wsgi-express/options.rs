@@ -452,7 +452,11 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "httpd".into());
-    let daemon_name = format!("(wsgi:{host}:{}:{})", args.port, env.uid);
+    // Express: `(wsgi:GROUP)` with --process-group, else `(wsgi:HOST:PORT:UID)`.
+    let daemon_name = match args.process_group.as_deref().filter(|g| !g.is_empty()) {
+        Some(group) => format!("(wsgi:{group})"),
+        None => format!("(wsgi:{host}:{}:{})", args.port, env.uid),
+    };
     if args.header_buffer_size != 0 && args.header_buffer_size < 8192 {
         bail!("--header-buffer-size must be 0 (the default) or at least 8192");
     }
