@@ -642,8 +642,17 @@ fn default_locale() -> String {
 }
 
 /// Refuses to go on when the run user could not read what Apache's children need: the
-/// WSGI script and every directory above it; warns (on stderr) for static file paths.
+/// WSGI script and every directory above it, and in daemon mode the working directory
+/// (the daemon's `home=`: a daemon that cannot change to it dies at start, again and
+/// again); warns (on stderr) for static file paths.
 pub fn check_access(opts: &Options) -> Result<()> {
+    if opts.daemon.is_some() {
+        validation::check_readable(
+            &opts.run_as,
+            &opts.working_directory,
+            "working directory (the daemon processes' home; see --working-directory)",
+        )?;
+    }
     match &opts.app {
         App::Script(path) => validation::check_readable(&opts.run_as, path, "WSGI script")?,
         App::Paste { config, .. } => {
@@ -764,6 +773,32 @@ mod tests {
             o.python_paths,
             vec![f.dir.path().to_string_lossy().into_owned()]
         );
+    }
+
+    #[test]
+    fn daemon_home_must_be_usable_by_the_run_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = Fixture::new(&["event"]);
+        let mode = |path: &std::path::Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        mode(f.dir.path(), 0o755);
+        mode(&f.dir.path().join("app.wsgi"), 0o644);
+        let wd = f.dir.path().join("wd");
+        std::fs::create_dir(&wd).unwrap();
+        mode(&wd, 0o700);
+        let wd_s = f.path("wd");
+        let o = f.options(&["--working-directory", &wd_s]);
+        if nix::unistd::Uid::current().is_root() {
+            // The daemon runs as www-data, which cannot enter a 0700 root directory.
+            let err = super::check_access(&o).unwrap_err().to_string();
+            assert!(err.contains("working directory"), "{err}");
+            // Embedded mode: Apache's parent changes to it as root, the children inherit.
+            let embedded = f.options(&["--working-directory", &wd_s, "--embedded-mode"]);
+            super::check_access(&embedded).unwrap();
+        }
+        mode(&wd, 0o755);
+        super::check_access(&o).unwrap();
     }
 
     #[test]
