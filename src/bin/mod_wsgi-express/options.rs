@@ -776,6 +776,30 @@ mod tests {
     }
 
     #[test]
+    fn repeated_options_last_wins_as_with_argparse() {
+        let f = Fixture::new(&["event"]);
+        let o = f.options(&[
+            "--port",
+            "1",
+            "--port",
+            "8001",
+            "--locale",
+            "C",
+            "--locale",
+            "C.UTF-8",
+            "--access-log",
+            "--access-log",
+            "--python-path",
+            "/a",
+            "--python-path",
+            "/b",
+        ]);
+        assert_eq!((o.port, o.locale.as_str()), (8001, "C.UTF-8"));
+        assert!(o.log.access_log);
+        assert_eq!(o.daemon.unwrap().python_paths, ["/a", "/b"]);
+    }
+
+    #[test]
     fn daemon_home_must_be_usable_by_the_run_user() {
         use std::os::unix::fs::PermissionsExt;
         let f = Fixture::new(&["event"]);
