@@ -73,6 +73,8 @@ const command_rec wsgi_shim_command_table[] = {
     WSGI_DIRECTIVE("WSGIDestroyInterpreter", RSRC_CONF,
                    "Enable/Disable destruction of Python interpreter."),
     WSGI_DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Specify details of daemon processes to start."),
+    WSGI_DIRECTIVE("WSGIRestrictProcess", ACCESS_CONF | RSRC_CONF,
+                   "Limit selectable WSGI process groups."),
     WSGI_DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),
     WSGI_DIRECTIVE("WSGISocketRotation", RSRC_CONF, "Enable/Disable rotation of daemon process sockets."),
     {NULL}

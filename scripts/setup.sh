@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing mod_wsgi-rs needs on Debian/Ubuntu
 # (Apache with its development files, the system Python with its headers,
-# Flask for the example tests, Paste Deploy and Django for the
-# mod_wsgi-express tests, curl, openssl (test certificates), libclang for the bindings check), then
-# builds the module and mod_wsgi-express. Safe to run repeatedly.
+# Flask and Django for the framework tests, Paste Deploy for the
+# mod_wsgi-express tests, htpasswd, curl, openssl (test certificates), libclang
+# for the bindings check), then builds the module and mod_wsgi-express. Safe to
+# run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(apache2 apache2-dev python3 python3-dev python3-venv python3-flask python3-pastedeploy python3-django curl openssl libclang-dev)
+packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy curl openssl libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

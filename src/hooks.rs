@@ -1,8 +1,10 @@
 //! The Apache hooks: every `extern "C"` function Apache calls (besides the
 //! configuration callbacks in `config`) is here, each a one-line hand-off
 //! through `apache::entry`, which catches panics and maps the outcome.
-//! `post_config` runs in the parent (never touches Python); `child_init`
-//! starts Python in each child and arranges its finalisation at child exit.
+//! `post_config` runs in the parent (never touches Python) and starts the
+//! daemon processes of the generation (`daemon::supervisor`); `child_init`
+//! closes the daemon sockets in each child, starts Python there and arranges
+//! its finalisation at child exit.
 
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
@@ -36,7 +38,8 @@ unsafe extern "C" fn post_config(
     _ptemp: *mut sys::apr_pool_t,
     s: *mut sys::server_rec,
 ) -> c_int {
-    // SAFETY: Apache passes its live main server.
+    // SAFETY: Apache passes its live main server and configuration pool
+    // (pconf lives until the next restart clears it).
     unsafe {
         entry::server_hook(s, "post_config", |server| {
             log::set_main_server(server);

@@ -289,3 +289,32 @@ fn expect_continue(mpm: Mpm) {
     assert!(first.contains("not read"), "{first:?}");
 }
 per_mpm!(expect_100_only_when_app_reads, expect_continue);
+
+#[test]
+fn restrict_process_limits_selectable_groups() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("hello.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess allowed threads=1")
+        .server("WSGIDaemonProcess other threads=1")
+        .server(format!(
+            "WSGIScriptAlias /ok \"{}\" process-group=allowed",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /no \"{}\" process-group=other",
+            app.display()
+        ))
+        .server(format!("WSGIScriptAlias /emb \"{}\"", app.display()))
+        .server("<Location />\nWSGIRestrictProcess allowed\n</Location>")
+        .start();
+    assert_eq!(apache.get("/ok").status, 200, "{}", apache.error_log());
+    assert_eq!(apache.get("/no").status, 500);
+    assert_eq!(apache.get("/emb").status, 500, "%{{GLOBAL}} not listed");
+    assert!(
+        apache
+            .error_log()
+            .contains("[WSGIRS0439] Daemon process called 'other'")
+    );
+}

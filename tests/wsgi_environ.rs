@@ -423,3 +423,58 @@ fn trusted_proxy_headers() {
     );
     assert_eq!(e["HTTP_X_FORWARDED_FOR"], s("1.1.1.1, 10.0.0.2"));
 }
+
+/// Over TLS (mod_ssl, `SSLOptions +StdEnvVars`): wsgi.url_scheme is https,
+/// HTTPS is not in the environ, and mod_ssl's SSL_* variables are.
+#[test]
+fn mod_ssl_variables_and_https_scheme() {
+    let b = Apache::builder(Mpm::Event);
+    let app = b.app("environ_dump.wsgi");
+    let (cert, key) = (b.root().join("cert.pem"), b.root().join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{out:?}");
+    let tls_port = free_port();
+    let m = APACHE_MODULES;
+    let apache = b
+        .global(format!(
+            "LoadModule socache_shmcb_module {m}/mod_socache_shmcb.so"
+        ))
+        .global(format!("LoadModule ssl_module {m}/mod_ssl.so"))
+        .global(format!("Listen 127.0.0.1:{tls_port} https"))
+        .server("WSGIApplicationGroup %{GLOBAL}")
+        .server(format!(
+            "<VirtualHost 127.0.0.1:{tls_port}>\n    SSLEngine on\n    \
+             SSLCertificateFile \"{}\"\n    SSLCertificateKeyFile \"{}\"\n    \
+             SSLOptions +StdEnvVars\n    WSGIScriptAlias /env \"{}\"\n</VirtualHost>",
+            cert.display(),
+            key.display(),
+            app.display()
+        ))
+        .start();
+    let out = std::process::Command::new("curl")
+        .args(["-sk", "--max-time", "20"])
+        .arg(format!("https://127.0.0.1:{tls_port}/env"))
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "curl: {out:?}\n{}",
+        apache.error_log()
+    );
+    let e = parse_kv(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(e["wsgi.url_scheme"], s("https"));
+    assert_eq!(e["REQUEST_SCHEME"], s("https"));
+    assert!(!e.contains_key("HTTPS"), "HTTPS removed: {e:?}");
+    assert!(e["SSL_PROTOCOL"].starts_with("str:'TLS"), "{e:?}");
+    assert!(e.contains_key("SSL_CIPHER"), "{e:?}");
+    assert_eq!(e["SERVER_PORT"], s(&tls_port.to_string()));
+}

@@ -140,11 +140,29 @@ fn expect_continue_only_on_first_read() {
 
 #[test]
 fn limit_request_body() {
-    let apache = input_apache(Mpm::Event, &["LimitRequestBody 100"]);
+    let apache = input_apache(
+        Mpm::Event,
+        &[
+            "LimitRequestBody 100",
+            "<Location /in>\n    WSGIChunkedRequest On\n</Location>",
+        ],
+    );
     let r = apache.post("/in?read", &[b'x'; 200]);
     assert_eq!(r.status, 413, "{r:?}");
     let r = apache.post("/in?read", &[b'x'; 100]);
     assert_eq!(r.status, 200, "{r:?}");
+    // Chunked: the limit is only found while reading; Apache answers 413
+    // itself and the app's read raises OSError (as with mod_wsgi, Apache
+    // then appends its 500 page to the same response body).
+    let r = apache
+        .client()
+        .send(
+            &Request::new("POST", "/in?read")
+                .header("Transfer-Encoding", "chunked")
+                .body(chunked_body(&[&[b'x'; 80], &[b'y'; 80]])),
+        )
+        .unwrap();
+    assert_eq!(r.status, 413, "{r:?}");
 }
 
 /// The client sends part of a declared body and closes: the app's read

@@ -229,6 +229,22 @@ fn iterables_and_content_length() {
     assert!(apache.wait_for_log("[WSGIRS0104]", Duration::from_secs(5)));
 }
 
+/// HEAD with the GET's Content-Length and no body (as Django answers HEAD)
+/// is a complete response, not a short one; the connection stays usable.
+fn head_without_body(mpm: Mpm) {
+    let apache = responses(mpm);
+    let mut conn = apache.client().keep_alive().unwrap();
+    for _ in 0..2 {
+        let r = conn.send(&Request::new("HEAD", "/r/head-empty")).unwrap();
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.header("Content-Length"), Some("10"));
+        let r = conn.send(&Request::new("GET", "/r/head-empty")).unwrap();
+        assert_eq!(r.text(), "0123456789");
+    }
+    assert!(!apache.error_log().contains("[WSGIRS0104]"));
+}
+per_mpm!(head_with_content_length_and_no_body, head_without_body);
+
 #[test]
 fn no_body_for_204_and_304() {
     let apache = responses(Mpm::Event);

@@ -54,6 +54,11 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
         false,
     ),
     (
+        "WSGIRestrictProcess",
+        crate::daemon::directive_restrict_process,
+        false,
+    ),
+    (
         "WSGISocketPrefix",
         crate::daemon::directive_socket_prefix,
         true,

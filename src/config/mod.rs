@@ -76,6 +76,9 @@ pub struct DirConfig {
     pub trusted_proxy_headers: Option<Vec<String>>,
     /// `WSGITrustedProxies`.
     pub trusted_proxies: Option<Vec<crate::embedded::proxy::Subnet>>,
+    /// `WSGIRestrictProcess`: the process groups requests here may select
+    /// ("" is `%{GLOBAL}`, embedded mode).
+    pub restrict_process: Option<Vec<String>>,
 }
 
 impl DirConfig {
@@ -104,6 +107,7 @@ impl DirConfig {
                 .chain(&parent.handler_scripts)
                 .cloned()
                 .collect(),
+            restrict_process: pick(&parent.restrict_process, &child.restrict_process),
         }
     }
 

@@ -96,3 +96,74 @@ pub fn directive_socket_rotation(
     t.server.daemon.socket_rotation = Some(v);
     Ok(())
 }
+
+/// `WSGIRestrictProcess group ...`: the process groups requests in this
+/// context may select (`%{GLOBAL}` allows embedded mode).
+pub fn directive_restrict_process(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires at least one process group name (or %{{GLOBAL}})"
+        ));
+    }
+    let mut groups = Vec::new();
+    for a in args {
+        if a == "%{GLOBAL}" {
+            groups.push(String::new());
+        } else {
+            crate::config::directives::check_group(name, "process group", a)?;
+            groups.push(a.clone());
+        }
+    }
+    t.dir.restrict_process = Some(groups);
+    Ok(())
+}
+
+/// Whether `WSGIRestrictProcess` (if any) lets a request select `group`.
+pub fn allowed(restrict: Option<&[String]>, group: &str) -> bool {
+    restrict.is_none_or(|list| list.iter().any(|g| g == group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DirConfig, ServerConfig};
+
+    fn run(name: &str, args: &[&str]) -> Result<(ServerConfig, DirConfig), String> {
+        let (mut s, mut d) = (ServerConfig::default(), DirConfig::default());
+        let words: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut t = Target {
+            server: &mut s,
+            dir: &mut d,
+        };
+        crate::config::directives::apply(&mut t, name, &words)?;
+        Ok((s, d))
+    }
+
+    #[test]
+    fn restrict_process_lists_groups() {
+        let (_, d) = run("WSGIRestrictProcess", &["a", "%{GLOBAL}"]).unwrap();
+        let list = d.restrict_process.clone().unwrap();
+        assert_eq!(list, vec!["a".to_string(), String::new()]);
+        assert!(allowed(Some(&list), "a"));
+        assert!(allowed(Some(&list), ""));
+        assert!(!allowed(Some(&list), "b"));
+        assert!(allowed(None, "b"));
+        assert!(run("WSGIRestrictProcess", &[]).is_err());
+    }
+
+    #[test]
+    fn socket_directives() {
+        let (s, _) = run("WSGISocketPrefix", &["run/wsgi"]).unwrap();
+        assert_eq!(s.daemon.socket_prefix.as_deref(), Some("run/wsgi"));
+        let (s, _) = run("WSGISocketRotation", &["Off"]).unwrap();
+        assert_eq!(s.daemon.socket_rotation, Some(false));
+        let e = run("WSGISocketRotation", &["maybe"]).unwrap_err();
+        assert!(e.contains("got 'maybe'"), "{e}");
+        let (s, _) = run("WSGIDaemonProcess", &["g", "threads=2"]).unwrap();
+        assert_eq!(s.daemon.groups[0].threads, 2);
+    }
+}

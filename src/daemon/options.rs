@@ -36,6 +36,10 @@ pub struct DaemonOptions {
     pub listen_backlog: i32,
     pub shutdown_timeout: Duration,
     pub maximum_requests: u64,
+    /// Restart after this long without a running request (armed by the first request).
+    pub inactivity_timeout: Option<Duration>,
+    /// Restart the process when a request runs longer than this.
+    pub request_timeout: Option<Duration>,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
     pub not_enforced: Vec<String>,
 }
@@ -65,6 +69,8 @@ impl DaemonOptions {
             listen_backlog: 100,
             shutdown_timeout: Duration::from_secs(5),
             maximum_requests: 0,
+            inactivity_timeout: None,
+            request_timeout: None,
             not_enforced: Vec::new(),
         }
     }
@@ -146,8 +152,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         maximum_requests,
         "a number of requests >= 0",
     ),
-    ("inactivity-timeout", later, "a number of seconds >= 0"),
-    ("request-timeout", later, "a number of seconds >= 0"),
+    (
+        "inactivity-timeout",
+        inactivity_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
+        "request-timeout",
+        request_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
     ("deadlock-timeout", later, "a number of seconds >= 0"),
     ("graceful-timeout", later, "a number of seconds >= 0"),
 ];
@@ -155,8 +169,6 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
 const LATER: &[&str] = &[
     "response-socket-timeout",
-    "inactivity-timeout",
-    "request-timeout",
     "deadlock-timeout",
     "graceful-timeout",
 ];
@@ -436,6 +448,18 @@ fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    o.request_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
+fn inactivity_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    o.inactivity_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
 /// Accepted for compatibility, validated, and logged as not enforced yet.
 fn later(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     let _ = o;
@@ -506,7 +530,10 @@ mod tests {
 
     #[test]
     fn not_enforced_are_recorded() {
-        let o = p(&["g", "inactivity-timeout=30", "request-timeout=60"]).unwrap();
-        assert_eq!(o.not_enforced.len(), 2);
+        let o = p(&["g", "deadlock-timeout=30", "graceful-timeout=60"]).unwrap();
+        assert_eq!(o.not_enforced, vec!["deadlock-timeout", "graceful-timeout"]);
+        let o = p(&["g", "inactivity-timeout=2.5"]).unwrap();
+        assert_eq!(o.inactivity_timeout, Some(Duration::from_millis(2500)));
+        assert!(o.not_enforced.is_empty());
     }
 }

@@ -23,6 +23,20 @@ pub static STOPPING: AtomicBool = AtomicBool::new(false);
 /// Set when the process stops itself (maximum-requests): the socket stays
 /// open in the parent, so queued connections wait for the replacement.
 static SELF_RESTART: AtomicBool = AtomicBool::new(false);
+/// Requests being served right now, and when the last one ended or began
+/// (ms since `EPOCH`), for inactivity-timeout.
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+static LAST_ACTIVITY_MS: AtomicU64 = AtomicU64::new(0);
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Start time (ms since `EPOCH`, 0 = idle) of each worker's current request,
+/// for request-timeout.
+static STARTED_MS: std::sync::OnceLock<Vec<AtomicU64>> = std::sync::OnceLock::new();
+
+fn now_ms() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
 /// Requests served by this process (for maximum-requests).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
@@ -112,6 +126,7 @@ fn drop_privileges(group: &Group) -> Result<(), String> {
 /// Runs the daemon process; never returns.
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> ! {
     STOPPING.store(false, Ordering::SeqCst);
+    now_ms();
     // Signals: default dispositions (Apache's handlers are the parent's), then
     // block the stop signals so only the main thread's sigwait sees them.
     let stop_signals = [
@@ -216,6 +231,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         let fl = libc::fcntl(group.listener, libc::F_GETFL);
         libc::fcntl(group.listener, libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
+    let _ = STARTED_MS.set((0..o.threads).map(|_| AtomicU64::new(0)).collect());
     let workers: Vec<_> = (0..o.threads)
         .map(|i| {
             let g = group.clone();
@@ -225,7 +241,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}"), delay));
-    let sig = wait_for_stop(&mask);
+    let sig = wait_for_stop(&mask, o.inactivity_timeout, o.request_timeout);
     STOPPING.store(true, Ordering::SeqCst);
     log::server(
         Level::Info,
@@ -258,7 +274,11 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
 
 /// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
 /// (maximum-requests); returns what stopped the process.
-fn wait_for_stop(mask: &SigSet) -> &'static str {
+fn wait_for_stop(
+    mask: &SigSet,
+    inactivity: Option<Duration>,
+    request_timeout: Option<Duration>,
+) -> &'static str {
     let timeout = libc::timespec {
         tv_sec: 0,
         tv_nsec: 100_000_000,
@@ -266,6 +286,41 @@ fn wait_for_stop(mask: &SigSet) -> &'static str {
     loop {
         if STOPPING.load(Ordering::SeqCst) {
             return "maximum-requests reached";
+        }
+        // inactivity-timeout: armed by the first request, fires when no
+        // request has been running for that long.
+        if let Some(limit) = inactivity {
+            let last = LAST_ACTIVITY_MS.load(Ordering::SeqCst);
+            if last > 0
+                && IN_FLIGHT.load(Ordering::SeqCst) == 0
+                && now_ms().saturating_sub(last) >= limit.as_millis() as u64
+            {
+                SELF_RESTART.store(true, Ordering::SeqCst);
+                return "inactivity-timeout reached";
+            }
+        }
+        // request-timeout: a request running longer than that restarts the
+        // process (the other requests get shutdown-timeout to finish).
+        if let (Some(limit), Some(started)) = (request_timeout, STARTED_MS.get()) {
+            let now = now_ms();
+            let late = started.iter().any(|s| {
+                let t = s.load(Ordering::SeqCst);
+                t > 0 && now.saturating_sub(t) >= limit.as_millis() as u64
+            });
+            if late {
+                log::server(
+                    Level::Err,
+                    None,
+                    &format!(
+                        "[WSGIRS0414] daemon process {} has a request running longer than \
+                         request-timeout={:.1}s; restarting the process",
+                        std::process::id(),
+                        limit.as_secs_f64()
+                    ),
+                );
+                SELF_RESTART.store(true, Ordering::SeqCst);
+                return "request-timeout reached";
+            }
         }
         // SAFETY: a valid signal set and timeout; no siginfo wanted.
         let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
@@ -316,7 +371,19 @@ fn worker(group: &Arc<Group>, id: u32) {
         // SAFETY: `c` is a freshly accepted descriptor we own.
         let stream =
             unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(c) };
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        let start = now_ms().max(1);
+        LAST_ACTIVITY_MS.store(start, Ordering::SeqCst);
+        let slot = STARTED_MS.get().and_then(|v| v.get(id as usize));
+        if let Some(s) = slot {
+            s.store(start, Ordering::SeqCst);
+        }
         server::serve(stream, group, id);
+        if let Some(s) = slot {
+            s.store(0, Ordering::SeqCst);
+        }
+        LAST_ACTIVITY_MS.store(now_ms().max(1), Ordering::SeqCst);
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
         let served = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
         let max = group.opts.maximum_requests;
         if max > 0 && served == max {

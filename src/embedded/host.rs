@@ -210,4 +210,8 @@ impl Host for ApacheHost {
     fn client_gone(&self) -> bool {
         self.gone
     }
+
+    fn head_only(&self) -> bool {
+        self.req().header_only()
+    }
 }

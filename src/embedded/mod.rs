@@ -162,6 +162,16 @@ pub fn handler(r: Request<'_>) -> c_int {
             "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
         );
     }
+    if !crate::daemon::allowed(dir.restrict_process.as_deref(), &process_group) {
+        return fail(
+            &r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!(
+                "[WSGIRS0439] Daemon process called '{process_group}' cannot be accessed by this \
+                 WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
+            ),
+        );
+    }
     if let Some(status) = check_body(&r, dir.chunked_request.unwrap_or(false)) {
         return status;
     }

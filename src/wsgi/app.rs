@@ -132,7 +132,10 @@ pub fn call_application(
     let sent = response.head_sent();
     match failure {
         None => {
-            if let Some((declared, written)) = response.shortfall() {
+            let head_only = py
+                .detach(|| exchange.with_host(|h| h.head_only()))
+                .unwrap_or(false);
+            if let Some((declared, written)) = response.shortfall().filter(|_| !head_only) {
                 log_lines(
                     py,
                     &exchange,

@@ -49,6 +49,12 @@ pub trait Host: Send {
     fn abort(&mut self);
     /// Whether a write has already found the client gone.
     fn client_gone(&self) -> bool;
+    /// Whether the client asked for the head only (HEAD): the server sends
+    /// no body, so a body shorter than the declared `Content-Length` is
+    /// expected (applications commonly send none) and not an error.
+    fn head_only(&self) -> bool {
+        false
+    }
     /// Sends `len` bytes of the open regular file `fd` from `offset` as
     /// body (after the head). Returns `Ok(false)` when this host cannot send
     /// files, and the core then reads the file itself. The host must not

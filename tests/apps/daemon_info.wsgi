@@ -35,8 +35,8 @@ def application(environ, start_response):
         "path_info=%s" % environ.get("PATH_INFO"),
         "query=%s" % environ.get("QUERY_STRING"),
         "scheme=%s" % environ["wsgi.url_scheme"],
-        "queue_start=%s" % (environ.get("mod_wsgi.queue_start", 0) > 0),
-        "daemon_start=%s" % (environ.get("mod_wsgi.daemon_start", 0) > 0),
+        "queue_start=%s" % (float(environ.get("mod_wsgi.queue_start", 0)) > 0),
+        "daemon_start=%s" % (float(environ.get("mod_wsgi.daemon_start", 0)) > 0),
         "host=%s" % environ.get("HTTP_HOST"),
     ]
     body = ("\n".join(lines) + "\n").encode()

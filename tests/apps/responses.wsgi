@@ -118,6 +118,12 @@ def application(environ, start_response):
     elif case == "/content-length-short":
         start_response("200 OK", text + [("Content-Length", "10")])
         return [b"abc"]
+    elif case == "/head-empty":
+        # As Django does for HEAD: the GET's Content-Length, no body.
+        start_response("200 OK", text + [("Content-Length", "10")])
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return []
+        return [b"0123456789"]
     elif case == "/no-content":
         start_response("204 No Content", [])
         return [b"must-not-appear"]

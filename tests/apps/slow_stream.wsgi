@@ -1,6 +1,6 @@
 # /head-late sleeps ?seconds before start_response (socket-timeout tests);
 # /truncate yields one chunk, then raises (the client must see a broken
-# response, not a clean short one).
+# response, not a clean short one); /big-head answers with a 40 KB header.
 import time
 from urllib.parse import parse_qs
 
@@ -11,6 +11,9 @@ def application(environ, start_response):
         time.sleep(float(qs.get("seconds", ["3"])[0]))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"late\n"]
+    if environ.get("PATH_INFO") == "/big-head":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Big", "x" * 40000)])
+        return [b"big\n"]
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "100")])
 
     def body():

@@ -47,6 +47,8 @@ pub const APACHE_MODULES: &str = "/usr/lib/apache2/modules";
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long to wait for the parent to exit after SIGTERM before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a graceful stop (SIGWINCH) may take before SIGTERM.
+const GRACEFUL_STOP_TIMEOUT: Duration = Duration::from_secs(3);
 /// The same against the reference module, long enough for Apache's own
 /// SIGTERM/SIGKILL escalation (about 10 s) on a child that hangs at exit.
 const REFERENCE_STOP_TIMEOUT: Duration = Duration::from_secs(20);

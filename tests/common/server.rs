@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::{
-    ApacheBuilder, Client, FATAL_LOG_PATTERN, Mpm, REFERENCE_STOP_TIMEOUT, Response, START_TIMEOUT,
-    STOP_TIMEOUT, is_reference,
+    ApacheBuilder, Client, FATAL_LOG_PATTERN, GRACEFUL_STOP_TIMEOUT, Mpm, REFERENCE_STOP_TIMEOUT,
+    Response, START_TIMEOUT, STOP_TIMEOUT, is_reference,
 };
 
 /// A running Apache. Dropping it stops Apache and checks the log and the
@@ -194,7 +194,22 @@ impl Apache {
         if let Some(mut child) = self.child.take()
             && matches!(child.try_wait(), Ok(None))
         {
-            signal(self.pid, libc::SIGTERM);
+            // Graceful stop first (SIGWINCH): in-flight responses finish.
+            // httpd's event MPM has a race on an immediate stop (SIGTERM)
+            // while workers are still writing: its main thread closes the
+            // workers' sockets concurrently and can crash. Fall back to
+            // SIGTERM when the graceful stop takes too long.
+            signal(self.pid, libc::SIGWINCH);
+            let graceful_deadline = Instant::now() + GRACEFUL_STOP_TIMEOUT;
+            let mut running = matches!(child.try_wait(), Ok(None));
+            while running && Instant::now() < graceful_deadline {
+                std::thread::sleep(Duration::from_millis(20));
+                running = matches!(child.try_wait(), Ok(None));
+            }
+            // Only signal a parent that is still ours (not yet reaped).
+            if running {
+                signal(self.pid, libc::SIGTERM);
+            }
             let timeout = if is_reference() {
                 REFERENCE_STOP_TIMEOUT
             } else {
