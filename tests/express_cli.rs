@@ -121,7 +121,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
     for opt in [
-        &["--request-timeout", "30"][..],
+        &["--queue-timeout", "30"][..],
         &["--enable-coverage"],
         &["--debug-mode"],
         &["--add-handler", ".x", "/x.wsgi"],

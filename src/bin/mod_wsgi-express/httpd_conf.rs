@@ -269,6 +269,8 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("listen-backlog={}", d.listen_backlog));
     words.push(format!("socket-timeout={}", d.socket_timeout));
     words.push(format!("connect-timeout={}", d.connect_timeout));
+    words.push(format!("request-timeout={}", d.request_timeout));
+    words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));
     // Express writes header-buffer-size only with --processes; a value given is kept.
     if d.processes.is_some() || d.header_buffer_size != 0 {
@@ -699,6 +701,8 @@ mod tests {
                 "listen-backlog=100".into(),
                 "socket-timeout=60".into(),
                 "connect-timeout=15".into(),
+                "request-timeout=60".into(),
+                "inactivity-timeout=0".into(),
                 "shutdown-timeout=5".into(),
             ]
         );
@@ -764,6 +768,10 @@ mod tests {
                 "5",
                 "--shutdown-timeout",
                 "9",
+                "--request-timeout",
+                "20",
+                "--inactivity-timeout",
+                "300",
                 "--socket-prefix",
                 "/run/x/wsgi",
                 "--disable-reloading",
@@ -785,6 +793,8 @@ mod tests {
                 "listen-backlog=50".into(),
                 "socket-timeout=30".into(),
                 "connect-timeout=5".into(),
+                "request-timeout=20".into(),
+                "inactivity-timeout=300".into(),
                 "shutdown-timeout=9".into(),
                 // Written with --processes, as express does (0 = the module's default).
                 "header-buffer-size=0".into(),
@@ -810,6 +820,8 @@ mod tests {
             &["--daemon-backlog", "5"],
             &["--header-buffer-size", "9000"],
             &["--socket-prefix", "/tmp/s"],
+            &["--request-timeout", "5"],
+            &["--inactivity-timeout", "5"],
         ] {
             let mut args = opt.to_vec();
             args.push("--embedded-mode");
@@ -827,7 +839,7 @@ mod tests {
         ] {
             assert!(f.try_options(bad).is_err(), "{bad:?}");
         }
-        let err = f.try_options(&["--request-timeout", "9"]).unwrap_err();
+        let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
         assert!(err.to_string().contains("does not enforce it yet"), "{err}");
         let err = f.try_options(&["--queue-timeout", "9"]).unwrap_err();
         assert!(err.to_string().contains("does not support"), "{err}");

@@ -46,6 +46,10 @@ pub struct Daemon {
     pub socket_timeout: u32,
     pub connect_timeout: u32,
     pub shutdown_timeout: u32,
+    /// `request-timeout=` (0 = off): a request running that long restarts the process.
+    pub request_timeout: u32,
+    /// `inactivity-timeout=` (0 = off): a process idle that long restarts.
+    pub inactivity_timeout: u32,
     /// `header-buffer-size=`, 0 = the module's default (written only with
     /// `--processes`, as the original does).
     pub header_buffer_size: u32,
@@ -485,6 +489,8 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         socket_timeout: args.socket_timeout,
         connect_timeout: args.connect_timeout,
         shutdown_timeout: args.shutdown_timeout,
+        request_timeout: args.request_timeout,
+        inactivity_timeout: args.inactivity_timeout,
         header_buffer_size: args.header_buffer_size,
         socket_prefix: args
             .socket_prefix
@@ -847,10 +853,10 @@ mod tests {
     #[test]
     fn unimplemented_options_are_rejected_even_at_their_default() {
         let f = Fixture::new(&["event"]);
-        let err = f.try_options(&["--request-timeout", "60"]).unwrap_err();
+        let err = f.try_options(&["--queue-timeout", "45"]).unwrap_err();
         assert!(
             err.to_string()
-                .contains("--request-timeout is not supported yet"),
+                .contains("--queue-timeout is not supported yet"),
             "{err}"
         );
         let err = f.try_options(&["--debug-mode"]).unwrap_err();

@@ -44,9 +44,11 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("graceful_timeout", "--graceful-timeout", NOT_ENFORCED),
     ("eviction_timeout", "--eviction-timeout", UNSUPPORTED_DAEMON),
     ("deadlock_timeout", "--deadlock-timeout", NOT_ENFORCED),
-    ("inactivity_timeout", "--inactivity-timeout", NOT_ENFORCED),
-    ("ignore_activity", "--ignore-activity", NOT_ENFORCED),
-    ("request_timeout", "--request-timeout", NOT_ENFORCED),
+    (
+        "ignore_activity",
+        "--ignore-activity",
+        "WSGIIgnoreActivity is not implemented yet",
+    ),
     (
         "interrupt_timeout",
         "--interrupt-timeout",
@@ -119,6 +121,8 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("process_group", "--process-group"),
     ("maximum_requests", "--maximum-requests"),
     ("shutdown_timeout", "--shutdown-timeout"),
+    ("request_timeout", "--request-timeout"),
+    ("inactivity_timeout", "--inactivity-timeout"),
     ("connect_timeout", "--connect-timeout"),
     ("daemon_backlog", "--daemon-backlog"),
     ("header_buffer_size", "--header-buffer-size"),
