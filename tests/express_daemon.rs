@@ -213,6 +213,7 @@ fn daemon_options_reach_the_daemon_processes() {
     let dir = scratch_with_app();
     let port = free_port();
     let lib = path_str(&dir.path().join("lib"));
+    let sockets = path_str(&dir.path().join("sockets"));
     // As root, --user reaches the daemon processes too.
     let root_user: &[&str] = if nix::unistd::Uid::current().is_root() {
         &["--user", "nobody"]
@@ -243,9 +244,16 @@ fn daemon_options_reach_the_daemon_processes() {
                 "2",
                 "--header-buffer-size",
                 "65536",
+                "--socket-prefix",
+                &sockets,
             ],
         ]
         .concat(),
+    );
+    assert_eq!(
+        sockets_in(&dir.path().join("sockets")).len(),
+        1,
+        "--socket-prefix is the sockets' directory"
     );
     let i = info(port);
     if !root_user.is_empty() {
@@ -395,12 +403,24 @@ fn daemon_options_match_the_reference_express() {
         let theirs = conf_of(reference.to_str().unwrap(), &root);
         let ours = conf_of(EXE, &root);
         // The reference writes the multiprocess variant first when --processes is given.
-        let theirs = if extra.contains(&"--processes") {
-            theirs
+        let block = if extra.contains(&"--processes") {
+            theirs.clone()
         } else {
             theirs[theirs.find("<IfDefine !MOD_WSGI_MULTIPROCESS>").unwrap()..].to_string()
         };
-        let (ours, theirs) = (daemon_words(&ours), daemon_words(&theirs));
+        for line in [
+            "WSGIRestrictEmbedded On".to_string(),
+            "WSGISocketRotation Off".to_string(),
+            format!("WSGISocketPrefix {root}/wsgi"),
+        ] {
+            for conf in [&ours, &theirs] {
+                assert!(
+                    conf.lines().any(|l| l.replace(['"', '\''], "") == line),
+                    "{line} missing"
+                );
+            }
+        }
+        let (ours, theirs) = (daemon_words(&ours), daemon_words(&block));
         for word in &ours {
             assert!(
                 theirs.contains(word),

@@ -773,7 +773,7 @@ mod tests {
                 "--inactivity-timeout",
                 "300",
                 "--socket-prefix",
-                "/run/x/wsgi",
+                "/run/x",
                 "--disable-reloading",
             ],
         );

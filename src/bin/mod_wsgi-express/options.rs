@@ -53,7 +53,7 @@ pub struct Daemon {
     /// `header-buffer-size=`, 0 = the module's default (written only with
     /// `--processes`, as the original does).
     pub header_buffer_size: u32,
-    /// `WSGISocketPrefix`: `--socket-prefix` or `<root>/wsgi`.
+    /// `WSGISocketPrefix`: `<--socket-prefix directory>/wsgi` (as express) or `<root>/wsgi`.
     pub socket_prefix: PathBuf,
     /// `--disable-reloading`: `WSGIScriptReloading Off` (daemon mode reloads a changed
     /// script by default, as the original).
@@ -496,7 +496,8 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
             .socket_prefix
             .as_deref()
             .map(abs)
-            .unwrap_or(server_root.join("wsgi")),
+            .unwrap_or(server_root.clone())
+            .join("wsgi"),
         disable_reloading: args.disable_reloading,
     });
     if let Some(d) = &daemon
