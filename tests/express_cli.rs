@@ -121,7 +121,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
     for opt in [
-        &["--request-timeout", "30"][..],
+        &["--queue-timeout", "30"][..],
         &["--enable-coverage"],
         &["--debug-mode"],
         &["--add-handler", ".x", "/x.wsgi"],
@@ -201,10 +201,7 @@ fn setup_server_writes_a_config_apache_accepts() {
         summary.contains("Server URL         : http://localhost:8765/"),
         "{summary}"
     );
-    assert!(
-        summary.contains("Operating Mode     : embedded"),
-        "{summary}"
-    );
+    assert!(summary.contains("Operating Mode     : daemon"), "{summary}");
     for file in [
         "httpd.conf",
         "apachectl",
@@ -465,7 +462,7 @@ fn directives_the_module_lacks_are_refused_before_writing() {
             .output()
             .unwrap()
     };
-    let out = run(&["--chunked-request"]);
+    let out = run(&["--chunked-request", "--embedded-mode"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -475,7 +472,17 @@ fn directives_the_module_lacks_are_refused_before_writing() {
         "{err}"
     );
     assert!(!root.exists(), "nothing may be written");
+    // The default, daemon mode, needs the daemon directives.
     let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("daemon mode (the default; --embedded-mode avoids it) is not supported")
+            && err.contains("WSGISocketPrefix"),
+        "{err}"
+    );
+    assert!(!root.exists(), "nothing may be written");
+    let out = run(&["--embedded-mode"]);
     assert!(
         out.status.success(),
         "{}",

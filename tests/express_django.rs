@@ -211,11 +211,14 @@ fn runmodwsgi_maps_settings_and_passes_options_through() {
         !conf.contains("Alias \"/static\""),
         "WhiteNoise serves static"
     );
-    let python_path = format!("WSGIPythonPath \"{}:{}\"", proj.display(), pkgs.display());
-    assert!(
-        conf.contains(&python_path),
-        "{python_path} missing:\n{conf}"
-    );
+    // Daemon mode: the working directory is the daemon's home (first on sys.path),
+    // the other paths its python-path.
+    for word in [
+        format!("\n   home={} \\\n", proj.display()),
+        format!("\n   python-path={} \\\n", pkgs.display()),
+    ] {
+        assert!(conf.contains(&word), "{word} missing:\n{conf}");
+    }
 
     // A bad express option is express's one-line error with status 2.
     let out = manage(&proj, &pkgs, &["runmodwsgi", "--no-such-option"]);

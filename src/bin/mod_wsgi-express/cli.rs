@@ -43,7 +43,7 @@ pub struct ModuleArgs {
 /// Options whose behaviour is not implemented yet are parsed so that the error can name
 /// them; `validation::reject_unimplemented` refuses them when given.
 #[derive(Debug, Args)]
-#[command(next_line_help = false)]
+#[command(next_line_help = false, args_override_self = true)]
 pub struct ServerArgs {
     /// WSGI script file (or module / directory, per --application-type).
     #[arg(value_name = "ENTRY-POINT")]

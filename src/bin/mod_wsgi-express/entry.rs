@@ -1,8 +1,9 @@
 //! The application entry point for `--application-type module` and `paste`: checks the
 //! entry (a dotted module name, or a Paste Deploy `.ini` file) and renders the small
-//! Python wrapper script, `<server root>/handler.wsgi`, that `WSGIScriptAlias` mounts in
-//! embedded mode. The wrapper imports the module (the working directory and every
-//! `--python-path` are on `sys.path` through `WSGIPythonPath`) or calls Paste Deploy's
+//! Python wrapper script, `<server root>/handler.wsgi`, that `WSGIScriptAlias` mounts
+//! (in the daemon process group by default). The wrapper imports the module (the working
+//! directory and every `--python-path` are on `sys.path`: daemon `home=`/`python-path=`,
+//! or `WSGIPythonPath` in embedded mode) or calls Paste Deploy's
 //! `loadapp`, and binds the result to the `--callable-object` name, which is what
 //! `WSGICallableObject` makes the module call. Used by `options.rs` (checks) and
 //! `server_root.rs` (writing); this binary never runs Python itself.
@@ -10,7 +11,8 @@
 //! wrapper, which adds a monitor thread: once a second it compares the modification
 //! times of the files of `sys.modules` (and the entry script) with those first seen,
 //! and on a change creates the trigger file in `<server root>/reload/`; apachectl's
-//! watcher then restarts Apache gracefully, so new children import the new code.
+//! watcher then restarts Apache gracefully, so new children (daemon mode: new daemon
+//! processes) import the new code.
 
 use crate::options::{App, Options};
 use anyhow::{Result, bail};

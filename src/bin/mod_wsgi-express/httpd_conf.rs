@@ -3,12 +3,15 @@
 //! MPM sizing, virtual hosts, document root, the application, appended aliases /
 //! error documents / environment / includes). Unlike express, options are resolved
 //! here rather than through `<IfDefine>` blocks driven by `-D` flags, so the file reads
-//! as what Apache will do. The application is mounted in embedded mode with
-//! `WSGIScriptAlias`; daemon mode and the `WSGIHandlerScript` layout (express outline
-//! items 4, 8 and 10) get their own `write_*` functions beside `write_embedded_app`.
+//! as what Apache will do. By default (daemon mode, express outline items 4 and 10) the
+//! application runs in one `WSGIDaemonProcess` group named `HOST:PORT`, with
+//! `WSGIRestrictEmbedded On`, mounted with `WSGIScriptAlias ... process-group=HOST:PORT
+//! application-group=%{GLOBAL}` and preloaded with `WSGIImportScript`; with
+//! `--embedded-mode` it runs in Apache's children. Either way existing files under the
+//! document root win over the application (item 8).
 //! Pure string building, called by `server_root.rs` and the unit tests; no Python.
 
-use crate::options::{Mode, Options};
+use crate::options::{Daemon, Options};
 use crate::sizing::{Mpm, Sizing};
 use crate::{entry, https, proxy};
 use std::fmt::Write as _;
@@ -39,19 +42,39 @@ pub fn render(opts: &Options) -> String {
     write_globals(&mut out, opts);
     write_modules(&mut out, opts);
     write_core_limits(&mut out, opts);
-    match opts.mode {
-        Mode::Embedded => write_embedded_python(&mut out, opts),
+    match &opts.daemon {
+        Some(daemon) => write_daemon_python(&mut out, opts, daemon),
+        None => write_embedded_python(&mut out, opts),
     }
+    write_request_settings(&mut out, opts);
     write_features(&mut out, opts);
     write_logging(&mut out, opts);
     write_mpm(&mut out, &opts.sizing);
     write_virtual_hosts(&mut out, opts);
     write_document_root(&mut out, opts);
     https::write_redirect(&mut out, opts);
-    match opts.mode {
-        Mode::Embedded => write_embedded_app(&mut out, opts),
-    }
+    write_app(&mut out, opts);
     write_appended(&mut out, opts);
+    if opts.daemon.is_some() {
+        out = own_vhost_records(&out);
+    }
+    out
+}
+
+/// Daemon mode: gives every `<VirtualHost>` its own mod_wsgi server record with a
+/// harmless mod_wsgi directive (the value the main server has too). Apache shares the
+/// main server's record with a virtual host that uses no directive of the module, and
+/// the module then sees the main server's `WSGIDaemonProcess` twice and refuses to
+/// start ([WSGIRS0401] "defined more than once").
+fn own_vhost_records(conf: &str) -> String {
+    let mut out = String::with_capacity(conf.len() + 256);
+    for line in conf.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("<VirtualHost ") {
+            out.push_str("WSGIPassAuthorization On\n");
+        }
+    }
     out
 }
 
@@ -196,14 +219,84 @@ fn write_embedded_python(out: &mut String, opts: &Options) {
     // Embedded mode: Apache children are the Python processes; never recycle them.
     let _ = writeln!(out, "MaxConnectionsPerChild 0");
     let _ = writeln!(out);
+}
+
+/// One `WSGIDaemonProcess` option word, quoted as a whole when needed (Apache strips
+/// quotes around a whole word only, so `key='value'` would keep its quotes).
+fn opt(key: &str, value: impl AsRef<str>) -> String {
+    let value = value.as_ref();
+    let word = format!("{key}={value}");
+    if value.is_empty() || word.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c)) {
+        q(word)
+    } else {
+        word
+    }
+}
+
+/// Daemon mode (express outline item 4): the socket settings, `WSGIRestrictEmbedded On`
+/// and the one daemon process group, carrying the express options the module
+/// implements and enforces.
+fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
+    let _ = writeln!(out, "WSGIPythonHome {}", q(&opts.python_home));
+    let _ = writeln!(out, "WSGISocketPrefix {}", qp(&d.socket_prefix));
+    let _ = writeln!(out, "WSGISocketRotation Off");
+    for spec in &opts.python_warnings {
+        let _ = writeln!(out, "WSGIPythonWarnings {}", q(spec));
+    }
+    if opts.orphan_interpreter {
+        let _ = writeln!(out, "WSGIDestroyInterpreter Off");
+    }
+    if let Some(interval) = opts.switch_interval {
+        let _ = writeln!(out, "WSGISwitchInterval {interval}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "WSGIRestrictEmbedded On");
+    let mut words = vec![
+        opt("display-name", &d.display_name),
+        opt("home", opts.working_directory.to_string_lossy()),
+    ];
+    if let Some(n) = d.processes {
+        words.push(format!("processes={n}"));
+    }
+    words.push(format!("threads={}", d.threads));
+    words.push(format!("maximum-requests={}", d.maximum_requests));
+    if !d.python_paths.is_empty() {
+        words.push(opt("python-path", d.python_paths.join(":")));
+    }
+    words.push(opt("python-eggs", opts.python_eggs.to_string_lossy()));
+    words.push(opt("lang", &opts.locale));
+    words.push(opt("locale", &opts.locale));
+    words.push(format!("listen-backlog={}", d.listen_backlog));
+    words.push(format!("socket-timeout={}", d.socket_timeout));
+    words.push(format!("connect-timeout={}", d.connect_timeout));
+    words.push(format!("request-timeout={}", d.request_timeout));
+    words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
+    words.push(format!("shutdown-timeout={}", d.shutdown_timeout));
+    // Express writes header-buffer-size only with --processes; a value given is kept.
+    if d.processes.is_some() || d.header_buffer_size != 0 {
+        words.push(format!("header-buffer-size={}", d.header_buffer_size));
+    }
+    let _ = writeln!(out, "WSGIDaemonProcess {} \\", q(&d.name));
+    let last = words.len() - 1;
+    for (i, word) in words.iter().enumerate() {
+        let _ = writeln!(out, "   {word}{}", if i == last { "" } else { " \\" });
+    }
+    let _ = writeln!(out);
+}
+
+/// Per-request settings shared by both modes (express outline item 5).
+fn write_request_settings(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "WSGICallableObject {}", q(&opts.callable_object));
     let _ = writeln!(out, "WSGIPassAuthorization On");
     if opts.map_head_to_get != "Auto" {
         // Auto is the module's default; only a change is written.
         let _ = writeln!(out, "WSGIMapHEADToGET {}", opts.map_head_to_get);
     }
-    // Express disables script reloading in embedded mode.
-    let _ = writeln!(out, "WSGIScriptReloading Off");
+    // Express disables script reloading in embedded mode; daemon mode reloads a
+    // changed script unless --disable-reloading.
+    if opts.daemon.as_ref().is_none_or(|d| d.disable_reloading) {
+        let _ = writeln!(out, "WSGIScriptReloading Off");
+    }
     if opts.server_metrics {
         let _ = writeln!(out, "WSGIServerMetrics On");
     }
@@ -328,6 +421,9 @@ fn write_mpm(out: &mut String, s: &Sizing) {
         }
     }
     let _ = writeln!(out, "MaxKeepAliveRequests {}", s.max_keep_alive_requests);
+    if let Some(size) = s.thread_stack_size {
+        let _ = writeln!(out, "ThreadStackSize {size}");
+    }
     let _ = writeln!(out, "</IfModule>");
     let _ = writeln!(out);
 }
@@ -397,10 +493,12 @@ fn write_document_root(out: &mut String, opts: &Options) {
     let _ = writeln!(out);
 }
 
-/// Embedded mode: existing files under the document root win (mod_rewrite maps them
+/// The application: existing files under the document root win (mod_rewrite maps them
 /// in translate_name, before WSGIScriptAlias sees the URL, as express's handler layout
-/// does), everything else under the mount point goes to the script.
-fn write_embedded_app(out: &mut String, opts: &Options) {
+/// does), everything else under the mount point goes to the script, in the daemon
+/// process group (preloaded there with `WSGIImportScript`, as express preloads its
+/// handler) or, in embedded mode, in Apache's children.
+fn write_app(out: &mut String, opts: &Options) {
     let Some(script) = entry::mount_target(opts) else {
         return;
     };
@@ -416,13 +514,35 @@ fn write_embedded_app(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "RewriteCond \"%{{DOCUMENT_ROOT}}%{{REQUEST_URI}}\" -f");
     let _ = writeln!(out, "RewriteRule \"^/(.*)$\" \"%{{DOCUMENT_ROOT}}/$1\" [L]");
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "WSGIScriptAlias {} {}",
-        q(&opts.mount_point),
-        qp(script)
-    );
-    let _ = writeln!(out, "WSGIApplicationGroup {}", opts.application_group);
+    match &opts.daemon {
+        Some(d) => {
+            let group = opts
+                .application_group
+                .trim_start_matches('\'')
+                .trim_end_matches('\'');
+            let groups = format!(
+                "{} {}",
+                opt("process-group", &d.name),
+                opt("application-group", group)
+            );
+            let _ = writeln!(
+                out,
+                "WSGIScriptAlias {} {} \\\n    {groups}",
+                q(&opts.mount_point),
+                qp(script)
+            );
+            let _ = writeln!(out, "WSGIImportScript {} \\\n    {groups}", qp(script));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "WSGIScriptAlias {} {}",
+                q(&opts.mount_point),
+                qp(script)
+            );
+            let _ = writeln!(out, "WSGIApplicationGroup {}", opts.application_group);
+        }
+    }
     let dir = script.parent().unwrap_or(Path::new("/"));
     let file = script
         .file_name()
@@ -501,7 +621,7 @@ mod tests {
     #[test]
     fn embedded_app_is_mounted_with_script_alias_in_the_global_group() {
         let f = Fixture::new(&["event"]);
-        let c = conf(&f, &[]);
+        let c = conf(&f, &["--embedded-mode"]);
         let root = f.path("root");
         line_at(
             &c,
@@ -526,6 +646,9 @@ mod tests {
         line_at(&c, "LogLevel warn");
         assert!(!c.contains("CustomLog"));
         assert!(!c.contains("WSGIMapHEADToGET"), "Auto is the default");
+        assert!(!c.contains("WSGIDaemonProcess") && !c.contains("WSGIRestrictEmbedded"));
+        line_at(&c, "WSGIScriptReloading Off");
+        line_at(&c, "MaxConnectionsPerChild 0");
         // Static files under the document root win over the application.
         assert!(
             line_at(&c, "RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]")
@@ -534,6 +657,192 @@ mod tests {
                     &format!("WSGIScriptAlias \"/\" \"{}\"", f.path("app.wsgi"))
                 )
         );
+    }
+
+    /// Lines of the `WSGIDaemonProcess` directive (continuations joined).
+    fn daemon_words(conf: &str) -> Vec<String> {
+        let start = line_at(conf, "WSGIRestrictEmbedded On") + 1;
+        let mut words = Vec::new();
+        for line in conf.lines().skip(start) {
+            let word = line.trim().trim_end_matches('\\').trim();
+            words.push(word.to_string());
+            if !line.ends_with('\\') {
+                break;
+            }
+        }
+        words
+    }
+
+    /// The default layout as mod_wsgi 6.0.5 `setup-server app.wsgi` writes it (outline
+    /// items 4 and 10; whole-word quoting instead of `key='value'`, and only the options
+    /// the module implements and enforces).
+    #[test]
+    fn daemon_mode_is_the_default_with_the_express_daemon_group() {
+        let f = Fixture::new(&["event"]);
+        let c = conf(&f, &[]);
+        let root = f.path("root");
+        let uid = nix::unistd::Uid::current();
+        line_at(&c, &format!("WSGISocketPrefix \"{root}/wsgi\""));
+        line_at(&c, "WSGISocketRotation Off");
+        line_at(&c, "WSGIRestrictEmbedded On");
+        assert_eq!(
+            daemon_words(&c),
+            [
+                "WSGIDaemonProcess \"localhost:8000\"".to_string(),
+                format!("display-name=(wsgi:localhost:8000:{uid})"),
+                format!("home={}", f.path(""))
+                    .trim_end_matches('/')
+                    .to_string(),
+                "threads=5".into(),
+                "maximum-requests=0".into(),
+                format!("python-eggs={root}/python-eggs"),
+                "lang=C.UTF-8".into(),
+                "locale=C.UTF-8".into(),
+                "listen-backlog=100".into(),
+                "socket-timeout=60".into(),
+                "connect-timeout=15".into(),
+                "request-timeout=60".into(),
+                "inactivity-timeout=0".into(),
+                "shutdown-timeout=5".into(),
+            ]
+        );
+        let app = f.path("app.wsgi");
+        line_at(&c, &format!("WSGIScriptAlias \"/\" \"{app}\" \\"));
+        line_at(&c, &format!("WSGIImportScript \"{app}\" \\"));
+        assert_eq!(
+            c.matches("\n    process-group=localhost:8000 application-group=%{GLOBAL}\n")
+                .count(),
+            2,
+            "{c}"
+        );
+        // Static files still win over the application.
+        assert!(
+            line_at(&c, "RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]")
+                < line_at(&c, &format!("WSGIScriptAlias \"/\" \"{app}\" \\"))
+        );
+        // Python paths go to the daemon (home=), reloading stays on (the module's
+        // default), and the relaying Apache threads get express's stack size.
+        assert!(!c.contains("WSGIPythonPath"));
+        assert!(!c.contains("WSGIScriptReloading"));
+        assert!(!c.contains("WSGIApplicationGroup"));
+        assert!(!c.contains("MaxConnectionsPerChild"));
+        line_at(&c, "ThreadStackSize 262144");
+        line_at(&c, "MaxRequestWorkers 100");
+        // Every virtual host gets its own mod_wsgi server record.
+        let c = conf(&f, &["--server-name", "www.example.com"]);
+        assert_eq!(c.matches("<VirtualHost ").count(), 3);
+        assert_eq!(c.matches("\nWSGIPassAuthorization On\n").count(), 4, "{c}");
+    }
+
+    #[test]
+    fn daemon_process_and_socket_options() {
+        let f = Fixture::new(&["event"]);
+        let wd = f.path("my site");
+        std::fs::create_dir(&wd).unwrap();
+        let c = conf(
+            &f,
+            &[
+                "--processes",
+                "3",
+                "--threads",
+                "7",
+                "--maximum-requests",
+                "100",
+                "--python-path",
+                "lib",
+                "--python-path",
+                "/opt/x",
+                "--locale",
+                "de_DE.UTF-8",
+                "--working-directory",
+                &wd,
+                "--process-group",
+                "site",
+                "--application-group",
+                "app",
+                "--daemon-backlog",
+                "50",
+                "--socket-timeout",
+                "30",
+                "--connect-timeout",
+                "5",
+                "--shutdown-timeout",
+                "9",
+                "--request-timeout",
+                "20",
+                "--inactivity-timeout",
+                "300",
+                "--socket-prefix",
+                "/run/x",
+                "--disable-reloading",
+            ],
+        );
+        assert_eq!(
+            daemon_words(&c),
+            [
+                "WSGIDaemonProcess \"site\"".to_string(),
+                "display-name=(wsgi:site)".to_string(),
+                format!("\"home={wd}\""),
+                "processes=3".into(),
+                "threads=7".into(),
+                "maximum-requests=100".into(),
+                format!("python-path={}:/opt/x", f.path("lib")),
+                format!("python-eggs={}", f.path("root/python-eggs")),
+                "lang=de_DE.UTF-8".into(),
+                "locale=de_DE.UTF-8".into(),
+                "listen-backlog=50".into(),
+                "socket-timeout=30".into(),
+                "connect-timeout=5".into(),
+                "request-timeout=20".into(),
+                "inactivity-timeout=300".into(),
+                "shutdown-timeout=9".into(),
+                // Written with --processes, as express does (0 = the module's default).
+                "header-buffer-size=0".into(),
+            ]
+        );
+        line_at(&c, "WSGISocketPrefix \"/run/x/wsgi\"");
+        line_at(&c, "    process-group=site application-group=app");
+        line_at(&c, "WSGIScriptReloading Off");
+        line_at(&c, "Timeout 30");
+        let c = conf(&f, &["--header-buffer-size", "65536"]);
+        assert!(daemon_words(&c).contains(&"header-buffer-size=65536".to_string()));
+        assert!(!daemon_words(&c).iter().any(|w| w.starts_with("processes=")));
+    }
+
+    #[test]
+    fn daemon_options_are_refused_in_embedded_mode_and_checked() {
+        let f = Fixture::new(&["event"]);
+        for opt in [
+            &["--process-group", "x"][..],
+            &["--maximum-requests", "5"],
+            &["--connect-timeout", "5"],
+            &["--shutdown-timeout", "5"],
+            &["--daemon-backlog", "5"],
+            &["--header-buffer-size", "9000"],
+            &["--socket-prefix", "/tmp/s"],
+            &["--request-timeout", "5"],
+            &["--inactivity-timeout", "5"],
+        ] {
+            let mut args = opt.to_vec();
+            args.push("--embedded-mode");
+            let err = f.try_options(&args).unwrap_err().to_string();
+            assert!(
+                err.contains(opt[0]) && err.contains("--embedded-mode"),
+                "{err}"
+            );
+        }
+        for bad in [
+            &["--header-buffer-size", "100"][..],
+            &["--process-group", "a/b"],
+            &["--daemon-backlog", "0"],
+            &["--connect-timeout", "0"],
+        ] {
+            assert!(f.try_options(bad).is_err(), "{bad:?}");
+        }
+        let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
+        assert!(err.to_string().contains("does not enforce it yet"), "{err}");
+        let err = f.try_options(&["--queue-timeout", "9"]).unwrap_err();
+        assert!(err.to_string().contains("does not support"), "{err}");
     }
 
     #[test]
@@ -604,7 +913,7 @@ mod tests {
         assert!(c.contains("LoadModule mpm_event_module \""));
         line_at(&c, "<IfModule mpm_event_module>");
         line_at(&c, "MaxKeepAliveRequests 0");
-        let c = conf(&f, &["--server-mpm", "prefork"]);
+        let c = conf(&f, &["--server-mpm", "prefork", "--embedded-mode"]);
         assert!(c.contains("LoadModule mpm_prefork_module \""));
         assert!(!c.contains("mpm_event_module \""));
         line_at(&c, "<IfModule mpm_prefork_module>");
@@ -621,6 +930,7 @@ mod tests {
                 "10",
                 "--max-clients",
                 "80",
+                "--embedded-mode",
             ],
         );
         assert!(c.contains("LoadModule mpm_worker_module \""));
@@ -643,6 +953,7 @@ mod tests {
                 "8080",
                 "--mount-point",
                 "app/",
+                "--embedded-mode",
             ],
         );
         line_at(&c, "Listen 127.0.0.1:8080");
@@ -700,6 +1011,7 @@ mod tests {
                 "app",
                 "--application-group",
                 "site",
+                "--embedded-mode",
             ],
         );
         line_at(

@@ -18,11 +18,46 @@ use clap::ArgMatches;
 use nix::unistd::Uid;
 use std::path::{Path, PathBuf};
 
-/// How the application is hosted. Only embedded mode exists so far; daemon mode (the
-/// express default) and debug mode slot in here with their own httpd.conf blocks.
+/// How the application is hosted: in one `WSGIDaemonProcess` group (the express
+/// default) or, with `--embedded-mode`, inside Apache's worker threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    Daemon,
     Embedded,
+}
+
+/// The `WSGIDaemonProcess` group of daemon mode (express outline item 4). Only the
+/// options the module implements and enforces are carried; the values are express's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Daemon {
+    /// Group name: `--process-group` or `HOST:PORT`.
+    pub name: String,
+    /// `display-name`: `(wsgi:HOST:PORT:UID)`.
+    pub display_name: String,
+    /// `processes=`, only when `--processes` was given (it makes `wsgi.multiprocess`
+    /// True, as in the original).
+    pub processes: Option<u32>,
+    pub threads: u32,
+    pub maximum_requests: u32,
+    /// `python-path=`: the `--python-path` directories (the working directory is
+    /// `home=`, which the module puts first on `sys.path`).
+    pub python_paths: Vec<String>,
+    pub listen_backlog: u32,
+    pub socket_timeout: u32,
+    pub connect_timeout: u32,
+    pub shutdown_timeout: u32,
+    /// `request-timeout=` (0 = off): a request running that long restarts the process.
+    pub request_timeout: u32,
+    /// `inactivity-timeout=` (0 = off): a process idle that long restarts.
+    pub inactivity_timeout: u32,
+    /// `header-buffer-size=`, 0 = the module's default (written only with
+    /// `--processes`, as the original does).
+    pub header_buffer_size: u32,
+    /// `WSGISocketPrefix`: `<--socket-prefix directory>/wsgi` (as express) or `<root>/wsgi`.
+    pub socket_prefix: PathBuf,
+    /// `--disable-reloading`: `WSGIScriptReloading Off` (daemon mode reloads a changed
+    /// script by default, as the original).
+    pub disable_reloading: bool,
 }
 
 /// What is mounted at `--mount-point`.
@@ -112,6 +147,8 @@ pub struct Logging {
 pub struct Options {
     pub command_line: Vec<String>,
     pub mode: Mode,
+    /// The daemon process group (daemon mode only).
+    pub daemon: Option<Daemon>,
     pub server_root: PathBuf,
     /// Listener host: `--host` or `localhost` (names the server and the URL).
     pub host: String,
@@ -193,6 +230,15 @@ pub struct Options {
 fn absolute(path: impl AsRef<Path>) -> Result<PathBuf> {
     let path = path.as_ref();
     std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+/// `path` made absolute against `cwd`, as a string.
+fn abs_string(cwd: &Path, path: &str) -> String {
+    cwd.join(path)
+        .components()
+        .collect::<PathBuf>()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Pairs up a two-value option's flat list (clap guarantees an even length).
@@ -381,7 +427,16 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
 
     let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
-    let sizing = sizing::embedded(mpm, args.processes, args.threads, args.max_clients);
+    let mode = if args.embedded_mode {
+        Mode::Embedded
+    } else {
+        Mode::Daemon
+    };
+    validation::check_mode(matches, mode == Mode::Embedded)?;
+    let sizing = match mode {
+        Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
+        Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
+    };
 
     let url_host = args.server_name.clone().unwrap_or(host.clone());
     let proxy_mount_points = pairs(&args.proxy_mount_points);
@@ -401,7 +456,58 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "httpd".into());
-    let daemon_name = format!("(wsgi:{host}:{}:{})", args.port, env.uid);
+    // Express: `(wsgi:GROUP)` with --process-group, else `(wsgi:HOST:PORT:UID)`.
+    let daemon_name = match args.process_group.as_deref().filter(|g| !g.is_empty()) {
+        Some(group) => format!("(wsgi:{group})"),
+        None => format!("(wsgi:{host}:{}:{})", args.port, env.uid),
+    };
+    if args.header_buffer_size != 0 && args.header_buffer_size < 8192 {
+        bail!("--header-buffer-size must be 0 (the default) or at least 8192");
+    }
+    if args.socket_timeout == 0 || args.connect_timeout == 0 {
+        bail!("--socket-timeout and --connect-timeout must be at least 1 second");
+    }
+    if args.daemon_backlog == 0 {
+        bail!("--daemon-backlog must be at least 1");
+    }
+    let daemon = (mode == Mode::Daemon).then(|| Daemon {
+        name: args
+            .process_group
+            .clone()
+            .filter(|g| !g.is_empty())
+            .unwrap_or_else(|| format!("{host}:{}", args.port)),
+        display_name: daemon_name.clone(),
+        processes: args.processes,
+        threads: args.threads,
+        maximum_requests: args.maximum_requests,
+        python_paths: args
+            .python_paths
+            .iter()
+            .map(|p| abs_string(cwd, p))
+            .collect(),
+        listen_backlog: args.daemon_backlog,
+        socket_timeout: args.socket_timeout,
+        connect_timeout: args.connect_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        request_timeout: args.request_timeout,
+        inactivity_timeout: args.inactivity_timeout,
+        header_buffer_size: args.header_buffer_size,
+        socket_prefix: args
+            .socket_prefix
+            .as_deref()
+            .map(abs)
+            .unwrap_or(server_root.clone())
+            .join("wsgi"),
+        disable_reloading: args.disable_reloading,
+    });
+    if let Some(d) = &daemon
+        && (d.name.contains('%') || d.name.contains('/'))
+    {
+        bail!(
+            "--process-group must be a plain name without '%' or '/' (got '{}')",
+            d.name
+        );
+    }
     let process_name = args
         .process_name
         .clone()
@@ -410,7 +516,8 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
 
     Ok(Options {
         command_line: std::env::args().collect(),
-        mode: Mode::Embedded,
+        mode,
+        daemon,
         host,
         listener_host,
         port: args.port,
@@ -542,8 +649,17 @@ fn default_locale() -> String {
 }
 
 /// Refuses to go on when the run user could not read what Apache's children need: the
-/// WSGI script and every directory above it; warns (on stderr) for static file paths.
+/// WSGI script and every directory above it, and in daemon mode the working directory
+/// (the daemon's `home=`: a daemon that cannot change to it dies at start, again and
+/// again); warns (on stderr) for static file paths.
 pub fn check_access(opts: &Options) -> Result<()> {
+    if opts.daemon.is_some() {
+        validation::check_readable(
+            &opts.run_as,
+            &opts.working_directory,
+            "working directory (the daemon processes' home; see --working-directory)",
+        )?;
+    }
     match &opts.app {
         App::Script(path) => validation::check_readable(&opts.run_as, path, "WSGI script")?,
         App::Paste { config, .. } => {
@@ -667,6 +783,56 @@ mod tests {
     }
 
     #[test]
+    fn repeated_options_last_wins_as_with_argparse() {
+        let f = Fixture::new(&["event"]);
+        let o = f.options(&[
+            "--port",
+            "1",
+            "--port",
+            "8001",
+            "--locale",
+            "C",
+            "--locale",
+            "C.UTF-8",
+            "--access-log",
+            "--access-log",
+            "--python-path",
+            "/a",
+            "--python-path",
+            "/b",
+        ]);
+        assert_eq!((o.port, o.locale.as_str()), (8001, "C.UTF-8"));
+        assert!(o.log.access_log);
+        assert_eq!(o.daemon.unwrap().python_paths, ["/a", "/b"]);
+    }
+
+    #[test]
+    fn daemon_home_must_be_usable_by_the_run_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = Fixture::new(&["event"]);
+        let mode = |path: &std::path::Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        mode(f.dir.path(), 0o755);
+        mode(&f.dir.path().join("app.wsgi"), 0o644);
+        let wd = f.dir.path().join("wd");
+        std::fs::create_dir(&wd).unwrap();
+        mode(&wd, 0o700);
+        let wd_s = f.path("wd");
+        let o = f.options(&["--working-directory", &wd_s]);
+        if nix::unistd::Uid::current().is_root() {
+            // The daemon runs as www-data, which cannot enter a 0700 root directory.
+            let err = super::check_access(&o).unwrap_err().to_string();
+            assert!(err.contains("working directory"), "{err}");
+            // Embedded mode: Apache's parent changes to it as root, the children inherit.
+            let embedded = f.options(&["--working-directory", &wd_s, "--embedded-mode"]);
+            super::check_access(&embedded).unwrap();
+        }
+        mode(&wd, 0o755);
+        super::check_access(&o).unwrap();
+    }
+
+    #[test]
     fn default_server_root_names_host_port_uid() {
         let f = Fixture::new(&["event"]);
         let app = f.path("app.wsgi");
@@ -688,10 +854,10 @@ mod tests {
     #[test]
     fn unimplemented_options_are_rejected_even_at_their_default() {
         let f = Fixture::new(&["event"]);
-        let err = f.try_options(&["--request-timeout", "60"]).unwrap_err();
+        let err = f.try_options(&["--queue-timeout", "45"]).unwrap_err();
         assert!(
             err.to_string()
-                .contains("--request-timeout is not supported yet"),
+                .contains("--queue-timeout is not supported yet"),
             "{err}"
         );
         let err = f.try_options(&["--debug-mode"]).unwrap_err();

@@ -52,6 +52,10 @@ pub fn prepare(opts: &Options) -> Result<()> {
     mkdir(root, 0o755)?;
     mkdir(&opts.document_root, 0o755)?;
     mkdir(&opts.log.directory, 0o755)?;
+    if let Some(dir) = opts.daemon.as_ref().and_then(|d| d.socket_prefix.parent()) {
+        // --socket-prefix names a directory, which Apache's user must be able to search.
+        mkdir(dir, 0o755)?;
+    }
     if !opts.python_eggs.is_dir() {
         mkdir(&opts.python_eggs, 0o755)?;
         if Uid::current().is_root() {

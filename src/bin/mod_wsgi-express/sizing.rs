@@ -36,13 +36,23 @@
 //! are busy. Extra threads are cheap in embedded mode: the GIL serialises Python
 //! anyway, and each thread creates its Python thread state on first use.
 //!
-//! Daemon mode (later) keeps express's daemon-mode numbers for the Apache side, where
-//! the threads only proxy to the daemon processes, and adds `ThreadStackSize 262144`;
-//! embedded mode leaves the platform thread stack size (usually 8 MB) because Python code
-//! runs on these threads and 256 KB is too little for deep recursion.
+//! Daemon mode (the default): the Python request capacity is the daemon group's
+//! `processes x threads` (1 x 5), and the Apache threads only relay requests to it. The
+//! same event-MPM rule applies to those relaying threads, so the Apache side gets the same
+//! connection capacity as embedded mode (express's `10 + max(10, 1.5 * processes *
+//! threads)`, at least 100), split into children of at most [`MAX_THREADS_PER_CHILD`]
+//! threads; a request that finds every daemon thread busy waits in the daemon socket's
+//! listen backlog (`--daemon-backlog`, 100) while its Apache thread keeps retrying for
+//! `--connect-timeout`: it queues, it is not dropped. Daemon mode adds express's
+//! `ThreadStackSize 262144` (no Python runs on these threads); embedded mode leaves the
+//! platform thread stack size (usually 8 MB) because Python code runs on these threads
+//! and 256 KB is too little for deep recursion.
 
 use anyhow::{Result, bail};
 use std::path::Path;
+
+/// Daemon mode: the most relaying threads one Apache child gets.
+pub const MAX_THREADS_PER_CHILD: u32 = 100;
 
 /// Default connection capacity floor for embedded mode; see the module docs.
 pub const MIN_DEFAULT_CONNECTIONS: u32 = 100;
@@ -118,6 +128,8 @@ pub struct Sizing {
     pub min_spare: u32,
     pub max_spare: u32,
     pub max_keep_alive_requests: u32,
+    /// `ThreadStackSize` for the threaded MPMs (daemon mode: 262144, as express).
+    pub thread_stack_size: Option<u32>,
 }
 
 /// Embedded-mode sizing for `processes` (None = not given, 1) x `threads` with an
@@ -151,6 +163,7 @@ pub fn embedded(
                 min_spare: start,
                 max_spare: capacity,
                 max_keep_alive_requests: 100,
+                thread_stack_size: None,
             }
         }
         Mpm::Event | Mpm::Worker => {
@@ -170,13 +183,68 @@ pub fn embedded(
                 // event parks idle keep-alive connections for free: no cap; worker pins a
                 // thread per connection: Apache's default cap of 100 (as express).
                 max_keep_alive_requests: if mpm == Mpm::Event { 0 } else { 100 },
+                thread_stack_size: None,
             }
         }
     }
 }
 
+/// Daemon-mode sizing: the Apache side relays to a daemon group of `processes` (None =
+/// not given, 1) x `threads`; see the module docs.
+pub fn daemon(mpm: Mpm, processes: Option<u32>, threads: u32, max_clients: Option<u32>) -> Sizing {
+    let processes = processes.unwrap_or(1).max(1);
+    let threads = threads.max(1);
+    let requests = processes * threads;
+    let capacity = match max_clients {
+        Some(n) => n.max(1),
+        None => (10 + 10u32.max(requests * 3 / 2)).max(MIN_DEFAULT_CONNECTIONS),
+    };
+    // Apache's children are plain relays: size them as an embedded server of `children`
+    // processes, then report the daemon group's request capacity.
+    let children = match mpm {
+        Mpm::Prefork => 1,
+        Mpm::Event | Mpm::Worker => capacity.div_ceil(MAX_THREADS_PER_CHILD),
+    };
+    // Prefork: start 10 relays and fork more on demand up to the capacity.
+    let per_child = match mpm {
+        Mpm::Prefork => capacity.min(10),
+        Mpm::Event | Mpm::Worker => capacity.div_ceil(children),
+    };
+    let mut s = embedded(mpm, Some(children), per_child, Some(capacity));
+    s.processes = processes;
+    s.threads = threads;
+    // The relays hold no Python state: the express values.
+    if mpm != Mpm::Event {
+        s.max_keep_alive_requests = 500;
+    }
+    if mpm != Mpm::Prefork {
+        s.thread_stack_size = Some(262144);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn daemon_sizing_relays_64_keepalive_connections() {
+        let s = daemon(Mpm::Event, None, 5, None);
+        assert_eq!((s.processes, s.threads), (1, 5));
+        assert_eq!((s.server_limit, s.threads_per_child), (1, 100));
+        assert_eq!(s.max_request_workers, 100);
+        assert!(s.max_request_workers - 64 > s.min_spare);
+        assert_eq!(s.thread_stack_size, Some(262144));
+        assert_eq!(s.max_keep_alive_requests, 0);
+        let s = daemon(Mpm::Worker, Some(10), 20, None);
+        // 10 + 1.5 * 200 = 310 connections in 4 children of at most 100 threads.
+        assert_eq!((s.server_limit, s.threads_per_child), (4, 78));
+        assert_eq!(s.max_request_workers, 312);
+        assert_eq!(s.max_keep_alive_requests, 500);
+        let s = daemon(Mpm::Prefork, Some(2), 5, Some(30));
+        assert_eq!((s.server_limit, s.max_request_workers), (30, 30));
+        assert_eq!((s.start_servers, s.max_keep_alive_requests), (10, 500));
+        assert_eq!(s.thread_stack_size, None);
+    }
+
     use super::*;
 
     #[test]

@@ -46,14 +46,17 @@ pub fn render(opts: &Options, setup: bool) -> String {
     }
     line("WSGI Module", opts.module_source.path.display().to_string());
     let mode = match opts.mode {
+        Mode::Daemon => "daemon",
         Mode::Embedded => "embedded",
     };
     line("Operating Mode", mode.into());
-    // Embedded mode: every Apache worker thread can run the application.
     let sz = &opts.sizing;
-    let (procs, threads) = match sz.mpm {
-        Mpm::Prefork => (sz.max_request_workers, 1),
-        Mpm::Event | Mpm::Worker => (sz.server_limit, sz.threads_per_child),
+    let (procs, threads) = match (opts.mode, sz.mpm) {
+        // Daemon mode: the daemon group runs the application.
+        (Mode::Daemon, _) => (sz.processes, sz.threads),
+        // Embedded mode: every Apache worker thread can run the application.
+        (Mode::Embedded, Mpm::Prefork) => (sz.max_request_workers, 1),
+        (Mode::Embedded, _) => (sz.server_limit, sz.threads_per_child),
     };
     line(
         "Request Capacity",
@@ -64,6 +67,13 @@ pub fn render(opts: &Options, setup: bool) -> String {
             if threads == 1 { "" } else { "s" },
         ),
     );
+    if let Some(d) = &opts.daemon {
+        line("Process Group", d.name.clone());
+        line(
+            "Queue Backlog",
+            format!("{} (connections)", d.listen_backlog),
+        );
+    }
     line(
         "Server Capacity",
         format!(

@@ -22,7 +22,15 @@ const OPTION_OF: &[(&str, &str)] = &[
     ("WSGITrustedProxyHeaders", "--trust-proxy-header"),
     ("WSGITrustedProxies", "--trust-proxy"),
     ("WSGIEnableSendfile", "--enable-sendfile"),
+    ("WSGISocketPrefix", DAEMON_MODE),
+    ("WSGISocketRotation", DAEMON_MODE),
+    ("WSGIRestrictEmbedded", DAEMON_MODE),
+    ("WSGIDaemonProcess", DAEMON_MODE),
+    ("WSGIImportScript", DAEMON_MODE),
 ];
+
+/// What needs the daemon-mode directives.
+const DAEMON_MODE: &str = "daemon mode (the default; --embedded-mode avoids it)";
 
 /// The `WSGI*` directives used in `conf`, in order, without repeats.
 pub fn directives(conf: &str) -> Vec<&str> {

@@ -13,55 +13,75 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Why a group of options is refused for now.
-const DAEMON: &str = "needs daemon mode, which is not implemented yet (embedded mode only)";
+const UNSUPPORTED_DAEMON: &str =
+    "the module's WSGIDaemonProcess does not support the matching option yet";
+const NOT_ENFORCED: &str =
+    "the module's WSGIDaemonProcess accepts the matching option but does not enforce it yet";
+const SPARE: &str = "the MPM sizing is fixed (see Sizing in docs/express.md)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
 const TELEMETRY: &str = "telemetry is not implemented yet";
-const SERVICE: &str = "service scripts need daemon mode, which is not implemented yet";
+const SERVICE: &str =
+    "service scripts need WSGIDaemonProcess threads=0, which the module does not support yet";
 const DEBUG: &str = "debug mode is not implemented yet";
 
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
 /// Keep in step with the "Not implemented yet" list of docs/express.md.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    ("process_group", "--process-group", DAEMON),
     ("handler_scripts", "--add-handler", HANDLER),
     ("with_php5", "--with-php5", "PHP 5 support is not provided"),
-    ("initial_workers", "--initial-workers", DAEMON),
-    ("minimum_spare_workers", "--minimum-spare-workers", DAEMON),
-    ("maximum_spare_workers", "--maximum-spare-workers", DAEMON),
-    ("maximum_requests", "--maximum-requests", DAEMON),
-    ("restart_interval", "--restart-interval", DAEMON),
-    ("cpu_time_limit", "--cpu-time-limit", DAEMON),
+    ("initial_workers", "--initial-workers", SPARE),
+    ("minimum_spare_workers", "--minimum-spare-workers", SPARE),
+    ("maximum_spare_workers", "--maximum-spare-workers", SPARE),
+    ("restart_interval", "--restart-interval", UNSUPPORTED_DAEMON),
+    ("cpu_time_limit", "--cpu-time-limit", UNSUPPORTED_DAEMON),
     (
         "free_threading",
         "--free-threading",
         "free-threading is not implemented yet",
     ),
-    ("startup_timeout", "--startup-timeout", DAEMON),
-    ("shutdown_timeout", "--shutdown-timeout", DAEMON),
-    ("graceful_timeout", "--graceful-timeout", DAEMON),
-    ("eviction_timeout", "--eviction-timeout", DAEMON),
-    ("deadlock_timeout", "--deadlock-timeout", DAEMON),
-    ("inactivity_timeout", "--inactivity-timeout", DAEMON),
-    ("ignore_activity", "--ignore-activity", DAEMON),
-    ("request_timeout", "--request-timeout", DAEMON),
-    ("interrupt_timeout", "--interrupt-timeout", DAEMON),
-    ("connect_timeout", "--connect-timeout", DAEMON),
-    ("queue_timeout", "--queue-timeout", DAEMON),
+    ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
+    ("graceful_timeout", "--graceful-timeout", NOT_ENFORCED),
+    ("eviction_timeout", "--eviction-timeout", UNSUPPORTED_DAEMON),
+    ("deadlock_timeout", "--deadlock-timeout", NOT_ENFORCED),
+    (
+        "ignore_activity",
+        "--ignore-activity",
+        "WSGIIgnoreActivity is not implemented yet",
+    ),
+    (
+        "interrupt_timeout",
+        "--interrupt-timeout",
+        UNSUPPORTED_DAEMON,
+    ),
+    ("queue_timeout", "--queue-timeout", UNSUPPORTED_DAEMON),
     (
         "response_socket_timeout",
         "--response-socket-timeout",
-        DAEMON,
+        NOT_ENFORCED,
     ),
-    ("response_flush_delay", "--response-flush-delay", DAEMON),
-    ("daemon_backlog", "--daemon-backlog", DAEMON),
-    ("send_buffer_size", "--send-buffer-size", DAEMON),
-    ("receive_buffer_size", "--receive-buffer-size", DAEMON),
-    ("header_buffer_size", "--header-buffer-size", DAEMON),
-    ("response_buffer_size", "--response-buffer-size", DAEMON),
-    ("socket_prefix", "--socket-prefix", DAEMON),
+    (
+        "response_flush_delay",
+        "--response-flush-delay",
+        UNSUPPORTED_DAEMON,
+    ),
+    ("send_buffer_size", "--send-buffer-size", UNSUPPORTED_DAEMON),
+    (
+        "receive_buffer_size",
+        "--receive-buffer-size",
+        UNSUPPORTED_DAEMON,
+    ),
+    (
+        "response_buffer_size",
+        "--response-buffer-size",
+        UNSUPPORTED_DAEMON,
+    ),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
-    ("error_override", "--error-override", DAEMON),
+    (
+        "error_override",
+        "--error-override",
+        "WSGIErrorOverride is not implemented yet",
+    ),
     ("host_access_script", "--host-access-script", AUTH),
     ("auth_user_script", "--auth-user-script", AUTH),
     ("auth_type", "--auth-type", AUTH),
@@ -95,6 +115,20 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// (clap argument id, option name) of the options that configure the daemon process
+/// group: refused with `--embedded-mode`, where they would do nothing.
+pub const DAEMON_ONLY: &[(&str, &str)] = &[
+    ("process_group", "--process-group"),
+    ("maximum_requests", "--maximum-requests"),
+    ("shutdown_timeout", "--shutdown-timeout"),
+    ("request_timeout", "--request-timeout"),
+    ("inactivity_timeout", "--inactivity-timeout"),
+    ("connect_timeout", "--connect-timeout"),
+    ("daemon_backlog", "--daemon-backlog"),
+    ("header_buffer_size", "--header-buffer-size"),
+    ("socket_prefix", "--socket-prefix"),
+];
+
 /// Fails with a one-line message naming the first unimplemented option given on the
 /// command line (explicitly, even if equal to its default), or a value of a partly
 /// implemented option that is not supported yet.
@@ -109,6 +143,20 @@ pub fn reject_unimplemented(matches: &ArgMatches) -> Result<()> {
         kind.filter(|k| !matches!(k.as_str(), "script" | "module" | "paste" | "static"))
     {
         bail!("--application-type must be one of script, module, paste, static (got '{kind}')");
+    }
+    Ok(())
+}
+
+/// With `--embedded-mode`, refuses the options that only configure the daemon process
+/// group (never silently ignored).
+pub fn check_mode(matches: &ArgMatches, embedded: bool) -> Result<()> {
+    if !embedded {
+        return Ok(());
+    }
+    for (id, flag) in DAEMON_ONLY {
+        if matches.value_source(id) == Some(ValueSource::CommandLine) {
+            bail!("{flag} configures the daemon processes: it cannot be used with --embedded-mode");
+        }
     }
     Ok(())
 }
