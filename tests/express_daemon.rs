@@ -250,6 +250,13 @@ fn daemon_options_reach_the_daemon_processes() {
         ]
         .concat(),
     );
+    // Apache binds its port in the first (dry-run) configuration pass, before
+    // the pass that creates the daemon sockets: wait for the socket.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sockets_in(&dir.path().join("sockets")).is_empty() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(
         sockets_in(&dir.path().join("sockets")).len(),
         1,
