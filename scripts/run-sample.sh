@@ -14,4 +14,6 @@ if [ "$(id -u)" = 0 ] && ! runuser -u www-data -- test -r "$app" 2>/dev/null; th
   chmod 644 "$dir/hello.wsgi"
   app="$dir/hello.wsgi"
 fi
-exec target/release/mod_wsgi-express start-server "$app" --host 127.0.0.1 --port "${PORT:-8000}" "$@"
+# The daemon runs in the application's directory (its home).
+exec target/release/mod_wsgi-express start-server "$app" --host 127.0.0.1 --port "${PORT:-8000}" \
+  --working-directory "$(dirname "$app")" "$@"
