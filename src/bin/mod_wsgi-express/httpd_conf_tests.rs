@@ -1,0 +1,481 @@
+//! Unit tests of the httpd.conf generator (`httpd_conf.rs`): each option group
+//! renders the lines the reference mod_wsgi-express writes.
+
+use super::*;
+use crate::options::testing::Fixture;
+
+fn conf(f: &Fixture, extra: &[&str]) -> String {
+    render(&f.options(extra))
+}
+
+/// Index of the first line equal to `line`; panics with the config if absent.
+fn line_at(conf: &str, line: &str) -> usize {
+    conf.lines()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("missing line {line:?} in:\n{conf}"))
+}
+
+#[test]
+fn embedded_app_is_mounted_with_script_alias_in_the_global_group() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &["--embedded-mode"]);
+    let root = f.path("root");
+    line_at(
+        &c,
+        &format!("LoadModule wsgi_module \"{root}/mod_wsgi.so\""),
+    );
+    line_at(
+        &c,
+        &format!("WSGIScriptAlias \"/\" \"{}\"", f.path("app.wsgi")),
+    );
+    line_at(&c, "WSGIApplicationGroup %{GLOBAL}");
+    line_at(&c, "WSGIPythonHome \"/usr\"");
+    line_at(&c, "WSGICallableObject \"application\"");
+    line_at(&c, "WSGIPassAuthorization On");
+    line_at(&c, "Listen 8000");
+    line_at(&c, "KeepAlive On");
+    line_at(&c, "KeepAliveTimeout 2");
+    line_at(&c, "Timeout 60");
+    line_at(&c, "ListenBacklog 500");
+    line_at(&c, "LimitRequestBody 10485760");
+    line_at(&c, &format!("DocumentRoot \"{root}/htdocs\""));
+    line_at(&c, &format!("ErrorLog \"{root}/error_log\""));
+    line_at(&c, "LogLevel warn");
+    assert!(!c.contains("CustomLog"));
+    assert!(!c.contains("WSGIMapHEADToGET"), "Auto is the default");
+    assert!(!c.contains("WSGIDaemonProcess") && !c.contains("WSGIRestrictEmbedded"));
+    line_at(&c, "WSGIScriptReloading Off");
+    line_at(&c, "MaxConnectionsPerChild 0");
+    // Static files under the document root win over the application.
+    assert!(
+        line_at(&c, "RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]")
+            < line_at(
+                &c,
+                &format!("WSGIScriptAlias \"/\" \"{}\"", f.path("app.wsgi"))
+            )
+    );
+}
+
+/// Lines of the `WSGIDaemonProcess` directive (continuations joined).
+fn daemon_words(conf: &str) -> Vec<String> {
+    let start = line_at(conf, "WSGIRestrictEmbedded On") + 1;
+    let mut words = Vec::new();
+    for line in conf.lines().skip(start) {
+        let word = line.trim().trim_end_matches('\\').trim();
+        words.push(word.to_string());
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    words
+}
+
+/// The default layout as mod_wsgi 6.0.5 `setup-server app.wsgi` writes it (outline
+/// items 4 and 10; whole-word quoting instead of `key='value'`, and only the options
+/// the module implements and enforces).
+#[test]
+fn daemon_mode_is_the_default_with_the_express_daemon_group() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &[]);
+    let root = f.path("root");
+    let uid = nix::unistd::Uid::current();
+    line_at(&c, &format!("WSGISocketPrefix \"{root}/wsgi\""));
+    line_at(&c, "WSGISocketRotation Off");
+    line_at(&c, "WSGIRestrictEmbedded On");
+    assert_eq!(
+        daemon_words(&c),
+        [
+            "WSGIDaemonProcess \"localhost:8000\"".to_string(),
+            format!("display-name=(wsgi:localhost:8000:{uid})"),
+            format!("home={}", f.path(""))
+                .trim_end_matches('/')
+                .to_string(),
+            "threads=5".into(),
+            "maximum-requests=0".into(),
+            format!("python-eggs={root}/python-eggs"),
+            "lang=C.UTF-8".into(),
+            "locale=C.UTF-8".into(),
+            "listen-backlog=100".into(),
+            "socket-timeout=60".into(),
+            "connect-timeout=15".into(),
+            "request-timeout=60".into(),
+            "inactivity-timeout=0".into(),
+            "shutdown-timeout=5".into(),
+        ]
+    );
+    let app = f.path("app.wsgi");
+    line_at(&c, &format!("WSGIScriptAlias \"/\" \"{app}\" \\"));
+    line_at(&c, &format!("WSGIImportScript \"{app}\" \\"));
+    assert_eq!(
+        c.matches("\n    process-group=localhost:8000 application-group=%{GLOBAL}\n")
+            .count(),
+        2,
+        "{c}"
+    );
+    // Static files still win over the application.
+    assert!(
+        line_at(&c, "RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]")
+            < line_at(&c, &format!("WSGIScriptAlias \"/\" \"{app}\" \\"))
+    );
+    // Python paths go to the daemon (home=), reloading stays on (the module's
+    // default), and the relaying Apache threads get express's stack size.
+    assert!(!c.contains("WSGIPythonPath"));
+    assert!(!c.contains("WSGIScriptReloading"));
+    assert!(!c.contains("WSGIApplicationGroup"));
+    assert!(!c.contains("MaxConnectionsPerChild"));
+    line_at(&c, "ThreadStackSize 262144");
+    line_at(&c, "MaxRequestWorkers 100");
+    // Every virtual host gets its own mod_wsgi server record.
+    let c = conf(&f, &["--server-name", "www.example.com"]);
+    assert_eq!(c.matches("<VirtualHost ").count(), 3);
+    assert_eq!(c.matches("\nWSGIPassAuthorization On\n").count(), 4, "{c}");
+}
+
+#[test]
+fn daemon_process_and_socket_options() {
+    let f = Fixture::new(&["event"]);
+    let wd = f.path("my site");
+    std::fs::create_dir(&wd).unwrap();
+    let c = conf(
+        &f,
+        &[
+            "--processes",
+            "3",
+            "--threads",
+            "7",
+            "--maximum-requests",
+            "100",
+            "--python-path",
+            "lib",
+            "--python-path",
+            "/opt/x",
+            "--locale",
+            "de_DE.UTF-8",
+            "--working-directory",
+            &wd,
+            "--process-group",
+            "site",
+            "--application-group",
+            "app",
+            "--daemon-backlog",
+            "50",
+            "--socket-timeout",
+            "30",
+            "--connect-timeout",
+            "5",
+            "--shutdown-timeout",
+            "9",
+            "--request-timeout",
+            "20",
+            "--inactivity-timeout",
+            "300",
+            "--socket-prefix",
+            "/run/x",
+            "--disable-reloading",
+        ],
+    );
+    assert_eq!(
+        daemon_words(&c),
+        [
+            "WSGIDaemonProcess \"site\"".to_string(),
+            "display-name=(wsgi:site)".to_string(),
+            format!("\"home={wd}\""),
+            "processes=3".into(),
+            "threads=7".into(),
+            "maximum-requests=100".into(),
+            format!("python-path={}:/opt/x", f.path("lib")),
+            format!("python-eggs={}", f.path("root/python-eggs")),
+            "lang=de_DE.UTF-8".into(),
+            "locale=de_DE.UTF-8".into(),
+            "listen-backlog=50".into(),
+            "socket-timeout=30".into(),
+            "connect-timeout=5".into(),
+            "request-timeout=20".into(),
+            "inactivity-timeout=300".into(),
+            "shutdown-timeout=9".into(),
+            // Written with --processes, as express does (0 = the module's default).
+            "header-buffer-size=0".into(),
+        ]
+    );
+    line_at(&c, "WSGISocketPrefix \"/run/x/wsgi\"");
+    line_at(&c, "    process-group=site application-group=app");
+    line_at(&c, "WSGIScriptReloading Off");
+    line_at(&c, "Timeout 30");
+    let c = conf(&f, &["--header-buffer-size", "65536"]);
+    assert!(daemon_words(&c).contains(&"header-buffer-size=65536".to_string()));
+    assert!(!daemon_words(&c).iter().any(|w| w.starts_with("processes=")));
+}
+
+#[test]
+fn daemon_options_are_refused_in_embedded_mode_and_checked() {
+    let f = Fixture::new(&["event"]);
+    for opt in [
+        &["--process-group", "x"][..],
+        &["--maximum-requests", "5"],
+        &["--connect-timeout", "5"],
+        &["--shutdown-timeout", "5"],
+        &["--daemon-backlog", "5"],
+        &["--header-buffer-size", "9000"],
+        &["--socket-prefix", "/tmp/s"],
+        &["--request-timeout", "5"],
+        &["--inactivity-timeout", "5"],
+    ] {
+        let mut args = opt.to_vec();
+        args.push("--embedded-mode");
+        let err = f.try_options(&args).unwrap_err().to_string();
+        assert!(
+            err.contains(opt[0]) && err.contains("--embedded-mode"),
+            "{err}"
+        );
+    }
+    for bad in [
+        &["--header-buffer-size", "100"][..],
+        &["--process-group", "a/b"],
+        &["--daemon-backlog", "0"],
+        &["--connect-timeout", "0"],
+    ] {
+        assert!(f.try_options(bad).is_err(), "{bad:?}");
+    }
+    let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
+    assert!(err.to_string().contains("does not enforce it yet"), "{err}");
+    let err = f.try_options(&["--queue-timeout", "9"]).unwrap_err();
+    assert!(err.to_string().contains("does not support"), "{err}");
+}
+
+#[test]
+fn url_aliases_are_written_longest_first() {
+    let f = Fixture::new(&["event"]);
+    std::fs::create_dir(f.dir.path().join("static")).unwrap();
+    std::fs::write(f.dir.path().join("favicon.ico"), "").unwrap();
+    let (s, i) = (f.path("static"), f.path("static/img"));
+    let fav = f.path("favicon.ico");
+    let c = conf(
+        &f,
+        &[
+            "--url-alias",
+            "/s",
+            &s,
+            "--url-alias",
+            "/s/img",
+            &i,
+            "--url-alias",
+            "/favicon.ico",
+            &fav,
+        ],
+    );
+    let img = line_at(&c, &format!("Alias \"/s/img\" \"{i}\""));
+    let stat = line_at(&c, &format!("Alias \"/s\" \"{s}\""));
+    let favicon = line_at(&c, &format!("Alias \"/favicon.ico\" \"{fav}\""));
+    assert!(favicon < img && img < stat, "{c}");
+    line_at(&c, &format!("<Directory \"{s}\">"));
+    line_at(&c, "<Files \"favicon.ico\">");
+}
+
+#[test]
+fn setenv_passenv_error_document_and_include() {
+    let f = Fixture::new(&["event"]);
+    let inc = f.path("extra.conf");
+    let c = conf(
+        &f,
+        &[
+            "--setenv",
+            "DJANGO_SETTINGS",
+            "site.settings",
+            "--setenv",
+            "Q",
+            "say \"hi\"",
+            "--passenv",
+            "HOME",
+            "--error-document",
+            "404",
+            "/missing.html",
+            "--include-file",
+            &inc,
+        ],
+    );
+    line_at(&c, "SetEnv \"DJANGO_SETTINGS\" \"site.settings\"");
+    line_at(&c, "SetEnv \"Q\" \"say \\\"hi\\\"\"");
+    line_at(&c, "PassEnv \"HOME\"");
+    line_at(&c, "ErrorDocument 404 \"/missing.html\"");
+    assert_eq!(
+        c.lines().last(),
+        Some(format!("Include \"{inc}\"").as_str())
+    );
+}
+
+#[test]
+fn server_mpm_picks_the_module_and_its_sizing_block() {
+    let f = Fixture::new(&["event", "worker", "prefork"]);
+    let c = conf(&f, &[]);
+    assert!(c.contains("LoadModule mpm_event_module \""));
+    line_at(&c, "<IfModule mpm_event_module>");
+    line_at(&c, "MaxKeepAliveRequests 0");
+    let c = conf(&f, &["--server-mpm", "prefork", "--embedded-mode"]);
+    assert!(c.contains("LoadModule mpm_prefork_module \""));
+    assert!(!c.contains("mpm_event_module \""));
+    line_at(&c, "<IfModule mpm_prefork_module>");
+    line_at(&c, "MaxRequestWorkers 100");
+    line_at(&c, "MaxKeepAliveRequests 100");
+    let c = conf(
+        &f,
+        &[
+            "--server-mpm",
+            "worker",
+            "--processes",
+            "2",
+            "--threads",
+            "10",
+            "--max-clients",
+            "80",
+            "--embedded-mode",
+        ],
+    );
+    assert!(c.contains("LoadModule mpm_worker_module \""));
+    line_at(&c, "ServerLimit 2");
+    line_at(&c, "ThreadsPerChild 40");
+    line_at(&c, "MaxRequestWorkers 80");
+    let only_prefork = Fixture::new(&["prefork"]);
+    assert!(conf(&only_prefork, &[]).contains("LoadModule mpm_prefork_module"));
+}
+
+#[test]
+fn listener_server_name_and_mount_point() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(
+        &f,
+        &[
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "8080",
+            "--mount-point",
+            "app/",
+            "--embedded-mode",
+        ],
+    );
+    line_at(&c, "Listen 127.0.0.1:8080");
+    line_at(&c, "ServerName 127.0.0.1");
+    line_at(
+        &c,
+        &format!("WSGIScriptAlias \"/app\" \"{}\"", f.path("app.wsgi")),
+    );
+    let c = conf(&f, &["--host", "::1"]);
+    line_at(&c, "Listen [::1]:8000");
+    let c = conf(
+        &f,
+        &[
+            "--server-name",
+            "www.example.com",
+            "--server-alias",
+            "*.example.org",
+        ],
+    );
+    line_at(&c, "ServerName _wsgi_");
+    line_at(&c, "Require all denied");
+    line_at(&c, "ServerName www.example.com");
+    line_at(&c, "ServerAlias *.example.org");
+    line_at(&c, "ServerName example.com");
+    line_at(&c, "Redirect permanent / http://www.example.com:8000/");
+    let c = conf(&f, &["--server-name", "example.com", "--allow-localhost"]);
+    line_at(&c, "Require local");
+    assert!(!c.contains("Redirect"));
+}
+
+#[test]
+fn logging_timeouts_and_features() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(
+        &f,
+        &[
+            "--access-log",
+            "--access-log-format",
+            "combined",
+            "--log-level",
+            "info",
+            "--keep-alive-timeout",
+            "0",
+            "--socket-timeout",
+            "30",
+            "--limit-request-body",
+            "5",
+            "--compress-responses",
+            "--server-status",
+            "--body-timeout",
+            "0",
+            "--map-head-to-get",
+            "off",
+            "--callable-object",
+            "app",
+            "--application-group",
+            "site",
+            "--embedded-mode",
+        ],
+    );
+    line_at(
+        &c,
+        &format!("CustomLog \"{}\" combined", f.path("root/access_log")),
+    );
+    line_at(&c, "LogLevel info");
+    line_at(&c, "KeepAlive Off");
+    line_at(&c, "Timeout 30");
+    line_at(&c, "LimitRequestBody 5");
+    line_at(&c, "RequestReadTimeout header=15-30,MinRate=500");
+    line_at(&c, "AddOutputFilterByType DEFLATE text/html");
+    assert!(c.contains("LoadModule deflate_module"));
+    assert!(c.contains("LoadModule status_module"));
+    line_at(&c, "<Location /server-status>");
+    line_at(&c, "ExtendedStatus On");
+    line_at(&c, "WSGIMapHEADToGET Off");
+    line_at(&c, "WSGICallableObject \"app\"");
+    line_at(&c, "WSGIApplicationGroup 'site'");
+    let c = conf(&f, &["--rotate-logs", "--max-log-size", "7"]);
+    line_at(
+        &c,
+        &format!(
+            "ErrorLog \"|/usr/bin/rotatelogs {}.%Y-%m-%d-%H_%M_%S 7M\"",
+            f.path("root/error_log")
+        ),
+    );
+}
+
+#[test]
+fn document_root_options() {
+    let f = Fixture::new(&["event"]);
+    let docs = f.path("docs");
+    let c = conf(
+        &f,
+        &[
+            "--document-root",
+            &docs,
+            "--directory-index",
+            "index.html",
+            "--directory-listing",
+            "--allow-override",
+            "FileInfo",
+            "--allow-override",
+            "Indexes",
+        ],
+    );
+    line_at(&c, &format!("DocumentRoot \"{docs}\""));
+    line_at(&c, "    DirectoryIndex \"index.html\"");
+    line_at(&c, "    Options +Indexes");
+    line_at(&c, "    AllowOverride FileInfo Indexes");
+    line_at(&c, "RewriteCond \"%{DOCUMENT_ROOT}%{REQUEST_URI}\" -d [OR]");
+    assert!(c.contains("LoadModule autoindex_module"));
+}
+
+#[test]
+fn static_application_type_mounts_nothing() {
+    let f = Fixture::new(&["event"]);
+    let o = f
+        .resolve_words(&["--application-type", "static", &f.path("")])
+        .unwrap();
+    let c = render(&o);
+    assert!(!c.contains("WSGIScriptAlias"));
+    line_at(&c, &format!("DocumentRoot \"{}\"", f.dir.path().display()));
+}
+
+#[test]
+fn quoting() {
+    assert_eq!(q("a \"b\""), "\"a \\\"b\\\"\"");
+}
