@@ -195,3 +195,43 @@ fn request_timeout_restarts_stuck_daemon() {
     assert_eq!(apache.get("/sleep?seconds=0.3").status, 200);
     assert_eq!(pid_of(&apache.get("/info")), second);
 }
+
+#[test]
+fn crash_loop_is_slowed_down() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("hello.wsgi");
+    let missing = b.root().join("no-such-home");
+    let apache = b
+        .log_level("warn wsgi:info")
+        .server(format!(
+            "WSGIDaemonProcess broken threads=1 home={}",
+            missing.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias / \"{}\" process-group=broken",
+            app.display()
+        ))
+        .allow_log(r"WSGIRS0410")
+        .start();
+    std::thread::sleep(Duration::from_secs(9));
+    let log = apache.error_log();
+    let failures = log.matches("[WSGIRS0410]").count();
+    let restarts = log.matches("[WSGIRS0407]").count();
+    assert!(
+        log.contains("cannot change to home directory"),
+        "the cause must be logged:\n{log}"
+    );
+    assert!(
+        failures >= 2,
+        "the daemon is restarted after failing:\n{log}"
+    );
+    assert!(
+        failures <= 4,
+        "{failures} start-up failures in 9 s: no back-off?\n{log}"
+    );
+    assert!(
+        log.contains("it keeps dying"),
+        "repeated quick deaths must be delayed ({restarts} restarts):\n{log}"
+    );
+}

@@ -40,7 +40,7 @@ fn now_ms() -> u64 {
 /// Requests served by this process (for maximum-requests).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
-fn fatal(group: &Group, msg: String, delay: Duration) -> ! {
+fn fatal(group: &Group, msg: String) -> ! {
     log::server(
         Level::Alert,
         None,
@@ -50,10 +50,37 @@ fn fatal(group: &Group, msg: String, delay: Duration) -> ! {
             group.opts.name
         ),
     );
-    // Back off so a failure that would recur cannot make the parent spin.
-    std::thread::sleep(delay.max(Duration::from_secs(2)));
+    // Back off so a failure that would recur cannot make the parent spin
+    // (the supervisor adds a growing delay before the next start).
+    sleep_unless_stopped(Duration::from_secs(2));
     // SAFETY: leaving the forked process without running Apache's atexit code.
     unsafe { libc::_exit(1) }
+}
+
+const STOP_SIGNALS: [Signal; 5] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Sleeps (stop signals are blocked), but exits at once on a stop signal,
+/// so Apache's stop does not have to wait for a back-off delay.
+fn sleep_unless_stopped(d: Duration) {
+    let mut mask = SigSet::empty();
+    for s in STOP_SIGNALS {
+        mask.add(s);
+    }
+    let t = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: a valid signal set and timeout; no siginfo wanted.
+    if unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &t) } > 0 {
+        // SAFETY: leaving the forked process without Apache's exit handlers.
+        unsafe { libc::_exit(0) }
+    }
 }
 
 /// Overwrites the process's argv area (what `ps` shows) and its comm name.
@@ -129,15 +156,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     now_ms();
     // Signals: default dispositions (Apache's handlers are the parent's), then
     // block the stop signals so only the main thread's sigwait sees them.
-    let stop_signals = [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ];
     let mut mask = SigSet::empty();
-    for s in stop_signals {
+    for s in STOP_SIGNALS {
         mask.add(s);
         // SAFETY: resetting to the default disposition; no handler code runs.
         let _ = unsafe { signal(s, SigHandler::SigDfl) };
@@ -149,7 +169,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     let _ = mask.thread_block();
 
     if !delay.is_zero() {
-        std::thread::sleep(delay);
+        sleep_unless_stopped(delay);
     }
     // Close what this process must not keep.
     // SAFETY: Apache's listening sockets are not used here.
@@ -165,7 +185,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         set_display_name(&name);
     }
     if let Err(e) = drop_privileges(group) {
-        fatal(group, e, delay);
+        fatal(group, e);
     }
     if let Some(home) = &o.home
         && let Err(e) = std::env::set_current_dir(home)
@@ -173,7 +193,6 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         fatal(
             group,
             format!("cannot change to home directory '{home}': {e}"),
-            delay,
         );
     }
     if let Some(m) = o.umask {
@@ -214,7 +233,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         threads_per_process: o.threads as i32,
     };
     if let Err(e) = init::initialize(&settings, &info) {
-        fatal(group, format!("Python could not be started: {e}"), delay);
+        fatal(group, format!("Python could not be started: {e}"));
     }
     log::server(
         Level::Info,
@@ -240,7 +259,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
                 .spawn(move || worker(&g, i))
         })
         .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}"), delay));
+        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}")));
     let sig = wait_for_stop(&mask, o.inactivity_timeout, o.request_timeout);
     STOPPING.store(true, Ordering::SeqCst);
     log::server(
