@@ -235,3 +235,30 @@ fn crash_loop_is_slowed_down() {
         "repeated quick deaths must be delayed ({restarts} restarts):\n{log}"
     );
 }
+
+#[test]
+fn deadlock_timeout_restarts_daemon_holding_the_gil() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let hold = b.app("hold_gil.wsgi");
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess gil processes=1 threads=2 deadlock-timeout=2 shutdown-timeout=1")
+        .server("WSGIProcessGroup gil")
+        .server(format!("WSGIScriptAlias /hold \"{}\"", hold.display()))
+        .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
+        .start();
+    let first = pid_of(&apache.get("/info"));
+    let t = Instant::now();
+    let r = apache.get("/hold");
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(apache.error_log().contains("[WSGIRS0415]"));
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ne!(pid_of(&r), first);
+}

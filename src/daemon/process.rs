@@ -29,6 +29,10 @@ static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 static LAST_ACTIVITY_MS: AtomicU64 = AtomicU64::new(0);
 static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
+/// When the GIL monitor last took the GIL (ms since `EPOCH`), for deadlock-timeout.
+static GIL_SEEN_MS: AtomicU64 = AtomicU64::new(0);
+static MONITOR_STOP: AtomicBool = AtomicBool::new(false);
+
 /// Start time (ms since `EPOCH`, 0 = idle) of each worker's current request,
 /// for request-timeout.
 static STARTED_MS: std::sync::OnceLock<Vec<AtomicU64>> = std::sync::OnceLock::new();
@@ -260,7 +264,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}")));
-    let sig = wait_for_stop(&mask, o.inactivity_timeout, o.request_timeout);
+    let monitor = o.deadlock_timeout.and_then(|_| start_gil_monitor());
+    let sig = wait_for_stop(&mask, o);
     STOPPING.store(true, Ordering::SeqCst);
     log::server(
         Level::Info,
@@ -284,6 +289,14 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
             all_done = false;
         }
     }
+    MONITOR_STOP.store(true, Ordering::SeqCst);
+    if let Some(m) = monitor {
+        let until = Instant::now() + Duration::from_secs(2);
+        while !m.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        all_done &= m.is_finished();
+    }
     if all_done && settings.destroy_interpreter() {
         init::finalize();
     }
@@ -293,11 +306,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
 
 /// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
 /// (maximum-requests); returns what stopped the process.
-fn wait_for_stop(
-    mask: &SigSet,
-    inactivity: Option<Duration>,
-    request_timeout: Option<Duration>,
-) -> &'static str {
+fn wait_for_stop(mask: &SigSet, o: &super::DaemonOptions) -> &'static str {
+    let (inactivity, request_timeout) = (o.inactivity_timeout, o.request_timeout);
     let timeout = libc::timespec {
         tv_sec: 0,
         tv_nsec: 100_000_000,
@@ -316,6 +326,24 @@ fn wait_for_stop(
             {
                 SELF_RESTART.store(true, Ordering::SeqCst);
                 return "inactivity-timeout reached";
+            }
+        }
+        // deadlock-timeout: the GIL monitor could not take the GIL for that long.
+        if let Some(limit) = o.deadlock_timeout {
+            let seen = GIL_SEEN_MS.load(Ordering::SeqCst);
+            if seen > 0 && now_ms().saturating_sub(seen) >= limit.as_millis() as u64 {
+                log::server(
+                    Level::Err,
+                    None,
+                    &format!(
+                        "[WSGIRS0415] daemon process {} could not take the Python GIL for \
+                         deadlock-timeout={:.1}s; restarting the process",
+                        std::process::id(),
+                        limit.as_secs_f64()
+                    ),
+                );
+                SELF_RESTART.store(true, Ordering::SeqCst);
+                return "deadlock-timeout reached";
             }
         }
         // request-timeout: a request running longer than that restarts the
@@ -347,6 +375,23 @@ fn wait_for_stop(
             return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
         }
     }
+}
+
+/// Takes and releases the GIL (main interpreter) every 100 ms, recording
+/// when it last succeeded; a GIL held for deadlock-timeout restarts the process.
+fn start_gil_monitor() -> Option<std::thread::JoinHandle<()>> {
+    let main = crate::python::interp::main()?;
+    GIL_SEEN_MS.store(now_ms().max(1), Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("wsgi-gil-monitor".into())
+        .spawn(move || {
+            while !MONITOR_STOP.load(Ordering::SeqCst) {
+                crate::python::interp::run(main, |_py| ());
+                GIL_SEEN_MS.store(now_ms().max(1), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .ok()
 }
 
 /// One worker thread: accept while idle, serve, repeat until stopping;
