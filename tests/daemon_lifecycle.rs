@@ -195,3 +195,70 @@ fn request_timeout_restarts_stuck_daemon() {
     assert_eq!(apache.get("/sleep?seconds=0.3").status, 200);
     assert_eq!(pid_of(&apache.get("/info")), second);
 }
+
+#[test]
+fn crash_loop_is_slowed_down() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("hello.wsgi");
+    let missing = b.root().join("no-such-home");
+    let apache = b
+        .log_level("warn wsgi:info")
+        .server(format!(
+            "WSGIDaemonProcess broken threads=1 home={}",
+            missing.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias / \"{}\" process-group=broken",
+            app.display()
+        ))
+        .allow_log(r"WSGIRS0410")
+        .start();
+    std::thread::sleep(Duration::from_secs(9));
+    let log = apache.error_log();
+    let failures = log.matches("[WSGIRS0410]").count();
+    let restarts = log.matches("[WSGIRS0407]").count();
+    assert!(
+        log.contains("cannot change to home directory"),
+        "the cause must be logged:\n{log}"
+    );
+    assert!(
+        failures >= 2,
+        "the daemon is restarted after failing:\n{log}"
+    );
+    assert!(
+        failures <= 4,
+        "{failures} start-up failures in 9 s: no back-off?\n{log}"
+    );
+    assert!(
+        log.contains("it keeps dying"),
+        "repeated quick deaths must be delayed ({restarts} restarts):\n{log}"
+    );
+}
+
+#[test]
+fn deadlock_timeout_restarts_daemon_holding_the_gil() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let hold = b.app("hold_gil.wsgi");
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess gil processes=1 threads=2 deadlock-timeout=2 shutdown-timeout=1")
+        .server("WSGIProcessGroup gil")
+        .server(format!("WSGIScriptAlias /hold \"{}\"", hold.display()))
+        .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
+        .start();
+    let first = pid_of(&apache.get("/info"));
+    let t = Instant::now();
+    let r = apache.get("/hold");
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(apache.error_log().contains("[WSGIRS0415]"));
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ne!(pid_of(&r), first);
+}

@@ -318,3 +318,35 @@ fn restrict_process_limits_selectable_groups() {
             .contains("[WSGIRS0439] Daemon process called 'other'")
     );
 }
+
+#[test]
+fn group_in_virtual_host_is_scoped_to_its_server_name() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("daemon_info.wsgi");
+    let a = app.display().to_string();
+    let apache = b
+        .server(format!(
+            "<VirtualHost *:*>\nServerName first.invalid\nWSGIScriptAlias /x \"{a}\" process-group=scoped\n</VirtualHost>"
+        ))
+        .server(format!(
+            "<VirtualHost *:*>\nServerName other.invalid\nWSGIDaemonProcess scoped threads=1\nWSGIScriptAlias /x \"{a}\" process-group=scoped\n</VirtualHost>"
+        ))
+        .start();
+    let get = |host: &str| {
+        apache
+            .client()
+            .send(&Request::new("GET", "/x").header("Host", host))
+            .unwrap()
+    };
+    let r = get("other.invalid");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert_eq!(parse_kv(&r.text())["env_group"], "scoped");
+    let r = get("first.invalid");
+    assert_eq!(r.status, 500, "{r:?}");
+    assert!(
+        apache.error_log().contains("[WSGIRS0431]"),
+        "{}",
+        apache.error_log()
+    );
+}

@@ -40,6 +40,8 @@ pub struct DaemonOptions {
     pub inactivity_timeout: Option<Duration>,
     /// Restart the process when a request runs longer than this.
     pub request_timeout: Option<Duration>,
+    /// Restart the process when the GIL could not be taken for this long.
+    pub deadlock_timeout: Option<Duration>,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
     pub not_enforced: Vec<String>,
 }
@@ -71,6 +73,7 @@ impl DaemonOptions {
             maximum_requests: 0,
             inactivity_timeout: None,
             request_timeout: None,
+            deadlock_timeout: Some(Duration::from_secs(300)),
             not_enforced: Vec::new(),
         }
     }
@@ -162,16 +165,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         request_timeout,
         "a number of seconds >= 0 (0: off)",
     ),
-    ("deadlock-timeout", later, "a number of seconds >= 0"),
+    (
+        "deadlock-timeout",
+        deadlock_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
     ("graceful-timeout", later, "a number of seconds >= 0"),
 ];
 
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
-const LATER: &[&str] = &[
-    "response-socket-timeout",
-    "deadlock-timeout",
-    "graceful-timeout",
-];
+const LATER: &[&str] = &["response-socket-timeout", "graceful-timeout"];
 
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
@@ -448,6 +451,12 @@ fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+    let d = seconds(v)?;
+    o.deadlock_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
 fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     let d = seconds(v)?;
     o.request_timeout = (!d.is_zero()).then_some(d);
@@ -530,8 +539,19 @@ mod tests {
 
     #[test]
     fn not_enforced_are_recorded() {
-        let o = p(&["g", "deadlock-timeout=30", "graceful-timeout=60"]).unwrap();
-        assert_eq!(o.not_enforced, vec!["deadlock-timeout", "graceful-timeout"]);
+        let o = p(&["g", "response-socket-timeout=30", "graceful-timeout=60"]).unwrap();
+        assert_eq!(
+            o.not_enforced,
+            vec!["response-socket-timeout", "graceful-timeout"]
+        );
+        assert_eq!(
+            p(&["g"]).unwrap().deadlock_timeout,
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            p(&["g", "deadlock-timeout=0"]).unwrap().deadlock_timeout,
+            None
+        );
         let o = p(&["g", "inactivity-timeout=2.5"]).unwrap();
         assert_eq!(o.inactivity_timeout, Some(Duration::from_millis(2500)));
         assert!(o.not_enforced.is_empty());

@@ -29,6 +29,10 @@ static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 static LAST_ACTIVITY_MS: AtomicU64 = AtomicU64::new(0);
 static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
+/// When the GIL monitor last took the GIL (ms since `EPOCH`), for deadlock-timeout.
+static GIL_SEEN_MS: AtomicU64 = AtomicU64::new(0);
+static MONITOR_STOP: AtomicBool = AtomicBool::new(false);
+
 /// Start time (ms since `EPOCH`, 0 = idle) of each worker's current request,
 /// for request-timeout.
 static STARTED_MS: std::sync::OnceLock<Vec<AtomicU64>> = std::sync::OnceLock::new();
@@ -40,7 +44,7 @@ fn now_ms() -> u64 {
 /// Requests served by this process (for maximum-requests).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
-fn fatal(group: &Group, msg: String, delay: Duration) -> ! {
+fn fatal(group: &Group, msg: String) -> ! {
     log::server(
         Level::Alert,
         None,
@@ -50,10 +54,37 @@ fn fatal(group: &Group, msg: String, delay: Duration) -> ! {
             group.opts.name
         ),
     );
-    // Back off so a failure that would recur cannot make the parent spin.
-    std::thread::sleep(delay.max(Duration::from_secs(2)));
+    // Back off so a failure that would recur cannot make the parent spin
+    // (the supervisor adds a growing delay before the next start).
+    sleep_unless_stopped(Duration::from_secs(2));
     // SAFETY: leaving the forked process without running Apache's atexit code.
     unsafe { libc::_exit(1) }
+}
+
+const STOP_SIGNALS: [Signal; 5] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Sleeps (stop signals are blocked), but exits at once on a stop signal,
+/// so Apache's stop does not have to wait for a back-off delay.
+fn sleep_unless_stopped(d: Duration) {
+    let mut mask = SigSet::empty();
+    for s in STOP_SIGNALS {
+        mask.add(s);
+    }
+    let t = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: a valid signal set and timeout; no siginfo wanted.
+    if unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &t) } > 0 {
+        // SAFETY: leaving the forked process without Apache's exit handlers.
+        unsafe { libc::_exit(0) }
+    }
 }
 
 /// Overwrites the process's argv area (what `ps` shows) and its comm name.
@@ -129,15 +160,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     now_ms();
     // Signals: default dispositions (Apache's handlers are the parent's), then
     // block the stop signals so only the main thread's sigwait sees them.
-    let stop_signals = [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ];
     let mut mask = SigSet::empty();
-    for s in stop_signals {
+    for s in STOP_SIGNALS {
         mask.add(s);
         // SAFETY: resetting to the default disposition; no handler code runs.
         let _ = unsafe { signal(s, SigHandler::SigDfl) };
@@ -149,7 +173,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     let _ = mask.thread_block();
 
     if !delay.is_zero() {
-        std::thread::sleep(delay);
+        sleep_unless_stopped(delay);
     }
     // Close what this process must not keep.
     // SAFETY: Apache's listening sockets are not used here.
@@ -165,7 +189,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         set_display_name(&name);
     }
     if let Err(e) = drop_privileges(group) {
-        fatal(group, e, delay);
+        fatal(group, e);
     }
     if let Some(home) = &o.home
         && let Err(e) = std::env::set_current_dir(home)
@@ -173,7 +197,6 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         fatal(
             group,
             format!("cannot change to home directory '{home}': {e}"),
-            delay,
         );
     }
     if let Some(m) = o.umask {
@@ -214,7 +237,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         threads_per_process: o.threads as i32,
     };
     if let Err(e) = init::initialize(&settings, &info) {
-        fatal(group, format!("Python could not be started: {e}"), delay);
+        fatal(group, format!("Python could not be started: {e}"));
     }
     log::server(
         Level::Info,
@@ -240,8 +263,9 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
                 .spawn(move || worker(&g, i))
         })
         .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}"), delay));
-    let sig = wait_for_stop(&mask, o.inactivity_timeout, o.request_timeout);
+        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}")));
+    let monitor = o.deadlock_timeout.and_then(|_| start_gil_monitor());
+    let sig = wait_for_stop(&mask, o);
     STOPPING.store(true, Ordering::SeqCst);
     log::server(
         Level::Info,
@@ -265,6 +289,14 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
             all_done = false;
         }
     }
+    MONITOR_STOP.store(true, Ordering::SeqCst);
+    if let Some(m) = monitor {
+        let until = Instant::now() + Duration::from_secs(2);
+        while !m.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        all_done &= m.is_finished();
+    }
     if all_done && settings.destroy_interpreter() {
         init::finalize();
     }
@@ -274,11 +306,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
 
 /// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
 /// (maximum-requests); returns what stopped the process.
-fn wait_for_stop(
-    mask: &SigSet,
-    inactivity: Option<Duration>,
-    request_timeout: Option<Duration>,
-) -> &'static str {
+fn wait_for_stop(mask: &SigSet, o: &super::DaemonOptions) -> &'static str {
+    let (inactivity, request_timeout) = (o.inactivity_timeout, o.request_timeout);
     let timeout = libc::timespec {
         tv_sec: 0,
         tv_nsec: 100_000_000,
@@ -297,6 +326,24 @@ fn wait_for_stop(
             {
                 SELF_RESTART.store(true, Ordering::SeqCst);
                 return "inactivity-timeout reached";
+            }
+        }
+        // deadlock-timeout: the GIL monitor could not take the GIL for that long.
+        if let Some(limit) = o.deadlock_timeout {
+            let seen = GIL_SEEN_MS.load(Ordering::SeqCst);
+            if seen > 0 && now_ms().saturating_sub(seen) >= limit.as_millis() as u64 {
+                log::server(
+                    Level::Err,
+                    None,
+                    &format!(
+                        "[WSGIRS0415] daemon process {} could not take the Python GIL for \
+                         deadlock-timeout={:.1}s; restarting the process",
+                        std::process::id(),
+                        limit.as_secs_f64()
+                    ),
+                );
+                SELF_RESTART.store(true, Ordering::SeqCst);
+                return "deadlock-timeout reached";
             }
         }
         // request-timeout: a request running longer than that restarts the
@@ -328,6 +375,23 @@ fn wait_for_stop(
             return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
         }
     }
+}
+
+/// Takes and releases the GIL (main interpreter) every 100 ms, recording
+/// when it last succeeded; a GIL held for deadlock-timeout restarts the process.
+fn start_gil_monitor() -> Option<std::thread::JoinHandle<()>> {
+    let main = crate::python::interp::main()?;
+    GIL_SEEN_MS.store(now_ms().max(1), Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("wsgi-gil-monitor".into())
+        .spawn(move || {
+            while !MONITOR_STOP.load(Ordering::SeqCst) {
+                crate::python::interp::run(main, |_py| ());
+                GIL_SEEN_MS.store(now_ms().max(1), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .ok()
 }
 
 /// One worker thread: accept while idle, serve, repeat until stopping;

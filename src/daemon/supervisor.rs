@@ -79,6 +79,8 @@ struct Slot {
     proc_: *mut sys::apr_proc_t,
     pconf: *mut sys::apr_pool_t,
     started: Instant,
+    /// The start-up delay the current process was given (not counted as lifetime).
+    delay: Duration,
     quick_deaths: u32,
 }
 
@@ -229,6 +231,7 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
                 proc_: pool_proc(pconf),
                 pconf: pconf.as_ptr(),
                 started: Instant::now(),
+                delay: Duration::ZERO,
                 quick_deaths: 0,
             });
             // SAFETY: the slot lives in pconf until the pool is cleared,
@@ -294,6 +297,7 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     // SAFETY: pconf memory allocated for this slot.
     unsafe { (*sl.proc_).pid = pid };
     sl.started = Instant::now();
+    sl.delay = delay;
     log::server(
         Level::Info,
         None,
@@ -341,7 +345,7 @@ unsafe extern "C" fn maintenance(reason: c_int, data: *mut c_void, status: c_int
             if stopping() {
                 return;
             }
-            let lived = sl.started.elapsed();
+            let lived = sl.started.elapsed().saturating_sub(sl.delay);
             sl.quick_deaths = if lived < Duration::from_secs(5) {
                 sl.quick_deaths + 1
             } else {
