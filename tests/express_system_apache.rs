@@ -17,7 +17,8 @@ const APP: &str = r#"
 
 def application(environ, start_response):
     import helper
-    body = ("system apache|" + helper.NAME + "|" + environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode()
+    body = ("system apache|" + helper.NAME + "|" + environ["SCRIPT_NAME"] + environ["PATH_INFO"]
+            + "|" + environ["mod_wsgi.process_group"]).encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
     return [body]
@@ -42,12 +43,14 @@ fn serve_with(dir: &Path, module_lines: &str) {
     let app_dir = dir.join("myapp");
     std::fs::create_dir_all(app_dir.join("static")).unwrap();
     std::fs::write(app_dir.join("app.wsgi"), APP).unwrap();
-    std::fs::write(app_dir.join("helper.py"), "NAME = 'on WSGIPythonPath'\n").unwrap();
+    std::fs::write(app_dir.join("helper.py"), "NAME = 'on python-path'\n").unwrap();
     std::fs::write(app_dir.join("static/site.css"), "body { color: red }\n").unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/system-apache/myapp.conf");
     let site = std::fs::read_to_string(example)
         .unwrap()
-        .replace("/srv/myapp", &path_str(&app_dir));
+        .replace("/srv/myapp", &path_str(&app_dir))
+        .replace("/var/run/apache2", &path_str(&dir.join("run")));
+    std::fs::create_dir_all(dir.join("run")).unwrap();
     std::fs::write(dir.join("myapp.conf"), site).unwrap();
     let port = free_port();
     let root = path_str(dir);
@@ -79,7 +82,8 @@ fn serve_with(dir: &Path, module_lines: &str) {
     server.wait_listening(port);
     let r = get(port, "/hello/there");
     assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
-    assert_eq!(r.body, "system apache|on WSGIPythonPath|/hello/there");
+    // Served by the daemon process group of the example.
+    assert_eq!(r.body, "system apache|on python-path|/hello/there|myapp");
     let css = get(port, "/static/site.css");
     assert_eq!(css.status, "HTTP/1.1 200 OK");
     assert_eq!(css.body, "body { color: red }\n");
