@@ -9,6 +9,8 @@ use pyo3::types::{PyBytes, PyList};
 use std::sync::Arc;
 
 const CHUNK: usize = 64 * 1024;
+/// Reads at least this large bypass the look-ahead buffer.
+const DIRECT_MIN: usize = 16 * 1024;
 
 #[pyclass(module = "mod_wsgi", name = "Input")]
 pub struct Input {
@@ -16,6 +18,9 @@ pub struct Input {
     /// Bytes read from the host but not yet returned (readline look-ahead).
     pending: Vec<u8>,
     eof: bool,
+    /// Body bytes not yet read from the host, when the request declared a
+    /// `Content-Length` (not for chunked bodies).
+    remaining: Option<u64>,
 }
 
 impl Input {
@@ -24,7 +29,52 @@ impl Input {
             exchange,
             pending: Vec::new(),
             eof: false,
+            remaining: None,
         }
+    }
+
+    /// The request's declared body length (`CONTENT_LENGTH`), which lets
+    /// large reads go straight into the returned bytes object.
+    pub fn with_length(mut self, length: Option<u64>) -> Input {
+        self.remaining = length;
+        self
+    }
+
+    fn consumed(&mut self, n: usize) {
+        if let Some(r) = self.remaining.as_mut() {
+            *r = r.saturating_sub(n as u64);
+        }
+    }
+
+    /// Reads up to `want` bytes from the host straight into a new bytes
+    /// object (one copy fewer than going through `pending`), looping until
+    /// `want` bytes or the end of the body. Requires `pending` to be empty.
+    fn read_direct(&mut self, py: Python<'_>, want: usize) -> PyResult<Py<PyBytes>> {
+        let exchange = self.exchange.clone();
+        let mut got = 0usize;
+        let mut eof = false;
+        let bytes = PyBytes::new_with(py, want, |buf| {
+            while got < want {
+                let chunk = &mut buf[got..];
+                // The new object is not shared yet: filling it without the
+                // GIL is safe.
+                let n = py.detach(|| exchange.with_host(|h| h.read(chunk)))??;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                got += n;
+            }
+            Ok(())
+        })?;
+        self.consumed(got);
+        if eof {
+            self.eof = true;
+        }
+        if got == want {
+            return Ok(bytes.unbind());
+        }
+        Ok(PyBytes::new(py, &bytes.as_bytes()[..got]).unbind())
     }
 
     /// Reads up to `want` more bytes from the host into `pending`; false at EOF.
@@ -45,6 +95,7 @@ impl Input {
             }
         };
         self.pending.truncate(start + n);
+        self.consumed(n);
         if n == 0 {
             self.eof = true;
         }
@@ -93,7 +144,19 @@ fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
 impl Input {
     #[pyo3(signature = (size = None))]
     fn read(&mut self, py: Python<'_>, size: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyBytes>> {
-        match size_arg(size)? {
+        let size = size_arg(size)?;
+        // Large reads with a known body length go straight into the result.
+        if self.pending.is_empty()
+            && !self.eof
+            && let Some(left) = self.remaining
+        {
+            let left = usize::try_from(left).unwrap_or(usize::MAX);
+            let want = size.map_or(left, |n| n.min(left));
+            if want >= DIRECT_MIN {
+                return self.read_direct(py, want);
+            }
+        }
+        match size {
             None => {
                 while self.fill(py, CHUNK)? {}
                 Ok(self.take(py, self.pending.len()))

@@ -98,7 +98,11 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
         }
     };
     let built = (|| -> PyResult<_> {
-        let input = Py::new(py, Input::new(exchange.clone()))?
+        let length = env
+            .get("CONTENT_LENGTH")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?
             .into_bound(py)
             .into_any();
         let errors = Py::new(
