@@ -15,13 +15,14 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::embedded::host::ApacheHost;
 use crate::proto::{
-    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FrameReader, Hello, Limits, Message,
+    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
     PairList, RejectReason,
 };
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Head, Host, HostError};
 use std::ffi::c_int;
 use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -88,7 +89,15 @@ fn has_body(r: &Request<'_>) -> bool {
 }
 
 /// Runs the request in daemon process group `name`.
-pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &EnvironData) -> c_int {
+/// `sendfile` is `WSGIEnableSendfile`: a file the daemon passes (RESPONSE_FILE) goes
+/// out as an APR file bucket either way; this only lets the core filter use sendfile.
+pub fn handle(
+    r: Request<'_>,
+    name: &str,
+    application_group: &str,
+    env: &EnvironData,
+    sendfile: bool,
+) -> c_int {
     let Some(reg) = supervisor::registry() else {
         return fail(
             &r,
@@ -138,7 +147,7 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
     let request_id = r.log_id().unwrap_or(b"").to_vec();
     let hello = Message::Hello(Hello {
         version: proto::PROTOCOL_VERSION,
-        caps: proto::Caps::NONE,
+        caps: proto::Caps::FD_PASSING,
         token: group.token.as_bytes(),
         queue_start_us,
         request_id: &request_id,
@@ -211,11 +220,12 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
         ..Limits::default()
     };
     let mut relay = Relay {
-        reader: FrameReader::new(stream, limits),
+        reader: FdFrameReader::new(limits),
+        stream,
         writer: w,
         session: proto::Session::new(proto::Side::Client),
         // SAFETY: the request outlives this call; the host is dropped before return.
-        host: unsafe { ApacheHost::new(r.as_ptr()) },
+        host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
         body_done: !body,
         head_sent: false,
         scratch: Vec::new(),
@@ -233,7 +243,9 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
 }
 
 struct Relay {
-    reader: FrameReader<UnixStream>,
+    /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
+    reader: FdFrameReader,
+    stream: UnixStream,
     writer: UnixStream,
     session: proto::Session,
     host: ApacheHost,
@@ -288,6 +300,41 @@ impl Relay {
         Ok(())
     }
 
+    /// Sends a file the daemon passed: an APR file bucket (sendfile when enabled); if
+    /// that cannot be set up, by reading the file here.
+    fn send_file(&mut self, fd: &OwnedFd, offset: u64, len: u64) -> Result<(), HostError> {
+        // Only a regular file holding the whole range becomes a file bucket: anything
+        // else from the daemon is a protocol error, not something to hand the core filter.
+        let meta = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?)
+            .metadata()
+            .map_err(|e| HostError::Io(e.to_string()))?;
+        if !meta.is_file() || offset.checked_add(len).is_none_or(|end| end > meta.len()) {
+            return Err(HostError::Io(format!(
+                "RESPONSE_FILE range {offset}+{len} is not within a regular file of {} bytes",
+                meta.len()
+            )));
+        }
+        if self.host.send_file(fd.as_raw_fd(), offset, len)? {
+            return Ok(());
+        }
+        let file = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?);
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut pos, end) = (offset, offset.saturating_add(len));
+        while pos < end {
+            let want = buf.len().min((end - pos) as usize);
+            let n = std::os::unix::fs::FileExt::read_at(&file, &mut buf[..want], pos)
+                .map_err(|e| HostError::Io(e.to_string()))?;
+            if n == 0 {
+                return Err(HostError::Io(
+                    "file shorter than RESPONSE_FILE length".into(),
+                ));
+            }
+            self.host.write(&buf[..n], false)?;
+            pos += n as u64;
+        }
+        self.host.write(&[], true)
+    }
+
     fn broken(&mut self, r: &Request<'_>, status: u32, msg: String) -> c_int {
         if self.head_sent {
             log::request(Level::Err, r, &msg);
@@ -300,7 +347,7 @@ impl Relay {
 
     fn run(&mut self, r: &Request<'_>, name: &str) -> c_int {
         loop {
-            let msg = match self.reader.read_message() {
+            let (msg, fd) = match self.reader.read_message(&self.stream) {
                 Ok(Some(m)) => m,
                 Ok(None) => {
                     return self.broken(
@@ -416,6 +463,30 @@ impl Relay {
                     if self.host.write(data, flush).is_err() {
                         self.cancel(CancelReason::ClientGone);
                         return OK;
+                    }
+                }
+                Message::ResponseFile(f) => {
+                    self.head_sent = true;
+                    let Some(fd) = fd else {
+                        // The reader never yields RESPONSE_FILE without its descriptor.
+                        let text = format!(
+                            "[WSGIRS0436] RESPONSE_FILE without a descriptor from daemon process '{name}'"
+                        );
+                        return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+                    };
+                    match self.send_file(&fd, f.offset, f.length) {
+                        Ok(()) => {}
+                        Err(HostError::Io(e)) => {
+                            self.cancel(CancelReason::ClientGone);
+                            let text = format!(
+                                "[WSGIRS0436] bad RESPONSE_FILE from daemon process '{name}': {e}"
+                            );
+                            return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+                        }
+                        Err(_) => {
+                            self.cancel(CancelReason::ClientGone);
+                            return OK;
+                        }
                     }
                 }
                 Message::ResponseEnd(_) => return OK,

@@ -15,6 +15,7 @@ use crate::proto::{
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Head, Host, HostError, Outcome, request};
 use std::io::Write;
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -40,6 +41,8 @@ pub struct DaemonHost {
     body_end: Option<BodyStatus>,
     gone: bool,
     failed: bool,
+    /// FD_PASSING was granted: `send_file` passes the descriptor (RESPONSE_FILE).
+    fd_passing: bool,
     request_id: String,
     scratch: Vec<u8>,
 }
@@ -164,6 +167,34 @@ impl Host for DaemonHost {
         Ok(())
     }
 
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        if !self.fd_passing || len == 0 {
+            return Ok(false);
+        }
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        // The Apache child gets a read-only descriptor of its own, whatever mode the
+        // application opened the file in; if that cannot be had, the core streams the file.
+        let Ok(file) = std::fs::File::open(format!("/proc/self/fd/{fd}")) else {
+            return Ok(false);
+        };
+        let rf = proto::ResponseFile {
+            offset,
+            length: len,
+            flush: true,
+        };
+        let m = Message::ResponseFile(rf);
+        self.session
+            .send(&m)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        proto::send_response_file(&self.writer, &rf, file.as_fd()).map_err(|e| {
+            self.gone = true;
+            HostError::ClientGone(format!("write to the Apache child failed: {e}"))
+        })?;
+        Ok(true)
+    }
+
     fn log(&mut self, level: Level, msg: &str) {
         if self.request_id.is_empty() {
             log::server(level, None, msg);
@@ -217,7 +248,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         );
     };
     // HELLO.
-    let (queue_start_us, app_group, request_id) = match reader.read_message() {
+    let (queue_start_us, app_group, request_id, offered) = match reader.read_message() {
         Ok(Some(m @ Message::Hello(h))) => {
             let uid = match peer {
                 Ok(u) => u,
@@ -256,6 +287,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
                 h.queue_start_us,
                 String::from_utf8_lossy(h.application_group).into_owned(),
                 String::from_utf8_lossy(h.request_id).into_owned(),
+                h.caps,
             )
         }
         Ok(Some(_)) => {
@@ -278,7 +310,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     };
     let accept = Message::Accept(proto::Accept {
         version: proto::PROTOCOL_VERSION,
-        caps: proto::Caps::NONE,
+        caps: offered.intersect(proto::Caps::FD_PASSING),
         daemon_pid: std::process::id(),
         worker_id,
     });
@@ -349,6 +381,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         body_end: None,
         gone: false,
         failed: false,
+        fd_passing: offered.contains(proto::Caps::FD_PASSING),
         request_id,
         scratch: Vec::new(),
     });
@@ -447,6 +480,9 @@ impl Host for Finisher {
     }
     fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
         self.with(|h| h.write(data, flush))
+    }
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        self.with(|h| h.send_file(fd, offset, len))
     }
     fn log(&mut self, level: Level, msg: &str) {
         let _ = self.with(|h| {
