@@ -198,6 +198,22 @@ fn add_alias(
     regex: Option<super::alias::AliasRegex>,
 ) -> Result<(), String> {
     let o = parse_options(name, &args[2..], ALIAS_OPTIONS)?;
+    // As mod_wsgi: a script whose process group and application group are both static
+    // (a name or %{GLOBAL}) is preloaded when its process starts, like WSGIImportScript;
+    // not a directory target, nor a WSGIScriptAliasMatch target with `$` substitutions.
+    let static_group = |g: &str| !g.contains("%{") || g == "%{GLOBAL}";
+    if let (Some(pg), Some(ag)) = (&o.process_group, &o.application_group)
+        && static_group(pg)
+        && static_group(ag)
+        && !args[1].ends_with('/')
+        && !(regex.is_some() && args[1].contains('$'))
+    {
+        t.server.import_scripts.push(ImportScript {
+            script: args[1].clone(),
+            process_group: pg.clone(),
+            application_group: ag.clone(),
+        });
+    }
     t.server.aliases.push(ScriptAlias {
         regex,
         location: args[0].clone(),
@@ -560,6 +576,52 @@ mod tests {
             &words,
         )?;
         Ok((s, d))
+    }
+
+    #[test]
+    fn script_alias_with_static_groups_is_preloaded() {
+        let (s, _) = run(
+            "WSGIScriptAlias",
+            &[
+                "/x",
+                "/a.wsgi",
+                "process-group=d",
+                "application-group=%{GLOBAL}",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.import_scripts,
+            vec![ImportScript {
+                script: "/a.wsgi".into(),
+                process_group: "d".into(),
+                application_group: "%{GLOBAL}".into(),
+            }]
+        );
+        for args in [
+            &["/x", "/a.wsgi", "process-group=d"][..],
+            &[
+                "/x",
+                "/a.wsgi",
+                "process-group=d",
+                "application-group=%{RESOURCE}",
+            ],
+            &["/x", "/dir/", "process-group=d", "application-group=g"],
+        ] {
+            let (s, _) = run("WSGIScriptAlias", args).unwrap();
+            assert!(s.import_scripts.is_empty(), "{args:?}");
+        }
+        let (s, _) = run(
+            "WSGIScriptAliasMatch",
+            &[
+                "^/(x)",
+                "/$1.wsgi",
+                "process-group=d",
+                "application-group=g",
+            ],
+        )
+        .unwrap();
+        assert!(s.import_scripts.is_empty());
     }
 
     #[test]
