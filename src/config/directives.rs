@@ -27,6 +27,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIChunkedRequest", chunked_request, false),
     ("WSGIMapHEADToGET", map_head_to_get, false),
     ("WSGIEnableSendfile", enable_sendfile, false),
+    ("WSGIErrorOverride", error_override, false),
     ("WSGIHandlerScript", handler_script, false),
     ("WSGIImportScript", import_script, false),
     ("WSGITrustedProxyHeaders", trusted_proxy_headers, false),
@@ -260,6 +261,11 @@ fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
 
 fn enable_sendfile(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     t.dir.enable_sendfile = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn error_override(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.error_override = Some(on_off(name, args)?);
     Ok(())
 }
 
@@ -682,6 +688,10 @@ mod tests {
         assert!(e.contains("Off | On | Auto (got 'sometimes')"), "{e}");
         let (_, d) = run("WSGIChunkedRequest", &["On"]).unwrap();
         assert_eq!(d.chunked_request, Some(true));
+        let (_, d) = run("WSGIErrorOverride", &["On"]).unwrap();
+        assert_eq!(d.error_override, Some(true));
+        let e = run("WSGIErrorOverride", &["maybe"]).unwrap_err();
+        assert!(e.contains("Off | On (got 'maybe')"), "{e}");
         let (_, d) = run(
             "WSGIHandlerScript",
             &["h", "/h.py", "application-group=%{GLOBAL}"],

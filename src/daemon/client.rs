@@ -13,6 +13,7 @@ use super::supervisor::{self, Group};
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
+use crate::config::DirConfig;
 use crate::embedded::host::ApacheHost;
 use crate::proto::{
     self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
@@ -89,15 +90,17 @@ fn has_body(r: &Request<'_>) -> bool {
 }
 
 /// Runs the request in daemon process group `name`.
-/// `sendfile` is `WSGIEnableSendfile`: a file the daemon passes (RESPONSE_FILE) goes
-/// out as an APR file bucket either way; this only lets the core filter use sendfile.
+/// `dir` gives `WSGIEnableSendfile` (a file the daemon passes goes out as an APR file
+/// bucket either way; this only lets the core filter use sendfile) and
+/// `WSGIErrorOverride`.
 pub fn handle(
     r: Request<'_>,
     name: &str,
     application_group: &str,
     env: &EnvironData,
-    sendfile: bool,
+    dir: &DirConfig,
 ) -> c_int {
+    let sendfile = dir.enable_sendfile.unwrap_or(false);
     let Some(reg) = supervisor::registry() else {
         return fail(
             &r,
@@ -228,6 +231,7 @@ pub fn handle(
         host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
         body_done: !body,
         head_sent: false,
+        error_override: dir.error_override.unwrap_or(false),
         scratch: Vec::new(),
     };
     // Replay the frames already written through the session so it knows the state.
@@ -251,6 +255,8 @@ struct Relay {
     host: ApacheHost,
     body_done: bool,
     head_sent: bool,
+    /// `WSGIErrorOverride`: a 4xx/5xx head makes Apache render its error document.
+    error_override: bool,
     scratch: Vec<u8>,
 }
 
@@ -333,6 +339,60 @@ impl Relay {
             pos += n as u64;
         }
         self.host.write(&[], true)
+    }
+
+    /// Reads and drops the rest of the daemon's response (after its head), still
+    /// feeding the request body on BODY_CREDIT; cancels on anything unexpected.
+    fn discard_response(&mut self) {
+        loop {
+            let credit = match self.reader.read_message(&self.stream) {
+                Ok(Some((m, _fd))) => {
+                    if self.session.recv(&m).is_err() {
+                        break;
+                    }
+                    match m {
+                        Message::ResponseBody { .. } | Message::ResponseFile(_) => continue,
+                        Message::ResponseEnd(_) | Message::Error(_) => return,
+                        Message::BodyCredit(n) => n,
+                        _ => break,
+                    }
+                }
+                _ => return,
+            };
+            if !self.body_done && self.pump_body(credit).is_err() {
+                break;
+            }
+        }
+        self.cancel(CancelReason::ClientGone);
+    }
+
+    /// `ap_internal_redirect_handler` to `location` as a GET without a body (mod_cgi's
+    /// rules); the unread part of the request body is discarded first.
+    fn internal_redirect(&mut self, r: &Request<'_>, location: &[u8], name: &str) -> c_int {
+        let Ok(loc) = std::ffi::CString::new(location) else {
+            return fail(
+                r,
+                sys::HTTP_INTERNAL_SERVER_ERROR,
+                &format!(
+                    "[WSGIRS0440] daemon process '{name}' sent a Location header with a NUL byte"
+                ),
+            );
+        };
+        let rp = r.as_ptr();
+        // SAFETY: the live request of this handler; strings are static or copied into
+        // r->pool, which outlives the redirect.
+        unsafe {
+            if !self.body_done {
+                sys::ap_discard_request_body(rp);
+            }
+            (*rp).method = c"GET".as_ptr();
+            (*rp).method_number = sys::M_GET as c_int;
+            sys::apr_table_unset((*rp).headers_in, c"Content-Length".as_ptr());
+            sys::apr_table_unset((*rp).headers_in, c"Transfer-Encoding".as_ptr());
+            let loc = sys::apr_pstrdup((*rp).pool, loc.as_ptr());
+            sys::ap_internal_redirect_handler(loc, rp);
+        }
+        OK
     }
 
     fn broken(&mut self, r: &Request<'_>, status: u32, msg: String) -> c_int {
@@ -430,6 +490,25 @@ impl Relay {
                     }
                 }
                 Message::ResponseHead(h) => {
+                    let status = h.status;
+                    let location = h
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(b"location"))
+                        .map(|(_, v)| v.to_vec());
+                    // As mod_wsgi (and CGI): status 200 with a local Location is an internal
+                    // redirect, done here with method GET; the daemon's body is discarded.
+                    if status == 200
+                        && let Some(loc) = location.filter(|l| l.first() == Some(&b'/'))
+                    {
+                        self.discard_response();
+                        return self.internal_redirect(r, &loc, name);
+                    }
+                    // WSGIErrorOverride: Apache's ErrorDocument replaces the app's error page.
+                    if self.error_override && (400..600).contains(&status) {
+                        self.discard_response();
+                        return c_int::from(status);
+                    }
                     let reason = String::from_utf8_lossy(h.reason);
                     let head = Head {
                         status: h.status,
