@@ -19,6 +19,9 @@ def application(environ, start_response):
     if path == "/absolute":
         start_response("200 OK", [("Location", "http://example.com/"), ("Content-Type", "text/plain")])
         return [b"kept body"]
+    if path == "/200-error":
+        start_response("200 Error", [("Content-Type", "text/plain")])
+        return [b"app body"]
     if path == "/error":
         status = environ.get("QUERY_STRING", "").replace("%20", " ") or "404 Not Found"
         start_response(status, [("Content-Type", "text/plain"), ("X-App", "1")])
@@ -107,6 +110,12 @@ fn error_override(mpm: Mpm) {
     let r = apache.get("/eo/error?500%20Oops");
     assert_eq!(r.status, 500, "{r:?}");
     assert!(r.text().contains("Internal Server Error"), "{r:?}");
+    // mod_wsgi's "200 Error" asks for Apache's 500 page, with or without the override.
+    for path in ["/d/200-error", "/eo/200-error"] {
+        let r = apache.get(path);
+        assert_eq!(r.status, 500, "{path}: {r:?}");
+        assert!(!r.text().contains("app body"), "{r:?}");
+    }
     // Success is untouched.
     let r = apache.get("/eo/fine");
     assert_eq!(r.status, 200);

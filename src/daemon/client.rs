@@ -496,6 +496,11 @@ impl Relay {
                         .iter()
                         .find(|(k, _)| k.eq_ignore_ascii_case(b"location"))
                         .map(|(_, v)| v.to_vec());
+                    // As mod_wsgi: "200 Error" is its old way to ask for Apache's 500 page.
+                    if status == 200 && h.reason == b"Error" {
+                        self.discard_response();
+                        return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+                    }
                     // As mod_wsgi (and CGI): status 200 with a local Location is an internal
                     // redirect, done here with method GET; the daemon's body is discarded.
                     if status == 200
