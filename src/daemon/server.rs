@@ -503,3 +503,113 @@ impl Host for Finisher {
             .unwrap_or(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Accept, BodyEnd, Caps, FdFrameReader, Hello, ResponseFile};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+
+    /// A host whose session has had HELLO/ACCEPT (with `caps`), ENVIRON and BODY_END.
+    fn host(caps: Caps) -> (DaemonHost, UnixStream) {
+        let (d, c) = UnixStream::pair().unwrap();
+        let mut session = Session::new(Side::Daemon);
+        let token = [1u8; 32];
+        session
+            .recv(&Message::Hello(Hello {
+                version: proto::PROTOCOL_VERSION,
+                caps,
+                token: &token,
+                queue_start_us: 0,
+                request_id: b"",
+                process_group: b"g",
+                application_group: b"",
+            }))
+            .unwrap();
+        session
+            .send(&Message::Accept(Accept {
+                version: proto::PROTOCOL_VERSION,
+                caps,
+                daemon_pid: 1,
+                worker_id: 0,
+            }))
+            .unwrap();
+        session.recv(&Message::Environ(PairList::EMPTY)).unwrap();
+        session
+            .recv(&Message::BodyEnd(BodyEnd {
+                status: BodyStatus::Complete,
+                trailers: PairList::EMPTY,
+            }))
+            .unwrap();
+        let h = DaemonHost {
+            reader: FrameReader::new(d.try_clone().unwrap(), Limits::default()),
+            writer: d,
+            session,
+            body: Vec::new(),
+            body_pos: 0,
+            body_end: Some(BodyStatus::Complete),
+            gone: false,
+            failed: false,
+            fd_passing: caps.contains(Caps::FD_PASSING),
+            request_id: String::new(),
+            scratch: Vec::new(),
+        };
+        (h, c)
+    }
+
+    fn head() -> Head {
+        Head {
+            status: 200,
+            status_line: "200 OK".into(),
+            headers: vec![],
+        }
+    }
+
+    fn data_file() -> std::fs::File {
+        let f = tempfile::tempfile().unwrap();
+        f.write_all_at(b"0123456789", 0).unwrap();
+        f
+    }
+
+    #[test]
+    fn send_file_passes_a_read_only_descriptor() {
+        let (mut h, c) = host(Caps::FD_PASSING);
+        let f = data_file(); // opened read-write
+        h.send_head(&head()).unwrap();
+        assert!(h.send_file(f.as_raw_fd(), 3, 5).unwrap());
+        drop(h);
+        let mut r = FdFrameReader::new(Limits::default());
+        let (m, fd) = r.read_message(&c).unwrap().unwrap();
+        assert!(matches!(m, Message::ResponseHead(_)) && fd.is_none());
+        let (m, fd) = r.read_message(&c).unwrap().unwrap();
+        assert_eq!(
+            m,
+            Message::ResponseFile(ResponseFile {
+                offset: 3,
+                length: 5,
+                flush: true
+            })
+        );
+        let fd = fd.expect("descriptor");
+        // SAFETY: fcntl(F_GETFL) on a descriptor we own.
+        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(fl & libc::O_ACCMODE, libc::O_RDONLY);
+        let mut buf = [0u8; 5];
+        std::fs::File::from(fd).read_exact_at(&mut buf, 3).unwrap();
+        assert_eq!(&buf, b"34567");
+    }
+
+    #[test]
+    fn without_fd_passing_the_core_streams_the_file() {
+        let (mut h, c) = host(Caps::NONE);
+        let f = data_file();
+        h.send_head(&head()).unwrap();
+        assert!(!h.send_file(f.as_raw_fd(), 0, 10).unwrap());
+        drop(h);
+        let mut r = FdFrameReader::new(Limits::default());
+        let (m, _) = r.read_message(&c).unwrap().unwrap();
+        assert!(matches!(m, Message::ResponseHead(_)));
+        assert!(r.read_message(&c).unwrap().is_none(), "nothing else sent");
+    }
+}
