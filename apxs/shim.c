@@ -33,6 +33,8 @@ const command_rec wsgi_shim_command_table[] = {
                    "Enable/Disable/Auto mapping of HEAD to GET."),
     WSGI_DIRECTIVE("WSGIEnableSendfile", OR_FILEINFO,
                    "Enable/Disable use of kernel sendfile."),
+    WSGI_DIRECTIVE("WSGIErrorOverride", OR_FILEINFO,
+                   "Enable/Disable overriding of error pages."),
     WSGI_DIRECTIVE("WSGIHandlerScript", ACCESS_CONF | RSRC_CONF,
                    "Location of WSGI handler script file."),
     WSGI_DIRECTIVE("WSGIImportScript", RSRC_CONF,

@@ -27,6 +27,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIChunkedRequest", chunked_request, false),
     ("WSGIMapHEADToGET", map_head_to_get, false),
     ("WSGIEnableSendfile", enable_sendfile, false),
+    ("WSGIErrorOverride", error_override, false),
     ("WSGIHandlerScript", handler_script, false),
     ("WSGIImportScript", import_script, false),
     ("WSGITrustedProxyHeaders", trusted_proxy_headers, false),
@@ -198,6 +199,22 @@ fn add_alias(
     regex: Option<super::alias::AliasRegex>,
 ) -> Result<(), String> {
     let o = parse_options(name, &args[2..], ALIAS_OPTIONS)?;
+    // As mod_wsgi: a script whose process group and application group are both static
+    // (a name or %{GLOBAL}) is preloaded when its process starts, like WSGIImportScript;
+    // not a directory target, nor a WSGIScriptAliasMatch target with `$` substitutions.
+    let static_group = |g: &str| !g.contains("%{") || g == "%{GLOBAL}";
+    if let (Some(pg), Some(ag)) = (&o.process_group, &o.application_group)
+        && static_group(pg)
+        && static_group(ag)
+        && !args[1].ends_with('/')
+        && !(regex.is_some() && args[1].contains('$'))
+    {
+        t.server.import_scripts.push(ImportScript {
+            script: args[1].clone(),
+            process_group: pg.clone(),
+            application_group: ag.clone(),
+        });
+    }
     t.server.aliases.push(ScriptAlias {
         regex,
         location: args[0].clone(),
@@ -244,6 +261,11 @@ fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
 
 fn enable_sendfile(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     t.dir.enable_sendfile = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn error_override(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+    t.dir.error_override = Some(on_off(name, args)?);
     Ok(())
 }
 
@@ -563,6 +585,52 @@ mod tests {
     }
 
     #[test]
+    fn script_alias_with_static_groups_is_preloaded() {
+        let (s, _) = run(
+            "WSGIScriptAlias",
+            &[
+                "/x",
+                "/a.wsgi",
+                "process-group=d",
+                "application-group=%{GLOBAL}",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.import_scripts,
+            vec![ImportScript {
+                script: "/a.wsgi".into(),
+                process_group: "d".into(),
+                application_group: "%{GLOBAL}".into(),
+            }]
+        );
+        for args in [
+            &["/x", "/a.wsgi", "process-group=d"][..],
+            &[
+                "/x",
+                "/a.wsgi",
+                "process-group=d",
+                "application-group=%{RESOURCE}",
+            ],
+            &["/x", "/dir/", "process-group=d", "application-group=g"],
+        ] {
+            let (s, _) = run("WSGIScriptAlias", args).unwrap();
+            assert!(s.import_scripts.is_empty(), "{args:?}");
+        }
+        let (s, _) = run(
+            "WSGIScriptAliasMatch",
+            &[
+                "^/(x)",
+                "/$1.wsgi",
+                "process-group=d",
+                "application-group=g",
+            ],
+        )
+        .unwrap();
+        assert!(s.import_scripts.is_empty());
+    }
+
+    #[test]
     fn script_alias_with_options() {
         let (s, _) = run(
             "WSGIScriptAlias",
@@ -620,6 +688,10 @@ mod tests {
         assert!(e.contains("Off | On | Auto (got 'sometimes')"), "{e}");
         let (_, d) = run("WSGIChunkedRequest", &["On"]).unwrap();
         assert_eq!(d.chunked_request, Some(true));
+        let (_, d) = run("WSGIErrorOverride", &["On"]).unwrap();
+        assert_eq!(d.error_override, Some(true));
+        let e = run("WSGIErrorOverride", &["maybe"]).unwrap_err();
+        assert!(e.contains("Off | On (got 'maybe')"), "{e}");
         let (_, d) = run(
             "WSGIHandlerScript",
             &["h", "/h.py", "application-group=%{GLOBAL}"],

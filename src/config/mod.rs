@@ -71,6 +71,9 @@ pub struct DirConfig {
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadMode>,
     pub enable_sendfile: Option<bool>,
+    /// `WSGIErrorOverride` (daemon mode): a 4xx/5xx from the application is
+    /// replaced by Apache's error document.
+    pub error_override: Option<bool>,
     /// `WSGIHandlerScript` entries here first, then inherited ones.
     pub handler_scripts: Vec<HandlerScript>,
     /// `WSGITrustedProxyHeaders`, as environ names (`HTTP_X_FORWARDED_FOR`).
@@ -97,6 +100,7 @@ impl DirConfig {
             chunked_request: pick(&parent.chunked_request, &child.chunked_request),
             map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),
             enable_sendfile: pick(&parent.enable_sendfile, &child.enable_sendfile),
+            error_override: pick(&parent.error_override, &child.error_override),
             trusted_proxy_headers: pick(
                 &parent.trusted_proxy_headers,
                 &child.trusted_proxy_headers,

@@ -13,15 +13,17 @@ use super::supervisor::{self, Group};
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
+use crate::config::DirConfig;
 use crate::embedded::host::ApacheHost;
 use crate::proto::{
-    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FrameReader, Hello, Limits, Message,
+    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
     PairList, RejectReason,
 };
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Head, Host, HostError};
 use std::ffi::c_int;
 use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -88,7 +90,17 @@ fn has_body(r: &Request<'_>) -> bool {
 }
 
 /// Runs the request in daemon process group `name`.
-pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &EnvironData) -> c_int {
+/// `dir` gives `WSGIEnableSendfile` (a file the daemon passes goes out as an APR file
+/// bucket either way; this only lets the core filter use sendfile) and
+/// `WSGIErrorOverride`.
+pub fn handle(
+    r: Request<'_>,
+    name: &str,
+    application_group: &str,
+    env: &EnvironData,
+    dir: &DirConfig,
+) -> c_int {
+    let sendfile = dir.enable_sendfile.unwrap_or(false);
     let Some(reg) = supervisor::registry() else {
         return fail(
             &r,
@@ -138,7 +150,7 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
     let request_id = r.log_id().unwrap_or(b"").to_vec();
     let hello = Message::Hello(Hello {
         version: proto::PROTOCOL_VERSION,
-        caps: proto::Caps::NONE,
+        caps: proto::Caps::FD_PASSING,
         token: group.token.as_bytes(),
         queue_start_us,
         request_id: &request_id,
@@ -211,13 +223,15 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
         ..Limits::default()
     };
     let mut relay = Relay {
-        reader: FrameReader::new(stream, limits),
+        reader: FdFrameReader::new(limits),
+        stream,
         writer: w,
         session: proto::Session::new(proto::Side::Client),
         // SAFETY: the request outlives this call; the host is dropped before return.
-        host: unsafe { ApacheHost::new(r.as_ptr()) },
+        host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
         body_done: !body,
         head_sent: false,
+        error_override: dir.error_override.unwrap_or(false),
         scratch: Vec::new(),
     };
     // Replay the frames already written through the session so it knows the state.
@@ -233,12 +247,16 @@ pub fn handle(r: Request<'_>, name: &str, application_group: &str, env: &Environ
 }
 
 struct Relay {
-    reader: FrameReader<UnixStream>,
+    /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
+    reader: FdFrameReader,
+    stream: UnixStream,
     writer: UnixStream,
     session: proto::Session,
     host: ApacheHost,
     body_done: bool,
     head_sent: bool,
+    /// `WSGIErrorOverride`: a 4xx/5xx head makes Apache render its error document.
+    error_override: bool,
     scratch: Vec<u8>,
 }
 
@@ -288,6 +306,95 @@ impl Relay {
         Ok(())
     }
 
+    /// Sends a file the daemon passed: an APR file bucket (sendfile when enabled); if
+    /// that cannot be set up, by reading the file here.
+    fn send_file(&mut self, fd: &OwnedFd, offset: u64, len: u64) -> Result<(), HostError> {
+        // Only a regular file holding the whole range becomes a file bucket: anything
+        // else from the daemon is a protocol error, not something to hand the core filter.
+        let meta = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?)
+            .metadata()
+            .map_err(|e| HostError::Io(e.to_string()))?;
+        if !meta.is_file() || offset.checked_add(len).is_none_or(|end| end > meta.len()) {
+            return Err(HostError::Io(format!(
+                "RESPONSE_FILE range {offset}+{len} is not within a regular file of {} bytes",
+                meta.len()
+            )));
+        }
+        if self.host.send_file(fd.as_raw_fd(), offset, len)? {
+            return Ok(());
+        }
+        let file = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?);
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut pos, end) = (offset, offset.saturating_add(len));
+        while pos < end {
+            let want = buf.len().min((end - pos) as usize);
+            let n = std::os::unix::fs::FileExt::read_at(&file, &mut buf[..want], pos)
+                .map_err(|e| HostError::Io(e.to_string()))?;
+            if n == 0 {
+                return Err(HostError::Io(
+                    "file shorter than RESPONSE_FILE length".into(),
+                ));
+            }
+            self.host.write(&buf[..n], false)?;
+            pos += n as u64;
+        }
+        self.host.write(&[], true)
+    }
+
+    /// Reads and drops the rest of the daemon's response (after its head), still
+    /// feeding the request body on BODY_CREDIT; cancels on anything unexpected.
+    fn discard_response(&mut self) {
+        loop {
+            let credit = match self.reader.read_message(&self.stream) {
+                Ok(Some((m, _fd))) => {
+                    if self.session.recv(&m).is_err() {
+                        break;
+                    }
+                    match m {
+                        Message::ResponseBody { .. } | Message::ResponseFile(_) => continue,
+                        Message::ResponseEnd(_) | Message::Error(_) => return,
+                        Message::BodyCredit(n) => n,
+                        _ => break,
+                    }
+                }
+                _ => return,
+            };
+            if !self.body_done && self.pump_body(credit).is_err() {
+                break;
+            }
+        }
+        self.cancel(CancelReason::ClientGone);
+    }
+
+    /// `ap_internal_redirect_handler` to `location` as a GET without a body (mod_cgi's
+    /// rules); the unread part of the request body is discarded first.
+    fn internal_redirect(&mut self, r: &Request<'_>, location: &[u8], name: &str) -> c_int {
+        let Ok(loc) = std::ffi::CString::new(location) else {
+            return fail(
+                r,
+                sys::HTTP_INTERNAL_SERVER_ERROR,
+                &format!(
+                    "[WSGIRS0440] daemon process '{name}' sent a Location header with a NUL byte"
+                ),
+            );
+        };
+        let rp = r.as_ptr();
+        // SAFETY: the live request of this handler; strings are static or copied into
+        // r->pool, which outlives the redirect.
+        unsafe {
+            if !self.body_done {
+                sys::ap_discard_request_body(rp);
+            }
+            (*rp).method = c"GET".as_ptr();
+            (*rp).method_number = sys::M_GET as c_int;
+            sys::apr_table_unset((*rp).headers_in, c"Content-Length".as_ptr());
+            sys::apr_table_unset((*rp).headers_in, c"Transfer-Encoding".as_ptr());
+            let loc = sys::apr_pstrdup((*rp).pool, loc.as_ptr());
+            sys::ap_internal_redirect_handler(loc, rp);
+        }
+        OK
+    }
+
     fn broken(&mut self, r: &Request<'_>, status: u32, msg: String) -> c_int {
         if self.head_sent {
             log::request(Level::Err, r, &msg);
@@ -300,7 +407,7 @@ impl Relay {
 
     fn run(&mut self, r: &Request<'_>, name: &str) -> c_int {
         loop {
-            let msg = match self.reader.read_message() {
+            let (msg, fd) = match self.reader.read_message(&self.stream) {
                 Ok(Some(m)) => m,
                 Ok(None) => {
                     return self.broken(
@@ -383,6 +490,30 @@ impl Relay {
                     }
                 }
                 Message::ResponseHead(h) => {
+                    let status = h.status;
+                    let location = h
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(b"location"))
+                        .map(|(_, v)| v.to_vec());
+                    // As mod_wsgi: "200 Error" is its old way to ask for Apache's 500 page.
+                    if status == 200 && h.reason == b"Error" {
+                        self.discard_response();
+                        return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+                    }
+                    // As mod_wsgi (and CGI): status 200 with a local Location is an internal
+                    // redirect, done here with method GET; the daemon's body is discarded.
+                    if status == 200
+                        && let Some(loc) = location.filter(|l| l.first() == Some(&b'/'))
+                    {
+                        self.discard_response();
+                        return self.internal_redirect(r, &loc, name);
+                    }
+                    // WSGIErrorOverride: Apache's ErrorDocument replaces the app's error page.
+                    if self.error_override && (400..600).contains(&status) {
+                        self.discard_response();
+                        return c_int::from(status);
+                    }
                     let reason = String::from_utf8_lossy(h.reason);
                     let head = Head {
                         status: h.status,
@@ -416,6 +547,30 @@ impl Relay {
                     if self.host.write(data, flush).is_err() {
                         self.cancel(CancelReason::ClientGone);
                         return OK;
+                    }
+                }
+                Message::ResponseFile(f) => {
+                    self.head_sent = true;
+                    let Some(fd) = fd else {
+                        // The reader never yields RESPONSE_FILE without its descriptor.
+                        let text = format!(
+                            "[WSGIRS0436] RESPONSE_FILE without a descriptor from daemon process '{name}'"
+                        );
+                        return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+                    };
+                    match self.send_file(&fd, f.offset, f.length) {
+                        Ok(()) => {}
+                        Err(HostError::Io(e)) => {
+                            self.cancel(CancelReason::ClientGone);
+                            let text = format!(
+                                "[WSGIRS0436] bad RESPONSE_FILE from daemon process '{name}': {e}"
+                            );
+                            return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
+                        }
+                        Err(_) => {
+                            self.cancel(CancelReason::ClientGone);
+                            return OK;
+                        }
                     }
                 }
                 Message::ResponseEnd(_) => return OK,

@@ -239,6 +239,11 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     if let Err(e) = init::initialize(&settings, &info) {
         fatal(group, format!("Python could not be started: {e}"));
     }
+    // WSGIImportScript process-group=<this group> (and static-group aliases), before
+    // any request is accepted, as mod_wsgi.
+    if let Some(main) = log::main_server() {
+        crate::embedded::preload::run_group(main, &o.name);
+    }
     log::server(
         Level::Info,
         None,

@@ -15,6 +15,7 @@ use crate::proto::{
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Head, Host, HostError, Outcome, request};
 use std::io::Write;
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -40,6 +41,8 @@ pub struct DaemonHost {
     body_end: Option<BodyStatus>,
     gone: bool,
     failed: bool,
+    /// FD_PASSING was granted: `send_file` passes the descriptor (RESPONSE_FILE).
+    fd_passing: bool,
     request_id: String,
     scratch: Vec<u8>,
 }
@@ -164,6 +167,34 @@ impl Host for DaemonHost {
         Ok(())
     }
 
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        if !self.fd_passing || len == 0 {
+            return Ok(false);
+        }
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        // The Apache child gets a read-only descriptor of its own, whatever mode the
+        // application opened the file in; if that cannot be had, the core streams the file.
+        let Ok(file) = std::fs::File::open(format!("/proc/self/fd/{fd}")) else {
+            return Ok(false);
+        };
+        let rf = proto::ResponseFile {
+            offset,
+            length: len,
+            flush: true,
+        };
+        let m = Message::ResponseFile(rf);
+        self.session
+            .send(&m)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        proto::send_response_file(&self.writer, &rf, file.as_fd()).map_err(|e| {
+            self.gone = true;
+            HostError::ClientGone(format!("write to the Apache child failed: {e}"))
+        })?;
+        Ok(true)
+    }
+
     fn log(&mut self, level: Level, msg: &str) {
         if self.request_id.is_empty() {
             log::server(level, None, msg);
@@ -217,7 +248,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         );
     };
     // HELLO.
-    let (queue_start_us, app_group, request_id) = match reader.read_message() {
+    let (queue_start_us, app_group, request_id, offered) = match reader.read_message() {
         Ok(Some(m @ Message::Hello(h))) => {
             let uid = match peer {
                 Ok(u) => u,
@@ -256,6 +287,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
                 h.queue_start_us,
                 String::from_utf8_lossy(h.application_group).into_owned(),
                 String::from_utf8_lossy(h.request_id).into_owned(),
+                h.caps,
             )
         }
         Ok(Some(_)) => {
@@ -278,7 +310,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     };
     let accept = Message::Accept(proto::Accept {
         version: proto::PROTOCOL_VERSION,
-        caps: proto::Caps::NONE,
+        caps: offered.intersect(proto::Caps::FD_PASSING),
         daemon_pid: std::process::id(),
         worker_id,
     });
@@ -349,6 +381,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         body_end: None,
         gone: false,
         failed: false,
+        fd_passing: offered.contains(proto::Caps::FD_PASSING),
         request_id,
         scratch: Vec::new(),
     });
@@ -448,6 +481,9 @@ impl Host for Finisher {
     fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
         self.with(|h| h.write(data, flush))
     }
+    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
+        self.with(|h| h.send_file(fd, offset, len))
+    }
     fn log(&mut self, level: Level, msg: &str) {
         let _ = self.with(|h| {
             h.log(level, msg);
@@ -465,5 +501,115 @@ impl Host for Finisher {
             .lock()
             .map(|g| g.as_ref().is_some_and(|h| h.gone))
             .unwrap_or(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Accept, BodyEnd, Caps, FdFrameReader, Hello, ResponseFile};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+
+    /// A host whose session has had HELLO/ACCEPT (with `caps`), ENVIRON and BODY_END.
+    fn host(caps: Caps) -> (DaemonHost, UnixStream) {
+        let (d, c) = UnixStream::pair().unwrap();
+        let mut session = Session::new(Side::Daemon);
+        let token = [1u8; 32];
+        session
+            .recv(&Message::Hello(Hello {
+                version: proto::PROTOCOL_VERSION,
+                caps,
+                token: &token,
+                queue_start_us: 0,
+                request_id: b"",
+                process_group: b"g",
+                application_group: b"",
+            }))
+            .unwrap();
+        session
+            .send(&Message::Accept(Accept {
+                version: proto::PROTOCOL_VERSION,
+                caps,
+                daemon_pid: 1,
+                worker_id: 0,
+            }))
+            .unwrap();
+        session.recv(&Message::Environ(PairList::EMPTY)).unwrap();
+        session
+            .recv(&Message::BodyEnd(BodyEnd {
+                status: BodyStatus::Complete,
+                trailers: PairList::EMPTY,
+            }))
+            .unwrap();
+        let h = DaemonHost {
+            reader: FrameReader::new(d.try_clone().unwrap(), Limits::default()),
+            writer: d,
+            session,
+            body: Vec::new(),
+            body_pos: 0,
+            body_end: Some(BodyStatus::Complete),
+            gone: false,
+            failed: false,
+            fd_passing: caps.contains(Caps::FD_PASSING),
+            request_id: String::new(),
+            scratch: Vec::new(),
+        };
+        (h, c)
+    }
+
+    fn head() -> Head {
+        Head {
+            status: 200,
+            status_line: "200 OK".into(),
+            headers: vec![],
+        }
+    }
+
+    fn data_file() -> std::fs::File {
+        let f = tempfile::tempfile().unwrap();
+        f.write_all_at(b"0123456789", 0).unwrap();
+        f
+    }
+
+    #[test]
+    fn send_file_passes_a_read_only_descriptor() {
+        let (mut h, c) = host(Caps::FD_PASSING);
+        let f = data_file(); // opened read-write
+        h.send_head(&head()).unwrap();
+        assert!(h.send_file(f.as_raw_fd(), 3, 5).unwrap());
+        drop(h);
+        let mut r = FdFrameReader::new(Limits::default());
+        let (m, fd) = r.read_message(&c).unwrap().unwrap();
+        assert!(matches!(m, Message::ResponseHead(_)) && fd.is_none());
+        let (m, fd) = r.read_message(&c).unwrap().unwrap();
+        assert_eq!(
+            m,
+            Message::ResponseFile(ResponseFile {
+                offset: 3,
+                length: 5,
+                flush: true
+            })
+        );
+        let fd = fd.expect("descriptor");
+        // SAFETY: fcntl(F_GETFL) on a descriptor we own.
+        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(fl & libc::O_ACCMODE, libc::O_RDONLY);
+        let mut buf = [0u8; 5];
+        std::fs::File::from(fd).read_exact_at(&mut buf, 3).unwrap();
+        assert_eq!(&buf, b"34567");
+    }
+
+    #[test]
+    fn without_fd_passing_the_core_streams_the_file() {
+        let (mut h, c) = host(Caps::NONE);
+        let f = data_file();
+        h.send_head(&head()).unwrap();
+        assert!(!h.send_file(f.as_raw_fd(), 0, 10).unwrap());
+        drop(h);
+        let mut r = FdFrameReader::new(Limits::default());
+        let (m, _) = r.read_message(&c).unwrap().unwrap();
+        assert!(matches!(m, Message::ResponseHead(_)));
+        assert!(r.read_message(&c).unwrap().is_none(), "nothing else sent");
     }
 }

@@ -199,7 +199,7 @@ pub fn handler(r: Request<'_>) -> c_int {
             "mod_wsgi.script_reloading",
             if dir.script_reloading() { "1" } else { "0" },
         );
-        return crate::daemon::client::handle(r, &process_group, &application_group, &env);
+        return crate::daemon::client::handle(r, &process_group, &application_group, &env, dir);
     }
     let restricted = r
         .server()

@@ -1,9 +1,11 @@
-//! `WSGIImportScript` in embedded mode: at child start, right after Python
-//! is initialised, every script whose `process-group` is `%{GLOBAL}` is
-//! loaded into its application group's interpreter (as the module mod_wsgi
-//! names it, so the first request finds it loaded). Scripts for a daemon
-//! group are left to that group. Failures are logged; the child keeps going.
-//! Called from `child_init` without the GIL.
+//! `WSGIImportScript` (and `WSGIScriptAlias` with static `process-group` and
+//! `application-group`, as mod_wsgi): at process start, right after Python
+//! is initialised, every script of this process group is loaded into its
+//! application group's interpreter (as the module mod_wsgi names it, so the
+//! first request finds it loaded): `%{GLOBAL}` in the Apache children
+//! (`run`, from `child_init`), a daemon group's name in its daemons
+//! (`run_group`, from `daemon::process`, before the workers start).
+//! Failures are logged; the process keeps going. Called without the GIL.
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Server;
@@ -16,20 +18,33 @@ pub fn any(main: Server) -> bool {
 }
 
 fn scripts(main: Server) -> impl Iterator<Item = (Server, crate::config::ImportScript)> {
+    scripts_of(main, "%{GLOBAL}")
+}
+
+fn scripts_of(
+    main: Server,
+    process_group: &str,
+) -> impl Iterator<Item = (Server, crate::config::ImportScript)> {
+    let mut seen = std::collections::HashSet::new();
     main.distinct_configs::<ServerConfig>()
         .into_iter()
-        .flat_map(|(s, c)| {
-            c.import_scripts
-                .clone()
-                .into_iter()
-                .filter(|i| i.process_group == "%{GLOBAL}")
-                .map(move |i| (s, i))
-        })
+        .flat_map(|(s, c)| c.import_scripts.clone().into_iter().map(move |i| (s, i)))
+        .filter(move |(_, i)| i.process_group == process_group)
+        // A script listed twice (an alias inherited by virtual hosts) loads once.
+        .filter(move |(_, i)| seen.insert((i.script.clone(), i.application_group.clone())))
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Loads every embedded `WSGIImportScript`.
 pub fn run(main: Server) {
-    for (server, import) in scripts(main) {
+    run_group(main, "%{GLOBAL}")
+}
+
+/// Loads every script preloaded into `process_group` (a daemon group's name, or
+/// `%{GLOBAL}` for the Apache children).
+pub fn run_group(main: Server, process_group: &str) {
+    for (server, import) in scripts_of(main, process_group) {
         let group = if import.application_group == "%{GLOBAL}" {
             ""
         } else {
