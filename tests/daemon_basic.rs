@@ -23,7 +23,12 @@ fn two_groups(mpm: Mpm) {
             home_a.display(),
             pp.display()
         ))
-        .server("WSGIDaemonProcess beta threads=1")
+        // A second user for the second group (Debian's nobody/nogroup; its
+        // home, /nonexistent, would stop the daemon, as in mod_wsgi).
+        .server(format!(
+            "WSGIDaemonProcess beta threads=1 user=nobody group=nogroup home={}",
+            home_a.display()
+        ))
         .server(format!(
             "WSGIScriptAlias /a \"{}\" process-group=alpha application-group=%{{GLOBAL}}",
             info.display()
@@ -70,6 +75,12 @@ fn two_groups(mpm: Mpm) {
     assert_eq!(kb["module_group"], "beta");
     assert_eq!(kb["multiprocess"], "False");
     assert_eq!(kb["multithread"], "False");
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert_eq!(
+        kb["uid"],
+        nobody.uid.to_string(),
+        "beta runs as user=nobody"
+    );
     assert_ne!(ka["pid"], kb["pid"]);
     assert!(kb["cmdline"].contains("apache2"), "{}", kb["cmdline"]);
     let children = apache.pids_of_children();
