@@ -489,3 +489,84 @@ fn directives_the_module_lacks_are_refused_before_writing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `setup-server`, then the generated `apachectl start`, `graceful` and
+/// `stop` (the container and init-script way of running the server).
+#[test]
+fn setup_server_then_apachectl_start_graceful_stop() {
+    apache_and_module();
+    let dir = scratch();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let root = dir.path().join("root");
+    let port = free_port();
+    let out = express(&[
+        "setup-server",
+        &app,
+        "--server-root",
+        &path_str(&root),
+        "--modules-directory",
+        &module_under_test(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let apachectl = |action: &str| {
+        let out = Command::new(root.join("apachectl"))
+            .arg(action)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "apachectl {action}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let get_ok = || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                let mut conn = BufReader::new(stream);
+                let (status, body) = request(&mut conn, "/", true);
+                if status == "HTTP/1.1 200 OK" {
+                    return body;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no 200 from the server on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    apachectl("start");
+    assert!(get_ok().starts_with("hello from"));
+    apachectl("graceful");
+    assert!(get_ok().starts_with("hello from"));
+    apachectl("stop");
+    let needle = path_str(&root);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !processes_mentioning(&needle).is_empty() || root.join("httpd.pid").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "processes left after apachectl stop: {:?}",
+            processes_mentioning(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sockets: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sock"))
+        .collect();
+    assert!(sockets.is_empty(), "daemon sockets left: {sockets:?}");
+}
