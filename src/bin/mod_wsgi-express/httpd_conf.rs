@@ -271,6 +271,7 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("connect-timeout={}", d.connect_timeout));
     words.push(format!("request-timeout={}", d.request_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
+    words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));
     // Express writes header-buffer-size only with --processes; a value given is kept.
     if d.processes.is_some() || d.header_buffer_size != 0 {

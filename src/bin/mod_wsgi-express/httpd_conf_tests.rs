@@ -100,6 +100,7 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "connect-timeout=15".into(),
             "request-timeout=60".into(),
             "inactivity-timeout=0".into(),
+            "deadlock-timeout=60".into(),
             "shutdown-timeout=5".into(),
         ]
     );
@@ -192,6 +193,7 @@ fn daemon_process_and_socket_options() {
             "connect-timeout=5".into(),
             "request-timeout=20".into(),
             "inactivity-timeout=300".into(),
+            "deadlock-timeout=60".into(),
             "shutdown-timeout=9".into(),
             // Written with --processes, as express does (0 = the module's default).
             "header-buffer-size=0".into(),

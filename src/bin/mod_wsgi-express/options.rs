@@ -50,6 +50,8 @@ pub struct Daemon {
     pub request_timeout: u32,
     /// `inactivity-timeout=` (0 = off): a process idle that long restarts.
     pub inactivity_timeout: u32,
+    /// `deadlock-timeout=`: a process whose GIL is held that long restarts.
+    pub deadlock_timeout: u32,
     /// `header-buffer-size=`, 0 = the module's default (written only with
     /// `--processes`, as the original does).
     pub header_buffer_size: u32,
@@ -491,6 +493,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         shutdown_timeout: args.shutdown_timeout,
         request_timeout: args.request_timeout,
         inactivity_timeout: args.inactivity_timeout,
+        deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,
         socket_prefix: args
             .socket_prefix

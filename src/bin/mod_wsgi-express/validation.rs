@@ -43,7 +43,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
     ("graceful_timeout", "--graceful-timeout", NOT_ENFORCED),
     ("eviction_timeout", "--eviction-timeout", UNSUPPORTED_DAEMON),
-    ("deadlock_timeout", "--deadlock-timeout", NOT_ENFORCED),
     (
         "ignore_activity",
         "--ignore-activity",
@@ -123,6 +122,7 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("shutdown_timeout", "--shutdown-timeout"),
     ("request_timeout", "--request-timeout"),
     ("inactivity_timeout", "--inactivity-timeout"),
+    ("deadlock_timeout", "--deadlock-timeout"),
     ("connect_timeout", "--connect-timeout"),
     ("daemon_backlog", "--daemon-backlog"),
     ("header_buffer_size", "--header-buffer-size"),
