@@ -293,6 +293,10 @@ fn write_request_settings(out: &mut String, opts: &Options) {
         // Auto is the module's default; only a change is written.
         let _ = writeln!(out, "WSGIMapHEADToGET {}", opts.map_head_to_get);
     }
+    if opts.error_override {
+        // Apache's ErrorDocument renders 4xx/5xx responses of the daemon app.
+        let _ = writeln!(out, "WSGIErrorOverride On");
+    }
     // Express disables script reloading in embedded mode; daemon mode reloads a
     // changed script unless --disable-reloading.
     if opts.daemon.as_ref().is_none_or(|d| d.disable_reloading) {

@@ -481,3 +481,10 @@ fn static_application_type_mounts_nothing() {
 fn quoting() {
     assert_eq!(q("a \"b\""), "\"a \\\"b\\\"\"");
 }
+
+#[test]
+fn error_override_writes_the_directive() {
+    let f = Fixture::new(&["event"]);
+    assert!(!conf(&f, &[]).contains("WSGIErrorOverride"));
+    assert!(conf(&f, &["--error-override"]).contains("WSGIErrorOverride On\n"));
+}

@@ -220,6 +220,8 @@ pub struct Options {
     pub cgid: bool,
     pub orphan_interpreter: bool,
     pub map_head_to_get: String,
+    /// `--error-override`: `WSGIErrorOverride On` (daemon mode only, as the module).
+    pub error_override: bool,
     pub trusted_proxy_headers: Vec<String>,
     pub trusted_proxies: Vec<String>,
     pub switch_interval: Option<f64>,
@@ -618,6 +620,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         cgid: env.modules_directory.join("mod_cgid.so").exists(),
         orphan_interpreter: args.orphan_interpreter,
         map_head_to_get,
+        error_override: args.error_override,
         trusted_proxy_headers: args.trusted_proxy_headers.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         switch_interval: args.switch_interval,

@@ -76,11 +76,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         UNSUPPORTED_DAEMON,
     ),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
-    (
-        "error_override",
-        "--error-override",
-        "WSGIErrorOverride is not implemented yet",
-    ),
     ("host_access_script", "--host-access-script", AUTH),
     ("auth_user_script", "--auth-user-script", AUTH),
     ("auth_type", "--auth-type", AUTH),
