@@ -262,3 +262,70 @@ fn deadlock_timeout_restarts_daemon_holding_the_gil() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_ne!(pid_of(&r), first);
 }
+
+/// `threads=0`: a service-script daemon runs its `WSGIImportScript` (which
+/// never returns and may install signal handlers), serves no requests, is
+/// respawned when it dies, and goes away with Apache.
+#[test]
+fn service_script_daemon_runs_and_is_respawned() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let src = std::fs::read_to_string(apps_dir().join("service.py")).unwrap();
+    let script = b.write_app("svc/service.py", &src);
+    let dir = script.parent().unwrap().to_path_buf();
+    // The daemon (www-data) writes its heartbeat next to the script.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let hello = b.app("hello.wsgi");
+    let mut apache = b
+        .server("WSGIDaemonProcess svc threads=0")
+        .server(format!(
+            "WSGIImportScript \"{}\" process-group=svc application-group=%{{GLOBAL}}",
+            script.display()
+        ))
+        .server(format!("WSGIScriptAlias / \"{}\"", hello.display()))
+        .start();
+    let heartbeat = || -> Option<(i32, u64)> {
+        let text = std::fs::read_to_string(dir.join("service.mark")).ok()?;
+        let mut it = text.split_whitespace();
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    let wait_for = |what: &str, ok: &dyn Fn((i32, u64)) -> bool| -> (i32, u64) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(h) = heartbeat()
+                && ok(h)
+            {
+                return h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {:?}\n{}",
+                heartbeat(),
+                apache.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let (pid, _) = wait_for("the service script runs", &|(_, n)| n >= 3);
+    assert_eq!(
+        apache.get("/").status,
+        200,
+        "embedded requests still served"
+    );
+    // SAFETY: a daemon process of this test's Apache, identified by the pid it wrote.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let (new_pid, _) = wait_for("the service daemon is respawned", &|(p, n)| {
+        p != pid && n >= 2
+    });
+    assert_ne!(new_pid, pid);
+    let log = apache.error_log();
+    assert!(
+        !log.contains("[WSGIRS0303]"),
+        "signal.signal must be allowed in a service daemon:\n{log}"
+    );
+    apache.stop().expect("clean stop");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !pid_alive(new_pid),
+        "service daemon {new_pid} survived the stop"
+    );
+}

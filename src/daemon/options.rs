@@ -100,7 +100,11 @@ type Setter = fn(&mut DaemonOptions, &str) -> Result<(), String>;
 /// (key, parser, what is expected). Keys not here are rejected.
 pub const OPTIONS: &[(&str, Setter, &str)] = &[
     ("processes", processes, "a number of processes >= 1"),
-    ("threads", threads, "a number of threads per process >= 1"),
+    (
+        "threads",
+        threads,
+        "a number of threads per process (0 for a service-script daemon)",
+    ),
     ("user", user, "a user name or #uid other than root"),
     ("group", group, "a group name or #gid"),
     (
@@ -286,9 +290,8 @@ fn processes(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
 
 fn threads(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     let n: u32 = number(v)?;
-    if n == 0 {
-        return Err("threads=0 (service-script mode) is not supported yet".into());
-    }
+    // threads=0: a service-script daemon (its WSGIImportScript scripts run;
+    // it serves no requests), as mod_wsgi.
     if n > 10000 {
         return Err("must be at most 10000".into());
     }

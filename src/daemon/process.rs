@@ -231,6 +231,11 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     if let Some(home) = &o.home {
         settings.path.insert(0, home.clone());
     }
+    if o.threads == 0 {
+        // Service scripts may install signal handlers (mod_wsgi lifts
+        // WSGIRestrictSignal for threads=0 daemons).
+        settings.restrict_signal = Some(false);
+    }
     let info = modules::ProcessInfo {
         process_group: o.name.clone(),
         maximum_processes: o.processes as i32,
@@ -241,6 +246,9 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     }
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
     // any request is accepted, as mod_wsgi.
+    if o.threads == 0 {
+        service_main(group, mask);
+    }
     if let Some(main) = log::main_server() {
         crate::embedded::preload::run_group(main, &o.name);
     }
@@ -307,6 +315,51 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     }
     // SAFETY: leaving the forked process without Apache's exit handlers.
     unsafe { libc::_exit(0) }
+}
+
+/// A service-script daemon (`threads=0`): its `WSGIImportScript` scripts run
+/// on this, the main thread (Python installs signal handlers only there, and
+/// such scripts usually never return), while a helper thread waits for the
+/// stop signal and ends the process. Never returns.
+fn service_main(group: &Arc<Group>, mask: SigSet) -> ! {
+    let g = group.clone();
+    let waiter = std::thread::Builder::new()
+        .name("wsgi-stop".into())
+        .spawn(move || {
+            let sig = wait_for_stop(&mask, &g.opts);
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "[WSGIRS0412] daemon process {} of group '{}' stopping ({})",
+                    std::process::id(),
+                    g.opts.name,
+                    sig
+                ),
+            );
+            // The service script still holds the main thread: no finalisation.
+            // SAFETY: leaving the forked process without Apache's exit handlers.
+            unsafe { libc::_exit(0) }
+        });
+    if let Err(e) = waiter {
+        fatal(group, format!("cannot start the stop-signal thread: {e}"));
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "[WSGIRS0411] service daemon process {} of group '{}' running its scripts",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
+    if let Some(main) = log::main_server() {
+        crate::embedded::preload::run_group(main, &group.opts.name);
+    }
+    // The scripts returned: stay until stopped (mod_wsgi keeps the process).
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 /// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
