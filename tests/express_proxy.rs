@@ -80,35 +80,6 @@ fn get_host(port: u16, host: &str, path: &str) -> Response {
     read_response(&mut reader)
 }
 
-fn read_response(reader: &mut BufReader<TcpStream>) -> Response {
-    use std::io::Read;
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    let mut headers = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let (name, value) = (name.to_ascii_lowercase(), value.trim().to_string());
-            if name == "content-length" {
-                length = value.parse().unwrap();
-            }
-            headers.push((name, value));
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    Response {
-        status: status.trim_end().to_string(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
 #[test]
 fn proxied_mount_points_and_hosts_reach_the_backend() {
     apache_and_module();

@@ -195,6 +195,11 @@ pub fn request(reader: &mut BufReader<TcpStream>, path: &str, close: bool) -> Re
     let conn = if close { "close" } else { "keep-alive" };
     let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {conn}\r\n\r\n");
     reader.get_mut().write_all(req.as_bytes()).unwrap();
+    read_response(reader)
+}
+
+/// Reads one response (status line, headers, a Content-Length body).
+pub fn read_response(reader: &mut BufReader<TcpStream>) -> Response {
     let mut status = String::new();
     reader.read_line(&mut status).unwrap();
     let mut headers = Vec::new();
