@@ -9,6 +9,7 @@
 //! The Apache parent never touches Python, starts no thread and holds no
 //! lock across a fork; Python exists only in forked daemon processes.
 
+mod acceptor;
 pub mod client;
 pub mod options;
 pub mod process;

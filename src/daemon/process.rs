@@ -4,10 +4,11 @@
 //! sockets and secrets), privilege drop (refusing uid 0, fatal on failure),
 //! home/umask/locale/environment, Python (`python::init`, GIL released
 //! afterwards), then `threads` worker threads that accept only while idle
-//! and run `server::serve`. The main thread waits for SIGTERM/SIGINT/
+//! and run `server::serve` (one idle worker at a time waits, `acceptor`). The main thread waits for SIGTERM/SIGINT/
 //! SIGHUP/SIGUSR1 and stops the process: no new connections, in-flight
 //! requests get up to `shutdown-timeout`.
 
+use super::acceptor::Acceptor;
 use super::server;
 use super::supervisor::{Group, Registry};
 use crate::apache::log::{self, Level};
@@ -262,18 +263,18 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
             o.threads
         ),
     );
-    // SAFETY: our listener (blocking → non-blocking so idle workers can poll).
-    unsafe {
-        let fl = libc::fcntl(group.listener, libc::F_GETFL);
-        libc::fcntl(group.listener, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
+    let acceptor = match Acceptor::new(group.listener) {
+        Ok(a) => Arc::new(a),
+        Err(e) => fatal(group, format!("cannot wait for connections: {e}")),
+    };
     let _ = STARTED_MS.set((0..o.threads).map(|_| AtomicU64::new(0)).collect());
     let workers: Vec<_> = (0..o.threads)
         .map(|i| {
             let g = group.clone();
+            let a = acceptor.clone();
             std::thread::Builder::new()
                 .name(format!("wsgi-{i}"))
-                .spawn(move || worker(&g, i))
+                .spawn(move || worker(&g, &a, i))
         })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}")));
@@ -455,44 +456,18 @@ fn start_gil_monitor() -> Option<std::thread::JoinHandle<()>> {
 /// One worker thread: accept while idle, serve, repeat until stopping;
 /// then serve what is still queued on the socket (connections made before
 /// the parent removed it) so that a stop or restart drops no request.
-fn worker(group: &Arc<Group>, id: u32) {
-    let fd = group.listener;
+fn worker(group: &Arc<Group>, acceptor: &Acceptor, id: u32) {
     loop {
         let stopping = STOPPING.load(Ordering::SeqCst);
         if stopping && SELF_RESTART.load(Ordering::SeqCst) {
             return;
         }
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, if stopping { 0 } else { 200 }) };
-        if n <= 0 {
+        let Some(stream) = acceptor.next(if stopping { 0 } else { 200 }) else {
             if stopping {
                 return;
             }
             continue;
-        }
-        // SAFETY: accept on our listener; NULL address out-parameters.
-        let c = unsafe {
-            libc::accept4(
-                fd,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                libc::SOCK_CLOEXEC,
-            )
         };
-        if c < 0 {
-            if stopping {
-                return;
-            }
-            continue;
-        }
-        // SAFETY: `c` is a freshly accepted descriptor we own.
-        let stream =
-            unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(c) };
         IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         let start = now_ms().max(1);
         LAST_ACTIVITY_MS.store(start, Ordering::SeqCst);
