@@ -159,7 +159,7 @@ pub fn handle(
     });
     let mut environ = EnvironBuilder::with_capacity(4096);
     let mut push_err = None;
-    for (k, v) in &env.vars {
+    for (k, v) in env.vars.iter() {
         if let Err(e) = environ.push(k.as_bytes(), v) {
             push_err = Some(e);
         }
@@ -194,22 +194,12 @@ pub fn handle(
     };
     let environ_frame = environ.finish();
     let body = has_body(&r);
-    let mut w = match stream.try_clone() {
-        Ok(w) => w,
-        Err(e) => {
-            return fail(
-                &r,
-                sys::HTTP_SERVICE_UNAVAILABLE,
-                &format!("[WSGIRS0432] socket error for daemon process '{name}': {e}"),
-            );
-        }
-    };
     let mut slices = [
         IoSlice::new(&hello_frame),
         IoSlice::new(&environ_frame),
         IoSlice::new(if body { &[] } else { &body_end_frame }),
     ];
-    if let Err(e) = proto::write_all_vectored(&mut w, &mut slices) {
+    if let Err(e) = proto::write_all_vectored(&mut &stream, &mut slices) {
         return fail(
             &r,
             sys::HTTP_SERVICE_UNAVAILABLE,
@@ -225,7 +215,6 @@ pub fn handle(
     let mut relay = Relay {
         reader: FdFrameReader::new(limits),
         stream,
-        writer: w,
         session: proto::Session::new(proto::Side::Client),
         // SAFETY: the request outlives this call; the host is dropped before return.
         host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
@@ -250,7 +239,6 @@ struct Relay {
     /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
     reader: FdFrameReader,
     stream: UnixStream,
-    writer: UnixStream,
     session: proto::Session,
     host: ApacheHost,
     body_done: bool,
@@ -263,12 +251,12 @@ struct Relay {
 impl Relay {
     fn send(&mut self, m: &Message<'_>) -> io::Result<()> {
         self.session.send(m).map_err(io::Error::other)?;
-        proto::write_message(&mut self.writer, m, &mut self.scratch).map_err(io::Error::other)
+        proto::write_message(&mut &self.stream, m, &mut self.scratch).map_err(io::Error::other)
     }
 
     fn cancel(&mut self, reason: CancelReason) {
         let _ = self.send(&Message::Cancel(reason));
-        let _ = self.writer.shutdown(std::net::Shutdown::Both);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 
     /// Relays up to `credit` body bytes from the client.
@@ -573,7 +561,12 @@ impl Relay {
                         }
                     }
                 }
-                Message::ResponseEnd(_) => return OK,
+                Message::ResponseEnd(_) => {
+                    // Flush now rather than at the end-of-request bucket (see
+                    // `ApacheHost::finish`).
+                    let _ = self.host.finish();
+                    return OK;
+                }
                 Message::Error(e) => {
                     let status = e.kind.http_status() as u32;
                     let text = format!(

@@ -14,7 +14,7 @@ use crate::proto::{
 };
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Head, Host, HostError, Outcome, request};
-use std::io::Write;
+use std::io::{BufReader, IoSlice};
 use std::os::fd::{AsFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -30,10 +30,23 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// Encoded frames wait in `DaemonHost::out` until a flush point (a flushed
+/// body chunk, a body-credit request, a passed file, the end) or until they
+/// reach this size, so a small response leaves in one write.
+const OUT_LIMIT: usize = 64 * 1024;
+/// Read buffer of the connection: HELLO, ENVIRON and a small body usually
+/// arrive in one read.
+const READ_BUFFER: usize = 16 * 1024;
+
+thread_local! {
+    /// This daemon's pid (worker threads start after the fork).
+    static PID: u32 = std::process::id();
+}
+
 /// The daemon-side [`Host`] of one request.
 pub struct DaemonHost {
-    reader: FrameReader<UnixStream>,
-    writer: UnixStream,
+    /// The connection, read through a buffer; writes go to the same socket.
+    reader: FrameReader<BufReader<UnixStream>>,
     session: Session,
     /// Body bytes received but not yet handed to the application.
     body: Vec<u8>,
@@ -44,18 +57,81 @@ pub struct DaemonHost {
     /// FD_PASSING was granted: `send_file` passes the descriptor (RESPONSE_FILE).
     fd_passing: bool,
     request_id: String,
-    scratch: Vec<u8>,
+    /// Frames encoded but not written yet (starts with ACCEPT).
+    out: Vec<u8>,
 }
 
 impl DaemonHost {
-    fn send(&mut self, m: &Message<'_>) -> Result<(), HostError> {
+    fn stream(&self) -> &UnixStream {
+        self.reader.get_ref().get_ref()
+    }
+
+    /// Adds one frame to `out` (the session checks it is allowed now).
+    fn queue(&mut self, m: &Message<'_>) -> Result<(), HostError> {
         self.session
             .send(m)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
-        proto::write_message(&mut self.writer, m, &mut self.scratch).map_err(|e| {
+            .and_then(|()| m.encode(&mut self.out))
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))
+    }
+
+    /// Writes `out`, then `tail` (header and data of a body frame), in one
+    /// vectored write.
+    fn flush_out(&mut self, tail: &[&[u8]]) -> Result<(), HostError> {
+        if self.out.is_empty() && tail.iter().all(|t| t.is_empty()) {
+            return Ok(());
+        }
+        let mut slices: Vec<IoSlice<'_>> = std::iter::once(self.out.as_slice())
+            .chain(tail.iter().copied())
+            .map(IoSlice::new)
+            .collect();
+        let mut w = self.reader.get_ref().get_ref();
+        let r = proto::write_all_vectored(&mut w, &mut slices);
+        self.out.clear();
+        r.map_err(|e| {
             self.gone = true;
             HostError::ClientGone(format!("write to the Apache child failed: {e}"))
         })
+    }
+
+    /// Sends one frame now, after whatever was queued before it.
+    fn send(&mut self, m: &Message<'_>) -> Result<(), HostError> {
+        self.queue(m)?;
+        self.flush_out(&[])
+    }
+
+    /// One RESPONSE_BODY frame: queued when small and unflushed, else written
+    /// after the queue in one vectored write (large data is not copied).
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
+        let m = Message::ResponseBody { data, flush };
+        if !flush && self.out.len() + data.len() < OUT_LIMIT {
+            return self.queue(&m);
+        }
+        self.session
+            .send(&m)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        let h = proto::data_header(m.frame_type(), data.len(), flush)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        self.flush_out(&[&h, data])
+    }
+
+    fn queue_head(&mut self, head: &Head) -> Result<(), HostError> {
+        let mut pairs = proto::PairListBuf::new();
+        for (k, v) in &head.headers {
+            pairs
+                .push(k.as_bytes(), v.as_bytes())
+                .map_err(|e| HostError::Io(format!("response header: {e}")))?;
+        }
+        let reason = head
+            .status_line
+            .split_once(' ')
+            .map(|(_, r)| r)
+            .unwrap_or("");
+        let list = pairs.as_list();
+        self.queue(&Message::ResponseHead(ResponseHead {
+            status: head.status,
+            reason: reason.as_bytes(),
+            headers: list,
+        }))
     }
 
     /// Reads the next C→D frame: body bytes, the body end or an error.
@@ -127,23 +203,8 @@ impl Host for DaemonHost {
     }
 
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
-        let mut pairs = proto::PairListBuf::new();
-        for (k, v) in &head.headers {
-            pairs
-                .push(k.as_bytes(), v.as_bytes())
-                .map_err(|e| HostError::Io(format!("response header: {e}")))?;
-        }
-        let reason = head
-            .status_line
-            .split_once(' ')
-            .map(|(_, r)| r)
-            .unwrap_or("");
-        let list = pairs.as_list();
-        self.send(&Message::ResponseHead(ResponseHead {
-            status: head.status,
-            reason: reason.as_bytes(),
-            headers: list,
-        }))
+        self.queue_head(head)?;
+        self.flush_out(&[])
     }
 
     fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
@@ -153,18 +214,31 @@ impl Host for DaemonHost {
         let mut chunks = data.chunks(MAX_DATA).peekable();
         if chunks.peek().is_none() {
             if flush {
-                return self.send(&Message::ResponseBody { data: b"", flush });
+                return self.send_body(b"", flush);
             }
             return Ok(());
         }
         while let Some(c) = chunks.next() {
             let last = chunks.peek().is_none();
-            self.send(&Message::ResponseBody {
-                data: c,
-                flush: flush && last,
-            })?;
+            self.send_body(c, flush && last)?;
         }
         Ok(())
+    }
+
+    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+        if self.gone {
+            return Err(HostError::ClientGone("client connection closed".into()));
+        }
+        if self.out.len() + data.len() >= OUT_LIMIT {
+            return Ok(false);
+        }
+        if let Some(head) = head {
+            self.queue_head(head)?;
+        }
+        if !data.is_empty() {
+            self.queue(&Message::ResponseBody { data, flush: false })?;
+        }
+        Ok(true)
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
@@ -185,10 +259,11 @@ impl Host for DaemonHost {
             flush: true,
         };
         let m = Message::ResponseFile(rf);
+        self.flush_out(&[])?;
         self.session
             .send(&m)
             .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
-        proto::send_response_file(&self.writer, &rf, file.as_fd()).map_err(|e| {
+        proto::send_response_file(self.stream(), &rf, file.as_fd()).map_err(|e| {
             self.gone = true;
             HostError::ClientGone(format!("write to the Apache child failed: {e}"))
         })?;
@@ -221,25 +296,24 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     let accepted_us = now_us();
     let _ = stream.set_read_timeout(Some(group.socket_timeout));
     let _ = stream.set_write_timeout(Some(group.socket_timeout));
-    let Ok(writer) = stream.try_clone() else {
-        return;
-    };
     let peer = proto::peer_uid(&stream);
-    let mut reader = FrameReader::new(stream, Limits::default());
+    let mut reader = FrameReader::new(
+        BufReader::with_capacity(READ_BUFFER, stream),
+        Limits::default(),
+    );
     let mut session = Session::new(Side::Daemon);
-    let mut w = writer;
-    let reject = |w: &mut UnixStream, reason, why: String| {
+    let reject = |mut w: &UnixStream, reason, why: String| {
         log::server(
             Level::Err,
             None,
             &format!(
                 "[WSGIRS0420] daemon process {} of group '{}' refused a connection: {why}",
-                std::process::id(),
+                PID.with(|p| *p),
                 group.opts.name
             ),
         );
         let _ = proto::write_message(
-            w,
+            &mut w,
             &Message::Reject(Reject {
                 reason,
                 message: why.as_bytes(),
@@ -247,80 +321,43 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
             &mut Vec::new(),
         );
     };
-    // HELLO.
-    let (queue_start_us, app_group, request_id, offered) = match reader.read_message() {
-        Ok(Some(m @ Message::Hello(h))) => {
-            let uid = match peer {
-                Ok(u) => u,
-                Err(e) => {
-                    reject(
-                        &mut w,
-                        proto::RejectReason::Auth,
-                        format!("SO_PEERCRED: {e}"),
-                    );
-                    return;
-                }
-            };
-            let check = |token| {
-                proto::authenticate(
-                    &h,
-                    token,
-                    group.opts.name.as_bytes(),
-                    uid,
-                    &[group.apache_uid],
-                )
-            };
-            let mut verdict = check(&group.token);
-            if verdict == Err(proto::AuthFailure::Token)
-                && let Some(prev) = &group.previous_token
-            {
-                verdict = check(prev);
-            }
-            if let Err(f) = verdict {
-                reject(&mut w, f.reject_reason(), f.to_string());
-                return;
-            }
-            if session.recv(&m).is_err() {
-                return;
-            }
-            (
-                h.queue_start_us,
-                String::from_utf8_lossy(h.application_group).into_owned(),
-                String::from_utf8_lossy(h.request_id).into_owned(),
-                h.caps,
-            )
-        }
-        Ok(Some(_)) => {
-            reject(
-                &mut w,
-                proto::RejectReason::Auth,
-                "first frame is not HELLO".into(),
-            );
-            return;
-        }
-        Ok(None) => return,
+    // HELLO: authenticated before anything else happens.
+    let first = match reader.read_message() {
+        Ok(Some(m @ Message::Hello(_))) => hello(&m, peer, group, &mut session),
+        Ok(Some(_)) => Err(Some((
+            proto::RejectReason::Auth,
+            "first frame is not HELLO".into(),
+        ))),
+        Ok(None) => Err(None),
         Err(e) => {
             let reason = match e {
                 proto::ProtoError::UnsupportedVersion(_) => proto::RejectReason::Version,
                 _ => proto::RejectReason::Auth,
             };
-            reject(&mut w, reason, format!("bad HELLO: {e}"));
+            Err(Some((reason, format!("bad HELLO: {e}"))))
+        }
+    };
+    let (queue_start_us, app_group, request_id, offered) = match first {
+        Ok(h) => h,
+        Err(Some((reason, why))) => {
+            reject(reader.get_ref().get_ref(), reason, why);
             return;
         }
+        Err(None) => return,
     };
     let accept = Message::Accept(proto::Accept {
         version: proto::PROTOCOL_VERSION,
         caps: offered.intersect(proto::Caps::FD_PASSING),
-        daemon_pid: std::process::id(),
+        daemon_pid: PID.with(|p| *p),
         worker_id,
     });
-    if session.send(&accept).is_err()
-        || proto::write_message(&mut w, &accept, &mut Vec::new()).is_err()
-    {
+    // ACCEPT leaves with the response head (the Apache child does not wait for it).
+    let mut out = Vec::with_capacity(1024);
+    if session.send(&accept).is_err() || accept.encode(&mut out).is_err() {
         return;
     }
     // ENVIRON.
-    let mut env = EnvironData::default();
+    let mut env = EnvironData::new();
     match reader.read_message() {
         Ok(Some(m @ Message::Environ(pairs))) => {
             if session.recv(&m).is_err() {
@@ -374,7 +411,6 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     let started = Instant::now();
     let host = Box::new(DaemonHost {
         reader,
-        writer: w,
         session,
         body: Vec::new(),
         body_pos: 0,
@@ -383,11 +419,53 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         failed: false,
         fd_passing: offered.contains(proto::Caps::FD_PASSING),
         request_id,
-        scratch: Vec::new(),
+        out,
     });
     let finisher = Finisher::new(host);
     let ended = request::run(&target, &env, Box::new(finisher.clone()));
     finisher.finish(ended, started, queue_start_us, accepted_us);
+}
+
+/// What a HELLO that passed authentication says about the request.
+type Greeting = (u64, String, String, proto::Caps);
+
+/// Checks the HELLO `m`: the peer's uid and the generation secret (the
+/// previous generation's during a graceful restart). `Err(Some(..))` is
+/// the REJECT to send, `Err(None)` a session error after which the
+/// connection is just closed.
+fn hello(
+    m: &Message<'_>,
+    peer: std::io::Result<u32>,
+    group: &Group,
+    session: &mut Session,
+) -> Result<Greeting, Option<(proto::RejectReason, String)>> {
+    let Message::Hello(h) = m else {
+        return Err(None);
+    };
+    let uid = peer.map_err(|e| Some((proto::RejectReason::Auth, format!("SO_PEERCRED: {e}"))))?;
+    let check = |token| {
+        proto::authenticate(
+            h,
+            token,
+            group.opts.name.as_bytes(),
+            uid,
+            &[group.apache_uid],
+        )
+    };
+    let mut verdict = check(&group.token);
+    if verdict == Err(proto::AuthFailure::Token)
+        && let Some(prev) = &group.previous_token
+    {
+        verdict = check(prev);
+    }
+    verdict.map_err(|f| Some((f.reject_reason(), f.to_string())))?;
+    session.recv(m).map_err(|_| None)?;
+    Ok((
+        h.queue_start_us,
+        String::from_utf8_lossy(h.application_group).into_owned(),
+        String::from_utf8_lossy(h.request_id).into_owned(),
+        h.caps,
+    ))
 }
 
 fn parse_f64(v: Option<&[u8]>) -> f64 {
@@ -466,8 +544,7 @@ impl Finisher {
             }),
         };
         let _ = h.send(&msg);
-        let _ = h.writer.flush();
-        let _ = h.writer.shutdown(std::net::Shutdown::Write);
+        let _ = h.stream().shutdown(std::net::Shutdown::Write);
     }
 }
 
@@ -483,6 +560,16 @@ impl Host for Finisher {
     }
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
         self.with(|h| h.send_file(fd, offset, len))
+    }
+    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+        // Called with the GIL held: never wait for the lock.
+        match self.0.try_lock() {
+            Ok(mut g) => match g.as_mut() {
+                Some(h) => h.try_buffer(head, data),
+                None => Err(HostError::Expired),
+            },
+            Err(_) => Ok(false),
+        }
     }
     fn log(&mut self, level: Level, msg: &str) {
         let _ = self.with(|h| {
@@ -543,8 +630,7 @@ mod tests {
             }))
             .unwrap();
         let h = DaemonHost {
-            reader: FrameReader::new(d.try_clone().unwrap(), Limits::default()),
-            writer: d,
+            reader: FrameReader::new(BufReader::new(d), Limits::default()),
             session,
             body: Vec::new(),
             body_pos: 0,
@@ -553,7 +639,7 @@ mod tests {
             failed: false,
             fd_passing: caps.contains(Caps::FD_PASSING),
             request_id: String::new(),
-            scratch: Vec::new(),
+            out: Vec::new(),
         };
         (h, c)
     }

@@ -55,7 +55,7 @@ fn now_seconds() -> f64 {
 
 /// Collects the environ data of request `r`.
 pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
-    let mut env = EnvironData::default();
+    let mut env = EnvironData::new();
     for (k, v) in r.subprocess_env().entries() {
         env.set(&String::from_utf8_lossy(k), v);
     }

@@ -240,13 +240,25 @@ impl Host for ApacheHost {
         Ok(true)
     }
 
+    /// Sends what is buffered and flushes the connection, so the response
+    /// is on the wire before the handler returns (as mod_wsgi, which
+    /// flushes every write). Left to the end-of-request processing, a small
+    /// response is written only after httpd has checked for a pipelined
+    /// next request, which then cannot have arrived, and the keep-alive
+    /// connection goes back to the event MPM's listener instead of being
+    /// read on by this thread.
     fn finish(&mut self) -> Result<(), HostError> {
+        // No brigade: nothing was written (an empty body, or a failure before
+        // the head, which httpd answers itself); a flush would send a head.
         if self.bb.is_null() || self.gone {
             return Ok(());
         }
-        // SAFETY: live request; the brigade belongs to it.
-        if unsafe { shim::wsgi_shim_brigade_empty(self.bb) } != 0 {
-            return Ok(());
+        let bb = self.brigade();
+        // SAFETY: live request and connection; the flush bucket joins this
+        // request's brigade.
+        unsafe {
+            let alloc = (*(*self.r).connection).bucket_alloc;
+            shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
         }
         self.pass()
     }

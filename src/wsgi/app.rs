@@ -141,10 +141,13 @@ pub fn call_application(
     let sent = response.head_sent();
     match failure {
         None => {
-            let head_only = py
-                .detach(|| exchange.with_host(|h| h.head_only()))
-                .unwrap_or(false);
-            if let Some((declared, written)) = response.shortfall().filter(|_| !head_only) {
+            // Ask the host about HEAD only when the body fell short: it costs
+            // a GIL hand-off, which every request would otherwise pay.
+            let short = response.shortfall().filter(|_| {
+                !py.detach(|| exchange.with_host(|h| h.head_only()))
+                    .unwrap_or(false)
+            });
+            if let Some((declared, written)) = short {
                 log_lines(
                     py,
                     &exchange,

@@ -3,6 +3,7 @@
 //! entries and mod_wsgi's own `mod_wsgi.*` keys. Host-neutral: the daemon
 //! worker receives the same variables over the wire and builds the same dict.
 
+use super::vars::Vars;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
@@ -10,7 +11,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 #[derive(Debug, Default, Clone)]
 pub struct EnvironData {
     /// CGI and `mod_wsgi.*` string variables, in order; values are raw bytes.
-    pub vars: Vec<(String, Vec<u8>)>,
+    pub vars: Vars,
     pub url_scheme: String,
     pub multithread: bool,
     pub multiprocess: bool,
@@ -22,48 +23,65 @@ pub struct EnvironData {
 }
 
 impl EnvironData {
-    pub fn set(&mut self, key: &str, value: impl AsRef<[u8]>) {
-        let value = value.as_ref().to_vec();
-        match self.vars.iter_mut().find(|(k, _)| k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.vars.push((key.to_string(), value)),
+    /// Empty, with room for a typical request's variables.
+    pub fn new() -> EnvironData {
+        EnvironData {
+            vars: Vars::with_capacity(64),
+            ..EnvironData::default()
         }
     }
 
+    pub fn set(&mut self, key: &str, value: impl AsRef<[u8]>) {
+        self.vars.set(key, value.as_ref());
+    }
+
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.vars
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_slice())
+        self.vars.get(key)
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
-        let i = self.vars.iter().position(|(k, _)| k == key)?;
-        Some(self.vars.remove(i).1)
+        self.vars.remove(key)
     }
 }
 
 /// Decodes bytes as latin-1 (every byte is one code point).
-pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
-    if bytes.is_ascii() {
-        // SAFETY: ASCII is valid UTF-8.
-        return PyString::new(py, unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
-    let s: String = bytes.iter().map(|&b| b as char).collect();
-    PyString::new(py, &s)
+pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: the GIL is held; the pointer and length describe `bytes`;
+    // latin-1 decoding cannot fail except for lack of memory.
+    let raw = unsafe {
+        pyo3::ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), bytes.len() as _, std::ptr::null())
+    };
+    // SAFETY: a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+}
+
+unsafe extern "C" {
+    /// CPython's dict constructor with room for `n` items (exported since 3.x,
+    /// used by CPython itself to build keyword dicts).
+    fn _PyDict_NewPresized(n: pyo3::ffi::Py_ssize_t) -> *mut pyo3::ffi::PyObject;
+}
+
+/// An empty dict with room for `n` items, so that filling it does not
+/// resize it several times.
+fn presized_dict(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyDict>> {
+    // SAFETY: the GIL is held.
+    let raw = unsafe { _PyDict_NewPresized(n as _) };
+    // SAFETY: a new reference to a dict, or NULL with an exception set.
+    let any = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
+    Ok(any.cast_into::<PyDict>()?)
 }
 
 /// Decodes a path with the filesystem encoding (surrogateescape), as
 /// mod_wsgi does for `DOCUMENT_ROOT` and `SCRIPT_FILENAME`.
-fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyAny> {
+fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the GIL is held; the pointer and length describe `bytes`.
     let raw = unsafe {
         pyo3::ffi::PyUnicode_DecodeFSDefaultAndSize(bytes.as_ptr().cast(), bytes.len() as _)
     };
     // SAFETY: a new reference or NULL with an exception set.
     match unsafe { Bound::from_owned_ptr_or_err(py, raw) } {
-        Ok(s) => s,
-        Err(_) => latin1(py, bytes).into_any(),
+        Ok(s) => Ok(s),
+        Err(_) => latin1(py, bytes),
     }
 }
 
@@ -77,16 +95,19 @@ pub fn build<'py>(
     errors: Bound<'py, PyAny>,
     file_wrapper: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let env = PyDict::new(py);
-    for (k, v) in &data.vars {
+    let env = presized_dict(
+        py,
+        data.vars.len() + data.times.len() + data.ints.len() + 12,
+    )?;
+    for (k, v) in data.vars.iter() {
         // mod_wsgi never passes PATH (e.g. from PassEnv) to the application.
         if k == "PATH" {
             continue;
         }
         let value = if k == "DOCUMENT_ROOT" || k == "SCRIPT_FILENAME" {
-            fs_decode(py, v)
+            fs_decode(py, v)?
         } else {
-            latin1(py, v).into_any()
+            latin1(py, v)?
         };
         env.set_item(PyString::intern(py, k), value)?;
     }

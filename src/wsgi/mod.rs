@@ -1,6 +1,7 @@
-//! The WSGI core, shared by every host (embedded Apache requests now, daemon
-//! workers later): the environ (`environ`), `wsgi.input` (`input`),
-//! `start_response` and `write()` (`start_response`, `response`), and the
+//! The WSGI core, shared by every host (embedded Apache requests and daemon
+//! workers): the environ (`environ`), `wsgi.input` (`input`),
+//! `start_response` and `write()` (`start_response`, `response`), the
+//! variables it is built from (`vars`), and the
 //! call of the application with iteration and `close()` (`app`). A host
 //! differs only in where the body comes from and where the response goes,
 //! which is the [`host::Host`] trait.
@@ -13,6 +14,7 @@ pub mod input;
 pub mod request;
 pub mod response;
 pub mod start_response;
+pub mod vars;
 
 pub use app::{Outcome, call_application};
 pub use host::{Exchange, Head, Host, HostError};
