@@ -11,12 +11,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-fn daemon_server(mpm: Mpm, options: &str) -> Apache {
+fn daemon_builder(mpm: Mpm, options: &str) -> ApacheBuilder {
     let b = Apache::builder(mpm).with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
     let sleep = b.app("sleep.wsgi");
@@ -25,7 +25,10 @@ fn daemon_server(mpm: Mpm, options: &str) -> Apache {
         .server("WSGIProcessGroup life")
         .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
         .server(format!("WSGIScriptAlias /sleep \"{}\"", sleep.display()))
-        .start()
+}
+
+fn daemon_server(mpm: Mpm, options: &str) -> Apache {
+    daemon_builder(mpm, options).start()
 }
 
 fn pid_of(r: &Response) -> i32 {
@@ -71,11 +74,18 @@ struct Sent {
 }
 
 /// One client thread sending `/info` requests back to back (one connection
-/// each) until the flag is set.
-fn steady_load(apache: &Apache) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<Sent>>) {
+/// each) until the flag is set; the counter says how many have completed.
+type Load = (
+    Arc<AtomicBool>,
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<Vec<Sent>>,
+);
+
+fn steady_load(apache: &Apache) -> Load {
     let client = apache.client();
     let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
+    let done = Arc::new(AtomicUsize::new(0));
+    let (stop2, done2) = (stop.clone(), done.clone());
     let load = std::thread::spawn(move || {
         let mut sent = Vec::new();
         while !stop2.load(Ordering::SeqCst) {
@@ -86,10 +96,11 @@ fn steady_load(apache: &Apache) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec
                 Err(e) => Some(format!("I/O error: {e}")),
             };
             sent.push(Sent { at, failure });
+            done2.fetch_add(1, Ordering::SeqCst);
         }
         sent
     });
-    (stop, load)
+    (stop, done, load)
 }
 
 /// `.sock` files in the harness's socket directory.
@@ -122,7 +133,7 @@ fn graceful_and_stop_under_load(mpm: Mpm) {
     let mut apache = daemon_server(mpm, "processes=2 threads=3");
     assert_eq!(apache.get("/info").status, 200, "{}", apache.error_log());
     let first_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
-    let (stop, load) = steady_load(&apache);
+    let (stop, _, load) = steady_load(&apache);
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(300));
         apache.graceful();
@@ -172,9 +183,21 @@ per_mpm!(graceful_and_stop_lose_nothing, graceful_and_stop_under_load);
 /// new daemons and no process of the old one is left (by pid), the old
 /// generation's socket is removed, and a `-k stop` (SIGTERM) afterwards
 /// leaves no process.
+///
+/// httpd's threaded MPMs have a race in that ungraceful child shutdown: the
+/// child's main thread closes the sockets of busy workers while they clear
+/// them, and now and then segfaults in `apr_os_sock_get` under
+/// `close_worker_sockets` (core dumps show only httpd and APR frames, no
+/// module code). Such a line (AH00051/AH00052) is allowed here only for a
+/// child of the old generation; any other crash still fails the test.
 fn restart_under_load(mpm: Mpm) {
     const CLIENTS: usize = 4;
-    let mut apache = daemon_server(mpm, "processes=2 threads=3");
+    let segv = r"AH0005[12]: child pid (\d+) exit signal Segmentation fault";
+    let mut b = daemon_builder(mpm, "processes=2 threads=3");
+    if mpm != Mpm::Prefork {
+        b = b.allow_log(segv);
+    }
+    let mut apache = b.start();
     assert_eq!(apache.get("/info").status, 200, "{}", apache.error_log());
     let old_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
     // The parent's children: Apache's children and the daemons.
@@ -192,11 +215,29 @@ fn restart_under_load(mpm: Mpm) {
     let signalled = Instant::now();
     apache.restart();
     let restarted = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    for (stop, _) in &loads {
+    // Let every client complete a few requests sent after the restart (the new
+    // generation starts Python in its children and daemons first).
+    let marks: Vec<usize> = loads
+        .iter()
+        .map(|(_, done, _)| done.load(Ordering::SeqCst))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && loads
+            .iter()
+            .zip(&marks)
+            .any(|((_, done, _), m)| done.load(Ordering::SeqCst) < m + 4)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for (stop, _, _) in &loads {
         stop.store(true, Ordering::SeqCst);
     }
-    let results: Vec<Vec<Sent>> = loads.into_iter().map(|(_, l)| l.join().unwrap()).collect();
+    let results: Vec<Vec<Sent>> = loads
+        .into_iter()
+        .map(|(_, _, l)| l.join().unwrap())
+        .collect();
     let describe = |s: &Sent| {
         let rel = |t: Instant| {
             if t >= signalled {
@@ -256,6 +297,19 @@ fn restart_under_load(mpm: Mpm) {
     apache.stop_now().expect("post-mortem after -k stop");
     let left = wait_gone(&new_generation, Duration::from_secs(2));
     assert!(left.is_empty(), "processes left after -k stop: {left:?}");
+    let log = apache.error_log();
+    for c in regex::Regex::new(segv).unwrap().captures_iter(&log) {
+        let pid: i32 = c[1].parse().unwrap();
+        assert!(
+            old_generation.contains(&pid) && !old_daemons.contains(&pid),
+            "a crash other than httpd's restart race (pid {pid}):\n{log}"
+        );
+        eprintln!("{mpm}: old-generation child {pid} hit httpd's shutdown race (allowed)");
+    }
+    assert!(
+        !log.contains("killed by signal 11"),
+        "a daemon crashed:\n{log}"
+    );
 }
 per_mpm!(restart_loses_only_requests_in_flight, restart_under_load);
 
