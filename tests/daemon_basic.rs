@@ -1,7 +1,9 @@
 //! Daemon mode end to end against a real Apache: two `WSGIDaemonProcess`
 //! groups each serve their own app with their own pids, cwd, python-path,
 //! display name and environ; request bodies reach the daemon; errors map to
-//! mod_wsgi 6's statuses. Run under the event, worker and prefork MPMs.
+//! mod_wsgi 6's statuses; `response-socket-timeout` cancels the daemon
+//! request of a client that stopped reading. Run under the event, worker
+//! and prefork MPMs.
 
 #[macro_use]
 mod common;
@@ -234,6 +236,88 @@ fn timeouts_and_truncation(mpm: Mpm) {
     );
 }
 per_mpm!(socket_timeout_and_truncation, timeouts_and_truncation);
+
+/// `response-socket-timeout`: a client that sends its request and then never
+/// reads makes the Apache child's writes block; after the timeout (2 s here,
+/// while Apache's `Timeout` is 300 s) the child gives up, cancels the daemon
+/// request (the app's next `write()` raises OSError) and logs WSGIRS0441, and
+/// the daemon's only thread serves the next request. Control: a client that
+/// reads gets the whole streamed response.
+fn response_socket_timeout(mpm: Mpm) {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let src = std::fs::read_to_string(apps_dir().join("big_stream.wsgi")).unwrap();
+    let app = b.write_app("stream/big_stream.wsgi", &src);
+    let dir = app.parent().unwrap().to_path_buf();
+    // The daemon (www-data) writes its outcome next to the script.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .server("Timeout 300")
+        .server("WSGIDaemonProcess rst processes=1 threads=1 response-socket-timeout=2")
+        .server("WSGIProcessGroup rst")
+        .server(format!("WSGIScriptAlias /stream \"{}\"", app.display()))
+        .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
+        .start();
+    let mark = dir.join("stream.mark");
+    let wait_mark = |limit: Duration| -> Option<String> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(t) = std::fs::read_to_string(&mark) {
+                return Some(t);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    };
+    let pid = parse_kv(&apache.get("/info").text())["pid"].clone();
+
+    // Control: a reading client gets all of an 8 MiB stream.
+    let r = apache.get("/stream?mb=8");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body.len(), 8 << 20);
+    let outcome = wait_mark(Duration::from_secs(10)).expect("control stream finished");
+    assert!(outcome.starts_with("completed"), "{outcome}");
+    std::fs::remove_file(&mark).unwrap();
+
+    // A client that never reads.
+    let client = apache.client();
+    let mut stalled = client.connect().unwrap();
+    stalled
+        .write_all(&Request::new("GET", "/stream?mb=300").to_bytes(client.port, false))
+        .unwrap();
+    let sent = Instant::now();
+    let outcome = wait_mark(Duration::from_secs(30));
+    let took = sent.elapsed();
+    let outcome = outcome.unwrap_or_else(|| {
+        panic!(
+            "the app's writes did not fail within {took:?} (response-socket-timeout=2)\n{}",
+            tail(&apache.error_log(), 20)
+        )
+    });
+    assert!(
+        outcome.starts_with("failed OSError"),
+        "the app must see its write fail: {outcome}"
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}: {outcome}");
+    // The daemon's only thread is free again, in the same process.
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert_eq!(parse_kv(&r.text())["pid"], pid, "no restart was needed");
+    drop(stalled);
+    if !is_reference() {
+        let log = apache.error_log();
+        assert!(
+            log.contains("[WSGIRS0441]") && log.contains("response-socket-timeout"),
+            "the timeout must be logged with its id:\n{log}"
+        );
+    }
+}
+per_mpm!(
+    response_socket_timeout_cancels_daemon_request,
+    response_socket_timeout
+);
 
 fn script_reload(mpm: Mpm) {
     let b = Apache::builder(mpm).with_socket_prefix();

@@ -1,7 +1,9 @@
 //! Daemon process lifecycle against a real Apache: a daemon killed with
 //! SIGKILL is replaced quickly and later requests succeed (the request it
 //! was serving gets 502); graceful restarts and a stop under steady load
-//! lose no request and leave no daemon process or socket behind;
+//! lose no request and leave no daemon process or socket behind; a plain
+//! restart (SIGHUP) under load loses at most the requests in flight on
+//! Apache's children and leaves nothing of the old generation;
 //! maximum-requests recycles a daemon without failing a request. Every test
 //! runs under the event, worker and prefork MPMs.
 
@@ -9,12 +11,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-fn daemon_server(mpm: Mpm, options: &str) -> Apache {
+fn daemon_builder(mpm: Mpm, options: &str) -> ApacheBuilder {
     let b = Apache::builder(mpm).with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
     let sleep = b.app("sleep.wsgi");
@@ -23,7 +25,10 @@ fn daemon_server(mpm: Mpm, options: &str) -> Apache {
         .server("WSGIProcessGroup life")
         .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
         .server(format!("WSGIScriptAlias /sleep \"{}\"", sleep.display()))
-        .start()
+}
+
+fn daemon_server(mpm: Mpm, options: &str) -> Apache {
+    daemon_builder(mpm, options).start()
 }
 
 fn pid_of(r: &Response) -> i32 {
@@ -61,28 +66,63 @@ fn killed_daemon_is_replaced(mpm: Mpm) {
 }
 per_mpm!(killed_daemon_is_replaced_quickly, killed_daemon_is_replaced);
 
-fn steady_load(
-    apache: &Apache,
-) -> (
+/// One request of `steady_load`: when it was sent, and why it failed (None: 200
+/// from the daemon group).
+struct Sent {
+    at: Instant,
+    failure: Option<String>,
+}
+
+/// One client thread sending `/info` requests back to back (one connection
+/// each) until the flag is set; the counter says how many have completed.
+type Load = (
     Arc<AtomicBool>,
-    std::thread::JoinHandle<(usize, Vec<String>)>,
-) {
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<Vec<Sent>>,
+);
+
+fn steady_load(apache: &Apache) -> Load {
     let client = apache.client();
     let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
+    let done = Arc::new(AtomicUsize::new(0));
+    let (stop2, done2) = (stop.clone(), done.clone());
     let load = std::thread::spawn(move || {
-        let mut ok = 0usize;
-        let mut bad = Vec::new();
+        let mut sent = Vec::new();
         while !stop2.load(Ordering::SeqCst) {
-            match client.send(&Request::new("GET", "/info")) {
-                Ok(r) if r.status == 200 && r.text().contains("env_group=life") => ok += 1,
-                Ok(r) => bad.push(format!("status {} body {:?}", r.status, r.text())),
-                Err(e) => bad.push(format!("I/O error: {e}")),
-            }
+            let at = Instant::now();
+            let failure = match client.send(&Request::new("GET", "/info")) {
+                Ok(r) if r.status == 200 && r.text().contains("env_group=life") => None,
+                Ok(r) => Some(format!("status {} body {:?}", r.status, r.text())),
+                Err(e) => Some(format!("I/O error: {e}")),
+            };
+            sent.push(Sent { at, failure });
+            done2.fetch_add(1, Ordering::SeqCst);
         }
-        (ok, bad)
+        sent
     });
-    (stop, load)
+    (stop, done, load)
+}
+
+/// `.sock` files in the harness's socket directory.
+fn socket_files(apache: &Apache) -> Vec<String> {
+    std::fs::read_dir(apache.root().join("run"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sock"))
+        .collect()
+}
+
+/// Waits up to `limit` for every pid in `pids` to be gone; returns those still alive.
+fn wait_gone(pids: &[i32], limit: Duration) -> Vec<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let alive: Vec<i32> = pids.iter().copied().filter(|p| pid_alive(*p)).collect();
+        if alive.is_empty() || Instant::now() > deadline {
+            return alive;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn graceful_and_stop_under_load(mpm: Mpm) {
@@ -93,14 +133,16 @@ fn graceful_and_stop_under_load(mpm: Mpm) {
     let mut apache = daemon_server(mpm, "processes=2 threads=3");
     assert_eq!(apache.get("/info").status, 200, "{}", apache.error_log());
     let first_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
-    let (stop, load) = steady_load(&apache);
+    let (stop, _, load) = steady_load(&apache);
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(300));
         apache.graceful();
     }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);
-    let (ok, bad) = load.join().unwrap();
+    let sent = load.join().unwrap();
+    let ok = sent.iter().filter(|s| s.failure.is_none()).count();
+    let bad: Vec<&String> = sent.iter().filter_map(|s| s.failure.as_ref()).collect();
     assert!(
         bad.is_empty(),
         "{} failed requests across graceful restarts: {bad:?}\n{}",
@@ -117,12 +159,7 @@ fn graceful_and_stop_under_load(mpm: Mpm) {
             "old daemon {p} still alive after graceful restarts"
         );
     }
-    let socks: Vec<_> = std::fs::read_dir(apache.root().join("run"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sock"))
-        .collect();
+    let socks = socket_files(&apache);
     assert_eq!(
         socks.len(),
         1,
@@ -136,6 +173,145 @@ fn graceful_and_stop_under_load(mpm: Mpm) {
     }
 }
 per_mpm!(graceful_and_stop_lose_nothing, graceful_and_stop_under_load);
+
+/// `apachectl -k restart` (SIGHUP) under steady load from several client
+/// threads. Apache itself kills its children at once on a non-graceful
+/// restart, aborting the connections they are serving (event MPM:
+/// close_worker_sockets), so what the module controls is checked: each client
+/// thread loses at most the one request it had in flight at the signal, every
+/// request sent after the restart completed succeeds, the new generation has
+/// new daemons and no process of the old one is left (by pid), the old
+/// generation's socket is removed, and a `-k stop` (SIGTERM) afterwards
+/// leaves no process.
+///
+/// httpd's threaded MPMs have a race in that ungraceful child shutdown: the
+/// child's main thread closes the sockets of busy workers while they clear
+/// them, and now and then segfaults in `apr_os_sock_get` under
+/// `close_worker_sockets` (core dumps show only httpd and APR frames, no
+/// module code). Such a line (AH00051/AH00052) is allowed here only for a
+/// child of the old generation; any other crash still fails the test.
+fn restart_under_load(mpm: Mpm) {
+    const CLIENTS: usize = 4;
+    let segv = r"AH0005[12]: child pid (\d+) exit signal Segmentation fault";
+    let mut b = daemon_builder(mpm, "processes=2 threads=3");
+    if mpm != Mpm::Prefork {
+        b = b.allow_log(segv);
+    }
+    let mut apache = b.start();
+    assert_eq!(apache.get("/info").status, 200, "{}", apache.error_log());
+    let old_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
+    // The parent's children: Apache's children and the daemons.
+    let old_generation = apache.pids_of_children();
+    for p in &old_daemons {
+        assert!(
+            old_generation.contains(p),
+            "daemon {p} is not a child of the parent"
+        );
+    }
+    let old_sockets = socket_files(&apache);
+    assert_eq!(old_sockets.len(), 1, "{old_sockets:?}");
+    let loads: Vec<_> = (0..CLIENTS).map(|_| steady_load(&apache)).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    apache.restart();
+    let restarted = Instant::now();
+    // Let every client complete a few requests sent after the restart (the new
+    // generation starts Python in its children and daemons first).
+    let marks: Vec<usize> = loads
+        .iter()
+        .map(|(_, done, _)| done.load(Ordering::SeqCst))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && loads
+            .iter()
+            .zip(&marks)
+            .any(|((_, done, _), m)| done.load(Ordering::SeqCst) < m + 4)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for (stop, _, _) in &loads {
+        stop.store(true, Ordering::SeqCst);
+    }
+    let results: Vec<Vec<Sent>> = loads
+        .into_iter()
+        .map(|(_, _, l)| l.join().unwrap())
+        .collect();
+    let describe = |s: &Sent| {
+        let rel = |t: Instant| {
+            if t >= signalled {
+                format!("+{:?}", t - signalled)
+            } else {
+                format!("-{:?}", signalled - t)
+            }
+        };
+        format!("sent at {} from the signal: {:?}", rel(s.at), s.failure)
+    };
+    let mut lost = Vec::new();
+    for (i, sent) in results.iter().enumerate() {
+        let failures: Vec<_> = sent.iter().filter(|s| s.failure.is_some()).collect();
+        assert!(
+            failures.len() <= 1,
+            "client {i} lost {} requests across one restart: {:?}\n{}",
+            failures.len(),
+            failures.iter().map(|s| describe(s)).collect::<Vec<_>>(),
+            tail(&apache.error_log(), 40)
+        );
+        for s in sent.iter().filter(|s| s.at >= restarted) {
+            assert!(
+                s.failure.is_none(),
+                "client {i}: a request sent after the restart completed failed: {}\n{}",
+                describe(s),
+                tail(&apache.error_log(), 40)
+            );
+        }
+        let after = sent.iter().filter(|s| s.at >= restarted).count();
+        assert!(
+            after >= 3,
+            "client {i} made only {after} requests after the restart"
+        );
+        lost.extend(failures.iter().map(|s| describe(s)));
+    }
+    assert!(lost.len() <= CLIENTS);
+    eprintln!(
+        "{mpm}: {} of {} requests failed across the restart: {lost:?}",
+        lost.len(),
+        results.iter().map(Vec::len).sum::<usize>()
+    );
+    // A new generation of daemons; nothing of the old one left.
+    let new_daemons: Vec<i32> = (0..10).map(|_| pid_of(&apache.get("/info"))).collect();
+    for p in &new_daemons {
+        assert!(!old_daemons.contains(p), "daemon {p} survived the restart");
+    }
+    let left = wait_gone(&old_generation, Duration::from_secs(10));
+    assert!(
+        left.is_empty(),
+        "processes of the old generation still alive after the restart: {left:?}"
+    );
+    let socks = socket_files(&apache);
+    assert_eq!(socks.len(), 1, "one socket, the old one removed: {socks:?}");
+    assert_ne!(socks, old_sockets, "the new generation has its own socket");
+    let new_generation = apache.pids_of_children();
+    // -k stop: the harness fails on leftover processes, sockets or fatal lines.
+    apache.stop_now().expect("post-mortem after -k stop");
+    let left = wait_gone(&new_generation, Duration::from_secs(2));
+    assert!(left.is_empty(), "processes left after -k stop: {left:?}");
+    let log = apache.error_log();
+    for c in regex::Regex::new(segv).unwrap().captures_iter(&log) {
+        let pid: i32 = c[1].parse().unwrap();
+        assert!(
+            old_generation.contains(&pid) && !old_daemons.contains(&pid),
+            "a crash other than httpd's restart race (pid {pid}):\n{log}"
+        );
+        eprintln!("{mpm}: old-generation child {pid} hit httpd's shutdown race (allowed)");
+    }
+    assert!(
+        !log.contains("killed by signal 11"),
+        "a daemon crashed:\n{log}"
+    );
+}
+per_mpm!(restart_loses_only_requests_in_flight, restart_under_load);
 
 fn maximum_requests_recycles(mpm: Mpm) {
     let apache = daemon_server(mpm, "processes=1 threads=2 maximum-requests=5");

@@ -244,6 +244,8 @@ fn daemon_options_reach_the_daemon_processes() {
                 "2",
                 "--header-buffer-size",
                 "65536",
+                "--response-socket-timeout",
+                "7",
                 "--socket-prefix",
                 &sockets,
             ],
@@ -280,6 +282,14 @@ fn daemon_options_reach_the_daemon_processes() {
         2,
         "two daemon processes"
     );
+    // --response-socket-timeout reaches the module, which enforces it (no
+    // "accepted but not enforced" warning).
+    let conf = std::fs::read_to_string(dir.path().join("root/httpd.conf")).unwrap();
+    assert!(
+        daemon_words(&conf).contains(&("response-socket-timeout".into(), "7".into())),
+        "{conf}"
+    );
+    assert!(!server.logs().contains("[WSGIRS0404]"), "{}", server.logs());
     server.interrupt_and_wait();
 }
 
@@ -381,6 +391,8 @@ fn daemon_options_match_the_reference_express() {
             "300",
             "--header-buffer-size",
             "65536",
+            "--response-socket-timeout",
+            "7",
         ],
     ] {
         let conf_of = |exe: &str, root: &str| {

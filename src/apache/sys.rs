@@ -497,6 +497,7 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
 }
 pub const APR_HAS_THREADS: u32 = 1;
 pub const APR_SUCCESS: u32 = 0;
+pub const APR_TIMEUP: u32 = 70007;
 pub const APR_EOF: u32 = 70014;
 pub const APR_HOOK_REALLY_FIRST: i32 = -10;
 pub const APR_HOOK_FIRST: u32 = 0;
@@ -1238,6 +1239,15 @@ impl Default for apr_hdtr_t {
             s.assume_init()
         }
     }
+}
+unsafe extern "C" {
+    pub fn apr_socket_timeout_set(sock: *mut apr_socket_t, t: apr_interval_time_t) -> apr_status_t;
+}
+unsafe extern "C" {
+    pub fn apr_socket_timeout_get(
+        sock: *mut apr_socket_t,
+        t: *mut apr_interval_time_t,
+    ) -> apr_status_t;
 }
 unsafe extern "C" {
     pub fn apr_sockaddr_ip_get(
@@ -2732,6 +2742,9 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn ap_exists_config_define(name: *const ::std::os::raw::c_char) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn ap_get_conn_socket(c: *mut conn_rec) -> *mut apr_socket_t;
 }
 pub type allow_options_t = ::std::os::raw::c_uchar;
 pub type overrides_t = ::std::os::raw::c_uint;

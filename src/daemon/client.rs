@@ -7,7 +7,10 @@
 //! [`ApacheHost`], until RESPONSE_END. Statuses as mod_wsgi 6: 503 cannot
 //! connect, 502 daemon closed before the head, 504 no head in time, 500
 //! malformed/oversized head; after the head a broken stream aborts the
-//! client connection. Runs on the request thread; no Python.
+//! client connection. While the response is relayed the client
+//! connection's socket timeout is `response-socket-timeout` (as mod_wsgi);
+//! a client write that times out cancels the daemon request (WSGIRS0441).
+//! Runs on the request thread; no Python.
 
 use super::supervisor::{self, Group};
 use crate::apache::log::{self, Level};
@@ -221,6 +224,8 @@ pub fn handle(
         body_done: !body,
         head_sent: false,
         error_override: dir.error_override.unwrap_or(false),
+        write_timeout: group.opts.client_write_timeout(),
+        client_timeout: None,
         scratch: Vec::new(),
     };
     // Replay the frames already written through the session so it knows the state.
@@ -235,6 +240,42 @@ pub fn handle(
     relay.run(&r, name)
 }
 
+/// The client connection's socket timeout, set to `response-socket-timeout`
+/// while a daemon response is relayed and put back when the relay ends (as
+/// mod_wsgi), so a kept-alive connection's next request has its old timeout.
+struct ClientTimeout {
+    sock: *mut sys::apr_socket_t,
+    previous: sys::apr_interval_time_t,
+}
+
+impl ClientTimeout {
+    fn set(r: &Request<'_>, timeout: Duration) -> Option<ClientTimeout> {
+        let micros = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
+        // SAFETY: live request and connection of this handler; the core's
+        // socket of the connection (or NULL) lives as long as the connection.
+        unsafe {
+            let sock = sys::ap_get_conn_socket((*r.as_ptr()).connection);
+            if sock.is_null() {
+                return None;
+            }
+            let mut previous: sys::apr_interval_time_t = 0;
+            if sys::apr_socket_timeout_get(sock, &mut previous) != 0 {
+                return None;
+            }
+            sys::apr_socket_timeout_set(sock, micros);
+            Some(ClientTimeout { sock, previous })
+        }
+    }
+}
+
+impl Drop for ClientTimeout {
+    fn drop(&mut self) {
+        // SAFETY: dropped with the Relay, inside the handler, while the
+        // connection (and so its socket) is still live.
+        unsafe { sys::apr_socket_timeout_set(self.sock, self.previous) };
+    }
+}
+
 struct Relay {
     /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
     reader: FdFrameReader,
@@ -245,6 +286,10 @@ struct Relay {
     head_sent: bool,
     /// `WSGIErrorOverride`: a 4xx/5xx head makes Apache render its error document.
     error_override: bool,
+    /// `response-socket-timeout` (else socket-timeout; None: Apache `Timeout`).
+    write_timeout: Option<Duration>,
+    /// Set once the response head is relayed; restores the old timeout on drop.
+    client_timeout: Option<ClientTimeout>,
     scratch: Vec<u8>,
 }
 
@@ -257,6 +302,29 @@ impl Relay {
     fn cancel(&mut self, reason: CancelReason) {
         let _ = self.send(&Message::Cancel(reason));
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// A write to the client failed: cancel the daemon request (the
+    /// application's next write raises OSError); logged when it was the
+    /// client write timeout (a client that stopped reading), not a disconnect.
+    fn client_write_failed(&mut self, r: &Request<'_>, name: &str) -> c_int {
+        self.cancel(CancelReason::ClientGone);
+        if self.host.write_timed_out() {
+            let limit = match self.write_timeout {
+                Some(t) => format!("response-socket-timeout of {} s", t.as_secs_f64()),
+                None => "Apache's Timeout".to_string(),
+            };
+            log::request(
+                Level::Err,
+                r,
+                &format!(
+                    "[WSGIRS0441] Unable to relay the response of daemon process '{name}' to the \
+                     client: the write timed out ({limit}, the client is not reading); the \
+                     request was cancelled"
+                ),
+            );
+        }
+        OK
     }
 
     /// Relays up to `credit` body bytes from the client.
@@ -529,12 +597,14 @@ impl Relay {
                         return fail(r, sys::HTTP_INTERNAL_SERVER_ERROR, &text);
                     }
                     self.head_sent = true;
+                    if let Some(t) = self.write_timeout {
+                        self.client_timeout = ClientTimeout::set(r, t);
+                    }
                 }
                 Message::ResponseBody { data, flush } => {
                     self.head_sent = true;
                     if self.host.write(data, flush).is_err() {
-                        self.cancel(CancelReason::ClientGone);
-                        return OK;
+                        return self.client_write_failed(r, name);
                     }
                 }
                 Message::ResponseFile(f) => {
@@ -555,10 +625,7 @@ impl Relay {
                             );
                             return self.broken(r, sys::HTTP_INTERNAL_SERVER_ERROR, text);
                         }
-                        Err(_) => {
-                            self.cancel(CancelReason::ClientGone);
-                            return OK;
-                        }
+                        Err(_) => return self.client_write_failed(r, name),
                     }
                 }
                 Message::ResponseEnd(_) => {

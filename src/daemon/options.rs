@@ -32,6 +32,8 @@ pub struct DaemonOptions {
     pub socket_timeout: Option<Duration>,
     pub connect_timeout: Duration,
     pub header_buffer_size: u32,
+    /// Timeout of writes to the HTTP client while the Apache child relays
+    /// the response (None: socket-timeout, else Apache `Timeout`).
     pub response_socket_timeout: Option<Duration>,
     pub listen_backlog: i32,
     pub shutdown_timeout: Duration,
@@ -47,6 +49,13 @@ pub struct DaemonOptions {
 }
 
 impl DaemonOptions {
+    /// The timeout for writes to the HTTP client while a daemon response is
+    /// relayed, as mod_wsgi: `response-socket-timeout`, else `socket-timeout`;
+    /// None leaves the connection's own timeout (Apache `Timeout`).
+    pub fn client_write_timeout(&self) -> Option<Duration> {
+        self.response_socket_timeout.or(self.socket_timeout)
+    }
+
     pub fn new(name: &str) -> DaemonOptions {
         DaemonOptions {
             name: name.to_string(),
@@ -146,7 +155,7 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
     (
         "response-socket-timeout",
         response_socket_timeout,
-        "a number of seconds >= 0",
+        "a number of seconds >= 0 (0: socket-timeout)",
     ),
     ("listen-backlog", listen_backlog, "a number >= 1"),
     (
@@ -178,7 +187,7 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
 ];
 
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
-const LATER: &[&str] = &["response-socket-timeout", "graceful-timeout"];
+const LATER: &[&str] = &["graceful-timeout"];
 
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
@@ -431,7 +440,9 @@ fn header_buffer_size(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
 }
 
 fn response_socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
-    o.response_socket_timeout = Some(seconds(v)?);
+    // As mod_wsgi: 0 means "the same as socket-timeout".
+    let d = seconds(v)?;
+    o.response_socket_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 
@@ -543,10 +554,7 @@ mod tests {
     #[test]
     fn not_enforced_are_recorded() {
         let o = p(&["g", "response-socket-timeout=30", "graceful-timeout=60"]).unwrap();
-        assert_eq!(
-            o.not_enforced,
-            vec!["response-socket-timeout", "graceful-timeout"]
-        );
+        assert_eq!(o.not_enforced, vec!["graceful-timeout"]);
         assert_eq!(
             p(&["g"]).unwrap().deadlock_timeout,
             Some(Duration::from_secs(300))
@@ -558,5 +566,26 @@ mod tests {
         let o = p(&["g", "inactivity-timeout=2.5"]).unwrap();
         assert_eq!(o.inactivity_timeout, Some(Duration::from_millis(2500)));
         assert!(o.not_enforced.is_empty());
+    }
+
+    #[test]
+    fn response_socket_timeout_defaults_to_socket_timeout() {
+        let o = p(&["g"]).unwrap();
+        assert_eq!(o.client_write_timeout(), None);
+        let o = p(&["g", "socket-timeout=7"]).unwrap();
+        assert_eq!(o.client_write_timeout(), Some(Duration::from_secs(7)));
+        let o = p(&["g", "socket-timeout=7", "response-socket-timeout=2.5"]).unwrap();
+        assert_eq!(o.client_write_timeout(), Some(Duration::from_millis(2500)));
+        assert!(o.not_enforced.is_empty());
+        // 0: the same as socket-timeout, as mod_wsgi.
+        let o = p(&["g", "socket-timeout=7", "response-socket-timeout=0"]).unwrap();
+        assert_eq!(o.response_socket_timeout, None);
+        assert_eq!(o.client_write_timeout(), Some(Duration::from_secs(7)));
+        let e = p(&["g", "response-socket-timeout=-1"]).unwrap_err();
+        assert!(
+            e.contains("invalid value '-1' for option 'response-socket-timeout'"),
+            "{e}"
+        );
+        assert!(p(&["g", "response-socket-timeout=soon"]).is_err());
     }
 }

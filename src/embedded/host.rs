@@ -25,6 +25,8 @@ pub struct ApacheHost {
     sendfile: bool,
     /// Bytes copied into the brigade by `try_buffer` and not yet passed.
     buffered: usize,
+    /// Status of the last output-filter pass that failed (0: none failed).
+    failed_status: sys::apr_status_t,
 }
 
 /// How much response body `try_buffer` keeps before the core must write
@@ -46,6 +48,7 @@ impl ApacheHost {
             gone: false,
             sendfile: false,
             buffered: 0,
+            failed_status: 0,
         }
     }
 
@@ -66,11 +69,19 @@ impl ApacheHost {
         self.buffered = 0;
         if rv != 0 || self.req().is_aborted() {
             self.gone = true;
+            self.failed_status = rv;
             return Err(HostError::ClientGone(
                 "failed to write response data".into(),
             ));
         }
         Ok(())
+    }
+
+    /// Whether the last failed write to the client timed out (the
+    /// connection's socket timeout ran out while the client was not reading).
+    pub fn write_timed_out(&self) -> bool {
+        self.failed_status == sys::APR_TIMEUP as sys::apr_status_t
+            || self.failed_status == libc::ETIMEDOUT
     }
 
     fn req(&self) -> Request<'_> {
@@ -162,6 +173,7 @@ impl Host for ApacheHost {
         self.buffered = 0;
         if rv != 0 || self.req().is_aborted() {
             self.gone = true;
+            self.failed_status = rv;
             return Err(HostError::ClientGone(
                 "failed to write response data".into(),
             ));

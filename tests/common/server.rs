@@ -1,8 +1,9 @@
 //! The running-server guard: `Apache` stops the server by PID on `stop()` or
-//! Drop (SIGTERM to the parent, SIGKILL after a timeout), then checks the
+//! Drop (a graceful stop, then SIGTERM to the parent, SIGKILL after a
+//! timeout; `stop_now()` sends SIGTERM at once), then checks the
 //! error log for fatal lines, /proc for processes that still name this test's
-//! config, and `run/` for leaked daemon sockets. Also graceful restarts and
-//! /proc helpers. Part of the test harness in `tests/common/`.
+//! config, and `run/` for leaked daemon sockets. Also graceful and plain
+//! restarts and /proc helpers. Part of the test harness in `tests/common/`.
 
 use std::fs;
 use std::net::TcpStream;
@@ -151,9 +152,21 @@ impl Apache {
     /// Graceful restart (SIGUSR1 to the parent); returns once the new
     /// generation has logged "resuming normal operations" and has children.
     pub fn graceful(&self) {
+        self.restart_with(libc::SIGUSR1, "graceful restart");
+    }
+
+    /// Restart (SIGHUP to the parent, what `apachectl -k restart` sends):
+    /// Apache kills its children, aborting the requests they are serving,
+    /// and starts a new generation. Returns once the new generation has
+    /// logged "resuming normal operations" and has children.
+    pub fn restart(&self) {
+        self.restart_with(libc::SIGHUP, "restart");
+    }
+
+    fn restart_with(&self, sig: i32, what: &str) {
         let before = self.generation_marks();
         let old_children = self.pids_of_children();
-        signal(self.pid, libc::SIGUSR1);
+        signal(self.pid, sig);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if self.generation_marks() > before {
@@ -164,7 +177,7 @@ impl Apache {
             }
             assert!(
                 Instant::now() < deadline,
-                "graceful restart did not complete in {:?}\n--- error_log ---\n{}",
+                "{what} did not complete in {:?}\n--- error_log ---\n{}",
                 START_TIMEOUT,
                 self.error_log()
             );
@@ -172,23 +185,37 @@ impl Apache {
         }
         assert!(
             TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
-            "not accepting after graceful restart"
+            "not accepting after {what}"
         );
     }
 
     /// Stop Apache and return the post-mortem check (log + processes).
     /// Idempotent: later calls (and Drop) return / reuse the first result.
     pub fn stop(&mut self) -> Result<(), String> {
+        self.stop_by(libc::SIGWINCH)
+    }
+
+    /// Like `stop`, but with SIGTERM to the parent at once (what
+    /// `apachectl -k stop` sends) instead of a graceful stop first.
+    pub fn stop_now(&mut self) -> Result<(), String> {
+        self.stop_by(libc::SIGTERM)
+    }
+
+    fn stop_by(&mut self, first: i32) -> Result<(), String> {
         if let Some(r) = &self.stop_result {
             return r.clone();
         }
-        let r = self.stop_inner();
+        let r = self.stop_inner_by(first);
         self.stopped = true;
         self.stop_result = Some(r.clone());
         r
     }
 
     pub(super) fn stop_inner(&mut self) -> Result<(), String> {
+        self.stop_inner_by(libc::SIGWINCH)
+    }
+
+    fn stop_inner_by(&mut self, first: i32) -> Result<(), String> {
         let mut problems = Vec::new();
         let stop_log_offset = self.error_log().len();
         if let Some(mut child) = self.child.take()
@@ -199,16 +226,19 @@ impl Apache {
             // while workers are still writing: its main thread closes the
             // workers' sockets concurrently and can crash. Fall back to
             // SIGTERM when the graceful stop takes too long.
-            signal(self.pid, libc::SIGWINCH);
-            let graceful_deadline = Instant::now() + GRACEFUL_STOP_TIMEOUT;
+            // (`stop_now` sends SIGTERM first instead.)
+            signal(self.pid, first);
             let mut running = matches!(child.try_wait(), Ok(None));
-            while running && Instant::now() < graceful_deadline {
-                std::thread::sleep(Duration::from_millis(20));
-                running = matches!(child.try_wait(), Ok(None));
-            }
-            // Only signal a parent that is still ours (not yet reaped).
-            if running {
-                signal(self.pid, libc::SIGTERM);
+            if first == libc::SIGWINCH {
+                let graceful_deadline = Instant::now() + GRACEFUL_STOP_TIMEOUT;
+                while running && Instant::now() < graceful_deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                    running = matches!(child.try_wait(), Ok(None));
+                }
+                // Only signal a parent that is still ours (not yet reaped).
+                if running {
+                    signal(self.pid, libc::SIGTERM);
+                }
             }
             let timeout = if is_reference() {
                 REFERENCE_STOP_TIMEOUT

@@ -102,6 +102,7 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "inactivity-timeout=0".into(),
             "deadlock-timeout=60".into(),
             "shutdown-timeout=5".into(),
+            "response-socket-timeout=0".into(),
         ]
     );
     let app = f.path("app.wsgi");
@@ -170,6 +171,8 @@ fn daemon_process_and_socket_options() {
             "20",
             "--inactivity-timeout",
             "300",
+            "--response-socket-timeout",
+            "7",
             "--socket-prefix",
             "/run/x",
             "--disable-reloading",
@@ -197,6 +200,7 @@ fn daemon_process_and_socket_options() {
             "shutdown-timeout=9".into(),
             // Written with --processes, as express does (0 = the module's default).
             "header-buffer-size=0".into(),
+            "response-socket-timeout=7".into(),
         ]
     );
     line_at(&c, "WSGISocketPrefix \"/run/x/wsgi\"");
@@ -221,6 +225,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--socket-prefix", "/tmp/s"],
         &["--request-timeout", "5"],
         &["--inactivity-timeout", "5"],
+        &["--response-socket-timeout", "5"],
     ] {
         let mut args = opt.to_vec();
         args.push("--embedded-mode");

@@ -55,6 +55,9 @@ pub struct Daemon {
     /// `header-buffer-size=`, 0 = the module's default (written only with
     /// `--processes`, as the original does).
     pub header_buffer_size: u32,
+    /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
+    /// the client while a daemon response is relayed.
+    pub response_socket_timeout: u32,
     /// `WSGISocketPrefix`: `<--socket-prefix directory>/wsgi` (as express) or `<root>/wsgi`.
     pub socket_prefix: PathBuf,
     /// `--disable-reloading`: `WSGIScriptReloading Off` (daemon mode reloads a changed
@@ -497,6 +500,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         inactivity_timeout: args.inactivity_timeout,
         deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,
+        response_socket_timeout: args.response_socket_timeout,
         socket_prefix: args
             .socket_prefix
             .as_deref()

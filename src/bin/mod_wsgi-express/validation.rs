@@ -54,11 +54,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
     ("queue_timeout", "--queue-timeout", UNSUPPORTED_DAEMON),
     (
-        "response_socket_timeout",
-        "--response-socket-timeout",
-        NOT_ENFORCED,
-    ),
-    (
         "response_flush_delay",
         "--response-flush-delay",
         UNSUPPORTED_DAEMON,
@@ -120,6 +115,7 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("connect_timeout", "--connect-timeout"),
     ("daemon_backlog", "--daemon-backlog"),
     ("header_buffer_size", "--header-buffer-size"),
+    ("response_socket_timeout", "--response-socket-timeout"),
     ("socket_prefix", "--socket-prefix"),
 ];
 
