@@ -10,7 +10,7 @@
 //! is the only symbol this library exports.
 
 // Unit tests are built without the module record, which leaves the hooks unused.
-#![cfg_attr(test, allow(dead_code, unused_imports))]
+#![cfg_attr(any(test, feature = "standalone"), allow(dead_code, unused_imports))]
 
 pub mod apache;
 pub mod config;
@@ -28,9 +28,10 @@ use std::ptr::null_mut;
 /// `dynamic_load_handle`, so it must be writable; `name` is "mod_wsgi.c" so
 /// `<IfModule mod_wsgi.c>` and hook ordering by name match mod_wsgi's.
 ///
-/// Left out of unit-test builds: test executables do not run inside httpd,
-/// and without the record nothing pulls Apache-calling code into them.
-#[cfg(not(test))]
+/// Left out of unit-test builds and of the `standalone` feature (the
+/// library linked into a benchmark): those executables do not run inside
+/// httpd, and without the record nothing pulls Apache-calling code into them.
+#[cfg(not(any(test, feature = "standalone")))]
 #[unsafe(no_mangle)]
 #[used]
 #[allow(non_upper_case_globals)]
@@ -54,7 +55,7 @@ pub static mut wsgi_module: sys::module = sys::module {
 };
 
 /// Registers the hooks (Apache calls this once per module load).
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "standalone")))]
 unsafe extern "C" fn register(p: *mut sys::apr_pool_t) {
     // SAFETY: Apache passes its live configuration pool.
     unsafe { hooks::register_hooks(p) }

@@ -10,15 +10,16 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 /// This module's index in Apache's configuration vectors.
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "standalone")))]
 fn module_index() -> usize {
     // SAFETY: module_index is written once by Apache at module load, before
     // any request or directive runs.
     unsafe { (*std::ptr::addr_of!(crate::wsgi_module)).module_index as usize }
 }
 
-/// Unit tests run outside Apache: there is no module record to index.
-#[cfg(test)]
+/// Unit tests and benchmarks run outside Apache: there is no module record
+/// to index.
+#[cfg(any(test, feature = "standalone"))]
 fn module_index() -> usize {
     0
 }

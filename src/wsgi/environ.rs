@@ -109,7 +109,7 @@ pub fn build<'py>(
         } else {
             latin1(py, v)?
         };
-        env.set_item(PyString::intern(py, k), value)?;
+        env.set_item(PyString::new(py, k), value)?;
     }
     env.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
     env.set_item("wsgi.url_scheme", &data.url_scheme)?;
