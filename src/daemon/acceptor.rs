@@ -1,13 +1,15 @@
 //! The accept side of a daemon process: one idle worker thread at a time
 //! waits for a connection on the group's listener, so a connection wakes
-//! one thread in one process instead of every idle worker of every
-//! process (the thundering herd that `poll` from each worker causes).
+//! one thread per process instead of every idle worker of every process
+//! (the thundering herd that `poll` from each worker causes).
 //!
 //! Within a process the waiting thread holds a mutex; the others queue on
-//! it (a futex wakes one). Across processes each daemon waits on its own
-//! epoll instance registered with `EPOLLEXCLUSIVE`, so the kernel wakes one
-//! process per connection. A thread takes the mutex only when idle, so a
-//! process with no idle worker leaves connections in the listen backlog
+//! it (a futex wakes one). Each daemon waits on its own epoll instance, so
+//! a connection wakes at most one thread in each process with an idle
+//! worker, and the first to accept it takes it: the less busy process
+//! tends to win, which spreads the load (exclusive wake-ups, measured,
+//! gave a worse tail latency). A thread takes the mutex only when idle, so
+//! a process with no idle worker leaves connections in the listen backlog
 //! for its siblings, as mod_wsgi does.
 
 use std::io;
@@ -23,7 +25,7 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// Sets `listener` non-blocking and registers it for exclusive wake-ups.
+    /// Sets `listener` non-blocking and registers it with this process's epoll.
     pub fn new(listener: RawFd) -> io::Result<Acceptor> {
         // SAFETY: fcntl on a descriptor this process owns; no memory involved.
         unsafe {
@@ -40,7 +42,7 @@ impl Acceptor {
         // SAFETY: `ep` was just returned by epoll_create1 and is owned by nobody else.
         let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
         let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32,
+            events: libc::EPOLLIN as u32,
             u64: 0,
         };
         // SAFETY: `ev` is a valid epoll_event for the duration of the call.

@@ -9,13 +9,15 @@
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::proto::{
-    self, BodyStatus, ErrorKind, ErrorReport, FrameReader, Limits, Message, PairList, Reject,
-    ResponseEnd, ResponseHead, Session, Side, Timings,
+    self, BodyStatus, ErrorKind, ErrorReport, FrameReader, FrameType, Limits, Message, PairList,
+    Reject, ResponseEnd, ResponseHead, Session, Side, Timings,
 };
 use crate::wsgi::environ::EnvironData;
-use crate::wsgi::{Head, Host, HostError, Outcome, request};
+use crate::wsgi::{Head, Host, HostError, Outcome, Taken, request};
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, sendmsg};
 use std::io::{BufReader, IoSlice};
-use std::os::fd::{AsFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -49,8 +51,9 @@ pub struct DaemonHost {
     reader: FrameReader<BufReader<UnixStream>>,
     session: Session,
     /// Body bytes received but not yet handed to the application.
-    body: Vec<u8>,
-    body_pos: usize,
+    /// Payload bytes of the current BODY frame not yet read: they are read
+    /// straight into the application's buffer.
+    data_left: u32,
     body_end: Option<BodyStatus>,
     gone: bool,
     failed: bool,
@@ -134,28 +137,29 @@ impl DaemonHost {
         }))
     }
 
-    /// Reads the next C→D frame: body bytes, the body end or an error.
+    /// Reads the next C→D frame header: a BODY frame's payload is left for
+    /// `read` to take into the caller's buffer; BODY_END and CANCEL are read
+    /// whole.
     fn pull(&mut self) -> Result<(), HostError> {
-        let msg = self
-            .reader
-            .read_message()
-            .map_err(|e| HostError::ClientGone(format!("reading request body: {e}")))?;
-        let Some(msg) = msg else {
+        let gone = |e| HostError::ClientGone(format!("reading request body: {e}"));
+        let Some(h) = self.reader.read_header().map_err(gone)? else {
             self.gone = true;
             return Err(HostError::ClientGone(
                 "Apache child closed the connection".into(),
             ));
         };
+        if h.frame_type == FrameType::Body {
+            self.session
+                .recv_data_header(&h)
+                .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+            self.data_left = h.len;
+            return Ok(());
+        }
+        let msg = self.reader.read_payload(&h).map_err(gone)?;
         self.session
             .recv(&msg)
             .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
         match msg {
-            Message::Body(d) => {
-                self.body.clear();
-                self.body.extend_from_slice(d);
-                self.body_pos = 0;
-                Ok(())
-            }
             Message::BodyEnd(e) => {
                 self.body_end = Some(e.status);
                 Ok(())
@@ -179,10 +183,13 @@ impl Host for DaemonHost {
             return Ok(0);
         }
         loop {
-            if self.body_pos < self.body.len() {
-                let n = buf.len().min(self.body.len() - self.body_pos);
-                buf[..n].copy_from_slice(&self.body[self.body_pos..self.body_pos + n]);
-                self.body_pos += n;
+            if self.data_left > 0 {
+                let want = buf.len().min(self.data_left as usize);
+                let n = self
+                    .reader
+                    .read_data(&mut buf[..want])
+                    .map_err(|e| HostError::ClientGone(format!("reading request body: {e}")))?;
+                self.data_left -= n as u32;
                 return Ok(n);
             }
             match self.body_end {
@@ -225,20 +232,66 @@ impl Host for DaemonHost {
         Ok(())
     }
 
-    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+    fn try_buffer(
+        &mut self,
+        head: Option<&Head>,
+        data: &[u8],
+        flush: bool,
+    ) -> Result<Taken, HostError> {
         if self.gone {
             return Err(HostError::ClientGone("client connection closed".into()));
         }
-        if self.out.len() + data.len() >= OUT_LIMIT {
-            return Ok(false);
+        if data.len() > MAX_DATA || (!flush && self.out.len() + data.len() >= OUT_LIMIT) {
+            return Ok(Taken::No);
         }
         if let Some(head) = head {
             self.queue_head(head)?;
         }
-        if !data.is_empty() {
-            self.queue(&Message::ResponseBody { data, flush: false })?;
+        if !flush {
+            if !data.is_empty() {
+                self.queue(&Message::ResponseBody { data, flush: false })?;
+            }
+            return Ok(Taken::Yes);
         }
-        Ok(true)
+        // A flushed chunk: one non-blocking write of the queue and the frame.
+        // Whatever the socket has no room for stays queued for `flush`.
+        let m = Message::ResponseBody { data, flush: true };
+        self.session
+            .send(&m)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        let h = proto::data_header(m.frame_type(), data.len(), true)
+            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        let parts = [self.out.as_slice(), &h, data];
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let iov: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+        let sent = match sendmsg::<()>(self.stream().as_raw_fd(), &iov, &[], flags, None) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN | Errno::EINTR) => 0,
+            Err(e) => {
+                self.gone = true;
+                return Err(HostError::ClientGone(format!(
+                    "write to the Apache child failed: {e}"
+                )));
+            }
+        };
+        if sent == total {
+            self.out.clear();
+            return Ok(Taken::Yes);
+        }
+        let mut rest = Vec::with_capacity(total - sent);
+        let mut skip = sent;
+        for p in parts {
+            let k = skip.min(p.len());
+            rest.extend_from_slice(&p[k..]);
+            skip -= k;
+        }
+        self.out = rest;
+        Ok(Taken::FlushPending)
+    }
+
+    fn flush(&mut self) -> Result<(), HostError> {
+        self.flush_out(&[])
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
@@ -412,8 +465,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     let host = Box::new(DaemonHost {
         reader,
         session,
-        body: Vec::new(),
-        body_pos: 0,
+        data_left: 0,
         body_end: None,
         gone: false,
         failed: false,
@@ -561,15 +613,23 @@ impl Host for Finisher {
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
         self.with(|h| h.send_file(fd, offset, len))
     }
-    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+    fn try_buffer(
+        &mut self,
+        head: Option<&Head>,
+        data: &[u8],
+        flush: bool,
+    ) -> Result<Taken, HostError> {
         // Called with the GIL held: never wait for the lock.
         match self.0.try_lock() {
             Ok(mut g) => match g.as_mut() {
-                Some(h) => h.try_buffer(head, data),
+                Some(h) => h.try_buffer(head, data, flush),
                 None => Err(HostError::Expired),
             },
-            Err(_) => Ok(false),
+            Err(_) => Ok(Taken::No),
         }
+    }
+    fn flush(&mut self) -> Result<(), HostError> {
+        self.with(|h| h.flush())
     }
     fn log(&mut self, level: Level, msg: &str) {
         let _ = self.with(|h| {
@@ -632,8 +692,7 @@ mod tests {
         let h = DaemonHost {
             reader: FrameReader::new(BufReader::new(d), Limits::default()),
             session,
-            body: Vec::new(),
-            body_pos: 0,
+            data_left: 0,
             body_end: Some(BodyStatus::Complete),
             gone: false,
             failed: false,

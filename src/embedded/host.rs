@@ -7,7 +7,7 @@
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::{shim, sys};
-use crate::wsgi::{Head, Host, HostError};
+use crate::wsgi::{Head, Host, HostError, Taken};
 use std::os::fd::RawFd;
 
 /// Pool cleanup closing a descriptor duplicated by `send_file`.
@@ -220,12 +220,18 @@ impl Host for ApacheHost {
         Ok(true)
     }
 
-    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
+    fn try_buffer(
+        &mut self,
+        head: Option<&Head>,
+        data: &[u8],
+        flush: bool,
+    ) -> Result<Taken, HostError> {
         if self.gone {
             return Err(HostError::ClientGone("client connection closed".into()));
         }
-        if self.buffered + data.len() > BUFFER_LIMIT {
-            return Ok(false);
+        // A flush goes down the output filters to the client socket: it may block.
+        if flush || self.buffered + data.len() > BUFFER_LIMIT {
+            return Ok(Taken::No);
         }
         // Setting the head only fills request_rec fields: it cannot block.
         if let Some(head) = head {
@@ -249,7 +255,7 @@ impl Host for ApacheHost {
             }
             self.buffered += data.len();
         }
-        Ok(true)
+        Ok(Taken::Yes)
     }
 
     /// Sends what is buffered and flushes the connection, so the response

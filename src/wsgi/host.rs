@@ -63,19 +63,40 @@ pub trait Host: Send {
         let _ = (fd, offset, len);
         Ok(false)
     }
-    /// Called with the GIL held: takes `data` (after `head`, when given) into
-    /// the host's own buffer if that cannot block, returning `Ok(true)`.
-    /// `Ok(false)` means nothing was done and the core calls `send_head` and
-    /// `write` with the GIL released. Saves a GIL hand-off per small write.
-    fn try_buffer(&mut self, head: Option<&Head>, data: &[u8]) -> Result<bool, HostError> {
-        let _ = (head, data);
-        Ok(false)
+    /// Called with the GIL held: takes `data` (after `head`, when given) if
+    /// that cannot block. [`Taken::No`] means nothing was done and the core
+    /// calls `send_head` and `write` with the GIL released;
+    /// [`Taken::Yes`] that the data is buffered or, with `flush`, sent;
+    /// [`Taken::FlushPending`] that it is buffered but a flush is still owed
+    /// (the core calls [`Host::flush`] with the GIL released). Saves a GIL
+    /// hand-off per write, which under contention costs far more than the
+    /// write.
+    fn try_buffer(
+        &mut self,
+        head: Option<&Head>,
+        data: &[u8],
+        flush: bool,
+    ) -> Result<Taken, HostError> {
+        let _ = (head, data, flush);
+        Ok(Taken::No)
+    }
+    /// Sends everything buffered now (after [`Taken::FlushPending`]).
+    fn flush(&mut self) -> Result<(), HostError> {
+        self.write(&[], true)
     }
     /// The application has finished and the GIL is released: send whatever
     /// `try_buffer` kept.
     fn finish(&mut self) -> Result<(), HostError> {
         Ok(())
     }
+}
+
+/// What [`Host::try_buffer`] did with the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    No,
+    Yes,
+    FlushPending,
 }
 
 /// One request's host, shared with its Python objects until it expires.

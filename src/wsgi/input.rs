@@ -3,7 +3,7 @@
 //! `b''` at the end. Every read releases the GIL while the host blocks.
 //! Host errors (client gone, body too large) raise `OSError`.
 
-use super::host::Exchange;
+use super::host::{Exchange, HostError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use std::sync::Arc;
@@ -54,17 +54,19 @@ impl Input {
         let mut got = 0usize;
         let mut eof = false;
         let bytes = PyBytes::new_with(py, want, |buf| {
-            while got < want {
-                let chunk = &mut buf[got..];
-                // The new object is not shared yet: filling it without the
-                // GIL is safe.
-                let n = py.detach(|| exchange.with_host(|h| h.read(chunk)))??;
-                if n == 0 {
-                    eof = true;
-                    break;
+            // The new object is not shared yet: it is filled without the GIL,
+            // released once for the whole read rather than once per chunk.
+            py.detach(|| {
+                while got < want {
+                    let n = exchange.with_host(|h| h.read(&mut buf[got..]))??;
+                    if n == 0 {
+                        eof = true;
+                        break;
+                    }
+                    got += n;
                 }
-                got += n;
-            }
+                Ok::<(), HostError>(())
+            })?;
             Ok(())
         })?;
         self.consumed(got);

@@ -17,4 +17,4 @@ pub mod start_response;
 pub mod vars;
 
 pub use app::{Outcome, call_application};
-pub use host::{Exchange, Head, Host, HostError};
+pub use host::{Exchange, Head, Host, HostError, Taken};

@@ -5,7 +5,7 @@
 //! declared `Content-Length` is dropped, as mod_wsgi does.
 //! All methods are called with the GIL held; host I/O releases it.
 
-use super::host::{Exchange, Head};
+use super::host::{Exchange, Head, Taken};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use std::os::fd::RawFd;
@@ -94,15 +94,17 @@ impl Response {
             return Ok(());
         }
         let exchange = &self.exchange;
-        if !flush {
-            // Small unflushed writes go into the host's buffer without
-            // releasing the GIL; it is sent when the buffer fills or the
-            // application finishes.
-            match exchange.try_with_host(|h| h.try_buffer(head.as_ref(), data)) {
-                Some(Ok(Ok(true))) => return Ok(()),
-                Some(Ok(Err(e))) | Some(Err(e)) => return Err(e.into()),
-                Some(Ok(Ok(false))) | None => {}
+        // Writes the host can take without blocking (small unflushed data
+        // into its buffer; in a daemon, a flushed chunk the socket has room
+        // for) are done without releasing the GIL.
+        match exchange.try_with_host(|h| h.try_buffer(head.as_ref(), data, flush)) {
+            Some(Ok(Ok(Taken::Yes))) => return Ok(()),
+            Some(Ok(Ok(Taken::FlushPending))) => {
+                py.detach(|| exchange.with_host(|h| h.flush()))??;
+                return Ok(());
             }
+            Some(Ok(Err(e))) | Some(Err(e)) => return Err(e.into()),
+            Some(Ok(Ok(Taken::No))) | None => {}
         }
         py.detach(|| {
             exchange.with_host(|h| {
