@@ -227,6 +227,7 @@ pub fn handle(
         write_timeout: group.opts.client_write_timeout(),
         client_timeout: None,
         scratch: Vec::new(),
+        pump: Vec::new(),
     };
     // Replay the frames already written through the session so it knows the state.
     let _ = relay.session.send(&hello);
@@ -276,6 +277,9 @@ impl Drop for ClientTimeout {
     }
 }
 
+/// Request body bytes read from httpd and sent to the daemon per frame.
+const PUMP_BUFFER: usize = 16 * 1024;
+
 struct Relay {
     /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
     reader: FdFrameReader,
@@ -291,6 +295,8 @@ struct Relay {
     /// Set once the response head is relayed; restores the old timeout on drop.
     client_timeout: Option<ClientTimeout>,
     scratch: Vec<u8>,
+    /// Request body bytes on their way to the daemon (allocated on first use).
+    pump: Vec<u8>,
 }
 
 impl Relay {
@@ -330,9 +336,18 @@ impl Relay {
     /// Relays up to `credit` body bytes from the client.
     fn pump_body(&mut self, credit: u32) -> io::Result<()> {
         let mut left = credit as usize;
-        let mut buf = vec![0u8; left.min(64 * 1024)];
-        while left > 0 && !self.body_done {
-            let want = left.min(buf.len());
+        // httpd's input filters hand over at most one socket read (8000
+        // bytes) per call, so a bigger buffer would only cost memory.
+        let mut buf = std::mem::take(&mut self.pump);
+        buf.resize(PUMP_BUFFER, 0);
+        let r = self.pump_with(&mut buf, &mut left);
+        self.pump = buf;
+        r
+    }
+
+    fn pump_with(&mut self, buf: &mut [u8], left: &mut usize) -> io::Result<()> {
+        while *left > 0 && !self.body_done {
+            let want = (*left).min(buf.len());
             match self.host.read(&mut buf[..want]) {
                 Ok(0) => {
                     self.body_done = true;
@@ -343,7 +358,7 @@ impl Relay {
                 }
                 Ok(n) => {
                     self.send(&Message::Body(&buf[..n]))?;
-                    left -= n;
+                    *left -= n;
                 }
                 Err(e) => {
                     self.body_done = true;
