@@ -9,6 +9,9 @@
 mod common;
 
 use common::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 fn two_groups(mpm: Mpm) {
     ours_only!("WSGIRS log ids and display names");
@@ -321,23 +324,55 @@ per_mpm!(
 
 fn script_reload(mpm: Mpm) {
     let b = Apache::builder(mpm).with_socket_prefix();
+    // The script imports a helper module: a restart (as mod_wsgi) loads it
+    // afresh too, which reloading the script alone would not.
     let src = |v: u32| {
         format!(
-            "import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'version {v} pid %d' % os.getpid()]\n"
+            "import os, reload_helper\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'version {v} helper %d pid %d' % (reload_helper.VERSION, os.getpid())]\n"
         )
     };
     let script = b.write_app("reload.wsgi", &src(1));
+    let helper = script.parent().unwrap().join("reload_helper.py");
+    write_file(&helper, "VERSION = 1\n");
     let apache = b
-        .server("WSGIDaemonProcess rl processes=1 threads=2")
+        .log_level("warn wsgi:info")
+        .server(format!(
+            "WSGIDaemonProcess rl processes=2 threads=2 python-path={}",
+            script.parent().unwrap().display()
+        ))
         .server(format!(
             "WSGIScriptAlias /r \"{}\" process-group=rl",
             script.display()
         ))
         .start();
-    let r = apache.get("/r");
-    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
-    assert!(r.text().starts_with("version 1"), "{}", r.text());
+    let mut old_pids = std::collections::HashSet::new();
+    for _ in 0..6 {
+        let r = apache.get("/r");
+        assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+        assert!(r.text().starts_with("version 1 helper 1"), "{}", r.text());
+        old_pids.insert(r.text().rsplit(' ').next().unwrap().to_string());
+    }
+    // Steady load while the script changes: no request may fail.
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let client = apache.client();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let r = client.get("/r");
+                    if r.status != 200 {
+                        failures.push(format!("{r:?}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
     write_file(&script, &src(2));
+    write_file(&helper, "VERSION = 2\n");
     // A distinct modification time even on coarse file systems.
     let st = std::process::Command::new("touch")
         .args(["-d", "+5 seconds"])
@@ -345,13 +380,33 @@ fn script_reload(mpm: Mpm) {
         .status()
         .unwrap();
     assert!(st.success());
-    let r = apache.get("/r");
-    assert_eq!(r.status, 200, "{r:?}");
-    assert!(
-        r.text().starts_with("version 2"),
-        "touched script must be reloaded: {}",
-        r.text()
-    );
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        let failures = c.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed while the daemon restarted: {failures:?}\n{}",
+            apache.error_log()
+        );
+    }
+    for _ in 0..6 {
+        let r = apache.get("/r");
+        assert_eq!(r.status, 200, "{r:?}");
+        let text = r.text();
+        assert!(
+            text.starts_with("version 2 helper 2"),
+            "a touched script must restart the daemon, reloading what it imports: {text}"
+        );
+        let pid = text.rsplit(' ').next().unwrap();
+        assert!(
+            !old_pids.contains(pid),
+            "served by an old daemon process: {text}"
+        );
+    }
+    if !is_reference() {
+        assert!(apache.error_log().contains("[WSGIRS0416]"));
+    }
 }
 per_mpm!(daemon_script_reloading, script_reload);
 

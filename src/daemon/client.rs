@@ -10,6 +10,8 @@
 //! client connection. While the response is relayed the client
 //! connection's socket timeout is `response-socket-timeout` (as mod_wsgi);
 //! a client write that times out cancels the daemon request (WSGIRS0441).
+//! A REJECT RESTARTING (a daemon restarting for a changed script, before it
+//! read anything) sends the request again, for up to connect-timeout.
 //! Runs on the request thread; no Python.
 
 use super::supervisor::{self, Group};
@@ -135,21 +137,6 @@ pub fn handle(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0);
-    let stream = match connect(group) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(
-                &r,
-                sys::HTTP_SERVICE_UNAVAILABLE,
-                &format!(
-                    "[WSGIRS0432] Unable to connect to WSGI daemon process '{name}' on '{}': {e}",
-                    group.socket_path
-                ),
-            );
-        }
-    };
-    let _ = stream.set_read_timeout(Some(group.socket_timeout));
-    let _ = stream.set_write_timeout(Some(group.socket_timeout));
     let request_id = r.log_id().unwrap_or(b"").to_vec();
     let hello = Message::Hello(Hello {
         version: proto::PROTOCOL_VERSION,
@@ -197,48 +184,77 @@ pub fn handle(
     };
     let environ_frame = environ.finish();
     let body = has_body(&r);
-    let mut slices = [
-        IoSlice::new(&hello_frame),
-        IoSlice::new(&environ_frame),
-        IoSlice::new(if body { &[] } else { &body_end_frame }),
-    ];
-    if let Err(e) = proto::write_all_vectored(&mut &stream, &mut slices) {
-        return fail(
-            &r,
-            sys::HTTP_SERVICE_UNAVAILABLE,
-            &format!(
-                "[WSGIRS0432] Unable to send the request to WSGI daemon process '{name}': {e}"
-            ),
-        );
+    // A daemon restarting for a changed script refuses the request before
+    // reading any of it (REJECT RESTARTING): send it again, to a new or
+    // another daemon process, for up to connect-timeout.
+    let retry_until = Instant::now() + group.opts.connect_timeout;
+    loop {
+        let stream = match connect(group) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    &r,
+                    sys::HTTP_SERVICE_UNAVAILABLE,
+                    &format!(
+                        "[WSGIRS0432] Unable to connect to WSGI daemon process '{name}' on '{}': {e}",
+                        group.socket_path
+                    ),
+                );
+            }
+        };
+        let _ = stream.set_read_timeout(Some(group.socket_timeout));
+        let _ = stream.set_write_timeout(Some(group.socket_timeout));
+        let mut slices = [
+            IoSlice::new(&hello_frame),
+            IoSlice::new(&environ_frame),
+            IoSlice::new(if body { &[] } else { &body_end_frame }),
+        ];
+        if let Err(e) = proto::write_all_vectored(&mut &stream, &mut slices) {
+            return fail(
+                &r,
+                sys::HTTP_SERVICE_UNAVAILABLE,
+                &format!(
+                    "[WSGIRS0432] Unable to send the request to WSGI daemon process '{name}': {e}"
+                ),
+            );
+        }
+        let limits = Limits {
+            max_head: group.opts.header_buffer_size.max(8192) * 4,
+            ..Limits::default()
+        };
+        let mut relay = Relay {
+            reader: FdFrameReader::new(limits),
+            stream,
+            session: proto::Session::new(proto::Side::Client),
+            // SAFETY: the request outlives this call; the host is dropped before return.
+            host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
+            body_done: !body,
+            head_sent: false,
+            error_override: dir.error_override.unwrap_or(false),
+            write_timeout: group.opts.client_write_timeout(),
+            client_timeout: None,
+            scratch: Vec::new(),
+            pump: Vec::new(),
+            restarting: None,
+        };
+        // Replay the frames already written through the session so it knows the state.
+        let _ = relay.session.send(&hello);
+        let _ = relay.session.send(&Message::Environ(PairList::EMPTY));
+        if !body {
+            let _ = relay.session.send(&Message::BodyEnd(BodyEnd {
+                status: BodyStatus::Complete,
+                trailers: PairList::EMPTY,
+            }));
+        }
+        let rc = relay.run(&r, name);
+        match relay.restarting.take() {
+            Some(_) if Instant::now() < retry_until => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Some(text) => return fail(&r, sys::HTTP_SERVICE_UNAVAILABLE, &text),
+            None => return rc,
+        }
     }
-    let limits = Limits {
-        max_head: group.opts.header_buffer_size.max(8192) * 4,
-        ..Limits::default()
-    };
-    let mut relay = Relay {
-        reader: FdFrameReader::new(limits),
-        stream,
-        session: proto::Session::new(proto::Side::Client),
-        // SAFETY: the request outlives this call; the host is dropped before return.
-        host: unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile),
-        body_done: !body,
-        head_sent: false,
-        error_override: dir.error_override.unwrap_or(false),
-        write_timeout: group.opts.client_write_timeout(),
-        client_timeout: None,
-        scratch: Vec::new(),
-        pump: Vec::new(),
-    };
-    // Replay the frames already written through the session so it knows the state.
-    let _ = relay.session.send(&hello);
-    let _ = relay.session.send(&Message::Environ(PairList::EMPTY));
-    if !body {
-        let _ = relay.session.send(&Message::BodyEnd(BodyEnd {
-            status: BodyStatus::Complete,
-            trailers: PairList::EMPTY,
-        }));
-    }
-    relay.run(&r, name)
 }
 
 /// The client connection's socket timeout, set to `response-socket-timeout`
@@ -297,6 +313,9 @@ struct Relay {
     scratch: Vec<u8>,
     /// Request body bytes on their way to the daemon (allocated on first use).
     pump: Vec<u8>,
+    /// The daemon refused the request because it is restarting (the log
+    /// line if it cannot be sent elsewhere): nothing was read or sent yet.
+    restarting: Option<String>,
 }
 
 impl Relay {
@@ -548,6 +567,10 @@ impl Relay {
                         rej.reason,
                         String::from_utf8_lossy(rej.message)
                     );
+                    if rej.reason == RejectReason::Restarting {
+                        self.restarting = Some(text);
+                        return OK;
+                    }
                     return fail(r, status, &text);
                 }
                 Message::BodyCredit(n) => {

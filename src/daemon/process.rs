@@ -45,6 +45,50 @@ fn now_ms() -> u64 {
 /// Requests served by this process (for maximum-requests).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
+/// Set when a WSGI script changed and this process restarts for it.
+static SCRIPT_CHANGED: AtomicBool = AtomicBool::new(false);
+/// Modification time of each (application group, script) this process
+/// has run, as first seen.
+static SCRIPTS: std::sync::Mutex<Vec<(String, String, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// With script reloading on: whether `script` changed since this process
+/// first ran it in `application_group`. A changed script makes the process
+/// restart (as mod_wsgi: every module the application imported is loaded
+/// afresh, not only the script), so the caller refuses the request with
+/// REJECT RESTARTING and the Apache child sends it again, to a new process.
+pub fn script_changed(application_group: &str, script: &str, mtime: f64) -> bool {
+    let mut seen = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    match seen
+        .iter()
+        .find(|(g, s, _)| g == application_group && s == script)
+    {
+        Some((_, _, first)) => *first != mtime,
+        None => {
+            seen.push((application_group.to_string(), script.to_string(), mtime));
+            false
+        }
+    }
+}
+
+/// Stops this process after its requests in flight; the supervisor starts
+/// a new one, and connections still queued on the socket wait for it.
+pub fn restart_for_changed_script(group: &Group, script: &str) {
+    if SCRIPT_CHANGED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "[WSGIRS0416] daemon process {} of group '{}' restarting: WSGI script '{script}' changed",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
+    SELF_RESTART.store(true, Ordering::SeqCst);
+    STOPPING.store(true, Ordering::SeqCst);
+}
+
 fn fatal(group: &Group, msg: String) -> ! {
     log::server(
         Level::Alert,
@@ -373,6 +417,9 @@ fn wait_for_stop(mask: &SigSet, o: &super::DaemonOptions) -> &'static str {
     };
     loop {
         if STOPPING.load(Ordering::SeqCst) {
+            if SCRIPT_CHANGED.load(Ordering::SeqCst) {
+                return "WSGI script changed";
+            }
             return "maximum-requests reached";
         }
         // inactivity-timeout: armed by the first request, fires when no

@@ -454,6 +454,23 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         .and_then(|m| m.modified().ok())
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs_f64());
+    // A changed script restarts the process rather than reloading the script
+    // alone; the request goes back to the Apache child, which sends it again.
+    if let Some(mtime) = reload_mtime
+        && super::process::script_changed(&app_group, &script, mtime)
+    {
+        super::process::restart_for_changed_script(group, &script);
+        let mut w = reader.get_ref().get_ref();
+        let _ = proto::write_message(
+            &mut w,
+            &Message::Reject(Reject {
+                reason: proto::RejectReason::Restarting,
+                message: b"the daemon process is restarting: its WSGI script changed",
+            }),
+            &mut Vec::new(),
+        );
+        return;
+    }
     let target = request::Target {
         script: &script,
         callable: &callable,
