@@ -45,6 +45,12 @@ thread_local! {
     static PID: u32 = std::process::id();
 }
 
+/// A protocol error (a frame the session does not allow, or one that cannot
+/// be encoded) as the core sees it.
+fn protocol(e: proto::ProtoError) -> HostError {
+    HostError::Io(format!("protocol: {e}"))
+}
+
 /// The daemon-side [`Host`] of one request.
 pub struct DaemonHost {
     /// The connection, read through a buffer; writes go to the same socket.
@@ -74,7 +80,7 @@ impl DaemonHost {
         self.session
             .send(m)
             .and_then(|()| m.encode(&mut self.out))
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))
+            .map_err(protocol)
     }
 
     /// Writes `out`, then `tail` (header and data of a body frame), in one
@@ -109,11 +115,8 @@ impl DaemonHost {
         if !flush && self.out.len() + data.len() < OUT_LIMIT {
             return self.queue(&m);
         }
-        self.session
-            .send(&m)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
-        let h = proto::data_header(m.frame_type(), data.len(), flush)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        self.session.send(&m).map_err(protocol)?;
+        let h = proto::data_header(m.frame_type(), data.len(), flush).map_err(protocol)?;
         self.flush_out(&[&h, data])
     }
 
@@ -149,16 +152,12 @@ impl DaemonHost {
             ));
         };
         if h.frame_type == FrameType::Body {
-            self.session
-                .recv_data_header(&h)
-                .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+            self.session.recv_data_header(&h).map_err(protocol)?;
             self.data_left = h.len;
             return Ok(());
         }
         let msg = self.reader.read_payload(&h).map_err(gone)?;
-        self.session
-            .recv(&msg)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        self.session.recv(&msg).map_err(protocol)?;
         match msg {
             Message::BodyEnd(e) => {
                 self.body_end = Some(e.status);
@@ -256,11 +255,8 @@ impl Host for DaemonHost {
         // A flushed chunk: one non-blocking write of the queue and the frame.
         // Whatever the socket has no room for stays queued for `flush`.
         let m = Message::ResponseBody { data, flush: true };
-        self.session
-            .send(&m)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
-        let h = proto::data_header(m.frame_type(), data.len(), true)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        self.session.send(&m).map_err(protocol)?;
+        let h = proto::data_header(m.frame_type(), data.len(), true).map_err(protocol)?;
         let parts = [self.out.as_slice(), &h, data];
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let iov: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
@@ -313,9 +309,7 @@ impl Host for DaemonHost {
         };
         let m = Message::ResponseFile(rf);
         self.flush_out(&[])?;
-        self.session
-            .send(&m)
-            .map_err(|e| HostError::Io(format!("protocol: {e}")))?;
+        self.session.send(&m).map_err(protocol)?;
         proto::send_response_file(self.stream(), &rf, file.as_fd()).map_err(|e| {
             self.gone = true;
             HostError::ClientGone(format!("write to the Apache child failed: {e}"))
