@@ -8,11 +8,15 @@
 //! read lives in a world-readable temporary directory.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "common/port.rs"]
+mod port;
+use port::free_port;
 
 const EXE: &str = env!("CARGO_BIN_EXE_mod_wsgi-express");
 const APACHE: &str = "/usr/sbin/apache2";
@@ -279,14 +283,6 @@ fn signal(pid: u32, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// PIDs whose command line mentions `needle`.

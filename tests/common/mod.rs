@@ -23,7 +23,6 @@
 
 use std::fmt;
 use std::fs;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -34,7 +33,9 @@ use std::time::Duration;
 use regex::Regex;
 
 mod http;
+mod port;
 mod server;
+pub use port::free_port;
 
 pub use http::*;
 pub use server::*;
@@ -552,6 +553,8 @@ impl ApacheBuilder {
             let conf = self.write_conf(port);
             let log = self.root.join("logs/error_log");
             let _ = fs::remove_file(&log);
+            // Each attempt judges only its own stderr.
+            let _ = fs::remove_file(self.root.join("logs/stderr"));
             let mut cmd = self.apache_command();
             cmd.arg("-f")
                 .arg(&conf)
@@ -597,19 +600,26 @@ impl ApacheBuilder {
                 }
                 Err(reason) => {
                     let log = apache.error_log();
+                    let stderr =
+                        fs::read_to_string(self.root.join("logs/stderr")).unwrap_or_default();
                     let exited = apache.child_exited();
                     let _ = apache.stop_inner();
                     // Checked here; the guard's Drop must not judge it again.
                     apache.stopped = true;
                     apache.stop_result = Some(Ok(()));
-                    if exited && log.contains("Address already in use") && attempt < 4 {
+                    // The port from bind-to-0 can be taken again before
+                    // Apache binds it (a client socket of another test gets
+                    // it as its ephemeral port); httpd reports that on stderr
+                    // because the error log is not open yet.
+                    let port_taken = log.contains("Address already in use")
+                        || stderr.contains("Address already in use");
+                    if exited && port_taken && attempt < 4 {
                         continue;
                     }
                     return Err(StartError {
                         reason,
                         error_log: log,
-                        stderr: fs::read_to_string(self.root.join("logs/stderr"))
-                            .unwrap_or_default(),
+                        stderr,
                         root: self.root.clone(),
                         conf: self.render(port),
                     });
@@ -676,12 +686,6 @@ fn open_append(p: &Path) -> fs::File {
         .append(true)
         .open(p)
         .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
-}
-
-/// A port that was free a moment ago (bind to 0, release).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
 }
 
 /// Run `f(i)` for `i in 0..n` on `n` threads at once; results in index order.

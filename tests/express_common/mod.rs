@@ -7,11 +7,15 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../common/port.rs"]
+mod port;
+pub use port::free_port;
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_mod_wsgi-express");
 pub const APACHE: &str = "/usr/sbin/apache2";
@@ -57,14 +61,6 @@ pub fn open_up(dir: &Path) {
         .status()
         .unwrap();
     assert!(status.success());
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running server process, stopped by PID (SIGINT, then SIGKILL as a last resort).
