@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 const CODE: &std::ffi::CStr = c"
-import sys, signal, traceback
+import sys, signal
 
 class Restricted:
     '''A standard stream an application may not use under mod_wsgi.'''
@@ -30,6 +30,7 @@ if restrict_signal:
     def _mod_wsgi_signal(signalnum, handler, _getsignal=signal.getsignal):
         sys.stderr.write('[WSGIRS0303] Callback registration for signal %d ignored '
                          '(WSGIRestrictSignal On).\\n' % signalnum)
+        import traceback  # only here: it pulls in re, tokenize, ... (memory per process)
         sys.stderr.writelines(traceback.format_stack()[:-1])
         sys.stderr.flush()
         return _getsignal(signalnum)
