@@ -128,13 +128,16 @@ pub fn load<'py>(
             .unwrap_or(0.0),
     };
     let builtins = py.import("builtins")?;
-    let code = builtins.getattr("compile")?.call1((
-        pyo3::types::PyBytes::new(py, &source),
-        path,
-        "exec",
-        0,
-        true,
-    ))?;
+    // Py_CompileString, not builtins.compile: the builtin first checks for an AST
+    // object, which creates the ~120 `ast` node types in every interpreter.
+    let source = std::ffi::CString::new(source).map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err("source code string cannot contain null bytes")
+    })?;
+    let filename = std::ffi::CString::new(path).map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err("WSGI script path contains a NUL byte")
+    })?;
+    let code =
+        pyo3::types::PyCode::compile(py, &source, &filename, pyo3::types::code::PyCodeInput::File)?;
     let module = PyModule::new(py, &name)?;
     module.setattr("__file__", path)?;
     let dict: Bound<'_, PyDict> = module.dict();
