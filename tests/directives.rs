@@ -255,6 +255,13 @@ struct BadConfig {
 
 const BAD_CONFIGS: &[BadConfig] = &[
     BadConfig {
+        snippet: "WSGIScriptAliasMatch ^/(unclosed APP",
+        directive: "WSGIScriptAliasMatch",
+        // 4.9.4: "Regular expression could not be compiled."
+        reference_omits_name: true,
+        reference_accepts: false,
+    },
+    BadConfig {
         snippet: "WSGIScriptAlias",
         directive: "WSGIScriptAlias",
         reference_omits_name: false,

@@ -23,6 +23,12 @@ fn script_alias_match() {
             "WSGIScriptAliasMatch ^/m/([a-z_]+) \"{}/$1.wsgi\"",
             apps.display()
         ))
+        // PCRE syntax, as mod_wsgi compiles it with Apache's engine: a
+        // negative look-ahead keeps /p/private away from the scripts.
+        .server(format!(
+            "WSGIScriptAliasMatch ^/p/(?!private)([a-z_]+) \"{}/$1.wsgi\"",
+            apps.display()
+        ))
         .start();
     let r = apache.get("/m/environ_dump/extra/path");
     assert_eq!(r.status, 200, "{r:?}");
@@ -37,6 +43,11 @@ fn script_alias_match() {
     assert_eq!(r.text(), "Hello from a WSGI test app\n");
     assert_eq!(apache.get("/m/missing").status, 404);
     assert_eq!(apache.get("/other").status, 404);
+    assert_eq!(
+        apache.get("/p/hello").text(),
+        "Hello from a WSGI test app\n"
+    );
+    assert_eq!(apache.get("/p/private").status, 404);
 }
 
 const V1: &str = "def application(environ, start_response):\n    \

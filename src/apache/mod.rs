@@ -8,6 +8,7 @@ pub mod entry;
 pub mod log;
 pub mod mpm;
 pub mod pool;
+pub mod regex;
 pub mod request;
 pub mod shim;
 #[allow(

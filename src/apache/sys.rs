@@ -520,6 +520,8 @@ pub const APR_OC_REASON_RESTART: u32 = 2;
 pub const APR_OC_REASON_UNREGISTER: u32 = 3;
 pub const APR_OC_REASON_LOST: u32 = 4;
 pub const APR_OC_REASON_RUNNING: u32 = 5;
+pub const AP_REG_EXTENDED: u32 = 0;
+pub const AP_MAX_REG_MATCH: u32 = 10;
 pub const OK: u32 = 0;
 pub const DECLINED: i32 = -1;
 pub const DONE: i32 = -2;
@@ -1645,6 +1647,40 @@ impl Default for ap_regex_t {
             s.assume_init()
         }
     }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct ap_regmatch_t {
+    pub rm_so: ::std::os::raw::c_int,
+    pub rm_eo: ::std::os::raw::c_int,
+}
+unsafe extern "C" {
+    pub fn ap_regcomp(
+        preg: *mut ap_regex_t,
+        regex: *const ::std::os::raw::c_char,
+        cflags: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn ap_regexec_len(
+        preg: *const ap_regex_t,
+        buff: *const ::std::os::raw::c_char,
+        len: apr_size_t,
+        nmatch: apr_size_t,
+        pmatch: *mut ap_regmatch_t,
+        eflags: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn ap_regerror(
+        errcode: ::std::os::raw::c_int,
+        preg: *const ap_regex_t,
+        errbuf: *mut ::std::os::raw::c_char,
+        errbuf_size: apr_size_t,
+    ) -> apr_size_t;
+}
+unsafe extern "C" {
+    pub fn ap_regfree(preg: *mut ap_regex_t);
 }
 unsafe extern "C" {
     pub fn ap_get_server_banner() -> *const ::std::os::raw::c_char;

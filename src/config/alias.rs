@@ -1,16 +1,53 @@
 //! `WSGIScriptAlias` entries and the URL matching mod_alias (and mod_wsgi)
 //! use: any run of slashes in the alias matches any run in the URL, and the
 //! last alias component must end at a path boundary. `WSGIScriptAliasMatch`
-//! entries match a regular expression anywhere in the URL and substitute
-//! `$N` (and `&`) in the target, as Apache's `ap_pregsub` does.
+//! entries match a regular expression anywhere in the URL, with Apache's own
+//! engine (PCRE, as mod_wsgi), and substitute `$N` (and `&`) in the target,
+//! as Apache's `ap_pregsub` does.
 
-/// A compiled `WSGIScriptAliasMatch` pattern (compared by its source).
+use crate::apache::pool::Pool;
+use crate::apache::regex::{Captures, Regex};
+
+/// A `WSGIScriptAliasMatch` pattern (compared by its source). The directive
+/// parser records the source; the directive callback compiles it into the
+/// configuration pool ([`AliasRegex::compile`]); until then it matches nothing.
 #[derive(Clone, Debug)]
-pub struct AliasRegex(pub regex::bytes::Regex);
+pub struct AliasRegex {
+    pattern: String,
+    compiled: Option<Regex>,
+}
 
 impl PartialEq for AliasRegex {
     fn eq(&self, other: &AliasRegex) -> bool {
-        self.0.as_str() == other.0.as_str()
+        self.pattern == other.pattern
+    }
+}
+
+impl AliasRegex {
+    /// The source form, not yet compiled.
+    pub fn new(pattern: &str) -> AliasRegex {
+        AliasRegex {
+            pattern: pattern.to_string(),
+            compiled: None,
+        }
+    }
+
+    /// True once compiled.
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// Compiles the pattern into `pool` (a no-op when already compiled).
+    pub fn compile(&mut self, pool: Pool) -> Result<(), String> {
+        if self.compiled.is_none() {
+            self.compiled = Some(Regex::compile(pool, &self.pattern)?);
+        }
+        Ok(())
+    }
+
+    /// The pattern as written.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
     }
 }
 
@@ -59,17 +96,26 @@ impl ScriptAlias {
     /// The file name the URL maps to (`target` plus the unmatched rest), as
     /// mod_wsgi computes it, or `None` when this alias does not match.
     pub fn map(&self, uri: &[u8]) -> Option<Vec<u8>> {
-        if let Some(re) = &self.regex {
-            let caps = re.0.captures(uri)?;
-            let end = caps.get(0)?.end();
-            let mut out = substitute(self.target.as_bytes(), &caps);
-            if &uri[..end] == b"/" {
-                out.extend_from_slice(uri);
-            } else {
-                out.extend_from_slice(&uri[end..]);
-            }
-            return (end > 0).then_some(out);
+        match &self.regex {
+            Some(re) => self.map_match(uri, &re.compiled?.captures(uri)?),
+            None => self.map_prefix(uri),
         }
+    }
+
+    /// `map` for a `WSGIScriptAliasMatch` whose expression matched `uri` with `caps`.
+    fn map_match(&self, uri: &[u8], caps: &Captures) -> Option<Vec<u8>> {
+        let end = caps[0]?.1;
+        let mut out = substitute(self.target.as_bytes(), uri, caps);
+        if &uri[..end] == b"/" {
+            out.extend_from_slice(uri);
+        } else {
+            out.extend_from_slice(&uri[end..]);
+        }
+        (end > 0).then_some(out)
+    }
+
+    /// `map` for a `WSGIScriptAlias` (URL-path prefix).
+    fn map_prefix(&self, uri: &[u8]) -> Option<Vec<u8>> {
         let n = alias_matches(uri, self.location.as_bytes())?;
         let mut out = self.target.as_bytes().to_vec();
         if self.location == "/" {
@@ -83,8 +129,8 @@ impl ScriptAlias {
 
 /// `ap_pregsub`: `$0`..`$9` and `&` become the groups (empty when a group
 /// did not take part); a backslash quotes the next `$`, `&` or backslash.
-fn substitute(template: &[u8], caps: &regex::bytes::Captures<'_>) -> Vec<u8> {
-    let group = |n: usize| caps.get(n).map_or(&b""[..], |m| m.as_bytes());
+fn substitute(template: &[u8], subject: &[u8], caps: &Captures) -> Vec<u8> {
+    let group = |n: usize| caps[n].map_or(&b""[..], |(s, e)| &subject[s..e]);
     let mut out = Vec::with_capacity(template.len());
     let mut i = 0;
     while i < template.len() {
@@ -133,33 +179,48 @@ mod tests {
     #[test]
     fn maps_to_target_plus_rest() {
         let a = alias("/", "/srv/app.wsgi");
-        assert_eq!(a.map(b"/x/y").unwrap(), b"/srv/app.wsgi/x/y");
+        assert_eq!(a.map_prefix(b"/x/y").unwrap(), b"/srv/app.wsgi/x/y");
         let b = alias("/sub", "/srv/app.wsgi");
-        assert_eq!(b.map(b"/sub/x").unwrap(), b"/srv/app.wsgi/x");
-        assert_eq!(b.map(b"/sub").unwrap(), b"/srv/app.wsgi");
-        assert_eq!(b.map(b"/other"), None);
+        assert_eq!(b.map_prefix(b"/sub/x").unwrap(), b"/srv/app.wsgi/x");
+        assert_eq!(b.map_prefix(b"/sub").unwrap(), b"/srv/app.wsgi");
+        assert_eq!(b.map_prefix(b"/other"), None);
         let d = alias("/dir/", "/srv/scripts/");
-        assert_eq!(d.map(b"/dir/a.wsgi/p").unwrap(), b"/srv/scripts/a.wsgi/p");
+        assert_eq!(
+            d.map_prefix(b"/dir/a.wsgi/p").unwrap(),
+            b"/srv/scripts/a.wsgi/p"
+        );
     }
 
     #[test]
-    fn regex_alias_substitutes_groups() {
+    fn regex_alias_maps_groups_and_rest() {
+        // ^/app/([a-z]+) against /app/blog/post/1: $0 = 0..9, $1 = 5..9.
         let a = ScriptAlias {
-            regex: Some(AliasRegex(
-                regex::bytes::Regex::new("^/app/([a-z]+)").unwrap(),
-            )),
+            regex: Some(AliasRegex::new("^/app/([a-z]+)")),
             location: "^/app/([a-z]+)".into(),
             target: "/srv/$1.wsgi".into(),
             ..Default::default()
         };
-        assert_eq!(
-            a.map(b"/app/blog/post/1").unwrap(),
-            b"/srv/blog.wsgi/post/1"
-        );
-        assert_eq!(a.map(b"/app/shop").unwrap(), b"/srv/shop.wsgi");
-        assert_eq!(a.map(b"/other"), None);
-        let re = regex::bytes::Regex::new("^/(x)(y)?").unwrap();
-        let caps = re.captures(b"/x").unwrap();
-        assert_eq!(substitute(b"a$1-$2-&\\$1", &caps), b"ax--/x$1");
+        let mut caps: Captures = [None; crate::apache::regex::GROUPS];
+        caps[0] = Some((0, 9));
+        caps[1] = Some((5, 9));
+        let uri = b"/app/blog/post/1";
+        assert_eq!(a.map_match(uri, &caps).unwrap(), b"/srv/blog.wsgi/post/1");
+        // A match of just "/" keeps the whole URL as the rest, as mod_wsgi.
+        caps = [None; crate::apache::regex::GROUPS];
+        caps[0] = Some((0, 1));
+        assert_eq!(a.map_match(b"/x", &caps).unwrap(), b"/srv/.wsgi/x");
+        // An empty match maps nothing.
+        caps[0] = Some((0, 0));
+        assert_eq!(a.map_match(b"/x", &caps), None);
+    }
+
+    #[test]
+    fn substitution_as_ap_pregsub() {
+        // "/x" matched by ^/(x)(y)?: $0 = "/x", $1 = "x", $2 took no part.
+        let mut caps: Captures = [None; crate::apache::regex::GROUPS];
+        caps[0] = Some((0, 2));
+        caps[1] = Some((1, 2));
+        assert_eq!(substitute(b"a$1-$2-&\\$1", b"/x", &caps), b"ax--/x$1");
+        assert_eq!(substitute(b"/srv/$1.wsgi$", b"/x", &caps), b"/srv/x.wsgi$");
     }
 }

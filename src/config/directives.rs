@@ -7,6 +7,7 @@
 use super::alias::ScriptAlias;
 use super::python::{HashSeed, validate_home};
 use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
+use crate::apache::pool::Pool;
 use crate::apache::request::module_config_ptr;
 use crate::apache::{entry, sys};
 use std::ffi::{CStr, CString, c_char, c_void};
@@ -245,13 +246,8 @@ fn script_alias_match(t: &mut Target<'_>, name: &str, args: &[String]) -> Result
              `{name} ^/([^/]+) /srv/apps/$1.wsgi`"
         ));
     }
-    let re = regex::bytes::Regex::new(&args[0]).map_err(|e| {
-        format!(
-            "{name}: '{}' is not a valid regular expression: {e}",
-            args[0]
-        )
-    })?;
-    add_alias(t, name, args, Some(super::alias::AliasRegex(re)))
+    // Compiled by `directive` into the configuration pool (Apache's engine).
+    add_alias(t, name, args, Some(super::alias::AliasRegex::new(&args[0])))
 }
 
 fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
@@ -510,6 +506,25 @@ unsafe fn split_words(args: *const c_char) -> Vec<String> {
     super::words::split(&line)
 }
 
+/// Compiles the `WSGIScriptAliasMatch` pattern just added (Apache's regex
+/// engine needs the live configuration pool, so this is not in the parser).
+fn compile_patterns(server: &mut ServerConfig, name: &str, pool: Pool) -> Result<(), String> {
+    for alias in &mut server.aliases {
+        if let Some(re) = &mut alias.regex
+            && !re.is_compiled()
+        {
+            re.compile(pool).map_err(|e| {
+                format!(
+                    "{name}: '{}' is not a valid regular expression (PCRE syntax, as Apache's \
+                     other *Match directives): {e}",
+                    re.pattern()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The shim's callback for every directive in its command table.
 ///
 /// # Safety
@@ -554,7 +569,10 @@ pub unsafe extern "C" fn directive(
             // SAFETY: for our directives mconfig is our DirConfig.
             unsafe { &mut *(mconfig as *mut DirConfig) }
         };
-        apply(&mut Target { server, dir }, &name, &words)
+        apply(&mut Target { server, dir }, &name, &words)?;
+        // SAFETY: the command pool lives as long as the configuration.
+        let pool = unsafe { Pool::from_ptr(cmd_ref.pool) };
+        compile_patterns(server, &name, pool)
     });
     match result {
         Ok(()) => std::ptr::null(),
@@ -679,9 +697,7 @@ mod tests {
     #[test]
     fn new_directives() {
         let (s, _) = run("WSGIScriptAliasMatch", &["^/a/(x+)", "/srv/$1.wsgi"]).unwrap();
-        assert!(s.aliases[0].regex.is_some());
-        let e = run("WSGIScriptAliasMatch", &["(", "/a"]).unwrap_err();
-        assert!(e.contains("'(' is not a valid regular expression"), "{e}");
+        assert_eq!(s.aliases[0].regex.as_ref().unwrap().pattern(), "^/a/(x+)");
         let (_, d) = run("WSGIMapHEADToGET", &["auto"]).unwrap();
         assert_eq!(d.map_head_to_get, Some(HeadMode::Auto));
         let e = run("WSGIMapHEADToGET", &["sometimes"]).unwrap_err();
