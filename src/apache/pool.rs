@@ -36,10 +36,18 @@ impl Pool {
 
     /// Copies raw bytes (with no interior NUL) into the pool as a C string.
     pub fn strdup_bytes(self, s: &[u8]) -> *const c_char {
-        let clean: Vec<u8> = s.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
-        let c = CString::new(clean).unwrap_or_default();
-        // SAFETY: as in `strdup`.
-        unsafe { sys::apr_pstrdup(self.0, c.as_ptr()) }
+        // SAFETY: the pool is live; apr_palloc returns len + 1 writable bytes.
+        let dst = unsafe { sys::apr_palloc(self.0, s.len() + 1) } as *mut u8;
+        if dst.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: `dst` has room for every byte of `s` plus the terminator.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst, s.len() + 1) };
+        for (d, &b) in out.iter_mut().zip(s) {
+            *d = if b == 0 { b' ' } else { b };
+        }
+        out[s.len()] = 0;
+        dst as *const c_char
     }
 
     /// Moves `value` into the pool: it is dropped when the pool is cleared or

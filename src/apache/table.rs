@@ -3,14 +3,28 @@
 
 use super::pool::Pool;
 use super::sys;
-use std::ffi::CString;
+use std::ffi::{CString, c_char};
 
 /// A borrowed APR table; valid for the lifetime of the request or pool that owns it.
 #[derive(Clone, Copy)]
 pub struct Table(*mut sys::apr_table_t);
 
-fn key(k: &str) -> CString {
-    CString::new(k.replace('\0', " ")).unwrap_or_default()
+/// Calls `f` with `s` as a NUL-terminated C string (NULs replaced by spaces),
+/// built on the stack when short: table keys and small values are looked up
+/// many times per request, and heap copies of them cost every worker thread
+/// malloc traffic (and glibc arena memory) for nothing.
+fn with_cstr<R>(s: &[u8], f: impl FnOnce(*const c_char) -> R) -> R {
+    let mut stack = [0u8; 128];
+    if s.len() < stack.len() {
+        for (d, &b) in stack.iter_mut().zip(s) {
+            *d = if b == 0 { b' ' } else { b };
+        }
+        // stack[s.len()] is still 0: the terminator.
+        return f(stack.as_ptr() as *const c_char);
+    }
+    let clean: Vec<u8> = s.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    let c = CString::new(clean).unwrap_or_default();
+    f(c.as_ptr())
 }
 
 impl Table {
@@ -25,9 +39,10 @@ impl Table {
         if self.0.is_null() {
             return None;
         }
-        let k = key(k);
         // SAFETY: live table, NUL-terminated key; the value lives as long as the table.
-        unsafe { super::cbytes(sys::apr_table_get(self.0, k.as_ptr())) }
+        with_cstr(k.as_bytes(), |k| unsafe {
+            super::cbytes(sys::apr_table_get(self.0, k))
+        })
     }
 
     /// `get` decoded lossily as UTF-8.
@@ -58,23 +73,26 @@ impl Table {
 
     /// Replaces every value of `k` with `v` (both copied by APR).
     pub fn set(&self, k: &str, v: &str) {
-        let (k, v) = (key(k), key(v));
-        // SAFETY: live table; apr_table_set copies both strings.
-        unsafe { sys::apr_table_set(self.0, k.as_ptr(), v.as_ptr()) }
+        with_cstr(k.as_bytes(), |k| {
+            // SAFETY: live table; apr_table_set copies both strings.
+            with_cstr(v.as_bytes(), |v| unsafe {
+                sys::apr_table_set(self.0, k, v)
+            })
+        })
     }
 
     /// Adds a value under `k`, keeping existing ones (both copied by APR).
     pub fn add_bytes(&self, pool: Pool, k: &str, v: &[u8]) {
         let v = pool.strdup_bytes(v);
-        let k = key(k);
         // SAFETY: live table; apr_table_add copies both strings.
-        unsafe { sys::apr_table_add(self.0, k.as_ptr(), v) }
+        with_cstr(k.as_bytes(), |k| unsafe {
+            sys::apr_table_add(self.0, k, v)
+        })
     }
 
     /// Removes every value of `k`.
     pub fn unset(&self, k: &str) {
-        let k = key(k);
         // SAFETY: live table, NUL-terminated key.
-        unsafe { sys::apr_table_unset(self.0, k.as_ptr()) }
+        with_cstr(k.as_bytes(), |k| unsafe { sys::apr_table_unset(self.0, k) })
     }
 }

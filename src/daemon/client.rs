@@ -14,6 +14,7 @@
 //! read anything) sends the request again, for up to connect-timeout.
 //! Runs on the request thread; no Python.
 
+use super::buffers;
 use super::supervisor::{self, Group};
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
@@ -25,7 +26,7 @@ use crate::proto::{
     PairList, RejectReason,
 };
 use crate::wsgi::environ::EnvironData;
-use crate::wsgi::{Head, Host, HostError};
+use crate::wsgi::{Host, HostError};
 use std::ffi::c_int;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -147,7 +148,7 @@ pub fn handle(
         process_group: name.as_bytes(),
         application_group: application_group.as_bytes(),
     });
-    let mut environ = EnvironBuilder::with_capacity(4096);
+    let mut environ = EnvironBuilder::with_buffer(buffers::take());
     let mut push_err = None;
     for (k, v) in env.vars.iter() {
         if let Err(e) = environ.push(k.as_bytes(), v) {
@@ -182,7 +183,7 @@ pub fn handle(
             );
         }
     };
-    let environ_frame = environ.finish();
+    let environ_frame = buffers::Pooled(environ.finish());
     let body = has_body(&r);
     // A daemon restarting for a changed script refuses the request before
     // reading any of it (REJECT RESTARTING): send it again, to a new or
@@ -223,7 +224,7 @@ pub fn handle(
             ..Limits::default()
         };
         let mut relay = Relay {
-            reader: FdFrameReader::new(limits),
+            reader: FdFrameReader::with_storage(limits, buffers::take()),
             stream,
             session: proto::Session::new(proto::Side::Client),
             // SAFETY: the request outlives this call; the host is dropped before return.
@@ -234,7 +235,7 @@ pub fn handle(
             write_timeout: group.opts.client_write_timeout(),
             client_timeout: None,
             scratch: Vec::new(),
-            pump: Vec::new(),
+            pump: buffers::take(),
             restarting: None,
         };
         // Replay the frames already written through the session so it knows the state.
@@ -316,6 +317,13 @@ struct Relay {
     /// The daemon refused the request because it is restarting (the log
     /// line if it cannot be sent elsewhere): nothing was read or sent yet.
     restarting: Option<String>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        buffers::give(std::mem::take(&mut self.pump));
+        buffers::give(self.reader.take_storage());
+    }
 }
 
 impl Relay {
@@ -608,26 +616,10 @@ impl Relay {
                         self.discard_response();
                         return c_int::from(status);
                     }
-                    let reason = String::from_utf8_lossy(h.reason);
-                    let head = Head {
-                        status: h.status,
-                        status_line: if reason.is_empty() {
-                            h.status.to_string()
-                        } else {
-                            format!("{} {reason}", h.status)
-                        },
-                        headers: h
-                            .headers
-                            .iter()
-                            .map(|(k, v)| {
-                                (
-                                    String::from_utf8_lossy(k).into_owned(),
-                                    v.iter().map(|&b| b as char).collect(),
-                                )
-                            })
-                            .collect(),
-                    };
-                    if let Err(e) = self.host.send_head(&head) {
+                    if let Err(e) = self
+                        .host
+                        .send_raw_head(h.status, h.reason, h.headers.iter())
+                    {
                         let text = format!(
                             "[WSGIRS0436] bad response head from daemon process '{name}': {e}"
                         );

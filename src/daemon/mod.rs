@@ -10,6 +10,7 @@
 //! lock across a fork; Python exists only in forked daemon processes.
 
 mod acceptor;
+mod buffers;
 pub mod client;
 pub mod options;
 pub mod process;

@@ -39,6 +39,25 @@ const BUFFER_LIMIT: usize = 64 * 1024;
 unsafe impl Send for ApacheHost {}
 
 impl ApacheHost {
+    /// `Host::send_head` for a head that arrives as bytes (a daemon's
+    /// RESPONSE_HEAD, validated by the daemon's `start_response`): nothing is
+    /// converted to `String` or copied to the heap on the way.
+    pub fn send_raw_head<'h>(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<(), HostError> {
+        // SAFETY: live request, used only on this thread (as in send_head).
+        unsafe { (*self.r).expecting_100 = 0 };
+        let mut r = self.req();
+        r.set_status_reason(status, reason);
+        for (k, v) in headers {
+            set_header(&mut r, k, v)?;
+        }
+        Ok(())
+    }
+
     /// # Safety
     /// `r` must stay live until the Exchange holding this host is expired.
     pub unsafe fn new(r: *mut sys::request_rec) -> ApacheHost {
@@ -125,25 +144,10 @@ impl Host for ApacheHost {
         unsafe { (*self.r).expecting_100 = 0 };
         let mut r = self.req();
         r.set_status(head.status, &head.status_line);
-        let out = r.headers_out();
-        let pool = r.pool();
         for (k, v) in &head.headers {
             // Validated latin-1 text: one byte per character on the wire.
             let bytes: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
-            if k.eq_ignore_ascii_case("content-type") {
-                r.set_content_type(&bytes);
-            } else if k.eq_ignore_ascii_case("content-length") {
-                match v.trim().parse::<i64>() {
-                    Ok(n) if n >= 0 => r.set_content_length(n),
-                    _ => {
-                        return Err(HostError::Io(format!(
-                            "invalid Content-Length header value {v:?}"
-                        )));
-                    }
-                }
-            } else {
-                out.add_bytes(pool, k, &bytes);
-            }
+            set_header(&mut r, k.as_bytes(), &bytes)?;
         }
         Ok(())
     }
@@ -296,4 +300,32 @@ impl Host for ApacheHost {
     fn head_only(&self) -> bool {
         self.req().header_only()
     }
+}
+
+/// One response header onto the request: Content-Type and Content-Length
+/// through Apache's setters, the rest into `headers_out` (copied to the pool).
+fn set_header(r: &mut Request<'_>, k: &[u8], v: &[u8]) -> Result<(), HostError> {
+    if k.eq_ignore_ascii_case(b"content-type") {
+        r.set_content_type(v);
+    } else if k.eq_ignore_ascii_case(b"content-length") {
+        let n = std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .filter(|n| *n >= 0);
+        match n {
+            Some(n) => r.set_content_length(n),
+            None => {
+                return Err(HostError::Io(format!(
+                    "invalid Content-Length header value {:?}",
+                    String::from_utf8_lossy(v)
+                )));
+            }
+        }
+    } else {
+        let pool = r.pool();
+        // Header names are validated tokens (ASCII): a lossy view changes nothing.
+        r.headers_out()
+            .add_bytes(pool, &String::from_utf8_lossy(k), v);
+    }
+    Ok(())
 }

@@ -183,7 +183,12 @@ impl Default for EnvironBuilder {
 impl EnvironBuilder {
     /// An empty environ; `capacity` is a hint for the payload size.
     pub fn with_capacity(capacity: usize) -> Self {
-        let mut buf = Vec::with_capacity(ENVIRON_PREFIX + capacity);
+        Self::with_buffer(Vec::with_capacity(ENVIRON_PREFIX + capacity))
+    }
+
+    /// An empty environ built in `buf` (cleared; its capacity is reused).
+    pub fn with_buffer(mut buf: Vec<u8>) -> Self {
+        buf.clear();
         buf.extend_from_slice(&[0; ENVIRON_PREFIX]);
         EnvironBuilder { buf, count: 0 }
     }

@@ -190,10 +190,20 @@ pub struct FdFrameReader {
 impl FdFrameReader {
     /// A reader enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
+        Self::with_storage(limits, Vec::new())
+    }
+
+    /// A reader whose frame buffer reuses `storage` (see [`FrameBuffer::with_storage`]).
+    pub fn with_storage(limits: Limits, storage: Vec<u8>) -> Self {
         FdFrameReader {
-            buf: FrameBuffer::new(limits),
+            buf: FrameBuffer::with_storage(limits, storage),
             fds: FdReceiver::new(),
         }
+    }
+
+    /// Gives up the frame buffer's storage for reuse; the reader must not be used after.
+    pub fn take_storage(&mut self) -> Vec<u8> {
+        self.buf.take_storage()
     }
 
     /// The next message, with its descriptor for RESPONSE_FILE; `Ok(None)` on a clean EOF.

@@ -299,8 +299,14 @@ pub struct FrameBuffer {
 impl FrameBuffer {
     /// An empty buffer enforcing `limits` (clamped to the protocol ceilings).
     pub fn new(limits: Limits) -> Self {
+        Self::with_storage(limits, Vec::new())
+    }
+
+    /// An empty buffer that reads into `storage` (cleared; its capacity is reused).
+    pub fn with_storage(limits: Limits, mut storage: Vec<u8>) -> Self {
+        storage.clear();
         FrameBuffer {
-            buf: Vec::new(),
+            buf: storage,
             start: 0,
             consume: 0,
             pos: 0,
@@ -328,6 +334,13 @@ impl FrameBuffer {
     /// Capacity of the internal buffer.
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Gives up the storage (for reuse by another buffer); this one is left empty.
+    pub fn take_storage(&mut self) -> Vec<u8> {
+        self.start = 0;
+        self.consume = 0;
+        std::mem::take(&mut self.buf)
     }
 
     /// Stream offset (bytes since the connection started) of the frame last returned by
