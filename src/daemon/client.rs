@@ -223,8 +223,12 @@ pub fn handle(
             max_head: group.opts.header_buffer_size.max(8192) * 4,
             ..Limits::default()
         };
+        let mut reader = FdFrameReader::with_storage(limits, buffers::take());
+        // Big RESPONSE_BODY frames reach the client in pieces as they arrive: a
+        // relay holds ~2 x 16 KiB of a response, not whole frames.
+        reader.split_response_body(PUMP_BUFFER);
         let mut relay = Relay {
-            reader: FdFrameReader::with_storage(limits, buffers::take()),
+            reader,
             stream,
             session: proto::Session::new(proto::Side::Client),
             // SAFETY: the request outlives this call; the host is dropped before return.

@@ -201,6 +201,11 @@ impl FdFrameReader {
         }
     }
 
+    /// See [`FrameBuffer::split_response_body`].
+    pub fn split_response_body(&mut self, piece: usize) {
+        self.buf.split_response_body(piece);
+    }
+
     /// Gives up the frame buffer's storage for reuse; the reader must not be used after.
     pub fn take_storage(&mut self) -> Vec<u8> {
         self.buf.take_storage()

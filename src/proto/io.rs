@@ -14,7 +14,7 @@ use std::io::{self, IoSlice, Read, Write};
 use super::decode::{Decoded, decode_frame, decode_payload, peek_header};
 use super::encode::data_header;
 use super::error::{ProtoError, Result};
-use super::frame::{FrameHeader, HEADER_LEN, Limits};
+use super::frame::{FrameHeader, FrameType, HEADER_LEN, Limits};
 use super::messages::Message;
 
 /// Write every byte of `bufs`, looping over short writes and retrying `EINTR`.
@@ -294,6 +294,11 @@ pub struct FrameBuffer {
     frame_pos: u64,
     limits: Limits,
     poisoned: bool,
+    /// Split mode ([`FrameBuffer::split_response_body`]): the piece size, 0 when off.
+    split: usize,
+    /// Header of the rest of a split RESPONSE_BODY, written over the consumed bytes
+    /// in front of that rest at the next `drain` (the piece returned last borrows them).
+    rest_header: Option<FrameHeader>,
 }
 
 impl FrameBuffer {
@@ -313,7 +318,18 @@ impl FrameBuffer {
             frame_pos: 0,
             limits: limits.clamped(),
             poisoned: false,
+            split: 0,
+            rest_header: None,
         }
+    }
+
+    /// Split mode: a RESPONSE_BODY frame longer than `piece` bytes is returned as
+    /// several RESPONSE_BODY messages (the flush flag on the last) of at least
+    /// `piece` bytes each, as its payload arrives, and reads are capped at `piece`
+    /// bytes. A relay then holds at most about two pieces of a response, not
+    /// whole frames of up to 256 KiB. `piece` 0 turns it off.
+    pub fn split_response_body(&mut self, piece: usize) {
+        self.split = piece;
     }
 
     /// Append received bytes.
@@ -361,6 +377,12 @@ impl FrameBuffer {
 
     /// Drop the frame returned last and compact when the dead prefix is large.
     fn drain(&mut self) {
+        if let Some(h) = self.rest_header.take() {
+            // The rest's header goes over the last HEADER_LEN consumed bytes, so the
+            // stream offsets of everything after it stay what they were.
+            let at = self.start + self.consume;
+            self.buf[at..at + HEADER_LEN].copy_from_slice(&h.to_bytes());
+        }
         self.start += self.consume;
         self.pos += self.consume as u64;
         self.consume = 0;
@@ -394,7 +416,23 @@ impl FrameBuffer {
     /// True if a complete, header-valid frame is buffered (so `next_message` returns one).
     pub fn frame_ready(&mut self) -> Result<bool> {
         let needed = self.needed()?;
-        Ok(self.buf.len() - self.start >= needed)
+        Ok(self.buf.len() - self.start >= needed || self.piece().is_some())
+    }
+
+    /// In split mode, the header of the RESPONSE_BODY at the front and the payload
+    /// bytes to return now as one piece (the frame is incomplete and at least
+    /// `split` bytes of it, or all but its last byte, are buffered).
+    fn piece(&self) -> Option<(FrameHeader, usize)> {
+        if self.split == 0 {
+            return None;
+        }
+        let h = peek_header(&self.buf[self.start..], &self.limits).ok()??;
+        let len = h.len as usize;
+        if h.frame_type != FrameType::ResponseBody || len <= self.split {
+            return None;
+        }
+        let avail = self.buf.len() - self.start - HEADER_LEN;
+        (avail >= self.split && avail < len).then_some((h, avail))
     }
 
     /// Let `read` fill spare room at the end of the buffer (e.g. with `recvmsg`), sized from
@@ -407,7 +445,10 @@ impl FrameBuffer {
         let have = self.buf.len() - self.start - self.consume;
         // A poisoned or not-yet-validated header still reads at most MIN_READ.
         let needed = self.needed().unwrap_or(HEADER_LEN);
-        let want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
+        let mut want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
+        if self.split > 0 {
+            want = want.min(self.split.max(HEADER_LEN));
+        }
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
         let r = read(&mut self.buf[old..]);
@@ -429,6 +470,20 @@ impl FrameBuffer {
             return Err(ProtoError::Poisoned);
         }
         self.drain();
+        if let Some((h, n)) = self.piece() {
+            // Everything but the rest stays as it is: the piece is consumed, and
+            // the rest becomes a frame of its own (same type, the original flags).
+            let mut rest = h;
+            rest.len -= n as u32;
+            self.rest_header = Some(rest);
+            self.consume = n;
+            self.frame_pos = self.pos;
+            let at = self.start + HEADER_LEN;
+            return Ok(Some(Message::ResponseBody {
+                data: &self.buf[at..at + n],
+                flush: false,
+            }));
+        }
         match decode_frame(&self.buf[self.start..], &self.limits) {
             Ok(Decoded::Frame(m, n)) => {
                 self.consume = n;

@@ -334,3 +334,114 @@ fn frame_buffer_over_nonblocking_socket() {
         ]
     );
 }
+
+/// Split mode: a 40 KiB RESPONSE_BODY comes out in pieces of at least 16 KiB (the
+/// flush flag only on the last), whatever the arrival pattern; the frames around it
+/// and every stream offset are as without splitting.
+#[test]
+fn frame_buffer_splits_big_response_bodies() {
+    let data: Vec<u8> = (0..40 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let mut bytes = Message::BodyCredit(5).to_frame().unwrap();
+    let body_at = bytes.len() as u64;
+    bytes.extend(
+        Message::ResponseBody {
+            data: &data,
+            flush: true,
+        }
+        .to_frame()
+        .unwrap(),
+    );
+    let end_at = bytes.len() as u64;
+    bytes.extend(
+        Message::ResponseEnd(ResponseEnd {
+            timings: Timings {
+                app_us: 1,
+                cpu_us: 2,
+                queue_us: 3,
+            },
+            trailers: PairList::EMPTY,
+        })
+        .to_frame()
+        .unwrap(),
+    );
+    for step in [1usize, 1000, 16 * 1024, 64 * 1024] {
+        let mut fb = FrameBuffer::new(Limits::default());
+        fb.split_response_body(16 * 1024);
+        let (mut got, mut pieces, mut flushes) = (Vec::new(), Vec::new(), Vec::new());
+        let mut others = Vec::new();
+        for chunk in bytes.chunks(step) {
+            fb.feed(chunk);
+            loop {
+                let at = fb.next_frame_offset();
+                let Some(m) = fb.next_message().unwrap() else {
+                    break;
+                };
+                match m {
+                    Message::ResponseBody { data, flush } => {
+                        got.extend_from_slice(data);
+                        pieces.push((at, data.len()));
+                        flushes.push(flush);
+                    }
+                    other => others.push((other.frame_type(), at)),
+                }
+            }
+        }
+        assert_eq!(got, data, "step {step}");
+        assert_eq!(pieces[0].0, body_at, "step {step}");
+        // A frame that is complete when looked at is returned whole.
+        assert!(
+            pieces.len() >= 2 || step > data.len(),
+            "step {step}: {pieces:?}"
+        );
+        assert!(
+            pieces[..pieces.len() - 1].iter().all(|p| p.1 >= 16 * 1024),
+            "step {step}: {pieces:?}"
+        );
+        assert_eq!(flushes.iter().filter(|f| **f).count(), 1, "step {step}");
+        assert!(flushes.last().unwrap(), "step {step}");
+        assert_eq!(
+            others,
+            vec![(FrameType::BodyCredit, 0), (FrameType::ResponseEnd, end_at)],
+            "step {step}"
+        );
+        assert!(fb.at_boundary());
+        fb.check_eof().unwrap();
+    }
+}
+
+/// Split mode caps each read at the piece size, so the buffer never holds a whole
+/// 256 KiB frame.
+#[test]
+fn frame_buffer_split_mode_reads_in_pieces() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let big = vec![9u8; MAX_DATA as usize];
+    let writer = std::thread::spawn(move || {
+        let mut aw = &a;
+        let mut scratch = Vec::new();
+        write_message(
+            &mut aw,
+            &Message::ResponseBody {
+                data: &big,
+                flush: true,
+            },
+            &mut scratch,
+        )
+        .unwrap();
+    });
+    let mut fb = FrameBuffer::new(Limits::default());
+    fb.split_response_body(16 * 1024);
+    let mut rb = &b;
+    let mut total = 0;
+    while total < MAX_DATA as usize {
+        assert!(fb.read_from(&mut rb).unwrap() <= 16 * 1024);
+        while let Some(m) = fb.next_message().unwrap() {
+            let Message::ResponseBody { data, .. } = m else {
+                panic!("unexpected frame");
+            };
+            total += data.len();
+        }
+        assert!(fb.capacity() <= 64 * 1024, "capacity {}", fb.capacity());
+    }
+    assert_eq!(total, MAX_DATA as usize);
+    writer.join().unwrap();
+}
