@@ -148,7 +148,7 @@ pub fn handle(
         process_group: name.as_bytes(),
         application_group: application_group.as_bytes(),
     });
-    let mut environ = EnvironBuilder::with_buffer(buffers::take());
+    let mut environ = EnvironBuilder::with_buffer(buffers::ENVIRON.take());
     let mut push_err = None;
     for (k, v) in env.vars.iter() {
         if let Err(e) = environ.push(k.as_bytes(), v) {
@@ -183,7 +183,7 @@ pub fn handle(
             );
         }
     };
-    let environ_frame = buffers::Pooled(environ.finish());
+    let environ_frame = buffers::Pooled(environ.finish(), &buffers::ENVIRON);
     let body = has_body(&r);
     // A daemon restarting for a changed script refuses the request before
     // reading any of it (REJECT RESTARTING): send it again, to a new or
@@ -223,7 +223,7 @@ pub fn handle(
             max_head: group.opts.header_buffer_size.max(8192) * 4,
             ..Limits::default()
         };
-        let mut reader = FdFrameReader::with_storage(limits, buffers::take());
+        let mut reader = FdFrameReader::with_storage(limits, buffers::RELAY.take());
         // Big RESPONSE_BODY frames reach the client in pieces as they arrive: a
         // relay holds ~2 x 16 KiB of a response, not whole frames.
         reader.split_response_body(PUMP_BUFFER);
@@ -239,7 +239,12 @@ pub fn handle(
             write_timeout: group.opts.client_write_timeout(),
             client_timeout: None,
             scratch: Vec::new(),
-            pump: buffers::take(),
+            // Only a request with a body needs one.
+            pump: if body {
+                buffers::RELAY.take()
+            } else {
+                Vec::new()
+            },
             restarting: None,
         };
         // Replay the frames already written through the session so it knows the state.
@@ -325,8 +330,8 @@ struct Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        buffers::give(std::mem::take(&mut self.pump));
-        buffers::give(self.reader.take_storage());
+        buffers::RELAY.give(std::mem::take(&mut self.pump));
+        buffers::RELAY.give(self.reader.take_storage());
     }
 }
 
