@@ -292,15 +292,7 @@ fn frame_buffer_over_nonblocking_socket() {
         let mut aw = &a;
         let mut scratch = Vec::new();
         write_message(&mut aw, &Message::BodyCredit(1), &mut scratch).unwrap();
-        write_message(
-            &mut aw,
-            &Message::ResponseBody {
-                data: &big,
-                flush: true,
-            },
-            &mut scratch,
-        )
-        .unwrap();
+        write_flushed_body(&a, &big, &mut scratch);
         let end = Message::ResponseEnd(ResponseEnd {
             timings: Timings::default(),
             trailers: PairList::EMPTY,
@@ -354,11 +346,7 @@ fn frame_buffer_splits_big_response_bodies() {
     let end_at = bytes.len() as u64;
     bytes.extend(
         Message::ResponseEnd(ResponseEnd {
-            timings: Timings {
-                app_us: 1,
-                cpu_us: 2,
-                queue_us: 3,
-            },
+            timings: Timings::default(),
             trailers: PairList::EMPTY,
         })
         .to_frame()
@@ -415,19 +403,7 @@ fn frame_buffer_splits_big_response_bodies() {
 fn frame_buffer_split_mode_reads_in_pieces() {
     let (a, b) = UnixStream::pair().unwrap();
     let big = vec![9u8; MAX_DATA as usize];
-    let writer = std::thread::spawn(move || {
-        let mut aw = &a;
-        let mut scratch = Vec::new();
-        write_message(
-            &mut aw,
-            &Message::ResponseBody {
-                data: &big,
-                flush: true,
-            },
-            &mut scratch,
-        )
-        .unwrap();
-    });
+    let writer = std::thread::spawn(move || write_flushed_body(&a, &big, &mut Vec::new()));
     let mut fb = FrameBuffer::new(Limits::default());
     fb.split_response_body(16 * 1024);
     let mut rb = &b;
@@ -444,4 +420,10 @@ fn frame_buffer_split_mode_reads_in_pieces() {
     }
     assert_eq!(total, MAX_DATA as usize);
     writer.join().unwrap();
+}
+
+/// Writes one RESPONSE_BODY frame with the flush flag.
+fn write_flushed_body(sock: &UnixStream, data: &[u8], scratch: &mut Vec<u8>) {
+    let body = Message::ResponseBody { data, flush: true };
+    write_message(&mut &*sock, &body, scratch).unwrap();
 }
