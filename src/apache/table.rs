@@ -51,24 +51,26 @@ impl Table {
     }
 
     /// Every (key, value) entry in insertion order, duplicates included.
-    pub fn entries(&self) -> Vec<(&[u8], &[u8])> {
-        if self.0.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: live table; apr_table_elts returns its backing array.
-        let arr = unsafe { &*sys::apr_table_elts(self.0) };
-        let base = arr.elts as *const sys::apr_table_entry_t;
-        (0..arr.nelts.max(0) as usize)
-            .filter_map(|i| {
-                // SAFETY: i < nelts, and the array holds apr_table_entry_t elements.
-                let e = unsafe { &*base.add(i) };
-                // SAFETY: keys and values are NUL-terminated strings owned by the table.
-                let k = unsafe { super::cbytes(e.key) }?;
-                // SAFETY: as above.
-                let v = unsafe { super::cbytes(e.val) }.unwrap_or(b"");
-                Some((k, v))
-            })
-            .collect()
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let (base, n) = if self.0.is_null() {
+            (std::ptr::null(), 0)
+        } else {
+            // SAFETY: live table; apr_table_elts returns its backing array.
+            let arr = unsafe { &*sys::apr_table_elts(self.0) };
+            (
+                arr.elts as *const sys::apr_table_entry_t,
+                arr.nelts.max(0) as usize,
+            )
+        };
+        (0..n).filter_map(move |i| {
+            // SAFETY: i < nelts, and the array holds apr_table_entry_t elements.
+            let e = unsafe { &*base.add(i) };
+            // SAFETY: keys and values are NUL-terminated strings owned by the table.
+            let k = unsafe { super::cbytes(e.key) }?;
+            // SAFETY: as above.
+            let v = unsafe { super::cbytes(e.val) }.unwrap_or(b"");
+            Some((k, v))
+        })
     }
 
     /// Replaces every value of `k` with `v` (both copied by APR).

@@ -25,20 +25,22 @@ pub struct Resolved<'a> {
     pub trusted_proxies: Option<&'a [super::proxy::Subnet]>,
 }
 
-fn header_to_cgi(name: &[u8]) -> Option<String> {
+/// `HTTP_NAME` for header `name` (letters, digits and hyphens only), built
+/// in `buf` (reused across the headers of a request).
+fn header_to_cgi<'b>(name: &[u8], buf: &'b mut String) -> Option<&'b str> {
     if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
         return None;
     }
-    let mut key = String::with_capacity(name.len() + 5);
-    key.push_str("HTTP_");
-    key.extend(name.iter().map(|&b| {
+    buf.clear();
+    buf.push_str("HTTP_");
+    buf.extend(name.iter().map(|&b| {
         if b == b'-' {
             '_'
         } else {
             b.to_ascii_uppercase() as char
         }
     }));
-    Some(key)
+    Some(buf)
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
@@ -59,12 +61,14 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     for (k, v) in r.subprocess_env().entries() {
         env.set(&String::from_utf8_lossy(k), v);
     }
-    let mut seen = std::collections::HashSet::new();
+    // Keys set from headers so far, as "\0KEY\0KEY\0", to join repeats.
+    let mut seen = Vec::from(&b"\0"[..]);
+    let mut key_buf = String::new();
     for (k, v) in r.headers_in().entries() {
         let key = if k.eq_ignore_ascii_case(b"content-type") {
-            "CONTENT_TYPE".to_string()
+            "CONTENT_TYPE"
         } else if k.eq_ignore_ascii_case(b"content-length") {
-            "CONTENT_LENGTH".to_string()
+            "CONTENT_LENGTH"
         } else if (k.eq_ignore_ascii_case(b"authorization") && !res.pass_authorization)
             || k.eq_ignore_ascii_case(b"proxy-authorization")
             // Never HTTP_PROXY (httpoxy, CVE-2016-5388).
@@ -72,30 +76,33 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         {
             continue;
         } else {
-            match header_to_cgi(k) {
+            match header_to_cgi(k, &mut key_buf) {
                 Some(key) => key,
                 None => continue,
             }
         };
-        let value = match env.get(&key) {
+        let repeat = seen.len() > key.len() + 1
+            && memchr::memmem::find_iter(&seen, key.as_bytes())
+                .any(|i| seen[i - 1] == 0 && seen.get(i + key.len()) == Some(&0));
+        match env.get(key) {
             // Apache merges repeated headers already; join any that remain.
-            Some(old) if !seen.insert(key.clone()) => {
+            Some(old) if repeat => {
                 let mut joined = old.to_vec();
                 joined.extend_from_slice(b", ");
                 joined.extend_from_slice(v);
-                joined
+                env.set(key, joined);
             }
             _ => {
-                seen.insert(key.clone());
-                v.to_vec()
+                seen.extend_from_slice(key.as_bytes());
+                seen.push(0);
+                env.set(key, v);
             }
-        };
-        env.set(&key, value);
+        }
     }
 
     // SAFETY: a static string owned by Apache.
-    let banner = unsafe { crate::apache::cstr(sys::ap_get_server_banner()) }.into_owned();
-    env.set("SERVER_SOFTWARE", banner);
+    let banner = unsafe { crate::apache::cstr(sys::ap_get_server_banner()) };
+    env.set("SERVER_SOFTWARE", banner.as_bytes());
     // SAFETY: live request; returns a pool string (IPv6 literals bracketed).
     let server_name = unsafe { crate::apache::cbytes(sys::ap_get_server_name_for_url(r.as_ptr())) };
     env.set("SERVER_NAME", server_name.unwrap_or(b""));
@@ -104,7 +111,8 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     if let Some(ip) = unsafe { crate::apache::cbytes(conn.local_ip) } {
         env.set("SERVER_ADDR", ip);
     }
-    env.set("SERVER_PORT", r.server_port().to_string());
+    let mut num = itoa::Buffer::new();
+    env.set("SERVER_PORT", num.format(r.server_port()));
     if let Some(ip) = r.useragent_ip() {
         env.set("REMOTE_ADDR", ip);
     }
@@ -112,7 +120,7 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         // SAFETY: non-NULL client address of a live connection.
         env.set(
             "REMOTE_PORT",
-            unsafe { (*conn.client_addr).port }.to_string(),
+            num.format(unsafe { (*conn.client_addr).port }),
         );
     }
     env.set("DOCUMENT_ROOT", r.document_root().as_bytes());
@@ -205,9 +213,9 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         // SAFETY: NULL or a NUL-terminated string owned by the connection.
         let host = unsafe { crate::apache::cbytes(addr.hostname) }.unwrap_or(b"");
         env.set("mod_wsgi.listener_host", host);
-        env.set("mod_wsgi.listener_port", addr.port.to_string());
+        env.set("mod_wsgi.listener_port", num.format(addr.port));
     }
-    env.set("mod_wsgi.server_pid", std::process::id().to_string());
+    env.set("mod_wsgi.server_pid", num.format(std::process::id()));
     if let Some(id) = r.ensure_log_id() {
         env.set("mod_wsgi.request_id", id);
     }
@@ -230,12 +238,13 @@ mod tests {
 
     #[test]
     fn header_names() {
+        let mut b = String::new();
         assert_eq!(
-            header_to_cgi(b"X-Forwarded-For").as_deref(),
+            header_to_cgi(b"X-Forwarded-For", &mut b),
             Some("HTTP_X_FORWARDED_FOR")
         );
-        assert_eq!(header_to_cgi(b"accept").as_deref(), Some("HTTP_ACCEPT"));
-        assert_eq!(header_to_cgi(b"X_Spoof"), None);
-        assert_eq!(header_to_cgi(b"Bad Header"), None);
+        assert_eq!(header_to_cgi(b"accept", &mut b), Some("HTTP_ACCEPT"));
+        assert_eq!(header_to_cgi(b"X_Spoof", &mut b), None);
+        assert_eq!(header_to_cgi(b"Bad Header", &mut b), None);
     }
 }
