@@ -76,11 +76,21 @@ pub fn restart_for_changed_script(group: &Group, script: &str) {
     if SCRIPT_CHANGED.swap(true, Ordering::SeqCst) {
         return;
     }
+    restart_self(
+        "[WSGIRS0416]",
+        group,
+        &format!("restarting: WSGI script '{script}' changed"),
+    );
+}
+
+/// Logs why this daemon process restarts itself, then stops it after its
+/// requests in flight (the supervisor starts a new one).
+fn restart_self(code: &str, group: &Group, why: &str) {
     log::server(
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0416] daemon process {} of group '{}' restarting: WSGI script '{script}' changed",
+            "{code} daemon process {} of group '{}' {why}",
             std::process::id(),
             group.opts.name
         ),
@@ -531,17 +541,11 @@ fn worker(group: &Arc<Group>, acceptor: &Acceptor, id: u32) {
         let served = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
         let max = group.opts.maximum_requests;
         if max > 0 && served == max {
-            log::server(
-                Level::Info,
-                None,
-                &format!(
-                    "[WSGIRS0413] daemon process {} of group '{}' reached maximum-requests={max}; restarting",
-                    std::process::id(),
-                    group.opts.name
-                ),
+            restart_self(
+                "[WSGIRS0413]",
+                group,
+                &format!("reached maximum-requests={max}; restarting"),
             );
-            SELF_RESTART.store(true, Ordering::SeqCst);
-            STOPPING.store(true, Ordering::SeqCst);
         }
     }
 }
