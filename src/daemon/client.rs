@@ -156,6 +156,9 @@ pub fn handle(
         }
     }
     let _ = environ.push(b"wsgi.url_scheme", env.url_scheme.as_bytes());
+    if r.header_only() {
+        let _ = environ.push(super::HEADER_ONLY_KEY.as_bytes(), b"1");
+    }
     for (k, v) in &env.times {
         let _ = environ.push(k.as_bytes(), format!("{v:.6}").as_bytes());
     }

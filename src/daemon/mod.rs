@@ -23,6 +23,12 @@ use std::sync::Arc;
 
 pub use options::DaemonOptions;
 
+/// The ENVIRON pair by which the Apache child tells the daemon that Apache
+/// will send no response body (`r->header_only`, a HEAD request, also when
+/// `WSGIMapHEADToGET` shows the application a GET). The daemon removes it
+/// before the application sees the environ; its value is `1`.
+pub const HEADER_ONLY_KEY: &str = "mod_wsgi-rs.header_only";
+
 /// Daemon-mode configuration of one server record.
 #[derive(Clone, Debug, Default)]
 pub struct DaemonServerConfig {

@@ -65,6 +65,8 @@ pub struct DaemonHost {
     failed: bool,
     /// FD_PASSING was granted: `send_file` passes the descriptor (RESPONSE_FILE).
     fd_passing: bool,
+    /// Apache sends no body (HEAD): a body shorter than `Content-Length` is expected.
+    head_only: bool,
     request_id: String,
     /// Frames encoded but not written yet (starts with ACCEPT).
     out: Vec<u8>,
@@ -336,6 +338,10 @@ impl Host for DaemonHost {
     fn client_gone(&self) -> bool {
         self.gone
     }
+
+    fn head_only(&self) -> bool {
+        self.head_only
+    }
 }
 
 /// Serves one accepted connection.
@@ -405,15 +411,15 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     }
     // ENVIRON.
     let mut env = EnvironData::new();
-    match reader.read_message() {
+    let head_only = match reader.read_message() {
         Ok(Some(m @ Message::Environ(pairs))) => {
             if session.recv(&m).is_err() {
                 return;
             }
-            fill_environ(&mut env, pairs, group);
+            fill_environ(&mut env, pairs, group)
         }
         _ => return,
-    }
+    };
     let daemon_start = accepted_us as f64 / 1e6;
     env.times = vec![
         (
@@ -481,6 +487,7 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         gone: false,
         failed: false,
         fd_passing: offered.contains(proto::Caps::FD_PASSING),
+        head_only,
         request_id,
         out,
     });
@@ -538,10 +545,14 @@ fn parse_f64(v: Option<&[u8]>) -> f64 {
 }
 
 /// Turns the ENVIRON pairs into the environ data, with the daemon's own keys.
-fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) {
+/// Returns whether the Apache child sends no response body (HEAD).
+fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) -> bool {
+    let mut head_only = false;
     for (k, v) in pairs.iter() {
         let key = String::from_utf8_lossy(k);
-        if key == "wsgi.url_scheme" {
+        if key == super::HEADER_ONLY_KEY {
+            head_only = v == b"1";
+        } else if key == "wsgi.url_scheme" {
             env.url_scheme = String::from_utf8_lossy(v).into_owned();
         } else {
             env.set(&key, v);
@@ -556,6 +567,7 @@ fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) {
     env.set("mod_wsgi.process_group", group.opts.name.as_bytes());
     env.set("mod_wsgi.daemon_connects", b"1");
     env.set("mod_wsgi.daemon_restarts", b"0");
+    head_only
 }
 
 /// Shares the host between the exchange (which drops it when the request
@@ -660,6 +672,12 @@ impl Host for Finisher {
             .map(|g| g.as_ref().is_some_and(|h| h.gone))
             .unwrap_or(true)
     }
+    fn head_only(&self) -> bool {
+        self.0
+            .lock()
+            .map(|g| g.as_ref().is_some_and(|h| h.head_only))
+            .unwrap_or(false)
+    }
 }
 
 #[cfg(test)]
@@ -708,6 +726,7 @@ mod tests {
             gone: false,
             failed: false,
             fd_passing: caps.contains(Caps::FD_PASSING),
+            head_only: false,
             request_id: String::new(),
             out: Vec::new(),
         };

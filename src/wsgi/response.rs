@@ -180,9 +180,18 @@ impl Response {
         }
     }
 
-    /// Bytes still owed under the app's `Content-Length`, if it set one.
+    /// Bytes still owed under the app's `Content-Length`, if it set one and
+    /// its status carries a body: Apache sends none for 204 and 304
+    /// (`AP_STATUS_IS_HEADER_ONLY`), so a short body there is expected.
     pub fn shortfall(&self) -> Option<(u64, u64)> {
         let st = self.state();
+        if st
+            .head
+            .as_ref()
+            .is_some_and(|h| matches!(h.status, 204 | 304))
+        {
+            return None;
+        }
         st.content_length
             .filter(|&cl| st.written < cl)
             .map(|cl| (cl, st.written))
