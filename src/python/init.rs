@@ -189,8 +189,8 @@ fn prepare_main(py: Python<'_>) -> PyResult<()> {
 }
 
 /// Sets up the current interpreter for application group `group`: log
-/// streams as `sys.stdout`/`sys.stderr`, the `mod_wsgi` and `apache`
-/// modules, and the `WSGIPythonPath` directories.
+/// streams as `sys.stdout`/`sys.stderr`, the `WSGIPythonPath` directories,
+/// then the `mod_wsgi` and `apache` modules.
 pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     let Some((settings, info)) = SETUP.get() else {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(
@@ -208,7 +208,6 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     )?;
     sys.setattr("stdout", stdout)?;
     sys.setattr("stderr", stderr)?;
-    modules::install(py, info, group)?;
     super::restrict::install(py, settings)?;
     if !settings.path.is_empty() {
         // site.addsitedir() so .pth files are honoured, then move the new
@@ -225,7 +224,9 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
         let new_path: Vec<String> = added.into_iter().chain(rest).collect();
         sys.setattr("path", new_path)?;
     }
-    Ok(())
+    // After the python-path: a `mod_wsgi` package installed there (a venv's
+    // site-packages given as python-path) is found too.
+    modules::install(py, info, group)
 }
 
 /// Whether Python was initialised in this process.

@@ -2,8 +2,17 @@
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
 //! every interpreter the same way). Static attributes only here; events and
 //! metrics are a later issue.
+//!
+//! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
+//! as `mod-wsgi-telemetry` install a Python package named `mod_wsgi`. As
+//! mod_wsgi does, that package is imported before ours takes its place in
+//! `sys.modules`, and ours takes over its `__path__`, so `import mod_wsgi`
+//! gives this module and `import mod_wsgi.express` still finds the package's
+//! subpackages.
 
+use crate::apache::log::{self, Level};
 use crate::apache::{mpm, sys};
+use pyo3::exceptions::PyModuleNotFoundError;
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyTuple};
 
@@ -56,6 +65,7 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> P
         "FileWrapper",
         py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
     )?;
+    adopt_package_path(py, &m, application_group);
     sys_modules.set_item("mod_wsgi", &m)?;
 
     let a = PyModule::new(py, "apache")?;
@@ -81,6 +91,46 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> P
     a.add("threads_per_process", info.threads_per_process)?;
     sys_modules.set_item("apache", &a)?;
     Ok(())
+}
+
+/// Imports a `mod_wsgi` package installed on `sys.path` (pip's mod_wsgi,
+/// `mod-wsgi-telemetry`), if there is one, and gives `m` its `__path__`.
+/// A package that fails to import for another reason than not being there
+/// is logged with its traceback; the interpreter is set up all the same.
+fn adopt_package_path(py: Python<'_>, m: &Bound<'_, PyModule>, group: &str) {
+    let existing = match py.import("mod_wsgi") {
+        Ok(existing) => existing,
+        Err(e) if e.is_instance_of::<PyModuleNotFoundError>(py) => return,
+        Err(e) => {
+            let mut lines = vec![format!(
+                "[WSGIRS0206] the 'mod_wsgi' Python package on sys.path of application group \
+                 '{group}' failed to import; its subpackages will not be importable"
+            )];
+            lines.extend(super::format_exception(py, &e));
+            py.detach(|| {
+                for line in &lines {
+                    log::server(Level::Err, None, line);
+                }
+            });
+            return;
+        }
+    };
+    let Ok(path) = existing.getattr("__path__") else {
+        return;
+    };
+    let shown = path.str().map(|s| s.to_string()).unwrap_or_default();
+    if m.setattr("__path__", path).is_ok() {
+        py.detach(|| {
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "[WSGIRS0205] imported the existing 'mod_wsgi' Python package in application \
+                     group '{group}'; its subpackages import from {shown}"
+                ),
+            )
+        });
+    }
 }
 
 /// Updates `mod_wsgi.application_group` in the current interpreter.

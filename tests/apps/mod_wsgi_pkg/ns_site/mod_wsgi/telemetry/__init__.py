@@ -1,0 +1,1 @@
+# A portion of the mod_wsgi namespace without a top-level __init__.py.

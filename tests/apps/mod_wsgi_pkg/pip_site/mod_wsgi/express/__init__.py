@@ -1,0 +1,1 @@
+# mod_wsgi.express, as pip's mod_wsgi installs it.
