@@ -83,11 +83,15 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
     crate::python::script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
-    if restricted && !crate::embedded::preload::any(server) {
+    if restricted && !crate::python::preload::any(server) {
         // WSGIRestrictEmbedded On and nothing else needs Python here.
         return OK;
     }
-    match init::initialize(&settings, &modules::ProcessInfo::embedded()) {
+    match init::initialize(
+        &settings,
+        &modules::ProcessInfo::embedded(),
+        crate::wsgi::PYTHON_EXTENSION,
+    ) {
         Ok(()) => {
             log::server(
                 Level::Info,
@@ -101,7 +105,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
             if settings.destroy_interpreter() {
                 pchild.on_cleanup(|| entry::guarded("Python finalisation", init::finalize));
             }
-            crate::embedded::preload::run(server);
+            crate::python::preload::run(server);
         }
         Err(e) => log::server(
             Level::Alert,
@@ -117,10 +121,10 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
 
 unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> c_int {
     // SAFETY: Apache passes the live request of this hook.
-    unsafe { entry::request_hook(r, "translate_name", crate::embedded::translate_name) }
+    unsafe { entry::request_hook(r, "translate_name", crate::handler::translate_name) }
 }
 
 unsafe extern "C" fn handler(r: *mut sys::request_rec) -> c_int {
     // SAFETY: Apache passes the live request of this hook.
-    unsafe { entry::request_hook(r, "handler", crate::embedded::handler) }
+    unsafe { entry::request_hook(r, "handler", crate::handler::handler) }
 }

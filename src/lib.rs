@@ -1,13 +1,17 @@
 //! mod_wsgi-rs: an Apache httpd module, written in Rust, that hosts Python
 //! WSGI applications as a drop-in replacement for mod_wsgi 6.
 //!
-//! Crate map: `apache` (the only C-facing code: bindings, shim, entry
-//! wrapper, logging, request views), `config` (directives and merged
-//! configuration), `python` (interpreter lifecycle, thread states, the
-//! `mod_wsgi` module, script loading), `wsgi` (the host-neutral WSGI core),
-//! `embedded` (running the core inside Apache children) and `hooks` (the
-//! Apache hooks). The exported module record `wsgi_module`, defined below,
-//! is the only symbol this library exports.
+//! Crate map, each folder importing only those listed after it: `hooks`
+//! (the Apache hooks), `handler` (the Apache-child request path: URL
+//! mapping, the `wsgi-script` handler, its embedded back end and its daemon
+//! back end, the relay), `daemon` (the supervisor in the Apache parent, the
+//! daemon process and its side of a request), `wsgi` (the host-neutral WSGI
+//! core), `python` (interpreter lifecycle, thread states, the `mod_wsgi`
+//! module, script loading), `config` (every directive and option parser and
+//! the merged configuration), `apache` (the only C-facing code: bindings,
+//! shim, entry wrapper, logging, request views) and `proto` (the daemon wire
+//! protocol, no FFI). The exported module record `wsgi_module`, defined
+//! below, is the only symbol this library exports.
 
 // Unit tests are built without the module record, which leaves the hooks unused.
 #![cfg_attr(any(test, feature = "standalone"), allow(dead_code, unused_imports))]
@@ -15,7 +19,7 @@
 pub mod apache;
 pub mod config;
 pub mod daemon;
-pub mod embedded;
+pub mod handler;
 mod hooks;
 pub mod proto;
 pub mod python;

@@ -52,22 +52,22 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIDestroyInterpreter", destroy_interpreter, true),
     (
         "WSGIDaemonProcess",
-        crate::daemon::directive_daemon_process,
+        super::daemon::directive_daemon_process,
         false,
     ),
     (
         "WSGIRestrictProcess",
-        crate::daemon::directive_restrict_process,
+        super::daemon::directive_restrict_process,
         false,
     ),
     (
         "WSGISocketPrefix",
-        crate::daemon::directive_socket_prefix,
+        super::daemon::directive_socket_prefix,
         true,
     ),
     (
         "WSGISocketRotation",
-        crate::daemon::directive_socket_rotation,
+        super::daemon::directive_socket_rotation,
         true,
     ),
 ];
@@ -346,7 +346,7 @@ fn trusted_proxy_headers(t: &mut Target<'_>, name: &str, args: &[String]) -> Res
     let list = t.dir.trusted_proxy_headers.get_or_insert_with(Vec::new);
     list.extend(
         args.iter()
-            .map(|h| crate::embedded::proxy::header_env_name(h)),
+            .map(|h| super::trusted_proxies::header_env_name(h)),
     );
     Ok(())
 }
@@ -359,7 +359,7 @@ fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     }
     let mut parsed = Vec::new();
     for a in args {
-        parsed.push(crate::embedded::proxy::Subnet::parse(a).map_err(|e| format!("{name}: {e}"))?);
+        parsed.push(super::trusted_proxies::Subnet::parse(a).map_err(|e| format!("{name}: {e}"))?);
     }
     t.dir
         .trusted_proxies

@@ -6,9 +6,11 @@
 //! `post_config` has run (children only read it).
 
 pub mod alias;
+pub mod daemon;
+pub mod daemon_options;
 pub mod directives;
-pub mod group;
 pub mod python;
+pub mod trusted_proxies;
 pub mod words;
 
 use crate::apache::pool::Pool;
@@ -31,7 +33,7 @@ pub struct ServerConfig {
     /// `WSGIImportScript` entries (main server and virtual hosts).
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups and socket settings.
-    pub daemon: crate::daemon::DaemonServerConfig,
+    pub daemon: daemon::DaemonServerConfig,
 }
 
 /// `WSGIImportScript path process-group=... application-group=...`.
@@ -79,7 +81,7 @@ pub struct DirConfig {
     /// `WSGITrustedProxyHeaders`, as environ names (`HTTP_X_FORWARDED_FOR`).
     pub trusted_proxy_headers: Option<Vec<String>>,
     /// `WSGITrustedProxies`.
-    pub trusted_proxies: Option<Vec<crate::embedded::proxy::Subnet>>,
+    pub trusted_proxies: Option<Vec<trusted_proxies::Subnet>>,
     /// `WSGIRestrictProcess`: the process groups requests here may select
     /// ("" is `%{GLOBAL}`, embedded mode).
     pub restrict_process: Option<Vec<String>>,
@@ -134,7 +136,7 @@ impl ServerConfig {
             restrict_embedded: parent.restrict_embedded,
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
-            daemon: crate::daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),
+            daemon: daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),
         }
     }
 }

@@ -296,7 +296,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         maximum_processes: o.processes as i32,
         threads_per_process: o.threads as i32,
     };
-    if let Err(e) = init::initialize(&settings, &info) {
+    if let Err(e) = init::initialize(&settings, &info, crate::wsgi::PYTHON_EXTENSION) {
         fatal(group, format!("Python could not be started: {e}"));
     }
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
@@ -305,7 +305,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         service_main(group, mask);
     }
     if let Some(main) = log::main_server() {
-        crate::embedded::preload::run_group(main, &o.name);
+        crate::python::preload::run_group(main, &o.name);
     }
     log::server(
         Level::Info,
@@ -409,7 +409,7 @@ fn service_main(group: &Arc<Group>, mask: SigSet) -> ! {
         ),
     );
     if let Some(main) = log::main_server() {
-        crate::embedded::preload::run_group(main, &group.opts.name);
+        crate::python::preload::run_group(main, &group.opts.name);
     }
     // The scripts returned: stay until stopped (mod_wsgi keeps the process).
     loop {
@@ -419,7 +419,7 @@ fn service_main(group: &Arc<Group>, mask: SigSet) -> ! {
 
 /// Waits for a stop signal, or for a worker to set [`STOPPING`] itself
 /// (maximum-requests); returns what stopped the process.
-fn wait_for_stop(mask: &SigSet, o: &super::DaemonOptions) -> &'static str {
+fn wait_for_stop(mask: &SigSet, o: &crate::config::daemon_options::DaemonOptions) -> &'static str {
     let (inactivity, request_timeout) = (o.inactivity_timeout, o.request_timeout);
     let timeout = libc::timespec {
         tv_sec: 0,

@@ -550,7 +550,7 @@ fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) -> bo
     let mut head_only = false;
     for (k, v) in pairs.iter() {
         let key = String::from_utf8_lossy(k);
-        if key == super::HEADER_ONLY_KEY {
+        if key == proto::HEADER_ONLY_KEY {
             head_only = v == b"1";
         } else if key == "wsgi.url_scheme" {
             env.url_scheme = String::from_utf8_lossy(v).into_owned();

@@ -9,13 +9,13 @@
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
-use super::options::DaemonOptions;
 use super::{process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::sys;
 use crate::config::ServerConfig;
+use crate::config::daemon_options::DaemonOptions;
 use crate::proto::AuthToken;
 use std::ffi::{c_int, c_void};
 use std::os::fd::RawFd;

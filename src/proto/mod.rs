@@ -10,7 +10,7 @@
 //! peer-uid authentication (`auth`), blocking and incremental frame I/O (`io`) and
 //! `SCM_RIGHTS` passing (`fdpass`). It depends on nothing else in the crate, has no FFI to
 //! Apache or Python, never holds or needs the GIL, and never panics on peer input.
-//! Callers: `daemon::client` (Apache child side) and `daemon::server` (daemon side).
+//! Callers: `handler::relay` (Apache child side) and `daemon::server` (daemon side).
 //! The only `unsafe` is one block in `fdpass` (adopting received descriptors).
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -46,3 +46,9 @@ pub use messages::{
 };
 pub use pairs::{PairIter, PairList, PairListBuf};
 pub use session::{Downstream, Session, Side, Upstream};
+
+/// The ENVIRON pair by which the Apache child tells the daemon that Apache
+/// will send no response body (`r->header_only`, a HEAD request, also when
+/// `WSGIMapHEADToGET` shows the application a GET). The daemon removes it
+/// before the application sees the environ; its value is `1`.
+pub const HEADER_ONLY_KEY: &str = "mod_wsgi-rs.header_only";

@@ -19,7 +19,18 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 static MAIN_TSTATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
 /// What every interpreter of this process is set up with.
-static SETUP: OnceLock<(PythonSettings, modules::ProcessInfo)> = OnceLock::new();
+static SETUP: OnceLock<(PythonSettings, modules::ProcessInfo, Extension)> = OnceLock::new();
+
+/// What the layer above (the WSGI core) adds to Python, handed in so that
+/// this folder does not depend on it: its types, created in the main
+/// interpreter before any sub-interpreter exists so that every interpreter
+/// shares them, and its attributes of the `mod_wsgi` module, added in every
+/// interpreter.
+#[derive(Clone, Copy)]
+pub struct Extension {
+    pub prepare_types: fn(Python<'_>),
+    pub module_attrs: fn(&Bound<'_, pyo3::types::PyModule>) -> PyResult<()>,
+}
 
 /// Why Python could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +107,11 @@ fn python_error(msg: String, settings: &PythonSettings) -> InitError {
 }
 
 /// Initialises Python in this process and releases the GIL.
-pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Result<(), InitError> {
+pub fn initialize(
+    settings: &PythonSettings,
+    info: &modules::ProcessInfo,
+    extension: Extension,
+) -> Result<(), InitError> {
     let mut raw = MaybeUninit::<ffi::PyConfig>::uninit();
     let config = raw.as_mut_ptr();
     // SAFETY: PyConfig_InitPythonConfig fully initialises the struct.
@@ -157,11 +172,12 @@ pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Res
     unsafe { ffi::PyConfig_Clear(config) };
     result?;
 
-    let _ = SETUP.set((settings.clone(), info.clone()));
+    let _ = SETUP.set((settings.clone(), info.clone(), extension));
     // This thread holds the GIL with the main thread state current, which the
     // GILState API knows, so pyo3's attach nests without switching.
     let setup = Python::attach(|py| {
-        prepare_main(py).map_err(|e| InitError::Setup(super::format_exception(py, &e).join("\n")))
+        prepare_main(py, extension)
+            .map_err(|e| InitError::Setup(super::format_exception(py, &e).join("\n")))
     });
     // SAFETY: this thread holds the GIL; release it and keep the main state.
     let ts = unsafe { ffi::PyEval_SaveThread() };
@@ -172,13 +188,10 @@ pub fn initialize(settings: &PythonSettings, info: &modules::ProcessInfo) -> Res
 /// Main-interpreter start-up: create pyo3's type objects here, before any
 /// sub-interpreter exists, so that every interpreter shares the same ones;
 /// record the main interpreter; set it up like any other.
-fn prepare_main(py: Python<'_>) -> PyResult<()> {
+fn prepare_main(py: Python<'_>, extension: Extension) -> PyResult<()> {
     py.get_type::<logstream::LogStream>();
     py.get_type::<logstream::LogBuffer>();
-    py.get_type::<crate::wsgi::input::Input>();
-    py.get_type::<crate::wsgi::start_response::StartResponse>();
-    py.get_type::<crate::wsgi::start_response::Write>();
-    py.get_type::<crate::wsgi::file_wrapper::FileWrapper>();
+    (extension.prepare_types)(py);
     interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that
     // threading's idea of the main thread is the one that will finalise
@@ -192,7 +205,7 @@ fn prepare_main(py: Python<'_>) -> PyResult<()> {
 /// streams as `sys.stdout`/`sys.stderr`, the `WSGIPythonPath` directories,
 /// then the `mod_wsgi` and `apache` modules.
 pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
-    let Some((settings, info)) = SETUP.get() else {
+    let Some((settings, info, extension)) = SETUP.get() else {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(
             "Python settings missing",
         ));
@@ -226,7 +239,7 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     }
     // After the python-path: a `mod_wsgi` package installed there (a venv's
     // site-packages given as python-path) is found too.
-    modules::install(py, info, group)
+    modules::install(py, info, group, extension.module_attrs)
 }
 
 /// Whether Python was initialised in this process.

@@ -5,16 +5,23 @@
 //! released while a line is written to the log.
 
 use crate::apache::log::{self, Level};
-use crate::wsgi::Exchange;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::sync::Arc;
 
+/// A request's error log as `wsgi.errors` writes to it (the WSGI core's
+/// exchange implements it). Called with the GIL released.
+pub trait RequestLog: Send + Sync {
+    /// Logs `lines` in the request's context; `false` once the request has
+    /// completed (the lines then go to the server's log).
+    fn log_lines(&self, level: Level, lines: &[String]) -> bool;
+}
+
 /// Where a stream's lines go.
 pub enum Sink {
     Server,
-    Request(Arc<Exchange>),
+    Request(Arc<dyn RequestLog>),
 }
 
 #[pyclass(module = "mod_wsgi", name = "Log")]
@@ -42,12 +49,7 @@ impl LogStream {
         let level = self.level;
         py.detach(|| match &self.sink {
             Sink::Request(ex) => {
-                let logged = ex.with_host(|h| {
-                    for l in &lines {
-                        h.log(level, l);
-                    }
-                });
-                if logged.is_err() {
+                if !ex.log_lines(level, &lines) {
                     for l in &lines {
                         log::server(level, None, l);
                     }

@@ -12,6 +12,7 @@ pub mod init;
 pub mod interp;
 pub mod logstream;
 pub mod modules;
+pub mod preload;
 pub mod restrict;
 pub mod script;
 pub mod tstate;

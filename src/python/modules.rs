@@ -45,7 +45,13 @@ fn server_string(p: *const std::ffi::c_char) -> String {
 }
 
 /// Creates both modules in the current interpreter's `sys.modules`.
-pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> PyResult<()> {
+/// `module_attrs` adds the WSGI core's attributes (`FileWrapper`).
+pub fn install(
+    py: Python<'_>,
+    info: &ProcessInfo,
+    application_group: &str,
+    module_attrs: fn(&Bound<'_, PyModule>) -> PyResult<()>,
+) -> PyResult<()> {
     let sys_modules = py.import("sys")?.getattr("modules")?;
 
     let m = PyModule::new(py, "mod_wsgi")?;
@@ -61,10 +67,7 @@ pub fn install(py: Python<'_>, info: &ProcessInfo, application_group: &str) -> P
     m.add("application_group", application_group)?;
     m.add("maximum_processes", info.maximum_processes)?;
     m.add("threads_per_process", info.threads_per_process)?;
-    m.add(
-        "FileWrapper",
-        py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
-    )?;
+    module_attrs(&m)?;
     adopt_package_path(py, &m, application_group);
     sys_modules.set_item("mod_wsgi", &m)?;
 

@@ -146,6 +146,17 @@ impl Exchange {
     }
 }
 
+impl crate::python::logstream::RequestLog for Exchange {
+    fn log_lines(&self, level: Level, lines: &[String]) -> bool {
+        self.with_host(|h| {
+            for l in lines {
+                h.log(level, l);
+            }
+        })
+        .is_ok()
+    }
+}
+
 impl From<HostError> for pyo3::PyErr {
     fn from(e: HostError) -> pyo3::PyErr {
         pyo3::exceptions::PyOSError::new_err(e.to_string())

@@ -17,4 +17,28 @@ pub mod start_response;
 pub mod vars;
 
 pub use app::{Outcome, call_application};
+
+use pyo3::prelude::*;
+use pyo3::types::PyModule;
+
+/// What the core adds to every interpreter: its Python types and
+/// `mod_wsgi.FileWrapper` (handed to `python::init::initialize`).
+pub const PYTHON_EXTENSION: crate::python::init::Extension = crate::python::init::Extension {
+    prepare_types,
+    module_attrs,
+};
+
+fn prepare_types(py: Python<'_>) {
+    py.get_type::<input::Input>();
+    py.get_type::<start_response::StartResponse>();
+    py.get_type::<start_response::Write>();
+    py.get_type::<file_wrapper::FileWrapper>();
+}
+
+fn module_attrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add(
+        "FileWrapper",
+        m.py().get_type::<file_wrapper::FileWrapper>(),
+    )
+}
 pub use host::{Exchange, Head, Host, HostError, Taken};

@@ -15,12 +15,12 @@
 //! Runs on the request thread; no Python.
 
 use super::buffers;
-use super::supervisor::{self, Group};
+use super::host::ApacheHost;
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
-use crate::embedded::host::ApacheHost;
+use crate::daemon::supervisor::{self, Group};
 use crate::proto::{
     self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
     PairList, RejectReason,
@@ -54,7 +54,7 @@ fn connect(group: &Group) -> io::Result<UnixStream> {
             Err(e)
                 if group.rotation
                     && e.raw_os_error() == Some(libc::ENOENT)
-                    && let Some(newer) = super::socket::newer(
+                    && let Some(newer) = crate::daemon::socket::newer(
                         &group.socket_prefix,
                         std::os::unix::process::parent_id(),
                         group.generation,
@@ -157,7 +157,7 @@ pub fn handle(
     }
     let _ = environ.push(b"wsgi.url_scheme", env.url_scheme.as_bytes());
     if r.header_only() {
-        let _ = environ.push(super::HEADER_ONLY_KEY.as_bytes(), b"1");
+        let _ = environ.push(proto::HEADER_ONLY_KEY.as_bytes(), b"1");
     }
     for (k, v) in &env.times {
         let _ = environ.push(k.as_bytes(), format!("{v:.6}").as_bytes());

@@ -5,9 +5,9 @@
 //! hyphens (others are dropped, so `X_Foo` cannot spoof `X-Foo`), and the
 //! `mod_wsgi.*` keys. `HTTPS` decides `wsgi.url_scheme` and is removed.
 
+use super::group;
 use crate::apache::request::Request;
 use crate::apache::{mpm, sys};
-use crate::config::group;
 use crate::wsgi::environ::EnvironData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,7 +22,7 @@ pub struct Resolved<'a> {
     /// `WSGIHandlerScript` file, "" when none.
     pub handler_script: &'a str,
     pub trusted_proxy_headers: Option<&'a [String]>,
-    pub trusted_proxies: Option<&'a [super::proxy::Subnet]>,
+    pub trusted_proxies: Option<&'a [crate::config::trusted_proxies::Subnet]>,
 }
 
 /// `HTTP_NAME` for header `name` (letters, digits and hyphens only), built

@@ -5,15 +5,17 @@
 //! the GIL, then enters the group's interpreter and runs the WSGI core with
 //! an [`host::ApacheHost`].
 
+mod buffers;
 pub mod cgi;
+pub mod group;
 pub mod host;
-pub mod preload;
 pub mod proxy;
+pub mod relay;
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
-use crate::config::{DirConfig, HandlerScript, HeadMode, ServerConfig, group};
+use crate::config::{DirConfig, HandlerScript, HeadMode, ServerConfig};
 use crate::python::init;
 use crate::wsgi::{Outcome, environ, request};
 use std::ffi::c_int;
@@ -162,7 +164,7 @@ pub fn handler(r: Request<'_>) -> c_int {
             "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
         );
     }
-    if !crate::daemon::allowed(dir.restrict_process.as_deref(), &process_group) {
+    if !crate::config::daemon::allowed(dir.restrict_process.as_deref(), &process_group) {
         return fail(
             &r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
@@ -199,7 +201,7 @@ pub fn handler(r: Request<'_>) -> c_int {
             "mod_wsgi.script_reloading",
             if dir.script_reloading() { "1" } else { "0" },
         );
-        return crate::daemon::client::handle(r, &process_group, &application_group, &env, dir);
+        return relay::handle(r, &process_group, &application_group, &env, dir);
     }
     let restricted = r
         .server()

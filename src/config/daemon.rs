@@ -1,0 +1,157 @@
+//! Daemon-mode configuration of a server record: the `WSGIDaemonProcess`
+//! groups defined there (their options are parsed by `daemon_options`),
+//! `WSGISocketPrefix`, `WSGISocketRotation` and `WSGIRestrictProcess`, with
+//! their directive parsers (called through the table in `directives`).
+//! Pure data; read by the supervisor in the Apache parent and by the
+//! handler in Apache children.
+
+use super::daemon_options::DaemonOptions;
+use super::directives::Target;
+use std::sync::Arc;
+
+/// Daemon-mode configuration of one server record.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonServerConfig {
+    /// Groups defined in this server record (not inherited by virtual hosts).
+    pub groups: Vec<Arc<DaemonOptions>>,
+    /// `WSGISocketPrefix` (main server only).
+    pub socket_prefix: Option<String>,
+    /// `WSGISocketRotation` (main server only; default On).
+    pub socket_rotation: Option<bool>,
+}
+
+impl DaemonServerConfig {
+    /// A virtual host keeps its own groups; the global settings come from the main server.
+    pub fn merge(parent: &DaemonServerConfig, child: &DaemonServerConfig) -> DaemonServerConfig {
+        DaemonServerConfig {
+            groups: child.groups.clone(),
+            socket_prefix: parent.socket_prefix.clone(),
+            socket_rotation: parent.socket_rotation,
+        }
+    }
+}
+
+/// `WSGIDaemonProcess name key=value ...`.
+pub fn directive_daemon_process(
+    t: &mut Target<'_>,
+    _name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    let o = super::daemon_options::parse(args)?;
+    if t.server.daemon.groups.iter().any(|g| g.name == o.name) {
+        return Err(format!(
+            "WSGIDaemonProcess: name '{}' duplicates a previous WSGIDaemonProcess definition",
+            o.name
+        ));
+    }
+    t.server.daemon.groups.push(Arc::new(o));
+    Ok(())
+}
+
+/// `WSGISocketPrefix path` (relative paths are under ServerRoot).
+pub fn directive_socket_prefix(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    match args {
+        [p] if !p.is_empty() => {
+            t.server.daemon.socket_prefix = Some(p.clone());
+            Ok(())
+        }
+        _ => Err(format!(
+            "{name} takes one argument, the path prefix of daemon sockets (e.g. run/wsgi)"
+        )),
+    }
+}
+
+/// `WSGISocketRotation On|Off`.
+pub fn directive_socket_rotation(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    let v = match args {
+        [v] if v.eq_ignore_ascii_case("on") => true,
+        [v] if v.eq_ignore_ascii_case("off") => false,
+        _ => {
+            return Err(format!(
+                "{name} must be one of: Off | On (got '{}')",
+                args.join(" ")
+            ));
+        }
+    };
+    t.server.daemon.socket_rotation = Some(v);
+    Ok(())
+}
+
+/// `WSGIRestrictProcess group ...`: the process groups requests in this
+/// context may select (`%{GLOBAL}` allows embedded mode).
+pub fn directive_restrict_process(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!(
+            "{name} requires at least one process group name (or %{{GLOBAL}})"
+        ));
+    }
+    let mut groups = Vec::new();
+    for a in args {
+        if a == "%{GLOBAL}" {
+            groups.push(String::new());
+        } else {
+            super::directives::check_group(name, "process group", a)?;
+            groups.push(a.clone());
+        }
+    }
+    t.dir.restrict_process = Some(groups);
+    Ok(())
+}
+
+/// Whether `WSGIRestrictProcess` (if any) lets a request select `group`.
+pub fn allowed(restrict: Option<&[String]>, group: &str) -> bool {
+    restrict.is_none_or(|list| list.iter().any(|g| g == group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DirConfig, ServerConfig};
+
+    fn run(name: &str, args: &[&str]) -> Result<(ServerConfig, DirConfig), String> {
+        let (mut s, mut d) = (ServerConfig::default(), DirConfig::default());
+        let words: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut t = Target {
+            server: &mut s,
+            dir: &mut d,
+        };
+        crate::config::directives::apply(&mut t, name, &words)?;
+        Ok((s, d))
+    }
+
+    #[test]
+    fn restrict_process_lists_groups() {
+        let (_, d) = run("WSGIRestrictProcess", &["a", "%{GLOBAL}"]).unwrap();
+        let list = d.restrict_process.clone().unwrap();
+        assert_eq!(list, vec!["a".to_string(), String::new()]);
+        assert!(allowed(Some(&list), "a"));
+        assert!(allowed(Some(&list), ""));
+        assert!(!allowed(Some(&list), "b"));
+        assert!(allowed(None, "b"));
+        assert!(run("WSGIRestrictProcess", &[]).is_err());
+    }
+
+    #[test]
+    fn socket_directives() {
+        let (s, _) = run("WSGISocketPrefix", &["run/wsgi"]).unwrap();
+        assert_eq!(s.daemon.socket_prefix.as_deref(), Some("run/wsgi"));
+        let (s, _) = run("WSGISocketRotation", &["Off"]).unwrap();
+        assert_eq!(s.daemon.socket_rotation, Some(false));
+        let e = run("WSGISocketRotation", &["maybe"]).unwrap_err();
+        assert!(e.contains("got 'maybe'"), "{e}");
+        let (s, _) = run("WSGIDaemonProcess", &["g", "threads=2"]).unwrap();
+        assert_eq!(s.daemon.groups[0].threads, 2);
+    }
+}
