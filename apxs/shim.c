@@ -16,7 +16,8 @@ static const char *wsgi_shim_directive(cmd_parms *cmd, void *mconfig, const char
     return wsgi_cb->directive(cmd, mconfig, args);
 }
 
-/* Every directive is RAW_ARGS: Rust splits the words with ap_getword_conf and
+/* Every directive is RAW_ARGS: Rust splits the words (src/config/words.rs,
+ * quoting as ap_getword_conf plus mod_wsgi's quoted option values) and
  * reports wrong counts and bad values with the directive's name. Contexts
  * follow mod_wsgi 6 (src/server/mod_wsgi.c, wsgi_commands[]). */
 #define WSGI_DIRECTIVE(name, where, help) \
