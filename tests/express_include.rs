@@ -10,12 +10,19 @@
 mod express_common;
 
 use express_common::*;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-/// Reports which script answered, with its SCRIPT_NAME, PATH_INFO and process group.
+/// Reports which script answered, with its SCRIPT_NAME, PATH_INFO and process group;
+/// each load of the script appends its PID to `marks/<word>`.
 fn app(word: &str) -> String {
     format!(
         r#"
+import os
+with open(os.path.join(os.path.dirname(__file__), "marks", {word:?}), "a") as f:
+    f.write("%d\n" % os.getpid())
+
 def application(environ, start_response):
     body = "|".join([{word:?}, environ["SCRIPT_NAME"], environ["PATH_INFO"],
                      environ.get("mod_wsgi.process_group", "-")]).encode()
@@ -82,6 +89,9 @@ fn site(embedded: bool, mount_point: &str) -> Site {
     );
     std::fs::write(site.dir.path().join("include.conf"), include).unwrap();
     open_up(site.dir.path());
+    let marks = site.dir.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
+    std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
     site
 }
 
@@ -132,6 +142,26 @@ fn expect(server: &Server, port: u16, path: &str, want: &str) {
     );
 }
 
+/// The PIDs that loaded the script `word`, one line per load.
+fn loads(site: &Site, word: &str) -> Vec<String> {
+    let path = site.dir.path().join("marks").join(word);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(str::to_string).collect()
+}
+
+/// Waits (30 s at most) until the script `word` has been loaded, without a request.
+fn wait_for_loads(server: &Server, site: &Site, word: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while loads(site, word).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{word} was not preloaded; {}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn clean_error_log(root: &Path) {
     let log = std::fs::read_to_string(root.join("error_log")).unwrap_or_default();
     for bad in ["emerg", "alert", "crit", "Segmentation fault", "panicked"] {
@@ -148,6 +178,13 @@ fn check(embedded: bool, mount_point: &str) {
     let main = site.main_group(embedded);
     let script_name = mount_point.trim_end_matches('/');
     let admin = format!("{script_name}/admin");
+    if !embedded {
+        // Daemon mode: the main script (WSGIImportScript) and the include file's
+        // scripts (aliases with static groups) are loaded before any request.
+        for word in ["main", "environ", "second"] {
+            wait_for_loads(&server, &site, word);
+        }
+    }
 
     // Include-file mounts answer from their own scripts, in their own groups.
     expect(
@@ -199,6 +236,12 @@ fn check(embedded: bool, mount_point: &str) {
         &format!("{script_name}/"),
         &format!("main|{script_name}|/|{main}"),
     );
+    if !embedded {
+        // The requests used the preloaded scripts: each was loaded once.
+        for word in ["main", "environ", "second"] {
+            assert_eq!(loads(&site, word).len(), 1, "{word}; {}", server.logs());
+        }
+    }
     server.interrupt_and_wait();
     clean_error_log(&site.dir.path().join("root"));
 }
