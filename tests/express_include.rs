@@ -95,7 +95,7 @@ fn site(embedded: bool, mount_point: &str) -> Site {
     site
 }
 
-fn start(site: &Site, embedded: bool, mount_point: &str) -> Server {
+fn start(site: &Site, embedded: bool, mount_point: &str, extra: &[&str]) -> Server {
     let d = site.dir.path();
     let root = d.join("root");
     let mut args: Vec<String> = vec![
@@ -125,6 +125,7 @@ fn start(site: &Site, embedded: bool, mount_point: &str) -> Server {
     if embedded {
         args.push("--embedded-mode".into());
     }
+    args.extend(extra.iter().map(|a| a.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut server = Server::spawn(EXE, &args, &[], d, &root);
     server.wait_listening(site.port);
@@ -170,11 +171,11 @@ fn clean_error_log(root: &Path) {
 }
 
 /// Runs one server and checks every precedence rule and the main app's environ.
-fn check(embedded: bool, mount_point: &str) {
+fn check(embedded: bool, mount_point: &str, extra: &[&str]) {
     apache_and_module();
     let site = site(embedded, mount_point);
     let port = site.port;
-    let mut server = start(&site, embedded, mount_point);
+    let mut server = start(&site, embedded, mount_point, extra);
     let main = site.main_group(embedded);
     let script_name = mount_point.trim_end_matches('/');
     let admin = format!("{script_name}/admin");
@@ -248,20 +249,27 @@ fn check(embedded: bool, mount_point: &str) {
 
 #[test]
 fn include_mounts_aliases_and_static_files_win_in_daemon_mode_at_root() {
-    check(false, "/");
+    check(false, "/", &[]);
 }
 
 #[test]
 fn include_mounts_aliases_and_static_files_win_in_daemon_mode_under_a_mount_point() {
-    check(false, "/app");
+    check(false, "/app", &[]);
 }
 
 #[test]
 fn include_mounts_aliases_and_static_files_win_in_embedded_mode_at_root() {
-    check(true, "/");
+    check(true, "/", &[]);
 }
 
 #[test]
 fn include_mounts_aliases_and_static_files_win_in_embedded_mode_under_a_mount_point() {
-    check(true, "/app");
+    check(true, "/app", &[]);
+}
+
+/// The virtual host `--server-name` writes (its own mod_wsgi server record in daemon
+/// mode) inherits the mounts in the same order: the include file's still win.
+#[test]
+fn include_mounts_win_in_the_server_name_virtual_host() {
+    check(false, "/", &["--server-name", "localhost"]);
 }
