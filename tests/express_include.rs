@@ -5,7 +5,9 @@
 //! mod_wsgi 6's express, whose main application is only the fallback. Every other URL
 //! under the mount point still reaches the main application with the SCRIPT_NAME and
 //! PATH_INFO it had before, for a mount point of `/` and `/app`, in daemon and embedded
-//! mode. Real Apache with the module under test, loopback ports only.
+//! mode and in the `--server-name` virtual host; in daemon mode the scripts are still
+//! preloaded before the first request. Real Apache with the module under test, loopback
+//! ports only.
 
 mod express_common;
 
