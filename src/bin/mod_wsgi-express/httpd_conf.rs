@@ -1,14 +1,16 @@
 //! Renders `httpd.conf` from resolved `Options`, following the section order of
 //! mod_wsgi 6.0.5 express (globals, modules, core limits, mod_wsgi globals, logging,
 //! MPM sizing, virtual hosts, document root, the application, appended aliases /
-//! error documents / environment / includes). Unlike express, options are resolved
-//! here rather than through `<IfDefine>` blocks driven by `-D` flags, so the file reads
-//! as what Apache will do. By default (daemon mode, express outline items 4 and 10) the
-//! application runs in one `WSGIDaemonProcess` group named `HOST:PORT`, with
-//! `WSGIRestrictEmbedded On`, mounted with `WSGIScriptAlias ... process-group=HOST:PORT
-//! application-group=%{GLOBAL}` and preloaded with `WSGIImportScript`; with
-//! `--embedded-mode` it runs in Apache's children. Either way existing files under the
-//! document root win over the application (item 8).
+//! error documents / environment / includes), then the application's mount. Unlike
+//! express, options are resolved here rather than through `<IfDefine>` blocks driven by
+//! `-D` flags, so the file reads as what Apache will do. By default (daemon mode,
+//! express outline items 4 and 10) the application runs in one `WSGIDaemonProcess`
+//! group named `HOST:PORT`, with `WSGIRestrictEmbedded On`, mounted with
+//! `WSGIScriptAlias ... process-group=HOST:PORT application-group=%{GLOBAL}` and
+//! preloaded with `WSGIImportScript`; with `--embedded-mode` it runs in Apache's
+//! children. Either way the application is the fallback, as express's handler is:
+//! existing files under the document root (item 8), `--url-alias` targets and mounts
+//! from `--include-file`s win over it (its `WSGIScriptAlias` is the last line).
 //! Pure string building, called by `server_root.rs` and the unit tests; no Python.
 
 use crate::options::{Daemon, Options};
@@ -55,6 +57,7 @@ pub fn render(opts: &Options) -> String {
     https::write_redirect(&mut out, opts);
     write_app(&mut out, opts);
     write_appended(&mut out, opts);
+    write_mount(&mut out, opts);
     if opts.daemon.is_some() {
         out = own_vhost_records(&out);
     }
@@ -503,11 +506,12 @@ fn write_document_root(out: &mut String, opts: &Options) {
     let _ = writeln!(out);
 }
 
-/// The application: existing files under the document root win (mod_rewrite maps them
-/// in translate_name, before WSGIScriptAlias sees the URL, as express's handler layout
-/// does), everything else under the mount point goes to the script, in the daemon
-/// process group (preloaded there with `WSGIImportScript`, as express preloads its
-/// handler) or, in embedded mode, in Apache's children.
+/// The application's groups and access, before the appended sections: existing files
+/// under the document root win (mod_rewrite maps them in translate_name, before
+/// `WSGIScriptAlias` sees the URL, as express's handler layout does); the script is
+/// preloaded in the daemon process group with `WSGIImportScript` (as express preloads
+/// its handler) or, in embedded mode, runs in `WSGIApplicationGroup`. The mount itself
+/// is written last, by [`write_mount`].
 fn write_app(out: &mut String, opts: &Options) {
     let Some(script) = entry::mount_target(opts) else {
         return;
@@ -526,30 +530,10 @@ fn write_app(out: &mut String, opts: &Options) {
     let _ = writeln!(out);
     match &opts.daemon {
         Some(d) => {
-            let group = opts
-                .application_group
-                .trim_start_matches('\'')
-                .trim_end_matches('\'');
-            let groups = format!(
-                "{} {}",
-                opt("process-group", &d.name),
-                opt("application-group", group)
-            );
-            let _ = writeln!(
-                out,
-                "WSGIScriptAlias {} {} \\\n    {groups}",
-                q(&opts.mount_point),
-                qp(script)
-            );
+            let groups = daemon_groups(opts, d);
             let _ = writeln!(out, "WSGIImportScript {} \\\n    {groups}", qp(script));
         }
         None => {
-            let _ = writeln!(
-                out,
-                "WSGIScriptAlias {} {}",
-                q(&opts.mount_point),
-                qp(script)
-            );
             let _ = writeln!(out, "WSGIApplicationGroup {}", opts.application_group);
         }
     }
@@ -564,6 +548,55 @@ fn write_app(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "</Files>");
     let _ = writeln!(out, "</Directory>");
     let _ = writeln!(out);
+}
+
+/// `process-group=HOST:PORT application-group=...` for the daemon-mode mount.
+fn daemon_groups(opts: &Options, d: &Daemon) -> String {
+    let group = opts
+        .application_group
+        .trim_start_matches('\'')
+        .trim_end_matches('\'');
+    format!(
+        "{} {}",
+        opt("process-group", &d.name),
+        opt("application-group", group)
+    )
+}
+
+/// The mount of the application, the last line of the file: the module maps a URL
+/// through the first `WSGIScriptAlias` that matches it, so a mount from an
+/// `--include-file` (written before) wins over the application, as with express, whose
+/// application is the document root's fallback handler. `Alias` (`--url-alias`) wins
+/// anyway (mod_alias translates first), and so do document-root files (mod_rewrite).
+fn write_mount(out: &mut String, opts: &Options) {
+    let Some(script) = entry::mount_target(opts) else {
+        return;
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# The application, last: the URLs nothing above maps (include-file mounts,"
+    );
+    let _ = writeln!(out, "# --url-alias targets, document-root files) are its.");
+    match &opts.daemon {
+        Some(d) => {
+            let _ = writeln!(
+                out,
+                "WSGIScriptAlias {} {} \\\n    {}",
+                q(&opts.mount_point),
+                qp(&script),
+                daemon_groups(opts, d)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "WSGIScriptAlias {} {}",
+                q(&opts.mount_point),
+                qp(&script)
+            );
+        }
+    }
 }
 
 /// Express outline item 11, for the options implemented so far.

@@ -304,10 +304,62 @@ fn setenv_passenv_error_document_and_include() {
     line_at(&c, "SetEnv \"Q\" \"say \\\"hi\\\"\"");
     line_at(&c, "PassEnv \"HOME\"");
     line_at(&c, "ErrorDocument 404 \"/missing.html\"");
-    assert_eq!(
-        c.lines().last(),
-        Some(format!("Include \"{inc}\"").as_str())
+    // The include comes after everything express writes but the application's mount.
+    let include = line_at(&c, &format!("Include \"{inc}\""));
+    assert!(line_at(&c, "ErrorDocument 404 \"/missing.html\"") < include);
+    assert!(
+        include
+            < line_at(
+                &c,
+                &format!("WSGIScriptAlias \"/\" \"{}\" \\", f.path("app.wsgi"))
+            )
     );
+}
+
+/// The application is the fallback, as express's `WSGIHandlerScript` is: its
+/// `WSGIScriptAlias` is the last line, after the `--url-alias` `Alias`es and the
+/// `Include`s (the module maps a URL through the first alias that matches it), while
+/// its preload, access and static-file rules stay before the included files.
+#[test]
+fn application_mount_is_written_after_aliases_and_includes() {
+    let f = Fixture::new(&["event"]);
+    let (inc, app) = (f.path("extra.conf"), f.path("app.wsgi"));
+    let docs = f.path("docs");
+    let extra = ["--include-file", &inc, "--url-alias", "/docs", &docs];
+    for (mode, mount) in [(None, "/"), (Some("--embedded-mode"), "/app")] {
+        let mut args = extra.to_vec();
+        args.extend(["--mount-point", mount]);
+        args.extend(mode);
+        let c = conf(&f, &args);
+        let alias = format!("WSGIScriptAlias \"{mount}\" \"{app}\"");
+        let mount_line = if mode.is_some() {
+            line_at(&c, &alias)
+        } else {
+            line_at(&c, &format!("{alias} \\"))
+        };
+        let last_words = c.lines().last().unwrap().trim();
+        if mode.is_some() {
+            assert_eq!(mount_line, c.lines().count() - 1, "{c}");
+            line_at(&c, "WSGIApplicationGroup %{GLOBAL}");
+        } else {
+            assert_eq!(mount_line, c.lines().count() - 2, "{c}");
+            assert_eq!(
+                last_words,
+                "process-group=localhost:8000 application-group=%{GLOBAL}"
+            );
+            assert!(line_at(&c, &format!("WSGIImportScript \"{app}\" \\")) < mount_line);
+        }
+        assert_eq!(c.matches("WSGIScriptAlias ").count(), 1, "{c}");
+        assert!(line_at(&c, &format!("Include \"{inc}\"")) < mount_line);
+        assert!(line_at(&c, &format!("Alias \"/docs\" \"{docs}\"")) < mount_line);
+        let include = line_at(&c, &format!("Include \"{inc}\""));
+        for before in [
+            "RewriteRule \"^/(.*)$\" \"%{DOCUMENT_ROOT}/$1\" [L]",
+            "<Files \"app.wsgi\">",
+        ] {
+            assert!(line_at(&c, before) < include, "{before}");
+        }
+    }
 }
 
 #[test]
