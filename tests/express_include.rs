@@ -35,6 +35,14 @@ def application(environ, start_response):
     )
 }
 
+/// Reports the application group the script runs in.
+const OWN_GROUP_APP: &str = r#"
+def application(environ, start_response):
+    body = environ["mod_wsgi.application_group"].encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+"#;
+
 /// One server's layout: the scripts, the include file, an alias target and the
 /// document root, under a world-readable scratch directory.
 struct Site {
@@ -66,6 +74,7 @@ fn site(embedded: bool, mount_point: &str) -> Site {
     std::fs::write(d.join("main.wsgi"), app("main")).unwrap();
     std::fs::write(d.join("environ.py"), app("environ")).unwrap();
     std::fs::write(d.join("second.py"), app("second")).unwrap();
+    std::fs::write(d.join("own.py"), OWN_GROUP_APP).unwrap();
     std::fs::create_dir_all(d.join("aliased")).unwrap();
     std::fs::write(d.join("aliased/a.txt"), "alias target\n").unwrap();
     std::fs::write(d.join("single.txt"), "aliased file\n").unwrap();
@@ -84,9 +93,11 @@ fn site(embedded: bool, mount_point: &str) -> Site {
          process-group=include-group application-group=%{{GLOBAL}}\n\
          WSGIScriptAlias /test/second {second}{main_group} application-group=%{{GLOBAL}}\n\
          WSGIScriptAlias {admin} {second}{main_group} application-group=%{{GLOBAL}}\n\
+         WSGIScriptAlias /test/own {own}{main_group}\n\
          <Directory {dir}>\n    Require all granted\n</Directory>\n",
         environ = site.path("environ.py"),
         second = site.path("second.py"),
+        own = site.path("own.py"),
         dir = path_str(site.dir.path()),
     );
     std::fs::write(site.dir.path().join("include.conf"), include).unwrap();
@@ -214,6 +225,15 @@ fn check(embedded: bool, mount_point: &str, extra: &[&str]) {
         port,
         &format!("{admin}/z"),
         &format!("second|{admin}|/z|{main}"),
+    );
+    // A mount that names no application group gets its own interpreter, as with the
+    // original (which names the group on its handler only), not the application's.
+    let r = get(port, "/test/own");
+    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
+    assert!(
+        r.body.ends_with("|/test/own"),
+        "an include-file mount without application-group ran in {:?}",
+        r.body
     );
     // --url-alias targets (a directory and a single file) and document-root files.
     expect(&server, port, "/test/aliased/a.txt", "alias target\n");

@@ -528,14 +528,9 @@ fn write_app(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "RewriteCond \"%{{DOCUMENT_ROOT}}%{{REQUEST_URI}}\" -f");
     let _ = writeln!(out, "RewriteRule \"^/(.*)$\" \"%{{DOCUMENT_ROOT}}/$1\" [L]");
     let _ = writeln!(out);
-    match &opts.daemon {
-        Some(d) => {
-            let groups = daemon_groups(opts, d);
-            let _ = writeln!(out, "WSGIImportScript {} \\\n    {groups}", qp(script));
-        }
-        None => {
-            let _ = writeln!(out, "WSGIApplicationGroup {}", opts.application_group);
-        }
+    if let Some(d) = &opts.daemon {
+        let groups = daemon_groups(opts, d);
+        let _ = writeln!(out, "WSGIImportScript {} \\\n    {groups}", qp(script));
     }
     let dir = script.parent().unwrap_or(Path::new("/"));
     let file = script
@@ -552,15 +547,22 @@ fn write_app(out: &mut String, opts: &Options) {
 
 /// `process-group=HOST:PORT application-group=...` for the daemon-mode mount.
 fn daemon_groups(opts: &Options, d: &Daemon) -> String {
+    format!(
+        "{} {}",
+        opt("process-group", &d.name),
+        application_group(opts)
+    )
+}
+
+/// `application-group=...` of the application's mount: on the mount alone, as the
+/// original names it on its handler only, so an include file's mounts keep their own
+/// (per-script) interpreters.
+fn application_group(opts: &Options) -> String {
     let group = opts
         .application_group
         .trim_start_matches('\'')
         .trim_end_matches('\'');
-    format!(
-        "{} {}",
-        opt("process-group", &d.name),
-        opt("application-group", group)
-    )
+    opt("application-group", group)
 }
 
 /// The mount of the application, the last line of the file: the module maps a URL
@@ -591,9 +593,10 @@ fn write_mount(out: &mut String, opts: &Options) {
         None => {
             let _ = writeln!(
                 out,
-                "WSGIScriptAlias {} {}",
+                "WSGIScriptAlias {} {} {}",
                 q(&opts.mount_point),
-                qp(&script)
+                qp(&script),
+                application_group(opts)
             );
         }
     }
