@@ -18,6 +18,7 @@ mod https;
 mod module;
 mod options;
 mod proxy;
+mod resolve;
 mod run;
 mod server_root;
 mod sizing;
@@ -82,7 +83,7 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
 fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Result<ExitCode> {
     validation::reject_unimplemented(matches)?;
     let env = options::Environment::detect(args)?;
-    let opts = options::resolve(args, matches, &env)?;
+    let opts = resolve::resolve(args, matches, &env)?;
     options::check_access(&opts)?;
     support::check_module(&httpd_conf::render(&opts), &opts.module_source.path)?;
     server_root::prepare(&opts)?;
