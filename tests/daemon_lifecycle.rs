@@ -66,6 +66,37 @@ fn killed_daemon_is_replaced(mpm: Mpm) {
 }
 per_mpm!(killed_daemon_is_replaced_quickly, killed_daemon_is_replaced);
 
+/// After graceful restarts the parent's supervisor logs against the new
+/// generation's main server (the old one's records are gone with its
+/// configuration pool): a daemon killed then is logged and replaced.
+#[test]
+fn daemon_killed_after_graceful_restarts_is_logged_and_replaced() {
+    ours_only!("WSGIRS log ids");
+    let apache = daemon_server(Mpm::Event, "processes=1 threads=2");
+    assert_eq!(apache.get("/info").status, 200);
+    apache.graceful();
+    apache.graceful();
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    let old = pid_of(&r);
+    // SAFETY: kill(2) on the daemon pid this test's Apache reported.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    assert!(
+        apache.wait_for_log("[WSGIRS0407]", Duration::from_secs(5)),
+        "the parent did not log the death:\n{}",
+        tail(&apache.error_log(), 30)
+    );
+    let log = apache.error_log();
+    let line = log.lines().find(|l| l.contains("[WSGIRS0407]")).unwrap();
+    assert!(
+        line.contains("[wsgi:warn]"),
+        "not logged through the main server: {line}"
+    );
+    let r = apache.get("/info");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert_ne!(pid_of(&r), old);
+}
+
 /// One request of `steady_load`: when it was sent, and why it failed (None: 200
 /// from the daemon group).
 struct Sent {

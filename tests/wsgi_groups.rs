@@ -5,7 +5,8 @@
 //! thread that served sub-interpreter requests still runs in the main
 //! interpreter; several WSGIScriptAlias mounts without WSGIApplicationGroup
 //! each get their own interpreter; atexit handlers of sub-interpreters run
-//! at shutdown.
+//! at shutdown; a sub-interpreter whose set-up fails answers 500 instead of
+//! hanging.
 
 #[macro_use]
 mod common;
@@ -197,3 +198,53 @@ fn module_attributes(mpm: Mpm) {
     std::thread::sleep(Duration::from_millis(50));
 }
 per_mpm!(mod_wsgi_and_apache_module_attributes, module_attributes);
+
+/// A `.pth` line in `WSGIPythonPath` that lets the main interpreter start but
+/// makes every later (sub-)interpreter's set-up raise `SystemExit`, after
+/// blocking `import traceback` there so the failure cannot be formatted with
+/// its traceback either.
+const BREAK_SUB_INTERPRETERS_PTH: &str = r#"import os, sys; exec("if os.environ.get('WSGIRS_TEST_PTH_SEEN'):\n    sys.modules['traceback'] = None\n    raise SystemExit('sub-interpreters refused by the test')\nos.environ['WSGIRS_TEST_PTH_SEEN'] = '1'")
+"#;
+
+/// The failed set-up of a sub-interpreter is reported with the sub-
+/// interpreter's thread state current and pyo3 not counting the thread as
+/// attached: formatting the Python error there must not go through pyo3's
+/// attach (PyGILState_Ensure, a deadlock on the GIL this thread holds). The
+/// request gets a 500 and the exception is logged, within the client's
+/// timeout; the main interpreter keeps serving.
+#[test]
+fn failed_sub_interpreter_setup_answers_500() {
+    ours_only!("the WSGIRS0114 line and the set-up error path are ours");
+    let b = Apache::builder(Mpm::Event).mpm_sizing(single_child(Mpm::Event, 2));
+    let app = b.app("hello.wsgi");
+    let pth = b.write_app("broken_path/zz_break.pth", BREAK_SUB_INTERPRETERS_PTH);
+    let dir = pth.parent().unwrap().display().to_string();
+    let p = app.display();
+    let mut apache = b
+        .global(format!("WSGIPythonPath \"{dir}\""))
+        .server(format!(
+            "WSGIScriptAlias /sub \"{p}\" application-group=refused"
+        ))
+        .server(format!(
+            "WSGIScriptAlias /main \"{p}\" application-group=%{{GLOBAL}}"
+        ))
+        .start();
+    let mut client = apache.client();
+    client.timeout = Duration::from_secs(15);
+    for _ in 0..2 {
+        let r = client
+            .send(&Request::new("GET", "/sub"))
+            .expect("an answer, not a hang, for a failed sub-interpreter");
+        assert_eq!(r.status, 500, "{r:?}");
+        assert_eq!(client.get("/main").status, 200);
+    }
+    assert!(
+        apache.wait_for_log(
+            "SystemExit: sub-interpreters refused by the test",
+            Duration::from_secs(5)
+        ),
+        "the failure was not logged:\n{}",
+        tail(&apache.error_log(), 30)
+    );
+    apache.stop().expect("clean stop");
+}

@@ -4,6 +4,7 @@
 //! the GIL should release it first when the line may block (Python's
 //! `wsgi.errors` does).
 
+use super::pool::Pool;
 use super::request::{Request, Server};
 use super::shim;
 use std::ffi::CString;
@@ -24,19 +25,49 @@ pub enum Level {
     Debug = 7,
 }
 
+/// The main server of this process's current configuration generation, or
+/// NULL. A `server_rec` lives in the configuration pool (`pconf`) and so for
+/// one generation: in the parent a restart clears `pconf` and reads the
+/// configuration anew into new records; children and daemon processes keep
+/// the generation they were forked in for their whole life (they never
+/// clear `pconf`). So the pointer is set per generation ([`set_main_server`]
+/// from `post_config`, and again from `child_init`) and reset to NULL by a
+/// cleanup on that pool, before its memory goes: it is never stale.
 static MAIN_SERVER: AtomicPtr<super::sys::server_rec> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Remembers the main server for log lines that have no request (Python's
-/// `sys.stderr`, start-up messages in a child).
+/// Records `s`, the main server of the current configuration generation, for
+/// log lines that have no server or request (Python's `sys.stderr`,
+/// start-up messages in a child, the daemon supervisor in the parent) until
+/// the generation's configuration pool is cleared.
 pub fn set_main_server(s: Server) {
-    MAIN_SERVER.store(s.as_ptr(), Ordering::Release);
+    let p = s.as_ptr();
+    if MAIN_SERVER.swap(p, Ordering::AcqRel) == p {
+        // Already recorded for this generation (post_config, then
+        // child_init in the forked child): its cleanup is registered.
+        return;
+    }
+    // SAFETY: `s` is a live server_rec (Server::from_ptr's contract); its
+    // process record and configuration pool outlive it.
+    let pconf = unsafe { (*(*p).process).pconf };
+    // SAFETY: the live pool every server_rec of this generation is allocated
+    // from; the cleanup runs when that pool is cleared or destroyed, before
+    // its memory is reused.
+    unsafe { Pool::from_ptr(pconf) }.on_cleanup(forget_main_server);
 }
 
-/// The main server recorded by [`set_main_server`], if any.
+/// The configuration pool is going: the server records in it with it. (One
+/// configuration pool per process, so whatever is recorded lives in it.)
+fn forget_main_server() {
+    MAIN_SERVER.store(std::ptr::null_mut(), Ordering::Release);
+}
+
+/// The main server recorded by [`set_main_server`] for the current
+/// generation, if any. Use it at once rather than keeping it: it is valid
+/// until the configuration pool is next cleared (a restart, in the parent).
 pub fn main_server() -> Option<Server> {
     let p = MAIN_SERVER.load(Ordering::Acquire);
-    // SAFETY: only pointers handed to us by Apache for the process's lifetime
-    // are stored in MAIN_SERVER.
+    // SAFETY: MAIN_SERVER holds NULL or the main server of the current
+    // generation, reset to NULL when that generation's pool is cleared.
     (!p.is_null()).then(|| unsafe { Server::from_ptr(p) })
 }
 
@@ -48,8 +79,11 @@ fn c_file(loc: &Location<'_>) -> CString {
     CString::new(loc.file()).unwrap_or_default()
 }
 
-/// Logs `msg` against server `s` (or, with `None`, the main server, or stderr
-/// when no server is known yet).
+/// Logs `msg` against server `s` (or, with `None`, the main server of the
+/// current generation, or stderr when none is recorded: before the first
+/// `post_config`, or in the parent between a restart's clearing of the
+/// configuration and the next `post_config`, where Apache has pointed the
+/// parent's stderr at the main error log).
 #[track_caller]
 pub fn server(level: Level, s: Option<Server>, msg: &str) {
     let loc = Location::caller();

@@ -1,6 +1,9 @@
 //! Safe views of `request_rec`, `server_rec` and `conn_rec`: the fields the
 //! module reads, the few it writes (status, handler, filename, headers), and
-//! access to this module's slot in Apache's configuration vectors.
+//! access to this module's slot in Apache's configuration vectors, typed by
+//! the `unsafe` traits [`ServerSlot`] and [`DirSlot`]: the layer that stores
+//! the records (`config`) implements them for its types, so safe code can
+//! only read a slot as the type stored there.
 
 use super::pool::Pool;
 use super::sys;
@@ -60,6 +63,28 @@ pub unsafe fn set_module_config<T>(vector: *mut sys::ap_conf_vector_t, value: *m
     unsafe { *(vector as *mut *mut c_void).add(module_index()) = value as *mut c_void };
 }
 
+/// The type this module stores in its slot of every server's configuration
+/// vector (`server_rec.module_config`), read by [`Server::config`].
+///
+/// # Safety
+/// Implement it for exactly one type: the one the module record's
+/// `create_server_config`/`merge_server_config` store. Every non-NULL entry
+/// of this module's slot in a server's vector must point to a live `Self`
+/// that lives as long as the `server_rec` (allocated from the configuration
+/// pool, as the record is).
+pub unsafe trait ServerSlot: Sized + 'static {}
+
+/// The type this module stores in its slot of every per-directory
+/// configuration vector (`request_rec.per_dir_config`), read by
+/// [`Request::dir_config`].
+///
+/// # Safety
+/// Implement it for exactly one type: the one the module record's
+/// `create_dir_config`/`merge_dir_config` store. Every non-NULL entry of
+/// this module's slot in a request's per-directory vector must point to a
+/// live `Self` that lives at least as long as the request.
+pub unsafe trait DirSlot: Sized + 'static {}
+
 /// A `server_rec` (virtual host). Immutable after start-up, so shareable.
 #[derive(Clone, Copy)]
 pub struct Server(*mut sys::server_rec);
@@ -103,7 +128,8 @@ impl Server {
     /// The main server and every virtual host whose configuration record
     /// is its own: Apache shares the parent's record with a virtual host
     /// that has no directive of this module, which must not count twice.
-    pub fn distinct_configs<T>(self) -> Vec<(Server, &'static T)> {
+    /// The references live as long as the records (see [`Server::config`]).
+    pub fn distinct_configs<T: ServerSlot>(self) -> Vec<(Server, &'static T)> {
         let mut out: Vec<(Server, &'static T)> = Vec::new();
         let mut cur = Some(self);
         while let Some(s) = cur {
@@ -117,10 +143,16 @@ impl Server {
         out
     }
 
-    /// This module's server configuration (lives for the configuration
-    /// generation, which outlives every request and child).
-    pub fn config<'a, T>(self) -> Option<&'a T> {
-        // SAFETY: our slot of module_config always holds our ServerConfig.
+    /// This module's server configuration: `T` can only be the type the
+    /// module stores ([`ServerSlot`]). It lives as long as the `server_rec`,
+    /// for the configuration generation (which outlives every request,
+    /// child and daemon process of the generation; in the parent, until a
+    /// restart clears the configuration pool). `Server` has no lifetime to
+    /// tie that to, hence `'static`, under `Server::from_ptr`'s contract:
+    /// use it while the server is live, never keep it across a restart.
+    pub fn config<T: ServerSlot>(self) -> Option<&'static T> {
+        // SAFETY: `ServerSlot`'s contract: our slot of a server's vector is
+        // NULL or a `T` living as long as this live server_rec.
         unsafe { module_config(self.rec().module_config) }
     }
 }
@@ -258,9 +290,11 @@ impl<'r> Request<'r> {
     pub fn used_path_info(&self) -> i32 {
         self.rec().used_path_info
     }
-    /// This module's merged per-directory configuration.
-    pub fn dir_config<T>(&self) -> Option<&'r T> {
-        // SAFETY: our slot of per_dir_config always holds our DirConfig.
+    /// This module's merged per-directory configuration: `T` can only be
+    /// the type the module stores ([`DirSlot`]).
+    pub fn dir_config<T: DirSlot>(&self) -> Option<&'r T> {
+        // SAFETY: `DirSlot`'s contract: our slot of per_dir_config is NULL
+        // or a `T` living at least as long as this request ('r).
         unsafe { module_config(self.rec().per_dir_config) }
     }
     /// Whether `Options ExecCGI` applies here.

@@ -143,6 +143,18 @@ impl ServerConfig {
 
 // ---- Apache callbacks (module record slots) -------------------------------
 
+// SAFETY: the module record's create_server_config and merge_server_config
+// below are what fill this module's slot of a server's configuration vector,
+// and both store a ServerConfig adopted by the configuration pool, the pool
+// the server_rec lives in (directives only mutate it in place).
+unsafe impl crate::apache::request::ServerSlot for ServerConfig {}
+
+// SAFETY: likewise create_dir_config and merge_dir_config store only a
+// DirConfig, adopted by the pool Apache passes: the configuration pool, or
+// the request's pool for a merge made while serving it, both outliving the
+// request.
+unsafe impl crate::apache::request::DirSlot for DirConfig {}
+
 /// # Safety
 /// Called by Apache only, with live pools and configuration records this
 /// module created.

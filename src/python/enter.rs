@@ -56,16 +56,25 @@ pub(crate) fn call<R>(entry: *mut ffi::PyObject, f: impl FnOnce(Python<'_>) -> R
     let rv = unsafe { ffi::PyObject_CallNoArgs(entry) };
     PENDING.with(|p| p.set(previous));
     if rv.is_null() {
-        // SAFETY: GIL held (caller's contract).
+        // SAFETY: GIL held (caller's contract). pyo3 does not count this
+        // thread as attached any more (the trampoline has returned), so
+        // nothing below may attach: the error is described through this
+        // token and its references released here (`super::describe`,
+        // `super::discard`), never formatted with `Display`.
         let py = unsafe { Python::assume_attached() };
         // A PanicException is resumed as a panic by PyErr::take.
         let err = PyErr::take(py);
+        let msg = err.map(|e| {
+            let msg = super::describe(py, &e);
+            super::discard(py, e);
+            msg
+        });
         if let Some(out) = out {
             return out;
         }
         panic!(
             "the interpreter entry function failed: {}",
-            err.map(|e| e.to_string()).unwrap_or_default()
+            msg.unwrap_or_default()
         );
     }
     // SAFETY: a new reference returned by the call.

@@ -250,10 +250,12 @@ pub fn is_initialized() -> bool {
 /// Finalises Python at process exit (when `WSGIDestroyInterpreter On`):
 /// runs `atexit` handlers and waits for non-daemon threads.
 ///
-/// Skipped when a thread is still inside Python: under prefork, SIGTERM runs
-/// Apache's child exit (and so this cleanup) from the signal handler, possibly
-/// while this very thread is in the middle of a request holding the GIL;
-/// finalising then would deadlock the child.
+/// Skipped when a thread is still inside Python, or waiting for the GIL to
+/// enter it (`tstate::active`, whose comment says what exactly is counted):
+/// under prefork, SIGTERM runs Apache's child exit (and so this cleanup)
+/// from the signal handler, possibly while this very thread is in the
+/// middle of a request holding, or waiting for, the GIL; finalising then
+/// would deadlock the child.
 pub fn finalize() {
     if super::tstate::active() > 0 {
         crate::apache::log::server(

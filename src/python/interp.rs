@@ -109,20 +109,28 @@ fn create(main: &Interp, group: &str) -> Result<Interp, String> {
     // SAFETY: as above.
     let id = unsafe { ffi::PyInterpreterState_GetID(ptr) } as u64;
     // SAFETY: GIL held with the new interpreter current; no pyo3 attach is
-    // involved in creating the function object.
+    // involved in creating the function object. pyo3 does not count this
+    // thread as attached here, so an error is formatted and released through
+    // this token (never `Display`, which would attach: ARCHITECTURE.md §3),
+    // and the setup's own error inside the entry call, where it is.
     let py = unsafe { Python::assume_attached() };
-    let result = enter::make_entry(py).and_then(|entry| {
-        let interp = Interp {
+    let result = match enter::make_entry(py) {
+        Ok(entry) => enter::call(entry, |py| {
+            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))
+        })
+        .map(|()| Interp {
             id,
             ptr,
             group: group.to_string(),
             entry,
-        };
-        enter::call(entry, |py| init::setup_interpreter(py, group))?;
-        Ok(interp)
-    });
-    let result = result.map_err(|e| {
-        let lines = super::format_exception(py, &e);
+        }),
+        Err(e) => {
+            let lines = super::format_exception(py, &e);
+            super::discard(py, e);
+            Err(lines)
+        }
+    };
+    let result = result.map_err(|lines| {
         format!(
             "setting up the interpreter of application group '{group}' failed: {}",
             lines.join(" | ")

@@ -19,8 +19,48 @@ pub mod tstate;
 
 use pyo3::prelude::*;
 
+// Never format a `PyErr` with `Display`/`ToString`/`Debug` (`{e}`, `{e:?}`,
+// `e.to_string()`, `unwrap()`/`expect()` on a `PyResult`): those go through
+// `Python::attach`, which falls back to `PyGILState_Ensure` when pyo3 does
+// not count the thread as attached, and with a sub-interpreter's thread
+// state current that deadlocks on the GIL this thread already holds
+// (ARCHITECTURE.md §3). Use `describe` or `format_exception` with the
+// `Python` token in hand.
+
+/// `TypeName: message` for `err`, as `PyErr`'s `Display` would write it,
+/// but through the `py` token in hand (never attaching).
+pub fn describe(py: Python<'_>, err: &PyErr) -> String {
+    let value = err.value(py);
+    let name = match value.get_type().qualname() {
+        Ok(n) => n.to_string_lossy().into_owned(),
+        Err(e) => {
+            discard(py, e);
+            "<unknown exception type>".to_string()
+        }
+    };
+    match value.str() {
+        Ok(s) => format!("{name}: {}", s.to_string_lossy()),
+        Err(e) => {
+            discard(py, e);
+            format!("{name}: <exception str() failed>")
+        }
+    }
+}
+
+/// Releases `err`'s references now, in the current interpreter. Dropping a
+/// `PyErr` while pyo3 does not count the thread as attached (outside the
+/// entry trampoline, with only a `Python::assume_attached` token) would
+/// defer the decrefs to pyo3's process-wide pool, applied later in
+/// whichever interpreter attaches next.
+pub fn discard(py: Python<'_>, err: PyErr) {
+    err.restore(py);
+    // SAFETY: the GIL is held (the `py` token); clears what `restore` set.
+    unsafe { pyo3::ffi::PyErr_Clear() };
+}
+
 /// Formats the current exception with its traceback, one string per line,
-/// as `traceback.format_exception` does.
+/// as `traceback.format_exception` does (or `describe`'s one line when
+/// that fails).
 pub fn format_exception(py: Python<'_>, err: &PyErr) -> Vec<String> {
     let formatted = (|| -> PyResult<Vec<String>> {
         let tb = py.import("traceback")?;
@@ -35,5 +75,8 @@ pub fn format_exception(py: Python<'_>, err: &PyErr) -> Vec<String> {
         }
         Ok(out)
     })();
-    formatted.unwrap_or_else(|_| vec![err.to_string()])
+    formatted.unwrap_or_else(|e| {
+        discard(py, e);
+        vec![describe(py, err)]
+    })
 }

@@ -19,12 +19,58 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Threads currently inside Python (between `enter` and the guard's drop).
+/// Threads inside Python, or about to enter it, or just leaving it: see
+/// [`Inside`] for the exact window counted.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// How many threads are inside Python right now.
+/// How many threads are inside Python right now (see [`Inside`]): 0 means
+/// no thread holds the GIL through [`enter`], waits for it there, or will
+/// touch Python again before calling [`enter`] anew.
 pub fn active() -> usize {
-    ACTIVE.load(Ordering::Acquire)
+    ACTIVE.load(Ordering::SeqCst)
+}
+
+/// One thread counted in [`ACTIVE`] while this value lives.
+///
+/// The count must cover every moment at which the thread holds the GIL, or
+/// may hold it without calling `enter` again, so that `init::finalize` (run
+/// from prefork's SIGTERM handler on this very thread, or at child exit on
+/// the main thread) never finalises Python under a request:
+/// - it rises *before* `PyEval_RestoreThread`, so a thread blocked in there
+///   waiting for the GIL (or interrupted by a signal after taking it but
+///   before returning) is already counted;
+/// - it falls *after* `PyEval_SaveThread` has returned, so the GIL is given
+///   back and the thread state is no longer current when the count drops
+///   ([`counted`] and [`uncounted`] fix that order for `enter` and
+///   `Entered::drop`);
+/// - in between it stays up while the thread is detached (`py.detach`
+///   around blocking I/O), because the thread retakes the GIL afterwards.
+///
+/// The blocked case matters even under prefork, whose child has one Apache
+/// thread: an application's own Python thread may hold the GIL while the
+/// request thread waits in `PyEval_RestoreThread`, and SIGTERM then runs the
+/// child exit (and `finalize`) on that waiting thread. A signal landing in
+/// either edge window (counted but not holding the GIL) only makes
+/// `finalize` skip finalisation, the safe side. What the count cannot see is
+/// a thread that arrives *after* `finalize` has read it: `finalize` relies
+/// on running only once Apache has stopped serving requests in the process
+/// (prefork's only thread is the one running it; the threaded MPMs join
+/// their workers first). The atomic operations are lock-free, hence
+/// async-signal-safe, and `SeqCst` so the signal handler's read is ordered
+/// with them.
+struct Inside(());
+
+impl Inside {
+    fn arrive() -> Inside {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        Inside(())
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 thread_local! {
@@ -86,6 +132,8 @@ pub fn adopt(interp: &Interp, ts: *mut ffi::PyThreadState) {
 /// Holds the GIL with this thread's state for one interpreter current.
 /// Dropping it saves the thread state and releases the GIL.
 pub struct Entered {
+    /// Taken by `drop`, which uncounts it once the GIL is released.
+    inside: Option<Inside>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -93,19 +141,61 @@ pub struct Entered {
 /// The caller must not already hold the GIL.
 pub fn enter(interp: &Interp) -> Entered {
     let ts = thread_state(interp);
-    // SAFETY: `ts` belongs to this thread and is not current (the caller
-    // holds no GIL); PyEval_RestoreThread takes the GIL and makes it current.
-    unsafe { ffi::PyEval_RestoreThread(ts) };
-    ACTIVE.fetch_add(1, Ordering::AcqRel);
+    let inside = counted(|| {
+        // SAFETY: `ts` belongs to this thread and is not current (the caller
+        // holds no GIL); PyEval_RestoreThread takes the GIL and makes it current.
+        unsafe { ffi::PyEval_RestoreThread(ts) };
+    });
     Entered {
+        inside: Some(inside),
         _not_send: PhantomData,
     }
 }
 
+/// Counts this thread in, then runs `restore` (which takes the GIL).
+fn counted(restore: impl FnOnce()) -> Inside {
+    let inside = Inside::arrive();
+    restore();
+    inside
+}
+
+/// Runs `save` (which gives the GIL back), then counts this thread out.
+fn uncounted(inside: Inside, save: impl FnOnce()) {
+    save();
+    drop(inside);
+}
+
 impl Drop for Entered {
     fn drop(&mut self) {
-        ACTIVE.fetch_sub(1, Ordering::AcqRel);
-        // SAFETY: this thread holds the GIL with its state current (enter).
-        unsafe { ffi::PyEval_SaveThread() };
+        let save = || {
+            // SAFETY: this thread holds the GIL with its state current (enter).
+            unsafe { ffi::PyEval_SaveThread() };
+        };
+        match self.inside.take() {
+            Some(inside) => uncounted(inside, save),
+            None => save(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test, as the count is process-wide (no unit test enters Python).
+    #[test]
+    fn the_count_covers_the_whole_gil_window() {
+        assert_eq!(active(), 0);
+        let mut at_restore = 0;
+        let inside = counted(|| at_restore = active());
+        assert_eq!(at_restore, 1, "counted before the GIL is asked for");
+        let mut at_save = 0;
+        uncounted(inside, || at_save = active());
+        assert_eq!(at_save, 1, "still counted while the GIL is given back");
+        assert_eq!(active(), 0, "uncounted once it is given back");
+
+        let r = std::panic::catch_unwind(|| counted(|| panic!("no GIL")));
+        assert!(r.is_err());
+        assert_eq!(active(), 0, "a failed restore leaves no count behind");
     }
 }

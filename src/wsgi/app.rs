@@ -167,12 +167,14 @@ pub fn call_application(
                 .detach(|| exchange.with_host(|h| h.client_gone()))
                 .unwrap_or(false);
             if client_gone {
+                // Described through `py`: a PyErr's Display would attach.
+                let what = crate::python::describe(py, &e);
                 log_lines(
                     py,
                     &exchange,
                     Level::Info,
                     &[format!(
-                        "[WSGIRS0105] client closed the connection during WSGI script '{label}': {e}"
+                        "[WSGIRS0105] client closed the connection during WSGI script '{label}': {what}"
                     )],
                 );
             } else {
