@@ -82,7 +82,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let cfg = server.config::<ServerConfig>();
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
-    crate::python::script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
+    crate::python::configure_process(&settings);
     if restricted && !crate::python::preload::any(server) {
         // WSGIRestrictEmbedded On and nothing else needs Python here.
         return OK;

@@ -118,6 +118,12 @@ pub fn guarded(what: &str, f: impl FnOnce()) {
     }
 }
 
+/// Runs `f`, catching a panic: `Err` carries its message (and where it
+/// happened), for callers that log it themselves (a daemon worker thread).
+pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| take_panic())
+}
+
 /// Catches a panic in a configuration callback and turns it into the error
 /// string Apache prints for the directive.
 pub fn config_hook<F>(f: F) -> Result<(), String>

@@ -7,7 +7,9 @@
 pub mod entry;
 pub mod log;
 pub mod mpm;
+pub mod other_child;
 pub mod pool;
+pub mod process;
 pub mod regex;
 pub mod request;
 pub mod shim;

@@ -36,3 +36,12 @@ pub fn name() -> String {
     // SAFETY: ap_show_mpm returns a static string.
     unsafe { super::cstr(sys::ap_show_mpm()) }.into_owned()
 }
+
+/// Whether Apache is stopping (or the MPM cannot say): no process should be
+/// restarted then.
+pub fn is_stopping() -> bool {
+    let mut state = 0;
+    // SAFETY: ap_mpm_query writes one int through the pointer.
+    let rv = unsafe { sys::ap_mpm_query(sys::AP_MPMQ_MPM_STATE as i32, &mut state) };
+    rv != 0 || state == sys::AP_MPMQ_STOPPING as i32
+}

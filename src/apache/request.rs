@@ -118,6 +118,10 @@ impl Server {
         // SAFETY: as hostname.
         unsafe { super::cstr(self.rec().server_admin) }
     }
+    /// Apache's `Timeout` of this server, in microseconds.
+    pub fn timeout_us(&self) -> i64 {
+        self.rec().timeout
+    }
     pub fn is_virtual(&self) -> bool {
         self.rec().is_virtual != 0
     }

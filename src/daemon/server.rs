@@ -1,29 +1,21 @@
 //! One connection in a daemon worker thread: authenticate the HELLO (peer
-//! uid and secret, before any Python runs), ACCEPT, read the ENVIRON, then
-//! run the request through the one WSGI core (`wsgi::request::run`) with a
-//! [`DaemonHost`]: `wsgi.input` pulls the body with BODY_CREDIT/BODY, the
-//! response goes out as RESPONSE_HEAD, RESPONSE_BODY (FLUSH on every
-//! yield) and an explicit RESPONSE_END, or ERROR. Called by
-//! `process::worker` without the GIL; the host is always used without it.
+//! uid and secret, before any Python runs), ACCEPT, read the ENVIRON, check
+//! (with script reloading on) whether the script changed since this
+//! process first ran it (the process's [`DaemonState`] keeps that, and
+//! restarts the process for it), then run the request through the one WSGI
+//! core (`wsgi::request::run`) with a [`DaemonHost`] (`host`: the body in,
+//! the response out). Called by `workers::worker` without the GIL.
 
+use super::host::{DaemonHost, Finisher, PanicAnswer};
+use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
-use crate::proto::{
-    self, BodyStatus, ErrorKind, ErrorReport, FrameReader, FrameType, Limits, Message, PairList,
-    Reject, ResponseEnd, ResponseHead, Session, Side, Timings,
-};
+use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
-use crate::wsgi::{Head, Host, HostError, Outcome, Taken, request};
-use nix::errno::Errno;
-use nix::sys::socket::{MsgFlags, sendmsg};
-use std::io::{BufReader, IoSlice};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use crate::wsgi::request;
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-const CREDIT_WINDOW: u32 = 64 * 1024;
-const MAX_DATA: usize = 256 * 1024;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -32,10 +24,6 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// Encoded frames wait in `DaemonHost::out` until a flush point (a flushed
-/// body chunk, a body-credit request, a passed file, the end) or until they
-/// reach this size, so a small response leaves in one write.
-const OUT_LIMIT: usize = 64 * 1024;
 /// Read buffer of the connection: HELLO, ENVIRON and a small body usually
 /// arrive in one read.
 const READ_BUFFER: usize = 16 * 1024;
@@ -45,308 +33,12 @@ thread_local! {
     static PID: u32 = std::process::id();
 }
 
-/// A protocol error (a frame the session does not allow, or one that cannot
-/// be encoded) as the core sees it.
-fn protocol(e: proto::ProtoError) -> HostError {
-    HostError::Io(format!("protocol: {e}"))
-}
-
-/// The daemon-side [`Host`] of one request.
-pub struct DaemonHost {
-    /// The connection, read through a buffer; writes go to the same socket.
-    reader: FrameReader<BufReader<UnixStream>>,
-    session: Session,
-    /// Body bytes received but not yet handed to the application.
-    /// Payload bytes of the current BODY frame not yet read: they are read
-    /// straight into the application's buffer.
-    data_left: u32,
-    body_end: Option<BodyStatus>,
-    gone: bool,
-    failed: bool,
-    /// FD_PASSING was granted: `send_file` passes the descriptor (RESPONSE_FILE).
-    fd_passing: bool,
-    /// Apache sends no body (HEAD): a body shorter than `Content-Length` is expected.
-    head_only: bool,
-    request_id: String,
-    /// Frames encoded but not written yet (starts with ACCEPT).
-    out: Vec<u8>,
-}
-
-impl DaemonHost {
-    fn stream(&self) -> &UnixStream {
-        self.reader.get_ref().get_ref()
-    }
-
-    /// Adds one frame to `out` (the session checks it is allowed now).
-    fn queue(&mut self, m: &Message<'_>) -> Result<(), HostError> {
-        self.session
-            .send(m)
-            .and_then(|()| m.encode(&mut self.out))
-            .map_err(protocol)
-    }
-
-    /// Writes `out`, then `tail` (header and data of a body frame), in one
-    /// vectored write.
-    fn flush_out(&mut self, tail: &[&[u8]]) -> Result<(), HostError> {
-        if self.out.is_empty() && tail.iter().all(|t| t.is_empty()) {
-            return Ok(());
-        }
-        let mut slices: Vec<IoSlice<'_>> = std::iter::once(self.out.as_slice())
-            .chain(tail.iter().copied())
-            .map(IoSlice::new)
-            .collect();
-        let mut w = self.reader.get_ref().get_ref();
-        let r = proto::write_all_vectored(&mut w, &mut slices);
-        self.out.clear();
-        r.map_err(|e| {
-            self.gone = true;
-            HostError::ClientGone(format!("write to the Apache child failed: {e}"))
-        })
-    }
-
-    /// Sends one frame now, after whatever was queued before it.
-    fn send(&mut self, m: &Message<'_>) -> Result<(), HostError> {
-        self.queue(m)?;
-        self.flush_out(&[])
-    }
-
-    /// One RESPONSE_BODY frame: queued when small and unflushed, else written
-    /// after the queue in one vectored write (large data is not copied).
-    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
-        let m = Message::ResponseBody { data, flush };
-        if !flush && self.out.len() + data.len() < OUT_LIMIT {
-            return self.queue(&m);
-        }
-        self.session.send(&m).map_err(protocol)?;
-        let h = proto::data_header(m.frame_type(), data.len(), flush).map_err(protocol)?;
-        self.flush_out(&[&h, data])
-    }
-
-    fn queue_head(&mut self, head: &Head) -> Result<(), HostError> {
-        let mut pairs = proto::PairListBuf::new();
-        for (k, v) in &head.headers {
-            pairs
-                .push(k.as_bytes(), v.as_bytes())
-                .map_err(|e| HostError::Io(format!("response header: {e}")))?;
-        }
-        let reason = head
-            .status_line
-            .split_once(' ')
-            .map(|(_, r)| r)
-            .unwrap_or("");
-        let list = pairs.as_list();
-        self.queue(&Message::ResponseHead(ResponseHead {
-            status: head.status,
-            reason: reason.as_bytes(),
-            headers: list,
-        }))
-    }
-
-    /// Reads the next C→D frame header: a BODY frame's payload is left for
-    /// `read` to take into the caller's buffer; BODY_END and CANCEL are read
-    /// whole.
-    fn pull(&mut self) -> Result<(), HostError> {
-        let gone = |e| HostError::ClientGone(format!("reading request body: {e}"));
-        let Some(h) = self.reader.read_header().map_err(gone)? else {
-            self.gone = true;
-            return Err(HostError::ClientGone(
-                "Apache child closed the connection".into(),
-            ));
-        };
-        if h.frame_type == FrameType::Body {
-            self.session.recv_data_header(&h).map_err(protocol)?;
-            self.data_left = h.len;
-            return Ok(());
-        }
-        let msg = self.reader.read_payload(&h).map_err(gone)?;
-        self.session.recv(&msg).map_err(protocol)?;
-        match msg {
-            Message::BodyEnd(e) => {
-                self.body_end = Some(e.status);
-                Ok(())
-            }
-            Message::Cancel(_) => {
-                self.gone = true;
-                Err(HostError::ClientGone(
-                    "request cancelled by the client".into(),
-                ))
-            }
-            _ => Err(HostError::Io(
-                "unexpected frame while reading the body".into(),
-            )),
-        }
-    }
-}
-
-impl Host for DaemonHost {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            if self.data_left > 0 {
-                let want = buf.len().min(self.data_left as usize);
-                let n = self
-                    .reader
-                    .read_data(&mut buf[..want])
-                    .map_err(|e| HostError::ClientGone(format!("reading request body: {e}")))?;
-                self.data_left -= n as u32;
-                return Ok(n);
-            }
-            match self.body_end {
-                Some(BodyStatus::Complete) => return Ok(0),
-                Some(s) => {
-                    return Err(HostError::ClientGone(format!(
-                        "request body incomplete ({s:?})"
-                    )));
-                }
-                None => {}
-            }
-            if self.session.credit() == 0 {
-                let want = (buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW);
-                self.send(&Message::BodyCredit(want))?;
-            }
-            self.pull()?;
-        }
-    }
-
-    fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
-        self.queue_head(head)?;
-        self.flush_out(&[])
-    }
-
-    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
-        if self.gone {
-            return Err(HostError::ClientGone("client connection closed".into()));
-        }
-        let mut chunks = data.chunks(MAX_DATA).peekable();
-        if chunks.peek().is_none() {
-            if flush {
-                return self.send_body(b"", flush);
-            }
-            return Ok(());
-        }
-        while let Some(c) = chunks.next() {
-            let last = chunks.peek().is_none();
-            self.send_body(c, flush && last)?;
-        }
-        Ok(())
-    }
-
-    fn try_buffer(
-        &mut self,
-        head: Option<&Head>,
-        data: &[u8],
-        flush: bool,
-    ) -> Result<Taken, HostError> {
-        if self.gone {
-            return Err(HostError::ClientGone("client connection closed".into()));
-        }
-        if data.len() > MAX_DATA || (!flush && self.out.len() + data.len() >= OUT_LIMIT) {
-            return Ok(Taken::No);
-        }
-        if let Some(head) = head {
-            self.queue_head(head)?;
-        }
-        if !flush {
-            if !data.is_empty() {
-                self.queue(&Message::ResponseBody { data, flush: false })?;
-            }
-            return Ok(Taken::Yes);
-        }
-        // A flushed chunk: one non-blocking write of the queue and the frame.
-        // Whatever the socket has no room for stays queued for `flush`.
-        let m = Message::ResponseBody { data, flush: true };
-        self.session.send(&m).map_err(protocol)?;
-        let h = proto::data_header(m.frame_type(), data.len(), true).map_err(protocol)?;
-        let parts = [self.out.as_slice(), &h, data];
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let iov: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
-        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-        let sent = match sendmsg::<()>(self.stream().as_raw_fd(), &iov, &[], flags, None) {
-            Ok(n) => n,
-            Err(Errno::EAGAIN | Errno::EINTR) => 0,
-            Err(e) => {
-                self.gone = true;
-                return Err(HostError::ClientGone(format!(
-                    "write to the Apache child failed: {e}"
-                )));
-            }
-        };
-        if sent == total {
-            self.out.clear();
-            return Ok(Taken::Yes);
-        }
-        let mut rest = Vec::with_capacity(total - sent);
-        let mut skip = sent;
-        for p in parts {
-            let k = skip.min(p.len());
-            rest.extend_from_slice(&p[k..]);
-            skip -= k;
-        }
-        self.out = rest;
-        Ok(Taken::FlushPending)
-    }
-
-    fn flush(&mut self) -> Result<(), HostError> {
-        self.flush_out(&[])
-    }
-
-    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
-        if !self.fd_passing || len == 0 {
-            return Ok(false);
-        }
-        if self.gone {
-            return Err(HostError::ClientGone("client connection closed".into()));
-        }
-        // The Apache child gets a read-only descriptor of its own, whatever mode the
-        // application opened the file in; if that cannot be had, the core streams the file.
-        let Ok(file) = std::fs::File::open(format!("/proc/self/fd/{fd}")) else {
-            return Ok(false);
-        };
-        let rf = proto::ResponseFile {
-            offset,
-            length: len,
-            flush: true,
-        };
-        let m = Message::ResponseFile(rf);
-        self.flush_out(&[])?;
-        self.session.send(&m).map_err(protocol)?;
-        proto::send_response_file(self.stream(), &rf, file.as_fd()).map_err(|e| {
-            self.gone = true;
-            HostError::ClientGone(format!("write to the Apache child failed: {e}"))
-        })?;
-        Ok(true)
-    }
-
-    fn log(&mut self, level: Level, msg: &str) {
-        if self.request_id.is_empty() {
-            log::server(level, None, msg);
-        } else {
-            log::server(level, None, &format!("[request {}] {msg}", self.request_id));
-        }
-    }
-
-    fn abort(&mut self) {
-        self.failed = true;
-        let _ = self.send(&Message::Error(ErrorReport {
-            kind: ErrorKind::AppException,
-            message: b"the application failed after the response head was sent",
-        }));
-    }
-
-    fn client_gone(&self) -> bool {
-        self.gone
-    }
-
-    fn head_only(&self) -> bool {
-        self.head_only
-    }
-}
-
-/// Serves one accepted connection.
-pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
+/// Serves one accepted connection. A panic on the way is answered with an
+/// ERROR frame once the host exists (`PanicAnswer`) and then goes on to
+/// the worker, which logs it.
+pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     let accepted_us = now_us();
+    let group = &state.group;
     let _ = stream.set_read_timeout(Some(group.socket_timeout));
     let _ = stream.set_write_timeout(Some(group.socket_timeout));
     let peer = proto::peer_uid(&stream);
@@ -355,48 +47,10 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         Limits::default(),
     );
     let mut session = Session::new(Side::Daemon);
-    let reject = |mut w: &UnixStream, reason, why: String| {
-        log::server(
-            Level::Err,
-            None,
-            &format!(
-                "[WSGIRS0420] daemon process {} of group '{}' refused a connection: {why}",
-                PID.with(|p| *p),
-                group.opts.name
-            ),
-        );
-        let _ = proto::write_message(
-            &mut w,
-            &Message::Reject(Reject {
-                reason,
-                message: why.as_bytes(),
-            }),
-            &mut Vec::new(),
-        );
-    };
-    // HELLO: authenticated before anything else happens.
-    let first = match reader.read_message() {
-        Ok(Some(m @ Message::Hello(_))) => hello(&m, peer, group, &mut session),
-        Ok(Some(_)) => Err(Some((
-            proto::RejectReason::Auth,
-            "first frame is not HELLO".into(),
-        ))),
-        Ok(None) => Err(None),
-        Err(e) => {
-            let reason = match e {
-                proto::ProtoError::UnsupportedVersion(_) => proto::RejectReason::Version,
-                _ => proto::RejectReason::Auth,
-            };
-            Err(Some((reason, format!("bad HELLO: {e}"))))
-        }
-    };
-    let (queue_start_us, app_group, request_id, offered) = match first {
-        Ok(h) => h,
-        Err(Some((reason, why))) => {
-            reject(reader.get_ref().get_ref(), reason, why);
-            return;
-        }
-        Err(None) => return,
+    let Some((queue_start_us, app_group, request_id, offered)) =
+        greet(&mut reader, peer, group, &mut session)
+    else {
+        return;
     };
     let accept = Message::Accept(proto::Accept {
         version: proto::PROTOCOL_VERSION,
@@ -420,6 +74,137 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
         }
         _ => return,
     };
+    stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
+    let script = Script::of(&env);
+    // A changed script restarts the process rather than reloading the script
+    // alone; the request goes back to the Apache child, which sends it again.
+    if let Some(mtime) = script.reload_mtime
+        && state.script_changed(&app_group, &script.path, mtime)
+    {
+        state.restart_for_changed_script(&script.path);
+        refuse_restarting(reader.get_ref().get_ref());
+        return;
+    }
+    let host = Box::new(DaemonHost {
+        reader,
+        session,
+        data_left: 0,
+        body_end: None,
+        gone: false,
+        failed: false,
+        fd_passing: offered.contains(proto::Caps::FD_PASSING),
+        head_only,
+        request_id,
+        out,
+    });
+    let timing = (queue_start_us, accepted_us);
+    run(&script, &app_group, &env, Finisher::new(host), timing);
+}
+
+/// Runs the request through the WSGI core and writes the final frame.
+fn run(
+    script: &Script,
+    app_group: &str,
+    env: &EnvironData,
+    finisher: Finisher,
+    (queue_start_us, accepted_us): (u64, u64),
+) {
+    let target = request::Target {
+        script: &script.path,
+        callable: &script.callable,
+        application_group: app_group,
+        reload_mtime: script.reload_mtime,
+        resource: script.reload.then_some(script.resource.as_str()),
+    };
+    let _answer = PanicAnswer(finisher.clone());
+    fault_injection(env);
+    let started = Instant::now();
+    let ended = request::run(&target, env, Box::new(finisher.clone()));
+    finisher.finish(ended, started, queue_start_us, accepted_us);
+}
+
+/// Debug builds only: `SetEnv MOD_WSGI_RS_TEST_PANIC daemon` (which reaches
+/// the daemon in the request's environ) makes the daemon worker panic
+/// before the application runs, so tests can prove the panic becomes an
+/// ERROR frame (500) and the worker keeps serving. Compiled out of release
+/// builds.
+fn fault_injection(env: &EnvironData) {
+    if cfg!(debug_assertions) && env.get("MOD_WSGI_RS_TEST_PANIC") == Some(b"daemon".as_slice()) {
+        panic!("fault injected by MOD_WSGI_RS_TEST_PANIC");
+    }
+}
+
+/// Reads and checks the HELLO; `None` when the connection was refused
+/// (REJECT sent and logged) or just closed.
+fn greet(
+    reader: &mut FrameReader<BufReader<UnixStream>>,
+    peer: std::io::Result<u32>,
+    group: &Group,
+    session: &mut Session,
+) -> Option<Greeting> {
+    // HELLO: authenticated before anything else happens.
+    let first = match reader.read_message() {
+        Ok(Some(m @ Message::Hello(_))) => hello(&m, peer, group, session),
+        Ok(Some(_)) => Err(Some((
+            proto::RejectReason::Auth,
+            "first frame is not HELLO".into(),
+        ))),
+        Ok(None) => Err(None),
+        Err(e) => {
+            let reason = match e {
+                proto::ProtoError::UnsupportedVersion(_) => proto::RejectReason::Version,
+                _ => proto::RejectReason::Auth,
+            };
+            Err(Some((reason, format!("bad HELLO: {e}"))))
+        }
+    };
+    match first {
+        Ok(h) => Some(h),
+        Err(Some((reason, why))) => {
+            reject(reader.get_ref().get_ref(), group, reason, why);
+            None
+        }
+        Err(None) => None,
+    }
+}
+
+/// Logs and sends a REJECT for a connection that failed authentication.
+fn reject(mut w: &UnixStream, group: &Group, reason: proto::RejectReason, why: String) {
+    log::server(
+        Level::Err,
+        None,
+        &format!(
+            "[WSGIRS0420] daemon process {} of group '{}' refused a connection: {why}",
+            PID.with(|p| *p),
+            group.opts.name
+        ),
+    );
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason,
+            message: why.as_bytes(),
+        }),
+        &mut Vec::new(),
+    );
+}
+
+/// Refuses a request because the process restarts for a changed script:
+/// the Apache child sends it again, to the new process.
+fn refuse_restarting(mut w: &UnixStream) {
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason: proto::RejectReason::Restarting,
+            message: b"the daemon process is restarting: its WSGI script changed",
+        }),
+        &mut Vec::new(),
+    );
+}
+
+/// The daemon's timing keys and thread id, in place of what the Apache
+/// child sent under those names.
+fn stamp_times(env: &mut EnvironData, queue_start_us: u64, accepted_us: u64, worker_id: u32) {
     let daemon_start = accepted_us as f64 / 1e6;
     env.times = vec![
         (
@@ -436,64 +221,50 @@ pub fn serve(stream: UnixStream, group: &Arc<Group>, worker_id: u32) {
     for k in keys {
         env.remove(k);
     }
-    let resource = String::from_utf8_lossy(env.get("SCRIPT_FILENAME").unwrap_or(b"")).into_owned();
-    // A WSGIHandlerScript request runs the handler script, not the resource.
-    let script = match env.get("mod_wsgi.handler_script") {
-        Some(h) if !h.is_empty() => String::from_utf8_lossy(h).into_owned(),
-        _ => resource.clone(),
-    };
-    let callable = String::from_utf8_lossy(
-        env.get("mod_wsgi.callable_object")
-            .unwrap_or(b"application"),
-    )
-    .into_owned();
-    let reload = env.get("mod_wsgi.script_reloading") == Some(b"1".as_slice());
-    let reload_mtime = reload
-        .then(|| std::fs::metadata(&script).ok())
-        .flatten()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs_f64());
-    // A changed script restarts the process rather than reloading the script
-    // alone; the request goes back to the Apache child, which sends it again.
-    if let Some(mtime) = reload_mtime
-        && super::process::script_changed(&app_group, &script, mtime)
-    {
-        super::process::restart_for_changed_script(group, &script);
-        let mut w = reader.get_ref().get_ref();
-        let _ = proto::write_message(
-            &mut w,
-            &Message::Reject(Reject {
-                reason: proto::RejectReason::Restarting,
-                message: b"the daemon process is restarting: its WSGI script changed",
-            }),
-            &mut Vec::new(),
-        );
-        return;
+}
+
+/// What the environ says to run: the script, its callable, and (with
+/// script reloading on) the script's modification time.
+struct Script {
+    /// The resource (`SCRIPT_FILENAME`).
+    resource: String,
+    /// The file to load: the handler script of a WSGIHandlerScript
+    /// request, else the resource.
+    path: String,
+    callable: String,
+    reload: bool,
+    reload_mtime: Option<f64>,
+}
+
+impl Script {
+    fn of(env: &EnvironData) -> Script {
+        let resource =
+            String::from_utf8_lossy(env.get("SCRIPT_FILENAME").unwrap_or(b"")).into_owned();
+        // A WSGIHandlerScript request runs the handler script, not the resource.
+        let path = match env.get("mod_wsgi.handler_script") {
+            Some(h) if !h.is_empty() => String::from_utf8_lossy(h).into_owned(),
+            _ => resource.clone(),
+        };
+        let callable = String::from_utf8_lossy(
+            env.get("mod_wsgi.callable_object")
+                .unwrap_or(b"application"),
+        )
+        .into_owned();
+        let reload = env.get("mod_wsgi.script_reloading") == Some(b"1".as_slice());
+        let reload_mtime = reload
+            .then(|| std::fs::metadata(&path).ok())
+            .flatten()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64());
+        Script {
+            resource,
+            path,
+            callable,
+            reload,
+            reload_mtime,
+        }
     }
-    let target = request::Target {
-        script: &script,
-        callable: &callable,
-        application_group: &app_group,
-        reload_mtime,
-        resource: reload.then_some(resource.as_str()),
-    };
-    let started = Instant::now();
-    let host = Box::new(DaemonHost {
-        reader,
-        session,
-        data_left: 0,
-        body_end: None,
-        gone: false,
-        failed: false,
-        fd_passing: offered.contains(proto::Caps::FD_PASSING),
-        head_only,
-        request_id,
-        out,
-    });
-    let finisher = Finisher::new(host);
-    let ended = request::run(&target, &env, Box::new(finisher.clone()));
-    finisher.finish(ended, started, queue_start_us, accepted_us);
 }
 
 /// What a HELLO that passed authentication says about the request.
@@ -568,223 +339,4 @@ fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) -> bo
     env.set("mod_wsgi.daemon_connects", b"1");
     env.set("mod_wsgi.daemon_restarts", b"0");
     head_only
-}
-
-/// Shares the host between the exchange (which drops it when the request
-/// ends) and `serve`, which writes the final frame afterwards.
-#[derive(Clone)]
-struct Finisher(Arc<std::sync::Mutex<Option<Box<DaemonHost>>>>);
-
-impl Finisher {
-    fn new(h: Box<DaemonHost>) -> Finisher {
-        Finisher(Arc::new(std::sync::Mutex::new(Some(h))))
-    }
-
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut DaemonHost) -> Result<R, HostError>,
-    ) -> Result<R, HostError> {
-        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match g.as_mut() {
-            Some(h) => f(h),
-            None => Err(HostError::Expired),
-        }
-    }
-
-    fn finish(
-        &self,
-        ended: request::Ended,
-        started: Instant,
-        queue_start_us: u64,
-        accepted_us: u64,
-    ) {
-        let Some(mut h) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            return;
-        };
-        if h.gone || h.failed {
-            return;
-        }
-        let msg = match ended {
-            request::Ended::Responded(Outcome::Completed) => Message::ResponseEnd(ResponseEnd {
-                timings: Timings {
-                    app_us: started.elapsed().as_micros() as u64,
-                    cpu_us: 0,
-                    queue_us: accepted_us.saturating_sub(queue_start_us),
-                },
-                trailers: PairList::EMPTY,
-            }),
-            _ => Message::Error(ErrorReport {
-                kind: ErrorKind::AppException,
-                message: b"the WSGI application failed; see the daemon's log",
-            }),
-        };
-        let _ = h.send(&msg);
-        let _ = h.stream().shutdown(std::net::Shutdown::Write);
-    }
-}
-
-impl Host for Finisher {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
-        self.with(|h| h.read(buf))
-    }
-    fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
-        self.with(|h| h.send_head(head))
-    }
-    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError> {
-        self.with(|h| h.write(data, flush))
-    }
-    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
-        self.with(|h| h.send_file(fd, offset, len))
-    }
-    fn try_buffer(
-        &mut self,
-        head: Option<&Head>,
-        data: &[u8],
-        flush: bool,
-    ) -> Result<Taken, HostError> {
-        // Called with the GIL held: never wait for the lock.
-        match self.0.try_lock() {
-            Ok(mut g) => match g.as_mut() {
-                Some(h) => h.try_buffer(head, data, flush),
-                None => Err(HostError::Expired),
-            },
-            Err(_) => Ok(Taken::No),
-        }
-    }
-    fn flush(&mut self) -> Result<(), HostError> {
-        self.with(|h| h.flush())
-    }
-    fn log(&mut self, level: Level, msg: &str) {
-        let _ = self.with(|h| {
-            h.log(level, msg);
-            Ok(())
-        });
-    }
-    fn abort(&mut self) {
-        let _ = self.with(|h| {
-            h.abort();
-            Ok(())
-        });
-    }
-    fn client_gone(&self) -> bool {
-        self.0
-            .lock()
-            .map(|g| g.as_ref().is_some_and(|h| h.gone))
-            .unwrap_or(true)
-    }
-    fn head_only(&self) -> bool {
-        self.0
-            .lock()
-            .map(|g| g.as_ref().is_some_and(|h| h.head_only))
-            .unwrap_or(false)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proto::{Accept, BodyEnd, Caps, FdFrameReader, Hello, ResponseFile};
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::FileExt;
-
-    /// A host whose session has had HELLO/ACCEPT (with `caps`), ENVIRON and BODY_END.
-    fn host(caps: Caps) -> (DaemonHost, UnixStream) {
-        let (d, c) = UnixStream::pair().unwrap();
-        let mut session = Session::new(Side::Daemon);
-        let token = [1u8; 32];
-        session
-            .recv(&Message::Hello(Hello {
-                version: proto::PROTOCOL_VERSION,
-                caps,
-                token: &token,
-                queue_start_us: 0,
-                request_id: b"",
-                process_group: b"g",
-                application_group: b"",
-            }))
-            .unwrap();
-        session
-            .send(&Message::Accept(Accept {
-                version: proto::PROTOCOL_VERSION,
-                caps,
-                daemon_pid: 1,
-                worker_id: 0,
-            }))
-            .unwrap();
-        session.recv(&Message::Environ(PairList::EMPTY)).unwrap();
-        session
-            .recv(&Message::BodyEnd(BodyEnd {
-                status: BodyStatus::Complete,
-                trailers: PairList::EMPTY,
-            }))
-            .unwrap();
-        let h = DaemonHost {
-            reader: FrameReader::new(BufReader::new(d), Limits::default()),
-            session,
-            data_left: 0,
-            body_end: Some(BodyStatus::Complete),
-            gone: false,
-            failed: false,
-            fd_passing: caps.contains(Caps::FD_PASSING),
-            head_only: false,
-            request_id: String::new(),
-            out: Vec::new(),
-        };
-        (h, c)
-    }
-
-    fn head() -> Head {
-        Head {
-            status: 200,
-            status_line: "200 OK".into(),
-            headers: vec![],
-        }
-    }
-
-    fn data_file() -> std::fs::File {
-        let f = tempfile::tempfile().unwrap();
-        f.write_all_at(b"0123456789", 0).unwrap();
-        f
-    }
-
-    #[test]
-    fn send_file_passes_a_read_only_descriptor() {
-        let (mut h, c) = host(Caps::FD_PASSING);
-        let f = data_file(); // opened read-write
-        h.send_head(&head()).unwrap();
-        assert!(h.send_file(f.as_raw_fd(), 3, 5).unwrap());
-        drop(h);
-        let mut r = FdFrameReader::new(Limits::default());
-        let (m, fd) = r.read_message(&c).unwrap().unwrap();
-        assert!(matches!(m, Message::ResponseHead(_)) && fd.is_none());
-        let (m, fd) = r.read_message(&c).unwrap().unwrap();
-        assert_eq!(
-            m,
-            Message::ResponseFile(ResponseFile {
-                offset: 3,
-                length: 5,
-                flush: true
-            })
-        );
-        let fd = fd.expect("descriptor");
-        // SAFETY: fcntl(F_GETFL) on a descriptor we own.
-        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-        assert_eq!(fl & libc::O_ACCMODE, libc::O_RDONLY);
-        let mut buf = [0u8; 5];
-        std::fs::File::from(fd).read_exact_at(&mut buf, 3).unwrap();
-        assert_eq!(&buf, b"34567");
-    }
-
-    #[test]
-    fn without_fd_passing_the_core_streams_the_file() {
-        let (mut h, c) = host(Caps::NONE);
-        let f = data_file();
-        h.send_head(&head()).unwrap();
-        assert!(!h.send_file(f.as_raw_fd(), 0, 10).unwrap());
-        drop(h);
-        let mut r = FdFrameReader::new(Limits::default());
-        let (m, _) = r.read_message(&c).unwrap().unwrap();
-        assert!(matches!(m, Message::ResponseHead(_)));
-        assert!(r.read_message(&c).unwrap().is_none(), "nothing else sent");
-    }
 }

@@ -9,15 +9,15 @@
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
-use super::{process, socket};
+use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
-use crate::apache::sys;
+use crate::apache::{mpm, other_child, process};
 use crate::config::ServerConfig;
 use crate::config::daemon_options::DaemonOptions;
 use crate::proto::AuthToken;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,14 +70,12 @@ pub fn registry() -> Option<Arc<Registry>> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// One supervised process: stable address (registered with APR), owned by pconf.
+/// One supervised process slot: the group and index it serves, and how
+/// its current process fared (for the back-off). Owned by pconf (through
+/// `other_child::watch`) until the configuration pool is cleared.
 struct Slot {
     group: Arc<Group>,
     index: u32,
-    /// In pconf memory, not in the slot: APR's subprocess list reads it when
-    /// pconf is cleared, after the cleanup that drops the slot has run.
-    proc_: *mut sys::apr_proc_t,
-    pconf: *mut sys::apr_pool_t,
     started: Instant,
     /// The start-up delay the current process was given (not counted as lifetime).
     delay: Duration,
@@ -85,28 +83,6 @@ struct Slot {
 }
 
 const FIRST_PASS_KEY: &std::ffi::CStr = c"mod_wsgi-rs.first-post-config";
-
-/// Whether this is the first (dry-run) post_config pass at start-up, which
-/// mod_wsgi skips; recorded in the process pool, which survives restarts.
-fn first_pass(s: Server) -> bool {
-    // SAFETY: live server record; process->pool lives as long as the process.
-    unsafe {
-        let pool = (*(*s.as_ptr()).process).pool;
-        let mut data: *mut c_void = std::ptr::null_mut();
-        sys::apr_pool_userdata_get(&mut data, FIRST_PASS_KEY.as_ptr(), pool);
-        if data.is_null() {
-            sys::apr_pool_userdata_set(
-                std::ptr::dangling::<c_void>(),
-                FIRST_PASS_KEY.as_ptr(),
-                None,
-                pool,
-            );
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// A group and the ServerName of the virtual host defining it.
 type Scoped = (Arc<DaemonOptions>, Option<String>);
@@ -133,50 +109,63 @@ fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
     Ok(out)
 }
 
-/// post_config: starts this generation's daemons. Returns an error line on failure.
-pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
-    if first_pass(s) {
-        return Ok(());
+/// What every group of one generation shares: where the sockets go, who
+/// may connect, the default socket timeout, the previous generation.
+struct Generation {
+    number: u32,
+    prefix: String,
+    rotation: bool,
+    apache_uid: u32,
+    apache_gid: u32,
+    apache_timeout_us: i64,
+    previous: Option<Arc<Registry>>,
+}
+
+impl Generation {
+    /// The next generation, from the main server's configuration.
+    fn next(pconf: Pool, s: Server, previous: Option<Arc<Registry>>) -> Generation {
+        let number = {
+            let mut g = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
+            *g += 1;
+            *g
+        };
+        let main_cfg = s.config::<ServerConfig>();
+        let prefix_cfg = main_cfg
+            .and_then(|c| c.daemon.socket_prefix.clone())
+            .unwrap_or_else(|| format!("{}/wsgi", process::default_runtime_dir()));
+        let (apache_uid, apache_gid) = process::unixd_ids();
+        Generation {
+            number,
+            prefix: process::server_root_relative(pconf, &prefix_cfg),
+            rotation: main_cfg
+                .and_then(|c| c.daemon.socket_rotation)
+                .unwrap_or(true),
+            apache_uid,
+            apache_gid,
+            apache_timeout_us: s.timeout_us(),
+            previous,
+        }
     }
-    let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let groups = collect_groups(s)?;
-    if groups.is_empty() {
-        return Ok(());
-    }
-    let generation = {
-        let mut g = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
-        *g += 1;
-        *g
-    };
-    let main_cfg = s.config::<ServerConfig>();
-    let prefix_cfg = main_cfg
-        .and_then(|c| c.daemon.socket_prefix.clone())
-        .unwrap_or_else(|| {
-            // SAFETY: a static NUL-terminated constant.
-            let d = unsafe { crate::apache::cstr(sys::DEFAULT_REL_RUNTIMEDIR.as_ptr().cast()) };
-            format!("{d}/wsgi")
-        });
-    let prefix = server_root_relative(pconf, &prefix_cfg);
-    let rotation = main_cfg
-        .and_then(|c| c.daemon.socket_rotation)
-        .unwrap_or(true);
-    // SAFETY: ap_unixd_config is filled from User/Group while reading the config.
-    let (apache_uid, apache_gid) =
-        unsafe { (sys::ap_unixd_config.user_id, sys::ap_unixd_config.group_id) };
-    // SAFETY: live main server.
-    let apache_timeout = unsafe { (*s.as_ptr()).timeout };
-    let pid = std::process::id();
-    let mut built = Vec::new();
-    for (id, (opts, scope)) in groups.into_iter().enumerate() {
-        let id = id + 1;
-        let path = socket::path(&prefix, pid, generation, rotation, apache_uid, id);
-        let fd =
-            socket::listen(&path, opts.listen_backlog, apache_uid, apache_gid).map_err(|e| {
+
+    /// Creates group number `id`'s socket (owned by pconf) and secret.
+    fn group(&self, pconf: Pool, s: Server, id: usize, scoped: Scoped) -> Result<Group, String> {
+        let (opts, scope) = scoped;
+        let pid = std::process::id();
+        let path = socket::path(
+            &self.prefix,
+            pid,
+            self.number,
+            self.rotation,
+            self.apache_uid,
+            id,
+        );
+        let fd = socket::listen(&path, opts.listen_backlog, self.apache_uid, self.apache_gid)
+            .map_err(|e| {
                 format!(
                     "[WSGIRS0402] cannot create the socket '{path}' of daemon process group '{}': \
-                 {e}; check that the directory of WSGISocketPrefix ('{prefix}') exists and is \
+                 {e}; check that the directory of WSGISocketPrefix ('{}') exists and is \
                  writable by root and searchable by the Apache user",
-                    opts.name
+                    opts.name, self.prefix
                 )
             })?;
         pconf.adopt(socket::SocketGuard {
@@ -186,9 +175,9 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
         });
         let token = AuthToken::generate()
             .map_err(|e| format!("[WSGIRS0403] cannot read random bytes for the secret: {e}"))?;
-        let socket_timeout = opts
-            .socket_timeout
-            .unwrap_or(Duration::from_micros(apache_timeout.max(1_000_000) as u64));
+        let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
+            self.apache_timeout_us.max(1_000_000) as u64,
+        ));
         if !opts.not_enforced.is_empty() {
             log::server(
                 Level::Warning,
@@ -201,182 +190,142 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
                 ),
             );
         }
-        let previous_token = previous
+        let previous_token = self
+            .previous
             .as_ref()
             .and_then(|p| p.find(&opts.name))
             .map(|g| AuthToken::from_bytes(*g.token.as_bytes()));
-        built.push(Arc::new(Group {
+        Ok(Group {
             opts,
             id,
             socket_path: path,
             listener: fd,
             token,
             previous_token,
-            socket_prefix: prefix.clone(),
-            generation,
-            rotation,
+            socket_prefix: self.prefix.clone(),
+            generation: self.number,
+            rotation: self.rotation,
             scope,
-            apache_uid,
-            apache_gid,
+            apache_uid: self.apache_uid,
+            apache_gid: self.apache_gid,
             socket_timeout,
-        }));
+        })
+    }
+}
+
+/// post_config: starts this generation's daemons. Returns an error line on failure.
+pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
+    if process::first_time(s, FIRST_PASS_KEY) {
+        return Ok(());
+    }
+    let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let groups = collect_groups(s)?;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let generation = Generation::next(pconf, s, previous);
+    let mut built = Vec::new();
+    for (i, scoped) in groups.into_iter().enumerate() {
+        built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
     }
     let reg = Arc::new(Registry { groups: built });
     *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
     for group in &reg.groups {
         for index in 0..group.opts.processes {
-            let slot = pconf.adopt(Slot {
+            let mut slot = Slot {
                 group: group.clone(),
                 index,
-                proc_: pool_proc(pconf),
-                pconf: pconf.as_ptr(),
                 started: Instant::now(),
                 delay: Duration::ZERO,
                 quick_deaths: 0,
-            });
-            // SAFETY: the slot lives in pconf until the pool is cleared,
-            // after the other-child registration (registered later, so
-            // unregistered earlier) is gone.
-            unsafe { spawn(slot, Duration::ZERO) };
+            };
+            if let Some(pid) = slot.spawn(Duration::ZERO) {
+                other_child::watch(pconf, pid, slot);
+            }
         }
     }
     Ok(())
 }
 
-/// An `apr_proc_t` in pool memory (valid until the pool's memory is reset,
-/// which is after APR has killed and reaped the noted subprocesses).
-fn pool_proc(pool: Pool) -> *mut sys::apr_proc_t {
-    // SAFETY: live pool; the allocation is sized and aligned for apr_proc_t
-    // (APR aligns to 8) and initialised before use.
-    unsafe {
-        let p = sys::apr_palloc(pool.as_ptr(), std::mem::size_of::<sys::apr_proc_t>())
-            .cast::<sys::apr_proc_t>();
-        p.write(sys::apr_proc_t::default());
-        p
-    }
-}
-
-fn server_root_relative(pconf: Pool, p: &str) -> String {
-    let c = std::ffi::CString::new(p).unwrap_or_default();
-    // SAFETY: live pool; returns a pool string or NULL.
-    let r = unsafe { sys::ap_server_root_relative(pconf.as_ptr(), c.as_ptr()) };
-    if r.is_null() {
-        p.to_string()
-    } else {
-        // SAFETY: NUL-terminated pool string.
-        unsafe { crate::apache::cstr(r) }.into_owned()
-    }
-}
-
-/// Forks one daemon for `slot` and registers it.
-///
-/// # Safety
-/// `slot` must be live (pconf-owned) and this must run in the Apache parent.
-unsafe fn spawn(slot: *mut Slot, delay: Duration) {
-    // SAFETY: the caller's contract.
-    let sl = unsafe { &mut *slot };
-    // SAFETY: the parent is single-threaded; the child only runs daemon code
-    // and never returns into Apache.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        log::server(
-            Level::Alert,
-            None,
-            &format!(
-                "[WSGIRS0405] cannot fork daemon process of group '{}': {}",
-                sl.group.opts.name,
-                std::io::Error::last_os_error()
-            ),
-        );
-        return;
-    }
-    if pid == 0 {
-        let reg = registry().unwrap_or_default();
-        process::run(&sl.group, &reg, sl.index, delay);
-    }
-    // SAFETY: pconf memory allocated for this slot.
-    unsafe { (*sl.proc_).pid = pid };
-    sl.started = Instant::now();
-    sl.delay = delay;
-    log::server(
-        Level::Info,
-        None,
-        &format!(
-            "[WSGIRS0406] started daemon process {pid} of group '{}'",
-            sl.group.opts.name
-        ),
-    );
-    // SAFETY: proc_ and slot stay valid until pconf is cleared; the
-    // registration is removed by the cleanup APR adds to pconf.
-    unsafe {
-        sys::apr_pool_note_subprocess(sl.pconf, sl.proc_, sys::APR_KILL_AFTER_TIMEOUT);
-        sys::apr_proc_other_child_register(
-            sl.proc_,
-            Some(maintenance),
-            slot as *mut c_void,
-            std::ptr::null_mut(),
-            sl.pconf,
-        );
-    }
-}
-
-fn stopping() -> bool {
-    let mut state: c_int = 0;
-    // SAFETY: plain query into a local.
-    let rv = unsafe { sys::ap_mpm_query(sys::AP_MPMQ_MPM_STATE as c_int, &mut state) };
-    rv != 0 || state == sys::AP_MPMQ_STOPPING as c_int
-}
-
-/// APR's other-child callback (Apache's maintenance loop in the parent).
-unsafe extern "C" fn maintenance(reason: c_int, data: *mut c_void, status: c_int) {
-    crate::apache::entry::guarded("daemon supervision", || {
-        let slot = data as *mut Slot;
-        // SAFETY: `data` is the pconf-owned slot registered in `spawn`.
-        let sl = unsafe { &mut *slot };
-        let reason = reason as u32;
-        if reason == sys::APR_OC_REASON_DEATH || reason == sys::APR_OC_REASON_LOST {
-            // SAFETY: `data` is what we registered.
-            unsafe { sys::apr_proc_other_child_unregister(data) };
-            let how = if libc::WIFSIGNALED(status) {
-                format!("killed by signal {}", libc::WTERMSIG(status))
-            } else {
-                format!("exited with status {}", libc::WEXITSTATUS(status))
-            };
-            if stopping() {
-                return;
-            }
-            let lived = sl.started.elapsed().saturating_sub(sl.delay);
-            sl.quick_deaths = if lived < Duration::from_secs(5) {
-                sl.quick_deaths + 1
-            } else {
-                0
-            };
-            let delay = match sl.quick_deaths {
-                0 | 1 => Duration::ZERO,
-                n => Duration::from_millis(250u64 << (n - 2).min(7)).min(Duration::from_secs(30)),
-            };
+impl Slot {
+    /// Forks one daemon for this slot (after `delay`, in the daemon);
+    /// returns its pid, or None if fork failed. Runs in the Apache parent.
+    fn spawn(&mut self, delay: Duration) -> Option<i32> {
+        // SAFETY: the parent is single-threaded; the child only runs daemon
+        // code and never returns into Apache.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
             log::server(
-                Level::Warning,
+                Level::Alert,
                 None,
                 &format!(
-                    "[WSGIRS0407] daemon process {} of group '{}' {how}; restarting it{}",
-                    // SAFETY: pconf memory of this slot.
-                    unsafe { (*sl.proc_).pid },
-                    sl.group.opts.name,
-                    if delay.is_zero() {
-                        String::new()
-                    } else {
-                        format!(" after {:.1} s (it keeps dying)", delay.as_secs_f64())
-                    }
+                    "[WSGIRS0405] cannot fork daemon process of group '{}': {}",
+                    self.group.opts.name,
+                    std::io::Error::last_os_error()
                 ),
             );
-            // SAFETY: parent, slot live.
-            unsafe { spawn(slot, delay) };
-        } else if reason == sys::APR_OC_REASON_RESTART {
-            // SAFETY: `data` is what we registered.
-            unsafe { sys::apr_proc_other_child_unregister(data) };
+            return None;
         }
-    });
+        if pid == 0 {
+            let reg = registry().unwrap_or_default();
+            daemon_process::run(&self.group, &reg, self.index, delay);
+        }
+        self.started = Instant::now();
+        self.delay = delay;
+        log::server(
+            Level::Info,
+            None,
+            &format!(
+                "[WSGIRS0406] started daemon process {pid} of group '{}'",
+                self.group.opts.name
+            ),
+        );
+        Some(pid)
+    }
+
+    /// How long to wait before the next start: none for an occasional
+    /// death, a growing delay for a process that keeps dying quickly.
+    fn backoff(&mut self) -> Duration {
+        let lived = self.started.elapsed().saturating_sub(self.delay);
+        self.quick_deaths = if lived < Duration::from_secs(5) {
+            self.quick_deaths + 1
+        } else {
+            0
+        };
+        match self.quick_deaths {
+            0 | 1 => Duration::ZERO,
+            n => Duration::from_millis(250u64 << (n - 2).min(7)).min(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl other_child::Watch for Slot {
+    /// A daemon died: restart it (unless Apache is stopping), with back-off.
+    fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
+        let how = if libc::WIFSIGNALED(status) {
+            format!("killed by signal {}", libc::WTERMSIG(status))
+        } else {
+            format!("exited with status {}", libc::WEXITSTATUS(status))
+        };
+        if mpm::is_stopping() {
+            return None;
+        }
+        let delay = self.backoff();
+        log::server(
+            Level::Warning,
+            None,
+            &format!(
+                "[WSGIRS0407] daemon process {pid} of group '{}' {how}; restarting it{}",
+                self.group.opts.name,
+                if delay.is_zero() {
+                    String::new()
+                } else {
+                    format!(" after {:.1} s (it keeps dying)", delay.as_secs_f64())
+                }
+            ),
+        );
+        self.spawn(delay)
+    }
 }
 
 /// child_init in an Apache child: close the daemon listeners it inherited.

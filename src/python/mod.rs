@@ -17,6 +17,7 @@ pub mod restrict;
 pub mod script;
 pub mod tstate;
 
+use crate::config::python::PythonSettings;
 use pyo3::prelude::*;
 
 // Never format a `PyErr` with `Display`/`ToString`/`Debug` (`{e}`, `{e:?}`,
@@ -56,6 +57,16 @@ pub fn discard(py: Python<'_>, err: PyErr) {
     err.restore(py);
     // SAFETY: the GIL is held (the `py` token); clears what `restore` set.
     unsafe { pyo3::ffi::PyErr_Clear() };
+}
+
+/// Applies the settings that belong to the process rather than to Python's
+/// initialisation (`WSGICaseSensitivity`), before any request. Called by
+/// every process that runs WSGI scripts, whether or not it starts Python:
+/// each Apache child (`hooks::child_init`) and each daemon process
+/// (`daemon::bootstrap`), so that no setting is applied in one and
+/// forgotten in the other. No GIL needed.
+pub fn configure_process(settings: &PythonSettings) {
+    script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
 }
 
 /// Formats the current exception with its traceback, one string per line,

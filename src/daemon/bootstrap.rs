@@ -1,0 +1,176 @@
+//! Bringing a freshly forked daemon process up to the point where it can
+//! serve: signal dispositions, closing what it must not keep (Apache's
+//! listeners, other groups' sockets), the process name, the privilege drop
+//! (refusing uid 0, an error on any failure), home/umask/locale/environment,
+//! then the Python settings of the group, the per-process settings shared
+//! with the Apache children (`python::configure_process`) and Python itself
+//! (`python::init`, GIL released afterwards). Called by `process::run` on
+//! the only thread of the process; errors are returned as the text of the
+//! WSGIRS0410 line.
+
+use super::supervisor::{Group, Registry};
+use crate::apache::log;
+use crate::config::ServerConfig;
+use crate::config::python::PythonSettings;
+use crate::python::{init, modules};
+use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+
+pub const STOP_SIGNALS: [Signal; 5] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Default dispositions (Apache's handlers are the parent's), SIGPIPE
+/// ignored, and the stop signals blocked so only a `sigtimedwait` sees
+/// them. Returns the blocked set.
+pub fn signals() -> SigSet {
+    let mut mask = SigSet::empty();
+    for s in STOP_SIGNALS {
+        mask.add(s);
+        // SAFETY: resetting to the default disposition; no handler code runs.
+        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+    }
+    // SAFETY: ignoring SIGPIPE so a write to a vanished child returns EPIPE.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    // SAFETY: as above; the supervisor's SIGCHLD handling is the parent's.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+    let _ = mask.thread_block();
+    mask
+}
+
+/// Closes what this process must not keep: Apache's listening sockets and
+/// the other groups' listeners.
+pub fn close_inherited(group: &Group, reg: &Registry) {
+    crate::apache::process::close_listeners();
+    for g in &reg.groups {
+        if g.id != group.id {
+            // SAFETY: another group's listener, unused here.
+            unsafe { libc::close(g.listener) };
+        }
+    }
+}
+
+/// Everything from the process name to the environment, before Python.
+pub fn become_daemon(group: &Group) -> Result<(), String> {
+    let o = &group.opts;
+    if let Some(name) = o.display_name() {
+        set_display_name(&name);
+    }
+    drop_privileges(group)?;
+    if let Some(home) = &o.home {
+        std::env::set_current_dir(home)
+            .map_err(|e| format!("cannot change to home directory '{home}': {e}"))?;
+    }
+    if let Some(m) = o.umask {
+        // SAFETY: umask(2) on this single-threaded process.
+        unsafe { libc::umask(m as libc::mode_t) };
+    }
+    // SAFETY: no other thread exists yet (set_var), and setlocale gets a
+    // NUL-terminated string.
+    unsafe {
+        if let Some(l) = &o.lang {
+            std::env::set_var("LANG", l);
+        }
+        if let Some(l) = &o.locale {
+            std::env::set_var("LC_ALL", l);
+            let c = std::ffi::CString::new(l.as_str()).unwrap_or_default();
+            libc::setlocale(libc::LC_ALL, c.as_ptr());
+        }
+        if let Some(e) = &o.python_eggs {
+            std::env::set_var("PYTHON_EGG_CACHE", e);
+        }
+    }
+    Ok(())
+}
+
+/// The server's Python settings with this group's options applied.
+pub fn python_settings(group: &Group) -> PythonSettings {
+    let o = &group.opts;
+    let mut settings = log::main_server()
+        .and_then(|s| s.config::<ServerConfig>())
+        .map(|c| c.python.clone())
+        .unwrap_or_default();
+    if let Some(h) = &o.python_home {
+        settings.home = Some(h.clone());
+    }
+    if !o.python_path.is_empty() {
+        settings.path = o.python_path.clone();
+    }
+    if let Some(home) = &o.home {
+        settings.path.insert(0, home.clone());
+    }
+    if o.threads == 0 {
+        // Service scripts may install signal handlers (mod_wsgi lifts
+        // WSGIRestrictSignal for threads=0 daemons).
+        settings.restrict_signal = Some(false);
+    }
+    settings
+}
+
+/// Applies the per-process settings and starts Python (GIL released after).
+pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), String> {
+    let o = &group.opts;
+    crate::python::configure_process(settings);
+    let info = modules::ProcessInfo {
+        process_group: o.name.clone(),
+        maximum_processes: o.processes as i32,
+        threads_per_process: o.threads as i32,
+    };
+    init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION)
+        .map_err(|e| format!("Python could not be started: {e}"))
+}
+
+/// Overwrites the process's argv area (what `ps` shows) and its comm name.
+fn set_display_name(name: &str) {
+    if let Some(s) = log::main_server() {
+        crate::apache::process::set_title(s, name);
+    }
+    let comm =
+        std::ffi::CString::new(name.chars().take(15).collect::<String>()).unwrap_or_default();
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated string.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+}
+
+fn drop_privileges(group: &Group) -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let o = &group.opts;
+    let uid = o.user.as_ref().map(|u| u.1).unwrap_or(group.apache_uid);
+    if uid == 0 {
+        return Err("refusing to run a daemon process as root (user=, or the Apache User)".into());
+    }
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten();
+    let gid = match (&o.group, &o.user, &user) {
+        (Some((_, g)), _, _) => *g,
+        (None, Some(_), Some(u)) => u.gid.as_raw(),
+        _ => group.apache_gid,
+    };
+    let gid = nix::unistd::Gid::from_raw(gid);
+    nix::unistd::setgid(gid).map_err(|e| format!("setgid({gid}) failed: {e}"))?;
+    if !o.supplementary_groups.is_empty() {
+        let gids: Vec<_> = o
+            .supplementary_groups
+            .iter()
+            .map(|(_, g)| nix::unistd::Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&gids).map_err(|e| format!("setgroups failed: {e}"))?;
+    } else if let Some(u) = &user {
+        let name = std::ffi::CString::new(u.name.clone()).unwrap_or_default();
+        nix::unistd::initgroups(&name, gid)
+            .map_err(|e| format!("initgroups({}) failed: {e}", u.name))?;
+    } else {
+        nix::unistd::setgroups(&[gid]).map_err(|e| format!("setgroups failed: {e}"))?;
+    }
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+        .map_err(|e| format!("setuid({uid}) failed: {e}"))?;
+    if nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root() {
+        return Err("still root after setuid".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The state of one daemon process, in one owned structure: whether it is
+//! stopping (and whether it stops itself, so the parent keeps the socket
+//! for the replacement), what its workers are doing (requests in flight,
+//! when each worker's request started, when the last one began or ended,
+//! how many were served), what the watchdogs read (when the GIL monitor last
+//! took the GIL) and the WSGI scripts it has run (for script reloading).
+//! Made once by `process::run` after the fork and shared (`Arc`) with the
+//! worker threads (`workers`), the watchdogs (`watchdog`) and each request
+//! (`server::serve`). Lock-free atomics, plus one mutex never held with the
+//! GIL; no method takes the GIL.
+
+use super::supervisor::Group;
+use crate::apache::log::{self, Level};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Why a daemon process stops itself (the text ends WSGIRS0412's line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfStop {
+    MaximumRequests,
+    ScriptChanged,
+}
+
+/// One daemon process's state, shared by its threads.
+pub struct DaemonState {
+    pub group: Arc<Group>,
+    /// The origin of the millisecond clock below (0 means "never").
+    epoch: Instant,
+    /// Set when the process is stopping: workers finish their request and exit.
+    stopping: AtomicBool,
+    /// Set when the process stops itself (maximum-requests, a changed script,
+    /// a watchdog): the socket stays open in the parent, so queued
+    /// connections wait for the replacement.
+    self_restart: AtomicBool,
+    /// Set when a WSGI script changed and this process restarts for it.
+    script_changed: AtomicBool,
+    /// Requests being served right now, and when the last one ended or began
+    /// (ms), for inactivity-timeout.
+    in_flight: AtomicU64,
+    last_activity_ms: AtomicU64,
+    /// Requests served by this process (for maximum-requests).
+    served: AtomicU64,
+    /// Start time (ms, 0 = idle) of each worker's current request, for
+    /// request-timeout.
+    started_ms: Vec<AtomicU64>,
+    /// When the GIL monitor last took the GIL (ms), for deadlock-timeout.
+    gil_seen_ms: AtomicU64,
+    /// Asks the GIL monitor thread to end.
+    monitor_stop: AtomicBool,
+    /// Modification time of each (application group, script) this process
+    /// has run, as first seen.
+    scripts: Mutex<Vec<(String, String, f64)>>,
+}
+
+impl DaemonState {
+    /// The state of a daemon process of `group` that has just started.
+    pub fn new(group: &Arc<Group>) -> Arc<DaemonState> {
+        Arc::new(DaemonState {
+            group: group.clone(),
+            epoch: Instant::now(),
+            stopping: AtomicBool::new(false),
+            self_restart: AtomicBool::new(false),
+            script_changed: AtomicBool::new(false),
+            in_flight: AtomicU64::new(0),
+            last_activity_ms: AtomicU64::new(0),
+            served: AtomicU64::new(0),
+            started_ms: (0..group.opts.threads).map(|_| AtomicU64::new(0)).collect(),
+            gil_seen_ms: AtomicU64::new(0),
+            monitor_stop: AtomicBool::new(false),
+            scripts: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Milliseconds since the process started, never 0 (0 means "never").
+    pub fn now_ms(&self) -> u64 {
+        (self.epoch.elapsed().as_millis() as u64).max(1)
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Whether the process stops itself (rather than on a signal).
+    pub fn is_self_restart(&self) -> bool {
+        self.self_restart.load(Ordering::SeqCst)
+    }
+
+    /// Stops the process: workers finish their request and exit.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Marks the stop as the process's own (a watchdog fired).
+    pub fn mark_self_restart(&self) {
+        self.self_restart.store(true, Ordering::SeqCst);
+    }
+
+    /// Why the process stopped itself, once a worker asked it to.
+    pub fn self_stop(&self) -> Option<SelfStop> {
+        if !self.is_stopping() {
+            return None;
+        }
+        Some(if self.script_changed.load(Ordering::SeqCst) {
+            SelfStop::ScriptChanged
+        } else {
+            SelfStop::MaximumRequests
+        })
+    }
+
+    /// A worker took a request.
+    pub fn request_started(&self, worker: u32) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let start = self.now_ms();
+        self.last_activity_ms.store(start, Ordering::SeqCst);
+        if let Some(s) = self.started_ms.get(worker as usize) {
+            s.store(start, Ordering::SeqCst);
+        }
+    }
+
+    /// A worker's request ended (whatever way); restarts the process at
+    /// maximum-requests.
+    pub fn request_finished(&self, worker: u32) {
+        if let Some(s) = self.started_ms.get(worker as usize) {
+            s.store(0, Ordering::SeqCst);
+        }
+        self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let served = self.served.fetch_add(1, Ordering::SeqCst) + 1;
+        let max = self.group.opts.maximum_requests;
+        if max > 0 && served == max {
+            self.restart_self(
+                "[WSGIRS0413]",
+                &format!("reached maximum-requests={max}; restarting"),
+            );
+        }
+    }
+
+    /// Requests being served now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// When a request last began or ended (0: never).
+    pub fn last_activity_ms(&self) -> u64 {
+        self.last_activity_ms.load(Ordering::SeqCst)
+    }
+
+    /// Whether some worker's request started at least `limit_ms` ago.
+    pub fn request_older_than(&self, limit_ms: u64) -> bool {
+        let now = self.now_ms();
+        self.started_ms.iter().any(|s| {
+            let t = s.load(Ordering::SeqCst);
+            t > 0 && now.saturating_sub(t) >= limit_ms
+        })
+    }
+
+    /// The GIL monitor took the GIL just now.
+    pub fn gil_seen(&self) {
+        self.gil_seen_ms.store(self.now_ms(), Ordering::SeqCst);
+    }
+
+    /// When the GIL monitor last took the GIL (0: it does not run).
+    pub fn gil_seen_ms(&self) -> u64 {
+        self.gil_seen_ms.load(Ordering::SeqCst)
+    }
+
+    pub fn stop_monitor(&self) {
+        self.monitor_stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn monitor_stopped(&self) -> bool {
+        self.monitor_stop.load(Ordering::SeqCst)
+    }
+
+    /// With script reloading on: whether `script` changed since this process
+    /// first ran it in `application_group`. A changed script makes the
+    /// process restart (as mod_wsgi: every module the application imported
+    /// is loaded afresh, not only the script), so the caller refuses the
+    /// request with REJECT RESTARTING and the Apache child sends it again,
+    /// to a new process.
+    pub fn script_changed(&self, application_group: &str, script: &str, mtime: f64) -> bool {
+        let mut seen = self.scripts.lock().unwrap_or_else(|e| e.into_inner());
+        match seen
+            .iter()
+            .find(|(g, s, _)| g == application_group && s == script)
+        {
+            Some((_, _, first)) => *first != mtime,
+            None => {
+                seen.push((application_group.to_string(), script.to_string(), mtime));
+                false
+            }
+        }
+    }
+
+    /// Stops this process after its requests in flight; the supervisor
+    /// starts a new one, and connections still queued on the socket wait
+    /// for it.
+    pub fn restart_for_changed_script(&self, script: &str) {
+        if self.script_changed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.restart_self(
+            "[WSGIRS0416]",
+            &format!("restarting: WSGI script '{script}' changed"),
+        );
+    }
+
+    /// Logs why this daemon process restarts itself, then stops it after its
+    /// requests in flight (the supervisor starts a new one).
+    fn restart_self(&self, code: &str, why: &str) {
+        log::server(
+            Level::Info,
+            None,
+            &format!(
+                "{code} daemon process {} of group '{}' {why}",
+                std::process::id(),
+                self.group.opts.name
+            ),
+        );
+        self.mark_self_restart();
+        self.stop();
+    }
+}

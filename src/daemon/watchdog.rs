@@ -1,0 +1,125 @@
+//! The timers that stop a daemon process, watched by its main thread while
+//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2),
+//! a worker stopping the process itself (maximum-requests, a changed
+//! script), inactivity-timeout, deadlock-timeout (fed by the GIL monitor
+//! thread started here) and request-timeout. Each timer is one function in
+//! [`WATCHDOGS`]; a new one is one more entry. Called by `process::run`;
+//! only the GIL monitor takes the GIL (briefly, every 100 ms).
+
+use super::state::{DaemonState, SelfStop};
+use crate::apache::log::{self, Level};
+use crate::config::daemon_options::DaemonOptions;
+use nix::sys::signal::{SigSet, Signal};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A timer: says why the process must stop now, or None.
+type Watchdog = fn(&DaemonState, &DaemonOptions) -> Option<&'static str>;
+
+/// Every timer, checked in this order every 100 ms.
+const WATCHDOGS: [Watchdog; 4] = [self_stop, inactivity, deadlock, request_timeout];
+
+/// Waits for a stop signal, or for a watchdog to fire; returns what stopped
+/// the process.
+pub fn wait_for_stop(state: &DaemonState, mask: &SigSet) -> &'static str {
+    let o = &state.group.opts;
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    loop {
+        if let Some(why) = WATCHDOGS.iter().find_map(|w| w(state, o)) {
+            return why;
+        }
+        // SAFETY: a valid signal set and timeout; no siginfo wanted.
+        let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        if n > 0 {
+            return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
+        }
+    }
+}
+
+/// A worker stopped the process itself.
+fn self_stop(state: &DaemonState, _: &DaemonOptions) -> Option<&'static str> {
+    state.self_stop().map(|s| match s {
+        SelfStop::ScriptChanged => "WSGI script changed",
+        SelfStop::MaximumRequests => "maximum-requests reached",
+    })
+}
+
+/// inactivity-timeout: armed by the first request, fires when no request
+/// has been running for that long.
+fn inactivity(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
+    let limit = o.inactivity_timeout?;
+    let last = state.last_activity_ms();
+    if last > 0
+        && state.in_flight() == 0
+        && state.now_ms().saturating_sub(last) >= limit.as_millis() as u64
+    {
+        state.mark_self_restart();
+        return Some("inactivity-timeout reached");
+    }
+    None
+}
+
+/// deadlock-timeout: the GIL monitor could not take the GIL for that long.
+fn deadlock(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
+    let limit = o.deadlock_timeout?;
+    let seen = state.gil_seen_ms();
+    if seen > 0 && state.now_ms().saturating_sub(seen) >= limit.as_millis() as u64 {
+        log::server(
+            Level::Err,
+            None,
+            &format!(
+                "[WSGIRS0415] daemon process {} could not take the Python GIL for \
+                 deadlock-timeout={:.1}s; restarting the process",
+                std::process::id(),
+                limit.as_secs_f64()
+            ),
+        );
+        state.mark_self_restart();
+        return Some("deadlock-timeout reached");
+    }
+    None
+}
+
+/// request-timeout: a request running longer than that restarts the
+/// process (the other requests get shutdown-timeout to finish).
+fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
+    let limit = o.request_timeout?;
+    if state.request_older_than(limit.as_millis() as u64) {
+        log::server(
+            Level::Err,
+            None,
+            &format!(
+                "[WSGIRS0414] daemon process {} has a request running longer than \
+                 request-timeout={:.1}s; restarting the process",
+                std::process::id(),
+                limit.as_secs_f64()
+            ),
+        );
+        state.mark_self_restart();
+        return Some("request-timeout reached");
+    }
+    None
+}
+
+/// With deadlock-timeout set: a thread that takes and releases the GIL
+/// (main interpreter) every 100 ms, recording when it last succeeded; a GIL
+/// held for deadlock-timeout restarts the process.
+pub fn start_gil_monitor(state: &Arc<DaemonState>) -> Option<std::thread::JoinHandle<()>> {
+    state.group.opts.deadlock_timeout?;
+    let main = crate::python::interp::main()?;
+    state.gil_seen();
+    let state = state.clone();
+    std::thread::Builder::new()
+        .name("wsgi-gil-monitor".into())
+        .spawn(move || {
+            while !state.monitor_stopped() {
+                crate::python::interp::run(main, |_py| ());
+                state.gil_seen();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .ok()
+}

@@ -1,0 +1,81 @@
+//! The worker threads of a daemon process: `threads` threads that accept a
+//! connection only while idle (one idle worker at a time waits, `acceptor`)
+//! and run it through `server::serve`, counting each request in the
+//! [`DaemonState`]. A panic in a request is caught here (WSGIRS0417): the
+//! Apache child has already had an ERROR frame (or an aborted connection)
+//! from `server`, the request counts as finished and the thread keeps
+//! serving. Started and joined by `process::run`; workers run without the
+//! GIL (the WSGI core takes it per request).
+
+use super::acceptor::Acceptor;
+use super::server;
+use super::state::DaemonState;
+use crate::apache::entry;
+use crate::apache::log::{self, Level};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Starts the worker threads.
+pub fn start(
+    state: &Arc<DaemonState>,
+    acceptor: &Arc<Acceptor>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    (0..state.group.opts.threads)
+        .map(|i| {
+            let s = state.clone();
+            let a = acceptor.clone();
+            std::thread::Builder::new()
+                .name(format!("wsgi-{i}"))
+                .spawn(move || worker(&s, &a, i))
+        })
+        .collect()
+}
+
+/// Waits for the workers until `deadline`; returns whether all ended.
+pub fn join(workers: Vec<JoinHandle<()>>, deadline: Instant) -> bool {
+    let mut all_done = true;
+    for w in workers {
+        while !w.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if w.is_finished() {
+            let _ = w.join();
+        } else {
+            all_done = false;
+        }
+    }
+    all_done
+}
+
+/// One worker thread: accept while idle, serve, repeat until stopping;
+/// then serve what is still queued on the socket (connections made before
+/// the parent removed it) so that a stop or restart drops no request.
+fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
+    loop {
+        let stopping = state.is_stopping();
+        if stopping && state.is_self_restart() {
+            return;
+        }
+        let Some(stream) = acceptor.next(if stopping { 0 } else { 200 }) else {
+            if stopping {
+                return;
+            }
+            continue;
+        };
+        state.request_started(id);
+        if let Err(panic) = entry::catch(|| server::serve(stream, state, id)) {
+            log::server(
+                Level::Err,
+                None,
+                &format!(
+                    "[WSGIRS0417] daemon process {} of group '{}': internal error (panic) in \
+                     worker thread {id}: {panic}; the request failed and this thread keeps serving",
+                    std::process::id(),
+                    state.group.opts.name
+                ),
+            );
+        }
+        state.request_finished(id);
+    }
+}
