@@ -23,7 +23,7 @@ use super::postmortem::{
     LEFTOVER_GRACE, allow_regex, fatal_lines, leftover_processes, socket_files, tail, verdict,
 };
 use super::process::{descendants, pid_alive, processes_mentioning, signal, start_time};
-use super::{APACHE_BIN, module_under_test};
+use super::{APACHE_BIN, Client, Request, Response, module_under_test};
 
 /// The `mod_wsgi-express` binary cargo built for these tests.
 pub const EXPRESS_EXE: &str = env!("CARGO_BIN_EXE_mod_wsgi-express");
@@ -347,4 +347,18 @@ impl Drop for ExpressServer {
             );
         }
     }
+}
+
+/// The request the express tests send: `GET path` with `Host: localhost`, the
+/// name `mod_wsgi-express` serves by default (`--server-name` virtual hosts and
+/// redirects are built from it).
+pub fn localhost_get(path: &str) -> Request {
+    Request::new("GET", path).header("Host", "localhost")
+}
+
+/// `localhost_get(path)` on a fresh connection; panics on I/O errors.
+pub fn get_localhost(port: u16, path: &str) -> Response {
+    Client::new(port)
+        .send(&localhost_get(path))
+        .unwrap_or_else(|e| panic!("GET {path} on port {port}: {e}"))
 }
