@@ -4,9 +4,9 @@
 //! `.ini`), and a real Apache with the module under test serves it on a loopback port.
 //! Paste needs Paste Deploy for /usr/bin/python3 (Debian: python3-pastedeploy).
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 
 const PACKAGE_WSGI: &str = r#"
 import helper
@@ -35,8 +35,8 @@ fn module_entry_is_imported_from_the_working_directory() {
     open_up(dir.path());
     let root = dir.path().join("root");
     let port = free_port();
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             "mysite.wsgi",
@@ -67,9 +67,9 @@ fn module_entry_is_imported_from_the_working_directory() {
         wrapper.contains("importlib.import_module(\"mysite.wsgi\")"),
         "{wrapper}"
     );
-    let r = get(port, "/m/x");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
-    assert_eq!(r.body, "module app|mysite.wsgi|from python-path|/m");
+    let r = get_localhost(port, "/m/x");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
+    assert_eq!(r.text(), "module app|mysite.wsgi|from python-path|/m");
     server.interrupt_and_wait();
 }
 
@@ -79,8 +79,8 @@ fn module_that_fails_to_import_gives_500_and_a_logged_traceback() {
     let dir = scratch();
     let root = dir.path().join("root");
     let port = free_port();
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             "no_such_module_here.wsgi",
@@ -100,8 +100,8 @@ fn module_that_fails_to_import_gives_500_and_a_logged_traceback() {
         &root,
     );
     server.wait_listening(port);
-    let r = get(port, "/");
-    assert!(r.status.contains(" 500 "), "{}", r.status);
+    let r = get_localhost(port, "/");
+    assert!(r.status_line().contains(" 500 "), "{}", r.status_line());
     server.interrupt_and_wait();
     let log = std::fs::read_to_string(root.join("error_log")).unwrap();
     assert!(log.contains("no_such_module_here"), "{log}");
@@ -140,8 +140,8 @@ def make_app(global_conf, **local):
     open_up(dir.path());
     let root = dir.path().join("root");
     let port = free_port();
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             "--application-type",
@@ -161,9 +161,9 @@ def make_app(global_conf, **local):
         &root,
     );
     server.wait_listening(port);
-    let r = get(port, "/anything");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
-    assert_eq!(r.body, "hello from paste");
+    let r = get_localhost(port, "/anything");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
+    assert_eq!(r.text(), "hello from paste");
     server.interrupt_and_wait();
 }
 
@@ -175,7 +175,7 @@ fn bad_module_name_and_missing_ini_exit_2() {
         &["--application-type", "module", "mysite/wsgi.py"][..],
         &["--application-type", "paste", "/nonexistent/site.ini"],
     ] {
-        let out = std::process::Command::new(EXE)
+        let out = std::process::Command::new(EXPRESS_EXE)
             .arg("setup-server")
             .args(args)
             .args(["--server-root", &root])
@@ -189,24 +189,33 @@ fn bad_module_name_and_missing_ini_exit_2() {
 }
 
 /// Polls `path` until the body is `want` (or panics after 20 s with the last one).
-fn wait_for_body(server: &Server, port: u16, path: &str, want: &str) {
+/// A refused connection (Apache between generations) is retried; any other I/O
+/// error fails.
+fn wait_for_body(server: &ExpressServer, port: u16, path: &str, want: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let client = Client {
+        timeout: std::time::Duration::from_secs(10),
+        ..Client::new(port)
+    };
     loop {
-        let stream = std::net::TcpStream::connect(("127.0.0.1", port));
-        if let Ok(stream) = stream {
-            stream
-                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-                .unwrap();
-            let r = request(&mut std::io::BufReader::new(stream), path, true);
-            if r.body == want {
-                return;
+        match client.send(&localhost_get(path)) {
+            Ok(r) => {
+                if r.text() == want {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "still {:?} instead of {want:?}; {}",
+                    r.text(),
+                    server.logs()
+                );
             }
-            assert!(
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => assert!(
                 std::time::Instant::now() < deadline,
-                "still {:?} instead of {want:?}; {}",
-                r.body,
+                "connection still refused; {}",
                 server.logs()
-            );
+            ),
+            Err(e) => panic!("GET {path}: {e}; {}", server.logs()),
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -244,8 +253,8 @@ MARK = "a"
     open_up(dir.path());
     let root = dir.path().join("root");
     let port = free_port();
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             &path_str(&dir.path().join("app.wsgi")),

@@ -7,19 +7,13 @@
 //! Apache's children run as `www-data` when the tests run as root, so every file they
 //! read lives in a world-readable temporary directory.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use common::*;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-#[path = "common/port.rs"]
-mod port;
-use port::free_port;
-
-const EXE: &str = env!("CARGO_BIN_EXE_mod_wsgi-express");
-const APACHE: &str = "/usr/sbin/apache2";
 
 const HELLO_APP: &str = r#"
 def application(environ, start_response):
@@ -30,49 +24,19 @@ def application(environ, start_response):
 "#;
 
 fn express(args: &[&str]) -> Output {
-    Command::new(EXE)
+    Command::new(EXPRESS_EXE)
         .args(args)
         .output()
         .expect("run mod_wsgi-express")
 }
 
-/// The module under test: `MOD_WSGI_SO`, else the one cargo built beside
-/// this test's express binary.
-fn module_under_test() -> String {
-    if let Ok(p) = std::env::var("MOD_WSGI_SO") {
-        return p;
-    }
-    let exe = Path::new(EXE);
-    path_str(&exe.with_file_name("libmod_wsgi.so"))
-}
-
-fn apache_and_module() {
-    assert!(
-        Path::new(APACHE).exists(),
-        "{APACHE} is required (apt-get install apache2)"
-    );
-    let module = module_under_test();
-    assert!(
-        Path::new(&module).exists(),
-        "module under test {module} is missing"
-    );
-}
-
 /// A world-readable scratch directory holding `app.wsgi` and `docs/robots.txt`.
-fn scratch() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("mwe-test")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+fn scratch_with_app() -> tempfile::TempDir {
+    let dir = scratch();
     std::fs::write(dir.path().join("app.wsgi"), HELLO_APP).unwrap();
     std::fs::create_dir(dir.path().join("docs")).unwrap();
     std::fs::write(dir.path().join("docs/robots.txt"), "static wins\n").unwrap();
     dir
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
 }
 
 #[test]
@@ -121,7 +85,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let out = express(&["no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
 
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
     for opt in [
@@ -132,7 +96,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     ] {
         let mut args = vec!["setup-server", app.as_str(), "--server-root", &root];
         args.extend_from_slice(opt);
-        let out = Command::new(EXE)
+        let out = Command::new(EXPRESS_EXE)
             .args(&args)
             .env("MOD_WSGI_MODULE", "/nonexistent-but-never-reached.so")
             .output()
@@ -157,10 +121,10 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
 
 #[test]
 fn missing_module_is_a_clear_error() {
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
-    let out = Command::new(EXE)
+    let out = Command::new(EXPRESS_EXE)
         .args(["setup-server", &app, "--server-root", &root])
         .env("MOD_WSGI_MODULE", "/nonexistent/mod_wsgi.so")
         .output()
@@ -172,7 +136,7 @@ fn missing_module_is_a_clear_error() {
 #[test]
 fn setup_server_writes_a_config_apache_accepts() {
     apache_and_module();
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = dir.path().join("root");
     let docs = path_str(&dir.path().join("docs"));
@@ -182,7 +146,7 @@ fn setup_server_writes_a_config_apache_accepts() {
         "--server-root",
         &path_str(&root),
         "--modules-directory",
-        &module_under_test(),
+        &path_str(&module_under_test()),
         "--port",
         "8765",
         "--url-alias",
@@ -227,7 +191,7 @@ fn setup_server_writes_a_config_apache_accepts() {
         root.display()
     )));
 
-    let test = Command::new(APACHE)
+    let test = Command::new(APACHE_BIN)
         .args(["-t", "-f", &path_str(&root.join("httpd.conf"))])
         .output()
         .unwrap();
@@ -247,164 +211,60 @@ fn setup_server_writes_a_config_apache_accepts() {
     );
 }
 
-/// A running start-server, stopped by PID (SIGINT, then SIGKILL as a last resort).
-struct Server {
-    child: Child,
-    root: PathBuf,
-}
-
-impl Server {
-    fn interrupt_and_wait(&mut self) -> std::process::ExitStatus {
-        signal(self.child.id(), "INT");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "Apache did not stop on SIGINT");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Sends a signal by PID through kill(1), keeping this test free of extra crates.
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// PIDs whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(needle) && pid != std::process::id() {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-/// Sends one HTTP/1.1 request on `stream` and reads one Content-Length response.
-fn request(reader: &mut BufReader<TcpStream>, path: &str, close: bool) -> (String, String) {
-    let conn = if close { "close" } else { "keep-alive" };
-    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {conn}\r\n\r\n");
-    reader.get_mut().write_all(req.as_bytes()).unwrap();
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    (
-        status.trim_end().to_string(),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-fn connect(port: u16) -> BufReader<TcpStream> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    BufReader::new(stream)
-}
-
-fn wait_until_listening(server: &mut Server, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            let log = std::fs::read_to_string(server.root.join("error_log")).unwrap_or_default();
-            panic!("start-server exited with {status}; error_log:\n{log}");
-        }
-        assert!(Instant::now() < deadline, "server did not start listening");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn start_server_serves_the_app_and_stops_on_sigint() {
     apache_and_module();
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = dir.path().join("root");
     let docs = path_str(&dir.path().join("docs"));
     let port = free_port();
-    let out = std::fs::File::create(dir.path().join("express.out")).unwrap();
-    let child = Command::new(EXE)
-        .args([
-            "start-server",
-            &app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--server-root",
-            &path_str(&root),
-            "--document-root",
-            &docs,
-            "--setenv",
-            "GREETING",
-            "hi",
-            "--mount-point",
-            "/app",
-        ])
-        .env("MOD_WSGI_MODULE", module_under_test())
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    let mut server = Server {
-        child,
-        root: root.clone(),
-    };
-    wait_until_listening(&mut server, port);
+    let port_s = port.to_string();
+    let root_s = path_str(&root);
+    let args = [
+        "start-server",
+        &app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port_s,
+        "--server-root",
+        &root_s,
+        "--document-root",
+        &docs,
+        "--setenv",
+        "GREETING",
+        "hi",
+        "--mount-point",
+        "/app",
+    ];
+    let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir.path(), &root);
+    server.wait_listening(port);
 
-    let mut conn = connect(port);
-    let (status, body) = request(&mut conn, "/app/x", false);
-    assert_eq!(status, "HTTP/1.1 200 OK");
-    assert_eq!(body, "hello from /app|hi");
+    let mut conn = Client::new(port).keep_alive().unwrap();
+    let r = conn.send(&localhost_get("/app/x")).unwrap();
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(r.text(), "hello from /app|hi");
     // The same keep-alive connection serves static files from the document root.
-    let (status, body) = request(&mut conn, "/robots.txt", true);
-    assert_eq!(status, "HTTP/1.1 200 OK");
-    assert_eq!(body, "static wins\n");
+    let r = conn
+        .send(&localhost_get("/robots.txt").header("Connection", "close"))
+        .unwrap();
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(r.text(), "static wins\n");
 
     // 64 concurrent keep-alive clients, 20 requests each: none may be dropped.
     let clients: Vec<_> = (0..64)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut conn = connect(port);
+                let mut conn = Client::new(port).keep_alive().unwrap();
                 for i in 0..20 {
-                    let (status, body) = request(&mut conn, "/app/", i == 19);
+                    let mut req = localhost_get("/app/");
+                    if i == 19 {
+                        req = req.header("Connection", "close");
+                    }
+                    let r = conn.send(&req).unwrap();
                     assert_eq!(
-                        (status.as_str(), body.as_str()),
+                        (r.status_line().as_str(), r.text().as_str()),
                         ("HTTP/1.1 200 OK", "hello from /app|hi")
                     );
                 }
@@ -439,7 +299,7 @@ fn start_server_serves_the_app_and_stops_on_sigint() {
 
 #[test]
 fn directives_the_module_lacks_are_refused_before_writing() {
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = dir.path().join("root");
     // A stand-in module that knows only the directives every configuration uses.
@@ -451,7 +311,7 @@ fn directives_the_module_lacks_are_refused_before_writing() {
     )
     .unwrap();
     let run = |extra: &[&str]| {
-        Command::new(EXE)
+        Command::new(EXPRESS_EXE)
             .args(["setup-server", &app, "--server-root", &path_str(&root)])
             .args(extra)
             .env("MOD_WSGI_MODULE", &fake)
@@ -491,7 +351,7 @@ fn directives_the_module_lacks_are_refused_before_writing() {
 #[test]
 fn setup_server_then_apachectl_start_graceful_stop() {
     apache_and_module();
-    let dir = scratch();
+    let dir = scratch_with_app();
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = dir.path().join("root");
     let port = free_port();
@@ -501,7 +361,7 @@ fn setup_server_then_apachectl_start_graceful_stop() {
         "--server-root",
         &path_str(&root),
         "--modules-directory",
-        &module_under_test(),
+        &path_str(&module_under_test()),
         "--host",
         "127.0.0.1",
         "--port",
@@ -527,15 +387,12 @@ fn setup_server_then_apachectl_start_graceful_stop() {
     let get_ok = || {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(30)))
-                    .unwrap();
-                let mut conn = BufReader::new(stream);
-                let (status, body) = request(&mut conn, "/", true);
-                if status == "HTTP/1.1 200 OK" {
-                    return body;
-                }
+            // A refused connection is retried; any other I/O error fails.
+            match Client::new(port).send(&localhost_get("/")) {
+                Ok(r) if r.status_line() == "HTTP/1.1 200 OK" => return r.text(),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                Err(e) => panic!("GET / on port {port}: {e}"),
             }
             assert!(
                 Instant::now() < deadline,

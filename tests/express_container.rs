@@ -6,9 +6,9 @@
 //! the run-time `$PORT` wins over the build-time one, the access log reaches stdout and
 //! no log file is written, and SIGTERM (docker stop) stops everything.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use nix::unistd::{Uid, User};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -89,7 +89,7 @@ fn dockerfile_setup_and_start_commands_run_unprivileged() {
     // The image: mod_wsgi-express on PATH with the module it finds.
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    std::fs::copy(EXE, bin.join("mod_wsgi-express")).unwrap();
+    std::fs::copy(EXPRESS_EXE, bin.join("mod_wsgi-express")).unwrap();
     std::fs::copy(module_under_test(), bin.join("libmod_wsgi.so")).unwrap();
     // The application directory, owned by the user (COPY --chown=app:app).
     let app = dir.path().join("app");
@@ -136,13 +136,13 @@ fn dockerfile_setup_and_start_commands_run_unprivileged() {
     // Run time: CMD ["/app/entrypoint.sh"] with a different $PORT.
     let words = as_user(&user, &app.join("entrypoint.sh"), &env(run_port));
     let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
-    let mut server = Server::spawn(&words[0], &args, &[], dir.path(), &root);
+    let mut server = ExpressServer::spawn(&words[0], &args, &[], dir.path(), &root);
     server.wait_listening(run_port);
 
-    let r = get(run_port, "/");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
+    let r = get_localhost(run_port, "/");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
     let expected = format!("Hello from mod_wsgi-rs in a container (uid {})\n", user.uid);
-    assert_eq!(r.body, expected);
+    assert_eq!(r.text(), expected);
     let pid = server.child.id();
     assert_eq!(
         uid_of(pid),
@@ -171,12 +171,7 @@ fn dockerfile_setup_and_start_commands_run_unprivileged() {
         "logs must go to the terminal"
     );
 
-    // docker stop: SIGTERM to PID 1.
-    signal(pid, "TERM");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "Apache did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // docker stop: SIGTERM to PID 1 (panics unless it stops within 20 s).
+    server.stop_with(libc::SIGTERM);
     assert!(std::net::TcpStream::connect(("127.0.0.1", run_port)).is_err());
 }

@@ -6,9 +6,9 @@
 //! script reloading follows `--disable-reloading`, and SIGINT leaves no daemon process
 //! and no socket behind. Real Apache with the module under test, loopback ports only.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -53,10 +53,10 @@ struct Info {
 }
 
 fn info(port: u16) -> Info {
-    let r = get(port, "/info");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", r.body);
-    let f: Vec<String> = r.body.split('|').map(str::to_string).collect();
-    assert_eq!(f.len(), 13, "{}", r.body);
+    let r = get_localhost(port, "/info");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", r.text());
+    let f: Vec<String> = r.text().split('|').map(str::to_string).collect();
+    assert_eq!(f.len(), 13, "{}", r.text());
     Info {
         group: f[0].clone(),
         pid: f[1].parse().unwrap(),
@@ -103,7 +103,7 @@ fn sockets_in(root: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
+fn start(dir: &Path, port: u16, extra: &[&str]) -> ExpressServer {
     let root = dir.join("root");
     let app = path_str(&dir.join("info.wsgi"));
     let port_s = port.to_string();
@@ -121,7 +121,7 @@ fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
         path_str(dir).leak(),
     ];
     args.extend_from_slice(extra);
-    let mut server = Server::spawn(EXE, &args, &[], dir, &root);
+    let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir, &root);
     server.wait_listening(port);
     server
 }
@@ -176,7 +176,7 @@ fn default_start_server_runs_the_app_in_the_daemon_process_group() {
     // Static files still win.
     std::fs::write(root.join("htdocs/robots.txt"), "static\n").unwrap();
     open_up(&root.join("htdocs"));
-    assert_eq!(get(port, "/robots.txt").body, "static\n");
+    assert_eq!(get_localhost(port, "/robots.txt").text(), "static\n");
 
     server.interrupt_and_wait();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -420,7 +420,7 @@ fn daemon_options_match_the_reference_express() {
         // The same server root for both (it appears in python-eggs=).
         let root = path_str(&dir.path().join("root"));
         let theirs = conf_of(reference.to_str().unwrap(), &root);
-        let ours = conf_of(EXE, &root);
+        let ours = conf_of(EXPRESS_EXE, &root);
         // The reference writes the multiprocess variant first when --processes is given.
         let block = if extra.contains(&"--processes") {
             theirs.clone()

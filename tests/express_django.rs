@@ -8,9 +8,9 @@
 //! test), or used through PYTHONPATH (mapping test), from world-readable copies, as
 //! Apache's children (www-data when run as root) import it too.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,7 +65,7 @@ fn manage(proj: &Path, pkgs: &Path, args: &[&str]) -> std::process::Output {
         .arg(proj.join("manage.py"))
         .args(args)
         .env("PYTHONPATH", pkgs)
-        .env("MOD_WSGI_EXPRESS", EXE)
+        .env("MOD_WSGI_EXPRESS", EXPRESS_EXE)
         .env("MOD_WSGI_MODULE", module_under_test())
         .current_dir(proj)
         .output()
@@ -132,7 +132,7 @@ fn runmodwsgi_serves_the_admin_login_page_and_its_static_css() {
     let manage_py = path_str(&proj.join("manage.py"));
     // No PYTHONPATH: Apache's Python finds the package through the --python-path
     // that runmodwsgi adds for the virtualenv.
-    let mut server = Server::spawn(
+    let mut server = ExpressServer::spawn(
         &python,
         &[
             &manage_py,
@@ -144,24 +144,28 @@ fn runmodwsgi_serves_the_admin_login_page_and_its_static_css() {
             "--server-root",
             &path_str(&root),
         ],
-        &[("MOD_WSGI_EXPRESS", EXE)],
+        &[("MOD_WSGI_EXPRESS", EXPRESS_EXE)],
         dir.path(),
         &root,
     );
     server.wait_listening(port);
 
-    let page = get(port, "/admin/login/");
-    assert_eq!(page.status, "HTTP/1.1 200 OK", "{}", server.logs());
-    assert!(page.body.contains("Django administration"), "{}", page.body);
+    let page = get_localhost(port, "/admin/login/");
+    assert_eq!(page.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
     assert!(
-        page.body.contains("/static/admin/css/base.css"),
+        page.text().contains("Django administration"),
         "{}",
-        page.body
+        page.text()
     );
-    let css = get(port, "/static/admin/css/base.css");
-    assert_eq!(css.status, "HTTP/1.1 200 OK", "{}", server.logs());
+    assert!(
+        page.text().contains("/static/admin/css/base.css"),
+        "{}",
+        page.text()
+    );
+    let css = get_localhost(port, "/static/admin/css/base.css");
+    assert_eq!(css.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
     assert_eq!(css.header("content-type"), Some("text/css"));
-    assert!(css.body.contains("body {"), "{}", &css.body[..200]);
+    assert!(css.text().contains("body {"), "{}", &css.text()[..200]);
 
     let conf = std::fs::read_to_string(root.join("httpd.conf")).unwrap();
     assert!(

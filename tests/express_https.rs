@@ -5,9 +5,9 @@
 //! `--server-name` TLS virtual hosts, against a real Apache with the module under test on
 //! loopback ports (curl is the TLS client). The app reports `wsgi.url_scheme`.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -106,8 +106,8 @@ fn https_port_serves_the_app_as_https_and_https_only_redirects() {
     let (dir, app) = setup();
     let root = dir.path().join("root");
     let (port, tls) = (free_port(), free_port());
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             &app,
@@ -152,8 +152,12 @@ fn https_port_serves_the_app_as_https_and_https_only_redirects() {
     assert_eq!(curl(&[&format!("{url}/robots.txt")]), "static over tls\n");
 
     // Plain HTTP is redirected to the same URL on the HTTPS port, query string kept.
-    let r = get(port, "/a/b?q=1");
-    assert!(r.status.starts_with("HTTP/1.1 302"), "{}", r.status);
+    let r = get_localhost(port, "/a/b?q=1");
+    assert!(
+        r.status_line().starts_with("HTTP/1.1 302 "),
+        "{}",
+        r.status_line()
+    );
     assert_eq!(
         r.header("location"),
         Some(format!("https://localhost:{tls}/a/b?q=1").as_str())
@@ -170,8 +174,8 @@ fn https_virtual_hosts_follow_server_name() {
     let (dir, app) = setup();
     let root = dir.path().join("root");
     let (port, tls) = (free_port(), free_port());
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             &app,
@@ -241,8 +245,8 @@ fn client_certificates_are_required_where_asked() {
     open_up(dir.path());
     let root = dir.path().join("root");
     let (port, tls) = (free_port(), free_port());
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             &app,
@@ -312,7 +316,7 @@ fn certificate_options_without_https_port_exit_2() {
         &["--https-only"],
         &["--ssl-verify-client", "/private"],
     ] {
-        let out = Command::new(EXE)
+        let out = Command::new(EXPRESS_EXE)
             .args(["setup-server", &app, "--server-root", &root])
             .args(args)
             .env("MOD_WSGI_MODULE", module_under_test())

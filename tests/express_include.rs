@@ -9,9 +9,9 @@
 //! preloaded before the first request. Real Apache with the module under test, loopback
 //! ports only.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -108,7 +108,7 @@ fn site(embedded: bool, mount_point: &str) -> Site {
     site
 }
 
-fn start(site: &Site, embedded: bool, mount_point: &str, extra: &[&str]) -> Server {
+fn start(site: &Site, embedded: bool, mount_point: &str, extra: &[&str]) -> ExpressServer {
     let d = site.dir.path();
     let root = d.join("root");
     let mut args: Vec<String> = vec![
@@ -140,16 +140,16 @@ fn start(site: &Site, embedded: bool, mount_point: &str, extra: &[&str]) -> Serv
     }
     args.extend(extra.iter().map(|a| a.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::spawn(EXE, &args, &[], d, &root);
+    let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], d, &root);
     server.wait_listening(site.port);
     server
 }
 
 /// GET `path`, expecting a 200 with `want` as the body.
-fn expect(server: &Server, port: u16, path: &str, want: &str) {
-    let r = get(port, path);
+fn expect(server: &ExpressServer, port: u16, path: &str, want: &str) {
+    let r = get_localhost(port, path);
     assert_eq!(
-        (r.status.as_str(), r.body.as_str()),
+        (r.status_line().as_str(), r.text().as_str()),
         ("HTTP/1.1 200 OK", want),
         "GET {path}; {}",
         server.logs()
@@ -164,7 +164,7 @@ fn loads(site: &Site, word: &str) -> Vec<String> {
 }
 
 /// Waits (30 s at most) until the script `word` has been loaded, without a request.
-fn wait_for_loads(server: &Server, site: &Site, word: &str) {
+fn wait_for_loads(server: &ExpressServer, site: &Site, word: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while loads(site, word).is_empty() {
         assert!(
@@ -228,12 +228,12 @@ fn check(embedded: bool, mount_point: &str, extra: &[&str]) {
     );
     // A mount that names no application group gets its own interpreter, as with the
     // original (which names the group on its handler only), not the application's.
-    let r = get(port, "/test/own");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
+    let r = get_localhost(port, "/test/own");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
     assert!(
-        r.body.ends_with("|/test/own"),
+        r.text().ends_with("|/test/own"),
         "an include-file mount without application-group ran in {:?}",
-        r.body
+        r.text()
     );
     // --url-alias targets (a directory and a single file) and document-root files.
     expect(&server, port, "/test/aliased/a.txt", "alias target\n");

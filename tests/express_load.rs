@@ -7,11 +7,9 @@
 //! are all busy at once and never exceeded; with `--embedded-mode` the application
 //! really runs many requests at once (far above the original's default of 5 threads).
 
-mod express_common;
+mod common;
 
-use express_common::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use common::*;
 use std::time::Duration;
 
 const CLIENTS: usize = 64;
@@ -44,45 +42,18 @@ def application(environ, start_response):
     return [body]
 "#;
 
-/// One keep-alive request; any I/O problem or malformed response is an error.
-fn try_request(reader: &mut BufReader<TcpStream>, close: bool) -> Result<String, String> {
-    let conn = if close { "close" } else { "keep-alive" };
-    let req = format!("GET /work HTTP/1.1\r\nHost: localhost\r\nConnection: {conn}\r\n\r\n");
-    reader
-        .get_mut()
-        .write_all(req.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut status = String::new();
-    let n = reader
-        .read_line(&mut status)
-        .map_err(|e| format!("read: {e}"))?;
-    if n == 0 {
-        return Err("connection closed by the server".into());
+/// One keep-alive request; any I/O problem or malformed response is an error, and so
+/// is a response without Content-Length. Returns `status line|body`.
+fn try_request(conn: &mut Conn, close: bool) -> Result<String, String> {
+    let mut req = localhost_get("/work");
+    if close {
+        req = req.header("Connection", "close");
     }
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .map_err(|e| format!("read: {e}"))?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
+    let r = conn.send(&req).map_err(|e| format!("request: {e}"))?;
+    if r.header("Content-Length").is_none() {
+        return Err(format!("no Content-Length: {}", r.status_line()));
     }
-    let mut body = vec![0; length.ok_or("no Content-Length")?];
-    reader
-        .read_exact(&mut body)
-        .map_err(|e| format!("body: {e}"))?;
-    Ok(format!(
-        "{}|{}",
-        status.trim_end(),
-        String::from_utf8_lossy(&body)
-    ))
+    Ok(format!("{}|{}", r.status_line(), r.text()))
 }
 
 #[test]
@@ -126,11 +97,14 @@ fn serve_64_clients(extra: &[&str]) -> usize {
         &root_s,
     ];
     args.extend_from_slice(extra);
-    let mut server = Server::spawn(EXE, &args, &[], dir.path(), &root);
+    let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir.path(), &root);
     server.wait_listening(port);
     let summary = std::fs::read_to_string(&server.output).unwrap();
     assert!(
-        summary.contains(&format!("WSGI Module        : {}", module_under_test())),
+        summary.contains(&format!(
+            "WSGI Module        : {}",
+            module_under_test().display()
+        )),
         "not the module under test:\n{summary}"
     );
 
@@ -140,17 +114,17 @@ fn serve_64_clients(extra: &[&str]) -> usize {
             let barrier = barrier.clone();
             std::thread::spawn(move || -> Vec<String> {
                 let mut errors = Vec::new();
-                let stream = match TcpStream::connect(("127.0.0.1", port)) {
-                    Ok(s) => s,
+                let client = Client {
+                    timeout: Duration::from_secs(60),
+                    ..Client::new(port)
+                };
+                let mut conn = match client.keep_alive() {
+                    Ok(c) => c,
                     Err(e) => return vec![format!("connect: {e}")],
                 };
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(60)))
-                    .unwrap();
-                let mut reader = BufReader::new(stream);
                 barrier.wait();
                 for i in 0..REQUESTS {
-                    match try_request(&mut reader, i + 1 == REQUESTS) {
+                    match try_request(&mut conn, i + 1 == REQUESTS) {
                         Ok(r) if r == "HTTP/1.1 200 OK|ok" => {}
                         Ok(r) => errors.push(format!("request {i}: {r}")),
                         Err(e) => {
@@ -174,7 +148,7 @@ fn serve_64_clients(extra: &[&str]) -> usize {
         &failures[..failures.len().min(5)]
     );
 
-    let stats = get(port, "/stats").body;
+    let stats = get_localhost(port, "/stats").text();
     let (max, served) = stats.split_once(' ').unwrap();
     let (max, served): (usize, usize) = (max.parse().unwrap(), served.parse().unwrap());
     assert_eq!(

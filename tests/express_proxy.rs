@@ -4,13 +4,11 @@
 //! headers it got, while every other URL and host name still reaches the WSGI app,
 //! against a real Apache with the module under test.
 
-mod express_common;
+mod common;
 
-use express_common::*;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use common::*;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 const BACKEND: &str = r#"
 import sys
@@ -70,14 +68,9 @@ fn backend(dir: &std::path::Path, port: u16) -> Backend {
 
 /// GET with a chosen Host header.
 fn get_host(port: u16, host: &str, path: &str) -> Response {
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut reader = BufReader::new(stream);
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    reader.get_mut().write_all(req.as_bytes()).unwrap();
-    read_response(&mut reader)
+    Client::new(port)
+        .send(&Request::new("GET", path).header("Host", host))
+        .unwrap_or_else(|e| panic!("GET {path} (Host: {host}): {e}"))
 }
 
 #[test]
@@ -90,8 +83,8 @@ fn proxied_mount_points_and_hosts_reach_the_backend() {
     let _backend = backend(dir.path(), backend_port);
     let target = format!("http://127.0.0.1:{backend_port}");
     let root = dir.path().join("root");
-    let mut server = Server::spawn(
-        EXE,
+    let mut server = ExpressServer::spawn(
+        EXPRESS_EXE,
         &[
             "start-server",
             &path_str(&dir.path().join("app.wsgi")),
@@ -114,17 +107,21 @@ fn proxied_mount_points_and_hosts_reach_the_backend() {
     );
     server.wait_listening(port);
 
-    let r = get(port, "/api/items?x=1");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
-    assert_eq!(r.body, format!("backend|/v1/items?x=1|/api|{port}"));
-    let r = get(port, "/api");
-    assert!(r.status.starts_with("HTTP/1.1 302"), "{}", r.status);
+    let r = get_localhost(port, "/api/items?x=1");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
+    assert_eq!(r.text(), format!("backend|/v1/items?x=1|/api|{port}"));
+    let r = get_localhost(port, "/api");
+    assert!(
+        r.status_line().starts_with("HTTP/1.1 302 "),
+        "{}",
+        r.status_line()
+    );
     assert_eq!(r.header("location"), Some("http://localhost/api/"));
     // Everything else is the application, for any other host name too.
-    assert_eq!(get(port, "/apix").body, "app|/apix");
-    assert_eq!(get_host(port, "other.test", "/z").body, "app|/z");
+    assert_eq!(get_localhost(port, "/apix").text(), "app|/apix");
+    assert_eq!(get_host(port, "other.test", "/z").text(), "app|/z");
     // The proxied host name goes to the backend as a whole.
     let r = get_host(port, "backend.test", "/y");
-    assert_eq!(r.body, format!("backend|/y|-|{port}"));
+    assert_eq!(r.text(), format!("backend|/y|-|{port}"));
     server.interrupt_and_wait();
 }

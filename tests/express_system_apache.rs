@@ -5,9 +5,9 @@
 //! temporary ServerRoot, and a real Apache started on it serves the app and its static
 //! files. Apache's children run as www-data when the tests run as root.
 
-mod express_common;
+mod common;
 
-use express_common::*;
+use common::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -25,7 +25,7 @@ def application(environ, start_response):
 "#;
 
 fn run_express(args: &[&str]) -> String {
-    let out = Command::new(EXE)
+    let out = Command::new(EXPRESS_EXE)
         .args(args)
         .env("MOD_WSGI_MODULE", module_under_test())
         .output()
@@ -72,24 +72,24 @@ fn serve_with(dir: &Path, module_lines: &str) {
     );
     std::fs::write(dir.join("httpd.conf"), conf).unwrap();
     open_up(dir);
-    let mut server = Server::spawn(
-        APACHE,
+    let mut server = ExpressServer::spawn(
+        APACHE_BIN,
         &["-f", &path_str(&dir.join("httpd.conf")), "-DFOREGROUND"],
         &[],
         dir,
         dir,
-    );
+    )
+    .socket_dir(&dir.join("run"));
     server.wait_listening(port);
-    let r = get(port, "/hello/there");
-    assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", server.logs());
+    let r = get_localhost(port, "/hello/there");
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
     // Served by the daemon process group of the example.
-    assert_eq!(r.body, "system apache|on python-path|/hello/there|myapp");
-    let css = get(port, "/static/site.css");
-    assert_eq!(css.status, "HTTP/1.1 200 OK");
-    assert_eq!(css.body, "body { color: red }\n");
+    assert_eq!(r.text(), "system apache|on python-path|/hello/there|myapp");
+    let css = get_localhost(port, "/static/site.css");
+    assert_eq!(css.status_line(), "HTTP/1.1 200 OK");
+    assert_eq!(css.text(), "body { color: red }\n");
     assert_eq!(css.header("content-type"), Some("text/css"));
-    signal(server.child.id(), "TERM");
-    let status = server.child.wait().unwrap();
+    let status = server.stop_with(libc::SIGTERM);
     assert!(status.code().is_some(), "{status}");
     let log = std::fs::read_to_string(dir.join("error_log")).unwrap();
     for bad in ["emerg", "alert", "crit", "Segmentation fault"] {
@@ -104,7 +104,13 @@ fn module_config_output_bootstraps_a_system_apache() {
     let mut it = lines.lines();
     assert_eq!(
         it.next(),
-        Some(format!("LoadModule wsgi_module \"{}\"", module_under_test()).as_str())
+        Some(
+            format!(
+                "LoadModule wsgi_module \"{}\"",
+                module_under_test().display()
+            )
+            .as_str()
+        )
     );
     assert!(
         it.next().unwrap().starts_with("WSGIPythonHome \""),
@@ -113,7 +119,7 @@ fn module_config_output_bootstraps_a_system_apache() {
     assert_eq!(it.next(), None);
     assert_eq!(
         run_express(&["module-location"]).trim_end(),
-        module_under_test()
+        path_str(&module_under_test())
     );
     let dir = scratch();
     serve_with(dir.path(), &lines);

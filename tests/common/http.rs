@@ -11,6 +11,8 @@ use std::time::Duration;
 /// An HTTP response.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// Protocol of the status line, e.g. `HTTP/1.1`.
+    pub version: String,
     pub status: u16,
     pub reason: String,
     /// Headers in arrival order; repeated headers kept.
@@ -36,6 +38,11 @@ impl Response {
             .filter(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+
+    /// The status line as sent (`HTTP/1.1 200 OK`), for exact comparisons.
+    pub fn status_line(&self) -> String {
+        format!("{} {} {}", self.version, self.status, self.reason)
     }
 
     pub fn text(&self) -> String {
@@ -210,6 +217,11 @@ pub type Head = (u16, String, Vec<(String, String)>);
 
 /// Read the head (status line + headers) of one response.
 pub fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
+    read_versioned_head(r).map(|(_, head)| head)
+}
+
+/// `read_head`, also returning the status line's protocol version.
+fn read_versioned_head(r: &mut impl BufRead) -> io::Result<(String, Head)> {
     let status_line = read_line(r)?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
@@ -232,19 +244,20 @@ pub fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
             .ok_or_else(|| bad(format!("bad header line {line:?}")))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    Ok((status, reason, headers))
+    Ok((version.to_string(), (status, reason, headers)))
 }
 
 /// Read one complete response (skipping and recording 1xx interim ones).
 pub fn read_response(r: &mut impl BufRead, method: &str) -> io::Result<Response> {
     let mut interim = Vec::new();
     loop {
-        let (status, reason, headers) = read_head(r)?;
+        let (version, (status, reason, headers)) = read_versioned_head(r)?;
         if (100..200).contains(&status) && status != 101 {
             interim.push(status);
             continue;
         }
         let mut resp = Response {
+            version,
             status,
             reason,
             headers,

@@ -7,7 +7,7 @@
 //! the kernel then skips the port when it picks ephemeral ports for
 //! `connect()`, and Apache (which also sets SO_REUSEADDR) can still bind and
 //! listen on it, since Linux only refuses a SO_REUSEADDR bind next to a
-//! listening socket. Shared by `tests/common` and `tests/express_common`.
+//! listening socket. Part of the test harness in `tests/common/`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;

@@ -3,7 +3,7 @@
 //! timeout; `stop_now()` sends SIGTERM at once), then checks the
 //! error log for fatal lines, /proc for processes that still name this test's
 //! config, and `run/` for leaked daemon sockets. Also graceful and plain
-//! restarts and /proc helpers. Part of the test harness in `tests/common/`.
+//! restarts. Part of the test harness in `tests/common/`.
 
 use std::fs;
 use std::net::TcpStream;
@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
+use super::postmortem::{LEFTOVER_GRACE, fatal_lines, leftover_processes, socket_files, verdict};
+use super::process::{list_pids, parent_pid, processes_mentioning, signal};
 use super::{
-    ApacheBuilder, Client, FATAL_LOG_PATTERN, GRACEFUL_STOP_TIMEOUT, Mpm, REFERENCE_STOP_TIMEOUT,
-    Response, START_TIMEOUT, STOP_TIMEOUT, is_reference,
+    ApacheBuilder, Client, GRACEFUL_STOP_TIMEOUT, Mpm, REFERENCE_STOP_TIMEOUT, Response,
+    START_TIMEOUT, STOP_TIMEOUT, is_reference, tail,
 };
 
 /// A running Apache. Dropping it stops Apache and checks the log and the
@@ -267,30 +269,11 @@ impl Apache {
         // Children exit with the parent; give stragglers a moment, then kill
         // what is left (by PID) and report it.
         let needle = self.conf.to_string_lossy().into_owned();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let mut left = processes_mentioning(&needle);
-        while !left.is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            left = processes_mentioning(&needle);
-        }
-        if !left.is_empty() {
-            let desc: Vec<String> = left.iter().map(|p| describe_pid(*p)).collect();
-            problems.push(format!(
-                "processes left after stop (SIGKILLed): {}",
-                desc.join("; ")
-            ));
-            for p in &left {
-                signal(*p, libc::SIGKILL);
-            }
-        }
-        let socks: Vec<String> = fs::read_dir(self.root.join("run"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(".sock"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        problems.extend(leftover_processes(
+            || processes_mentioning(&needle),
+            LEFTOVER_GRACE,
+        ));
+        let socks = socket_files(&self.root.join("run"));
         if !socks.is_empty() {
             problems.push(format!("daemon sockets left in run/: {socks:?}"));
         }
@@ -319,15 +302,7 @@ impl Apache {
                 fatal.join("\n  ")
             ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}\n(server root {})",
-                problems.join("\n"),
-                self.root.display()
-            ))
-        }
+        verdict(problems, &self.root)
     }
 
     /// After a `stop()` whose failure the test expected (and checked), make
@@ -339,12 +314,7 @@ impl Apache {
 
     /// Error-log lines matching the fatal pattern and no allow-list entry.
     pub fn fatal_log_lines(&self) -> Vec<String> {
-        let fatal = Regex::new(FATAL_LOG_PATTERN).unwrap();
-        self.error_log()
-            .lines()
-            .filter(|l| fatal.is_match(l) && !self.allow.iter().any(|a| a.is_match(l)))
-            .map(str::to_string)
-            .collect()
+        fatal_lines(&self.error_log(), &self.allow)
     }
 }
 
@@ -374,70 +344,5 @@ impl Drop for Apache {
                 tail(&self.error_log(), 80)
             ),
         }
-    }
-}
-
-/// The last `n` lines of `s`.
-pub fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn signal(pid: i32, sig: i32) {
-    assert!(pid > 1, "refusing to signal pid {pid}");
-    // SAFETY: plain kill(2) on a positive PID we spawned or identified.
-    unsafe {
-        libc::kill(pid, sig);
-    }
-}
-
-fn list_pids() -> Vec<i32> {
-    fs::read_dir("/proc")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn parent_pid(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // pid (comm) state ppid ...; comm may contain spaces/parens.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn cmdline(pid: i32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
-}
-
-fn describe_pid(pid: i32) -> String {
-    format!(
-        "pid {pid} ppid {:?}: {}",
-        parent_pid(pid),
-        cmdline(pid).trim()
-    )
-}
-
-/// Live (non-zombie) processes whose command line contains `needle`.
-pub fn processes_mentioning(needle: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    list_pids()
-        .into_iter()
-        .filter(|&p| p != me && cmdline(p).contains(needle))
-        .collect()
-}
-
-/// True if `pid` is a live process (not a zombie).
-pub fn pid_alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => match stat.rfind(')') {
-            Some(i) => !stat[i + 1..].trim_start().starts_with('Z'),
-            None => false,
-        },
-        Err(_) => false,
     }
 }
