@@ -119,10 +119,7 @@ pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
     }
     if let Some(rest) = value.strip_prefix("%{") {
         let ok = matches!(rest, "GLOBAL}" | "SERVER}" | "HOST}" | "RESOURCE}")
-            || rest
-                .strip_prefix("ENV:")
-                .and_then(|v| v.strip_suffix('}'))
-                .is_some_and(|v| !v.is_empty());
+            || env_reference(value).is_some();
         if !ok {
             return Err(format!(
                 "{name}: invalid {what} '{value}'; expected a name, %{{GLOBAL}}, %{{SERVER}}, \
@@ -131,6 +128,29 @@ pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Checks a callable object name: a literal, or `%{ENV:VARIABLE}` (the only
+/// `%{...}` form mod_wsgi expands for it).
+pub fn check_callable(name: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{name}: empty callable object name"));
+    }
+    if value.starts_with("%{") && env_reference(value).is_none() {
+        return Err(format!(
+            "{name}: invalid callable object '{value}'; expected the name of the WSGI callable \
+             in the script or %{{ENV:VARIABLE}}"
+        ));
+    }
+    Ok(())
+}
+
+/// The variable of a whole `%{ENV:VARIABLE}` value (non-empty, no braces).
+pub fn env_reference(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("%{ENV:")?
+        .strip_suffix('}')
+        .filter(|v| !v.is_empty() && !v.contains(['{', '}']))
 }
 
 /// The `name=value` options of WSGIScriptAlias(Match)/WSGIHandlerScript.
@@ -170,9 +190,7 @@ fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Option
                 out.application_group = Some(value.to_string());
             }
             "callable-object" => {
-                if value.is_empty() {
-                    return Err(format!("{name}: empty callable-object name"));
-                }
+                check_callable(&format!("{name} callable-object="), value)?;
                 out.callable_object = Some(value.to_string());
             }
             _ => {
@@ -413,6 +431,7 @@ fn application_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<
 
 fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     let v = one(name, args, "the name of the WSGI callable in the script")?;
+    check_callable(name, v)?;
     t.dir.callable_object = Some(v.to_string());
     Ok(())
 }
@@ -781,8 +800,56 @@ mod tests {
         ] {
             assert!(check_group("D", "group", ok).is_ok(), "{ok}");
         }
-        for bad in ["%{ENV:}", "%{OTHER}", ""] {
+        for bad in [
+            "%{ENV:}",
+            "%{OTHER}",
+            "",
+            "%{ENV:",
+            "%{FOO",
+            "%{",
+            "%{ENV:X}y",
+            "%{ENV:X}}",
+        ] {
             assert!(check_group("D", "group", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn malformed_expansions_rejected_by_every_directive() {
+        for bad in ["%{ENV:", "%{FOO", "%{GLOBAL"] {
+            for d in [
+                "WSGICallableObject",
+                "WSGIApplicationGroup",
+                "WSGIProcessGroup",
+            ] {
+                let e = run(d, &[bad]).unwrap_err();
+                assert!(e.contains(d) && e.contains(bad), "{d} {bad}: {e}");
+                assert!(e.contains("expected"), "{e}");
+            }
+            for opt in ["application-group", "process-group", "callable-object"] {
+                let o = format!("{opt}={bad}");
+                let e = run("WSGIScriptAlias", &["/", "/srv/a.wsgi", &o]).unwrap_err();
+                assert!(e.contains("WSGIScriptAlias") && e.contains(bad), "{o}: {e}");
+            }
+            for opt in ["application-group", "process-group"] {
+                let o = format!("{opt}={bad}");
+                let other = if opt == "process-group" {
+                    "application-group=%{GLOBAL}"
+                } else {
+                    "process-group=%{GLOBAL}"
+                };
+                let e = run("WSGIImportScript", &["/srv/a.wsgi", &o, other]).unwrap_err();
+                assert!(
+                    e.contains("WSGIImportScript") && e.contains(bad),
+                    "{o}: {e}"
+                );
+            }
+        }
+        let (_, d) = run("WSGICallableObject", &["%{ENV:X}"]).unwrap();
+        assert_eq!(d.callable_object.as_deref(), Some("%{ENV:X}"));
+        let e = run("WSGICallableObject", &["%{GLOBAL}"]).unwrap_err();
+        assert!(e.contains("%{ENV:VARIABLE}"), "{e}");
+        assert_eq!(env_reference("%{ENV:A_B}"), Some("A_B"));
+        assert_eq!(env_reference("%{ENV:"), None);
     }
 }
