@@ -4,6 +4,8 @@
 //! safe views of Apache's request, server, pool and table structures.
 //! Nothing outside this folder dereferences an Apache pointer directly.
 
+pub mod brigade;
+pub mod conn;
 pub mod entry;
 pub mod log;
 pub mod mpm;

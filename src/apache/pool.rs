@@ -92,4 +92,23 @@ impl Pool {
             )
         };
     }
+
+    /// Closes `fd` when the pool is cleared or destroyed (the descriptor
+    /// then belongs to the pool).
+    pub fn close_fd_on_cleanup(self, fd: std::os::fd::RawFd) {
+        unsafe extern "C" fn close_fd(data: *mut c_void) -> sys::apr_status_t {
+            // SAFETY: `data` carries the descriptor registered below, closed once.
+            unsafe { libc::close(data as usize as i32) };
+            0
+        }
+        // SAFETY: the pool is live; the descriptor travels in the data pointer.
+        unsafe {
+            sys::apr_pool_cleanup_register(
+                self.0,
+                fd as usize as *const c_void,
+                Some(close_fd),
+                Some(no_child_cleanup),
+            )
+        };
+    }
 }

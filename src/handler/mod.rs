@@ -312,8 +312,7 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
                 ),
             ));
         };
-        // SAFETY: live request.
-        let limit = unsafe { sys::ap_get_limit_req_body(r.as_ptr()) };
+        let limit = r.limit_req_body();
         if limit > 0 && len > limit {
             return Some(fail(
                 r,
@@ -324,13 +323,8 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
             ));
         }
     }
-    let policy = if chunked {
-        sys::REQUEST_CHUNKED_DECHUNK
-    } else {
-        sys::REQUEST_CHUNKED_ERROR
-    };
-    // SAFETY: live request; sets up Apache's body reading for ap_get_client_block.
-    let rv = unsafe { sys::ap_setup_client_block(r.as_ptr(), policy as i32) };
+    // Sets up Apache's body reading for `ap_get_client_block`.
+    let rv = r.setup_client_block(chunked);
     (rv != 0).then_some(rv)
 }
 
