@@ -5,7 +5,9 @@
 //! Nothing outside this folder dereferences an Apache pointer directly.
 
 pub mod brigade;
+pub mod config;
 pub mod conn;
+pub mod directive;
 pub mod entry;
 pub mod log;
 pub mod mpm;

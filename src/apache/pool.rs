@@ -111,4 +111,12 @@ impl Pool {
             )
         };
     }
+
+    /// Adds `component` (e.g. `mod_wsgi-rs/1.0 Python/3.12`) to the Server
+    /// header and banner; `self` is the configuration pool of post_config.
+    pub fn add_version_component(self, component: &str) {
+        let c = CString::new(component.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the configuration pool is live; the string is copied.
+        unsafe { sys::ap_add_version_component(self.0, c.as_ptr()) };
+    }
 }

@@ -451,3 +451,40 @@ impl<'r> Request<'r> {
         }
     }
 }
+
+/// The `Server` header's product string (`ServerTokens`), as CGI's
+/// `SERVER_SOFTWARE`.
+pub fn server_banner() -> Cow<'static, str> {
+    // SAFETY: a static string owned by Apache.
+    unsafe { super::cstr(sys::ap_get_server_banner()) }
+}
+
+/// Connection facts for the CGI variables.
+impl<'r> Request<'r> {
+    /// The server name for URLs (IPv6 literals bracketed).
+    pub fn server_name_for_url(&self) -> Option<&'r [u8]> {
+        // SAFETY: live request; returns a pool string.
+        self.b(unsafe { sys::ap_get_server_name_for_url(self.r) })
+    }
+    /// The local address the connection arrived on.
+    pub fn local_ip(&self) -> Option<&'r [u8]> {
+        self.b(self.conn().local_ip)
+    }
+    /// The client's port, when the connection knows its address.
+    pub fn remote_port(&self) -> Option<u16> {
+        let a = self.conn().client_addr;
+        // SAFETY: a non-NULL client address lives as long as the connection.
+        (!a.is_null()).then(|| unsafe { (*a).port })
+    }
+    /// The listener's host name (empty when none) and port.
+    pub fn listener(&self) -> Option<(&'r [u8], u16)> {
+        let a = self.conn().local_addr;
+        if a.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL local address lives as long as the connection;
+        // its hostname is NULL or a NUL-terminated string it owns.
+        let (host, port) = unsafe { (super::cbytes((*a).hostname), (*a).port) };
+        Some((host.unwrap_or(b""), port))
+    }
+}
