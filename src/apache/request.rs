@@ -400,6 +400,18 @@ impl<'r> Request<'r> {
 /// Request body reading and response set-up for the `wsgi-script` handler
 /// and its hosts.
 impl<'r> Request<'r> {
+    /// The same request with its lifetime no longer tracked, for a value
+    /// that must be `'static` (a host handed to the WSGI core's Exchange).
+    ///
+    /// # Safety
+    /// The request must stay live, and be used on one thread at a time, for
+    /// as long as the returned view (or anything made from it) is used.
+    pub unsafe fn unbounded(&self) -> Request<'static> {
+        Request {
+            r: self.r,
+            _life: PhantomData,
+        }
+    }
     /// `LimitRequestBody` for this request (0: unlimited).
     pub fn limit_req_body(&self) -> i64 {
         // SAFETY: live request.

@@ -46,13 +46,10 @@ const BUFFER_LIMIT: usize = 64 * 1024;
 unsafe impl Send for ApacheHost {}
 
 impl ApacheHost {
-    /// # Safety
     /// `r` must stay live until the Exchange holding this host is expired
-    /// (or, in daemon mode, until the host is dropped), used on one thread
-    /// at a time.
-    pub unsafe fn new(r: *mut sys::request_rec) -> ApacheHost {
-        // SAFETY: the caller's contract.
-        let r = unsafe { Request::from_ptr(r) };
+    /// (or, in daemon mode, until the host is dropped): the contract of
+    /// [`Request::unbounded`].
+    pub fn new(r: Request<'static>) -> ApacheHost {
         ApacheHost {
             out: Output::new(&r),
             r,

@@ -370,7 +370,7 @@ fn run(
 ) -> c_int {
     // SAFETY: the request outlives the exchange, which `request::run` expires
     // before returning.
-    let host = unsafe { host::ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile);
+    let host = host::ApacheHost::new(unsafe { r.unbounded() }).with_sendfile(sendfile);
     match request::run(target, &env, Box::new(host)) {
         request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
         request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {

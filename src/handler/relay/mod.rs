@@ -163,7 +163,7 @@ pub fn handle(
     };
     let sendfile = dir.enable_sendfile.unwrap_or(false);
     // SAFETY: the request outlives this call; the host is dropped before return.
-    let mut host = unsafe { ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile);
+    let mut host = ApacheHost::new(unsafe { r.unbounded() }).with_sendfile(sendfile);
     let retry_until = Instant::now() + group.opts.connect_timeout;
     exchange::send_with_retry(&mut host, &frames, settings, name, retry_until, |host| {
         let stream = connect(group).map_err(|e| {
