@@ -5,6 +5,7 @@
 //! `apachectl configtest` points straight at the mistake.
 
 use super::alias::ScriptAlias;
+use super::expand::{check_callable, check_group};
 use super::python::{HashSeed, validate_home};
 use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
 use crate::apache::directive::Cmd;
@@ -107,48 +108,6 @@ fn on_off(name: &str, args: &[String]) -> Result<bool, String> {
     } else {
         Err(format!("{name} must be one of: Off | On (got '{v}')"))
     }
-}
-
-/// Checks a process or application group name: a literal, or one of the
-/// `%{...}` forms mod_wsgi expands per request.
-pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err(format!("{name}: empty {what} name"));
-    }
-    if let Some(rest) = value.strip_prefix("%{") {
-        let ok = matches!(rest, "GLOBAL}" | "SERVER}" | "HOST}" | "RESOURCE}")
-            || env_reference(value).is_some();
-        if !ok {
-            return Err(format!(
-                "{name}: invalid {what} '{value}'; expected a name, %{{GLOBAL}}, %{{SERVER}}, \
-                 %{{HOST}}, %{{RESOURCE}} or %{{ENV:VARIABLE}}"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Checks a callable object name: a literal, or `%{ENV:VARIABLE}` (the only
-/// `%{...}` form mod_wsgi expands for it).
-pub fn check_callable(name: &str, value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err(format!("{name}: empty callable object name"));
-    }
-    if value.starts_with("%{") && env_reference(value).is_none() {
-        return Err(format!(
-            "{name}: invalid callable object '{value}'; expected the name of the WSGI callable \
-             in the script or %{{ENV:VARIABLE}}"
-        ));
-    }
-    Ok(())
-}
-
-/// The variable of a whole `%{ENV:VARIABLE}` value (non-empty, no braces).
-pub fn env_reference(value: &str) -> Option<&str> {
-    value
-        .strip_prefix("%{ENV:")?
-        .strip_suffix('}')
-        .filter(|v| !v.is_empty() && !v.contains(['{', '}']))
 }
 
 /// The `name=value` options of WSGIScriptAlias(Match)/WSGIHandlerScript.
@@ -739,33 +698,6 @@ mod tests {
         assert!(is_global_only("WSGIPythonHome"));
         assert!(!is_global_only("WSGIScriptAlias"));
     }
-
-    #[test]
-    fn group_forms() {
-        for ok in [
-            "%{GLOBAL}",
-            "%{SERVER}",
-            "%{HOST}",
-            "%{RESOURCE}",
-            "%{ENV:X}",
-            "literal",
-        ] {
-            assert!(check_group("D", "group", ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "%{ENV:}",
-            "%{OTHER}",
-            "",
-            "%{ENV:",
-            "%{FOO",
-            "%{",
-            "%{ENV:X}y",
-            "%{ENV:X}}",
-        ] {
-            assert!(check_group("D", "group", bad).is_err(), "{bad}");
-        }
-    }
-
     #[test]
     fn malformed_expansions_rejected_by_every_directive() {
         for bad in ["%{ENV:", "%{FOO", "%{GLOBAL"] {
@@ -801,7 +733,5 @@ mod tests {
         assert_eq!(d.callable_object.as_deref(), Some("%{ENV:X}"));
         let e = run("WSGICallableObject", &["%{GLOBAL}"]).unwrap_err();
         assert!(e.contains("%{ENV:VARIABLE}"), "{e}");
-        assert_eq!(env_reference("%{ENV:A_B}"), Some("A_B"));
-        assert_eq!(env_reference("%{ENV:"), None);
     }
 }

@@ -10,6 +10,7 @@ pub mod alias;
 pub mod daemon;
 pub mod daemon_options;
 pub mod directives;
+pub mod expand;
 pub mod python;
 pub mod trusted_proxies;
 pub mod words;

@@ -3,12 +3,12 @@
 //! `%{RESOURCE}`, `%{ENV:VAR}`), exactly as mod_wsgi computes them: the port
 //! is appended unless it is 80 or 443, and `%{RESOURCE}` is
 //! `host[:port]|SCRIPT_NAME`. Values are checked at configuration time
-//! (`config::directives::check_group`/`check_callable`); a malformed `%{...}`
+//! (`config::expand::check_group`/`check_callable`); a malformed `%{...}`
 //! that got here anyway is taken literally, never sliced. Runs in the
 //! handler, without the GIL.
 
 use crate::apache::request::Request;
-use crate::config::directives::env_reference;
+use crate::config::expand::env_reference;
 
 fn with_port(host: &str, port: u16) -> String {
     if port != 80 && port != 443 {
