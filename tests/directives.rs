@@ -2,7 +2,8 @@
 //! (with `.pth` files honoured), WSGIPythonOptimize, WSGIDontWriteBytecode,
 //! WSGIPythonHashSeed, WSGIPythonWarnings and WSGIPythonHome (a real venv, and
 //! a path that is not a directory), each observed from inside a running app;
-//! and bad directives that `apache2 -t` must reject naming the directive.
+//! and bad directives that `apache2 -t` must reject naming the directive
+//! (among them malformed `%{...}` group and callable values).
 
 #[macro_use]
 mod common;
