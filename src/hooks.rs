@@ -1,6 +1,8 @@
-//! The Apache hooks: every `extern "C"` function Apache calls (besides the
-//! configuration callbacks in `config`) is here, each a one-line hand-off
-//! through `apache::entry`, which catches panics and maps the outcome.
+//! The Apache hooks: every hook function Apache calls is here, each a
+//! one-line hand-off through `apache::entry`, which catches panics and maps
+//! the outcome; the configuration callbacks are the generic trampolines of
+//! `apache::config` and `apache::directive`, instantiated here and in
+//! `lib.rs` for `crate::config`'s types.
 //! `post_config` runs in the parent (never touches Python) and starts the
 //! daemon processes of the generation (`daemon::supervisor`); `child_init`
 //! closes the daemon sockets in each child, starts Python there and arranges
@@ -13,12 +15,12 @@ use crate::apache::request::Server;
 use crate::apache::{shim, sys};
 use crate::config::{self, ServerConfig};
 use crate::python::{init, modules};
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::c_int;
 
 const OK: c_int = sys::OK as c_int;
 
 pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
-    directive: config::directives::directive,
+    directive: crate::apache::directive::entry::<config::directives::Directives>,
     post_config,
     child_init,
     translate_name,
@@ -27,9 +29,8 @@ pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
 
 /// The module record's register_hooks: hands the Rust entry points to the shim.
 pub unsafe extern "C" fn register_hooks(p: *mut sys::apr_pool_t) {
-    entry::install_panic_hook();
-    // SAFETY: `p` is Apache's live pool; CALLBACKS is a static.
-    unsafe { shim::wsgi_shim_register_hooks(p, &CALLBACKS) };
+    // SAFETY: `p` is Apache's live pool of register_hooks.
+    unsafe { entry::register_hooks(p, &CALLBACKS) };
 }
 
 unsafe extern "C" fn post_config(
@@ -40,39 +41,28 @@ unsafe extern "C" fn post_config(
 ) -> c_int {
     // SAFETY: Apache passes its live main server and configuration pool
     // (pconf lives until the next restart clears it).
-    unsafe {
-        entry::server_hook(s, "post_config", |server| {
-            log::set_main_server(server);
-            let pool = Pool::from_ptr(pconf);
-            if let Err(msg) = crate::daemon::supervisor::start(pool, server) {
-                log::server(Level::Emerg, Some(server), &msg);
-                return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
-            }
-            add_version_component(pconf)
-        })
-    }
+    unsafe { entry::server_pool_hook(pconf, s, "post_config", post_config_run) }
 }
 
-/// Adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
-fn add_version_component(pconf: *mut sys::apr_pool_t) -> c_int {
-    let component = format!(
+/// post_config in the parent: starts this generation's daemon processes and
+/// adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
+fn post_config_run(pconf: Pool, server: Server) -> c_int {
+    log::set_main_server(server);
+    if let Err(msg) = crate::daemon::supervisor::start(pconf, server) {
+        log::server(Level::Emerg, Some(server), &msg);
+        return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
+    }
+    pconf.add_version_component(&format!(
         "mod_wsgi-rs/{} Python/{}",
         env!("CARGO_PKG_VERSION"),
         config::python::BUILD_PYTHON_VERSION
-    );
-    let c = CString::new(component).unwrap_or_default();
-    // SAFETY: pconf is Apache's live configuration pool; the string is copied.
-    unsafe { sys::ap_add_version_component(pconf, c.as_ptr() as *const c_char) };
+    ));
     OK
 }
 
 unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
     // SAFETY: Apache passes its live main server; pchild lives until the child exits.
-    unsafe {
-        entry::server_hook(s, "child_init", |server| {
-            start_python(Pool::from_ptr(pchild), server)
-        })
-    };
+    unsafe { entry::server_pool_hook(pchild, s, "child_init", start_python) };
 }
 
 /// Starts Python in this child and schedules its finalisation.

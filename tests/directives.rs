@@ -2,7 +2,8 @@
 //! (with `.pth` files honoured), WSGIPythonOptimize, WSGIDontWriteBytecode,
 //! WSGIPythonHashSeed, WSGIPythonWarnings and WSGIPythonHome (a real venv, and
 //! a path that is not a directory), each observed from inside a running app;
-//! and bad directives that `apache2 -t` must reject naming the directive.
+//! and bad directives that `apache2 -t` must reject naming the directive
+//! (among them malformed `%{...}` group and callable values).
 
 #[macro_use]
 mod common;
@@ -337,4 +338,55 @@ fn bad_directives_fail_config_test() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A malformed `%{...}` in a value mod_wsgi expands per request (once a
+/// panic on every request) fails `apache2 -t`, naming the directive, the
+/// value and the accepted forms; `%{ENV:VAR}` keeps working.
+#[test]
+fn malformed_expansions_fail_config_test() {
+    let mut failures = Vec::new();
+    for bad in ["%{ENV:", "%{FOO"] {
+        for line in [
+            format!("WSGICallableObject {bad}"),
+            format!("WSGIApplicationGroup {bad}"),
+            format!("WSGIProcessGroup {bad}"),
+            format!("WSGIScriptAlias / APP callable-object={bad}"),
+            format!("WSGIScriptAlias / APP application-group={bad}"),
+            format!("WSGIScriptAlias / APP process-group={bad}"),
+            format!("WSGIImportScript APP process-group={bad} application-group=%{{GLOBAL}}"),
+        ] {
+            let b = Apache::builder(Mpm::Event);
+            let app = b.app("callable.wsgi");
+            let snippet = line.replace("APP", app.to_str().unwrap());
+            let ct = b.server(snippet.clone()).config_test();
+            eprintln!("{snippet:?} -> {}", ct.output.trim());
+            if is_reference() {
+                continue;
+            }
+            let directive = line.split(' ').next().unwrap();
+            if ct.ok() {
+                failures.push(format!("{snippet:?}: apache2 -t passed:\n{}", ct.output));
+            } else if !(ct.output.contains(directive)
+                && ct.output.contains(bad)
+                && ct.output.contains("expected"))
+            {
+                failures.push(format!(
+                    "{snippet:?}: message must name {directive}, {bad} and what is expected:\n{}",
+                    ct.output
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    let b = Apache::builder(Mpm::Event);
+    let app = b.app("callable.wsgi");
+    let apache = b
+        .server(format!("WSGIScriptAlias /env \"{}\"", app.display()))
+        .server("<Location /env>\n    SetEnv WSGIRS_CALLABLE myapp\n    WSGICallableObject %{ENV:WSGIRS_CALLABLE}\n</Location>")
+        .start();
+    let r = apache.get("/env");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(parse_kv(&r.text())["callable"], "myapp");
 }

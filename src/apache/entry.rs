@@ -73,6 +73,41 @@ where
     }
 }
 
+/// Hands the hook table to the shim (the module record's register_hooks)
+/// after installing the panic hook.
+///
+/// # Safety
+/// `p` must be Apache's live pool of register_hooks.
+pub unsafe fn register_hooks(p: *mut sys::apr_pool_t, callbacks: &'static super::shim::Callbacks) {
+    install_panic_hook();
+    // SAFETY: `p` is Apache's live pool; the table is static.
+    unsafe { super::shim::wsgi_shim_register_hooks(p, callbacks) };
+}
+
+/// [`server_hook`] for a hook that also gets a pool (post_config's pconf,
+/// child_init's pchild).
+///
+/// # Safety
+/// As [`server_hook`]; `p` must be a live pool for as long as `f` may keep it
+/// (pconf until the next restart, pchild until the child exits).
+pub unsafe fn server_pool_hook<F>(
+    p: *mut sys::apr_pool_t,
+    s: *mut sys::server_rec,
+    hook: &str,
+    f: F,
+) -> c_int
+where
+    F: FnOnce(super::pool::Pool, Server) -> c_int,
+{
+    if p.is_null() {
+        return sys::DECLINED;
+    }
+    // SAFETY: the caller's contract.
+    let pool = unsafe { super::pool::Pool::from_ptr(p) };
+    // SAFETY: the caller's contract.
+    unsafe { server_hook(s, hook, |server| f(pool, server)) }
+}
+
 /// Runs a server-level hook (post_config, child_init). A panic is logged and
 /// reported as `HTTP_INTERNAL_SERVER_ERROR`, which Apache treats as failure.
 ///

@@ -1,9 +1,18 @@
 //! The only C-facing code of the module: the committed bindgen output
 //! (`sys`), the declarations of the C shim (`shim`), the one wrapper every
-//! `extern "C"` entry point runs through (`entry`), logging (`log`) and small
-//! safe views of Apache's request, server, pool and table structures.
-//! Nothing outside this folder dereferences an Apache pointer directly.
+//! `extern "C"` entry point runs through (`entry`), logging (`log`), the
+//! generic configuration trampolines (`config`: create/merge records,
+//! `directive`: the directive callback with a `cmd_parms` view) and small
+//! safe views of Apache's request, server, connection (`conn`), pool, table
+//! and output brigade (`brigade`) structures. Nothing outside this folder
+//! dereferences an Apache pointer directly (src/daemon is being moved behind
+//! these wrappers separately); `hooks.rs` and `lib.rs` only hand Apache's
+//! pointers to `entry`. Imports nothing of the crate but `crate::wsgi_module`.
 
+pub mod brigade;
+pub mod config;
+pub mod conn;
+pub mod directive;
 pub mod entry;
 pub mod log;
 pub mod mpm;

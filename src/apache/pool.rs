@@ -92,4 +92,31 @@ impl Pool {
             )
         };
     }
+
+    /// Closes `fd` when the pool is cleared or destroyed (the descriptor
+    /// then belongs to the pool).
+    pub fn close_fd_on_cleanup(self, fd: std::os::fd::RawFd) {
+        unsafe extern "C" fn close_fd(data: *mut c_void) -> sys::apr_status_t {
+            // SAFETY: `data` carries the descriptor registered below, closed once.
+            unsafe { libc::close(data as usize as i32) };
+            0
+        }
+        // SAFETY: the pool is live; the descriptor travels in the data pointer.
+        unsafe {
+            sys::apr_pool_cleanup_register(
+                self.0,
+                fd as usize as *const c_void,
+                Some(close_fd),
+                Some(no_child_cleanup),
+            )
+        };
+    }
+
+    /// Adds `component` (e.g. `mod_wsgi-rs/1.0 Python/3.12`) to the Server
+    /// header and banner; `self` is the configuration pool of post_config.
+    pub fn add_version_component(self, component: &str) {
+        let c = CString::new(component.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the configuration pool is live; the string is copied.
+        unsafe { sys::ap_add_version_component(self.0, c.as_ptr()) };
+    }
 }

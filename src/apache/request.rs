@@ -434,3 +434,107 @@ impl<'r> Request<'r> {
         unsafe { sys::ap_is_initial_req(self.r) != 0 }
     }
 }
+
+/// Request body reading and response set-up for the `wsgi-script` handler
+/// and its hosts.
+impl<'r> Request<'r> {
+    /// The same request with its lifetime no longer tracked, for a value
+    /// that must be `'static` (a host handed to the WSGI core's Exchange).
+    ///
+    /// # Safety
+    /// The request must stay live, and be used on one thread at a time, for
+    /// as long as the returned view (or anything made from it) is used.
+    pub unsafe fn unbounded(&self) -> Request<'static> {
+        Request {
+            r: self.r,
+            _life: PhantomData,
+        }
+    }
+    /// `LimitRequestBody` for this request (0: unlimited).
+    pub fn limit_req_body(&self) -> i64 {
+        // SAFETY: live request.
+        unsafe { sys::ap_get_limit_req_body(self.r) }
+    }
+    /// Sets up Apache's body reading (`ap_setup_client_block`), dechunking
+    /// when `chunked`, else refusing a chunked body; 0 or an HTTP status.
+    pub fn setup_client_block(&self, chunked: bool) -> std::ffi::c_int {
+        let policy = if chunked {
+            sys::REQUEST_CHUNKED_DECHUNK
+        } else {
+            sys::REQUEST_CHUNKED_ERROR
+        };
+        // SAFETY: live request, used only on this thread.
+        unsafe { sys::ap_setup_client_block(self.r, policy as i32) }
+    }
+    /// Reads request body bytes through the input filters
+    /// (`ap_get_client_block`): the count, 0 at the end, negative on error.
+    pub fn read_client_block(&mut self, buf: &mut [u8]) -> isize {
+        // SAFETY: live request; Apache writes at most buf.len() bytes.
+        let n =
+            unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr().cast(), buf.len() as _) };
+        n as isize
+    }
+    /// Stops a later first body read from sending `100 Continue` (once the
+    /// response has started it would land inside it).
+    pub fn clear_expecting_100(&mut self) {
+        self.rec_mut().expecting_100 = 0;
+    }
+    /// `ap_internal_redirect_handler` to `location` as a GET without a body
+    /// (mod_cgi's rules); the unread request body is discarded first when
+    /// `discard_body`.
+    pub fn redirect_as_get(&mut self, location: &std::ffi::CStr, discard_body: bool) {
+        if discard_body {
+            // SAFETY: live request, used only on this thread.
+            unsafe { sys::ap_discard_request_body(self.r) };
+        }
+        let headers = self.headers_in();
+        headers.unset("Content-Length");
+        headers.unset("Transfer-Encoding");
+        let rec = self.rec_mut();
+        rec.method = c"GET".as_ptr();
+        rec.method_number = sys::M_GET as i32;
+        // SAFETY: live request; `location` is copied into r->pool, which
+        // outlives the redirect.
+        unsafe {
+            let loc = sys::apr_pstrdup((*self.r).pool, location.as_ptr());
+            sys::ap_internal_redirect_handler(loc, self.r);
+        }
+    }
+}
+
+/// The `Server` header's product string (`ServerTokens`), as CGI's
+/// `SERVER_SOFTWARE`.
+pub fn server_banner() -> Cow<'static, str> {
+    // SAFETY: a static string owned by Apache.
+    unsafe { super::cstr(sys::ap_get_server_banner()) }
+}
+
+/// Connection facts for the CGI variables.
+impl<'r> Request<'r> {
+    /// The server name for URLs (IPv6 literals bracketed).
+    pub fn server_name_for_url(&self) -> Option<&'r [u8]> {
+        // SAFETY: live request; returns a pool string.
+        self.b(unsafe { sys::ap_get_server_name_for_url(self.r) })
+    }
+    /// The local address the connection arrived on.
+    pub fn local_ip(&self) -> Option<&'r [u8]> {
+        self.b(self.conn().local_ip)
+    }
+    /// The client's port, when the connection knows its address.
+    pub fn remote_port(&self) -> Option<u16> {
+        let a = self.conn().client_addr;
+        // SAFETY: a non-NULL client address lives as long as the connection.
+        (!a.is_null()).then(|| unsafe { (*a).port })
+    }
+    /// The listener's host name (empty when none) and port.
+    pub fn listener(&self) -> Option<(&'r [u8], u16)> {
+        let a = self.conn().local_addr;
+        if a.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL local address lives as long as the connection;
+        // its hostname is NULL or a NUL-terminated string it owns.
+        let (host, port) = unsafe { (super::cbytes((*a).hostname), (*a).port) };
+        Some((host.unwrap_or(b""), port))
+    }
+}

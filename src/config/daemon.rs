@@ -102,7 +102,7 @@ pub fn directive_restrict_process(
         if a == "%{GLOBAL}" {
             groups.push(String::new());
         } else {
-            super::directives::check_group(name, "process group", a)?;
+            super::expand::check_group(name, "process group", a)?;
             groups.push(a.clone());
         }
     }

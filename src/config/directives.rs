@@ -1,16 +1,15 @@
 //! The `WSGI*` directives: one table of (name, parser, needs-main-server),
 //! pure parsers over already-split words (unit-tested without Apache), and
-//! the `extern "C"` callback the shim routes every directive to. Every error
+//! the parser `apache::directive::entry` (the shim's callback) calls. Every error
 //! names the directive, the bad value and what is expected, so
 //! `apachectl configtest` points straight at the mistake.
 
 use super::alias::ScriptAlias;
+use super::expand::{check_callable, check_group};
 use super::python::{HashSeed, validate_home};
 use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
+use crate::apache::directive::Cmd;
 use crate::apache::pool::Pool;
-use crate::apache::request::module_config_ptr;
-use crate::apache::{entry, sys};
-use std::ffi::{CStr, CString, c_char, c_void};
 
 /// Where a parser writes: the server record and the directory (or per-server
 /// default) record the directive appears in.
@@ -111,28 +110,6 @@ fn on_off(name: &str, args: &[String]) -> Result<bool, String> {
     }
 }
 
-/// Checks a process or application group name: a literal, or one of the
-/// `%{...}` forms mod_wsgi expands per request.
-pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err(format!("{name}: empty {what} name"));
-    }
-    if let Some(rest) = value.strip_prefix("%{") {
-        let ok = matches!(rest, "GLOBAL}" | "SERVER}" | "HOST}" | "RESOURCE}")
-            || rest
-                .strip_prefix("ENV:")
-                .and_then(|v| v.strip_suffix('}'))
-                .is_some_and(|v| !v.is_empty());
-        if !ok {
-            return Err(format!(
-                "{name}: invalid {what} '{value}'; expected a name, %{{GLOBAL}}, %{{SERVER}}, \
-                 %{{HOST}}, %{{RESOURCE}} or %{{ENV:VARIABLE}}"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The `name=value` options of WSGIScriptAlias(Match)/WSGIHandlerScript.
 #[derive(Default)]
 struct Options {
@@ -170,9 +147,7 @@ fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Option
                 out.application_group = Some(value.to_string());
             }
             "callable-object" => {
-                if value.is_empty() {
-                    return Err(format!("{name}: empty callable-object name"));
-                }
+                check_callable(&format!("{name} callable-object="), value)?;
                 out.callable_object = Some(value.to_string());
             }
             _ => {
@@ -413,6 +388,7 @@ fn application_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<
 
 fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
     let v = one(name, args, "the name of the WSGI callable in the script")?;
+    check_callable(name, v)?;
     t.dir.callable_object = Some(v.to_string());
     Ok(())
 }
@@ -491,20 +467,7 @@ fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Resul
     Ok(())
 }
 
-// ---- FFI side --------------------------------------------------------------
-
-/// Splits a RAW_ARGS line into words (see `words::split`).
-///
-/// # Safety
-/// `args` must be NUL-terminated.
-unsafe fn split_words(args: *const c_char) -> Vec<String> {
-    if args.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: Apache passes the NUL-terminated rest of the directive line.
-    let line = unsafe { CStr::from_ptr(args) }.to_string_lossy();
-    super::words::split(&line)
-}
+// ---- The directive callback's parser -------------------------------------
 
 /// Compiles the `WSGIScriptAliasMatch` pattern just added (Apache's regex
 /// engine needs the live configuration pool, so this is not in the parser).
@@ -525,62 +488,29 @@ fn compile_patterns(server: &mut ServerConfig, name: &str, pool: Pool) -> Result
     Ok(())
 }
 
-/// The shim's callback for every directive in its command table.
-///
-/// # Safety
-/// Called by Apache only, with the live `cmd_parms` of the directive.
-pub unsafe extern "C" fn directive(
-    cmd: *mut sys::cmd_parms,
-    mconfig: *mut c_void,
-    args: *const c_char,
-) -> *const c_char {
-    if cmd.is_null() {
-        return std::ptr::null();
-    }
-    // SAFETY: Apache passes a live cmd_parms for the directive being read.
-    let cmd_ref = unsafe { &*cmd };
-    let result = entry::config_hook(|| {
-        // SAFETY: cmd->cmd is the command_rec of this directive.
-        let name = unsafe { CStr::from_ptr((*cmd_ref.cmd).name) }
-            .to_string_lossy()
-            .into_owned();
+/// This module's directives, for `apache::directive::entry` (the shim's
+/// callback for every directive in its command table).
+pub struct Directives;
+
+impl crate::apache::directive::Directives for Directives {
+    type Server = ServerConfig;
+    type Dir = DirConfig;
+
+    fn directive(
+        cmd: &Cmd<'_>,
+        args: &str,
+        server: &mut ServerConfig,
+        dir: &mut DirConfig,
+    ) -> Result<(), String> {
+        let name = cmd.name().into_owned();
         if is_global_only(&name) {
-            // SAFETY: live cmd_parms.
-            let err = unsafe { sys::ap_check_cmd_context(cmd, sys::GLOBAL_ONLY) };
-            if !err.is_null() {
-                // SAFETY: Apache's error string is NUL-terminated.
-                let msg = unsafe { CStr::from_ptr(err) }.to_string_lossy();
-                return Err(format!(
-                    "{msg}: it configures the Python interpreter of the whole server"
-                ));
-            }
+            cmd.check_global_only().map_err(|msg| {
+                format!("{msg}: it configures the Python interpreter of the whole server")
+            })?;
         }
-        // SAFETY: pool and args come from Apache for this directive.
-        let words = unsafe { split_words(args) };
-        // SAFETY: our server slot always holds a ServerConfig created by us;
-        // configuration is read single-threaded in the parent.
-        let server =
-            unsafe { module_config_ptr::<ServerConfig>((*cmd_ref.server).module_config).as_mut() }
-                .ok_or("module configuration missing")?;
-        let mut scratch = DirConfig::default();
-        let dir = if mconfig.is_null() {
-            &mut scratch
-        } else {
-            // SAFETY: for our directives mconfig is our DirConfig.
-            unsafe { &mut *(mconfig as *mut DirConfig) }
-        };
+        let words = super::words::split(args);
         apply(&mut Target { server, dir }, &name, &words)?;
-        // SAFETY: the command pool lives as long as the configuration.
-        let pool = unsafe { Pool::from_ptr(cmd_ref.pool) };
-        compile_patterns(server, &name, pool)
-    });
-    match result {
-        Ok(()) => std::ptr::null(),
-        Err(msg) => {
-            let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-            // SAFETY: copies the message into the command pool Apache reads it from.
-            unsafe { sys::apr_pstrdup(cmd_ref.pool, c.as_ptr()) }
-        }
+        compile_patterns(server, &name, cmd.pool())
     }
 }
 
@@ -768,21 +698,40 @@ mod tests {
         assert!(is_global_only("WSGIPythonHome"));
         assert!(!is_global_only("WSGIScriptAlias"));
     }
-
     #[test]
-    fn group_forms() {
-        for ok in [
-            "%{GLOBAL}",
-            "%{SERVER}",
-            "%{HOST}",
-            "%{RESOURCE}",
-            "%{ENV:X}",
-            "literal",
-        ] {
-            assert!(check_group("D", "group", ok).is_ok(), "{ok}");
+    fn malformed_expansions_rejected_by_every_directive() {
+        for bad in ["%{ENV:", "%{FOO", "%{GLOBAL"] {
+            for d in [
+                "WSGICallableObject",
+                "WSGIApplicationGroup",
+                "WSGIProcessGroup",
+            ] {
+                let e = run(d, &[bad]).unwrap_err();
+                assert!(e.contains(d) && e.contains(bad), "{d} {bad}: {e}");
+                assert!(e.contains("expected"), "{e}");
+            }
+            for opt in ["application-group", "process-group", "callable-object"] {
+                let o = format!("{opt}={bad}");
+                let e = run("WSGIScriptAlias", &["/", "/srv/a.wsgi", &o]).unwrap_err();
+                assert!(e.contains("WSGIScriptAlias") && e.contains(bad), "{o}: {e}");
+            }
+            for opt in ["application-group", "process-group"] {
+                let o = format!("{opt}={bad}");
+                let other = if opt == "process-group" {
+                    "application-group=%{GLOBAL}"
+                } else {
+                    "process-group=%{GLOBAL}"
+                };
+                let e = run("WSGIImportScript", &["/srv/a.wsgi", &o, other]).unwrap_err();
+                assert!(
+                    e.contains("WSGIImportScript") && e.contains(bad),
+                    "{o}: {e}"
+                );
+            }
         }
-        for bad in ["%{ENV:}", "%{OTHER}", ""] {
-            assert!(check_group("D", "group", bad).is_err(), "{bad}");
-        }
+        let (_, d) = run("WSGICallableObject", &["%{ENV:X}"]).unwrap();
+        assert_eq!(d.callable_object.as_deref(), Some("%{ENV:X}"));
+        let e = run("WSGICallableObject", &["%{GLOBAL}"]).unwrap_err();
+        assert!(e.contains("%{ENV:VARIABLE}"), "{e}");
     }
 }

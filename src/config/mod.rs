@@ -1,7 +1,8 @@
 //! Typed configuration: the per-server (`ServerConfig`) and per-directory
-//! (`DirConfig`) records Apache creates and merges through the module record,
-//! and the directive dispatcher the C shim forwards every `WSGI*` directive
-//! to. "Unset" is `None`; merging keeps the more specific value when set.
+//! (`DirConfig`) records Apache creates and merges through the module record
+//! (the generic trampolines of `apache::config`), and the directive parser
+//! the C shim's callback (`apache::directive::entry`) hands every `WSGI*`
+//! directive to. No FFI here. "Unset" is `None`; merging keeps the more specific value when set.
 //! Configuration is built in the Apache parent and is immutable once
 //! `post_config` has run (children only read it).
 
@@ -9,13 +10,10 @@ pub mod alias;
 pub mod daemon;
 pub mod daemon_options;
 pub mod directives;
+pub mod expand;
 pub mod python;
 pub mod trusted_proxies;
 pub mod words;
-
-use crate::apache::pool::Pool;
-use crate::apache::sys;
-use std::ffi::{c_char, c_void};
 
 pub use alias::ScriptAlias;
 pub use python::PythonSettings;
@@ -141,76 +139,30 @@ impl ServerConfig {
     }
 }
 
-// ---- Apache callbacks (module record slots) -------------------------------
+// ---- Module record slots (`apache::config` trampolines) -------------------
 
 // SAFETY: the module record's create_server_config and merge_server_config
-// below are what fill this module's slot of a server's configuration vector,
-// and both store a ServerConfig adopted by the configuration pool, the pool
-// the server_rec lives in (directives only mutate it in place).
+// (`apache::config::create_server::<ServerConfig>` and `merge`, named in
+// lib.rs) are what fill this module's slot of a server's configuration
+// vector, and both store a ServerConfig adopted by the configuration pool,
+// the pool the server_rec lives in (directives only mutate it in place).
 unsafe impl crate::apache::request::ServerSlot for ServerConfig {}
 
-// SAFETY: likewise create_dir_config and merge_dir_config store only a
+// SAFETY: likewise create_dir_config and merge_dir_config
+// (`apache::config::create_dir::<DirConfig>` and `merge`) store only a
 // DirConfig, adopted by the pool Apache passes: the configuration pool, or
 // the request's pool for a merge made while serving it, both outliving the
 // request.
 unsafe impl crate::apache::request::DirSlot for DirConfig {}
 
-/// # Safety
-/// Called by Apache only, with live pools and configuration records this
-/// module created.
-pub unsafe extern "C" fn create_dir_config(
-    p: *mut sys::apr_pool_t,
-    _dir: *mut c_char,
-) -> *mut c_void {
-    // SAFETY: Apache passes a live pool that outlives the config.
-    let pool = unsafe { Pool::from_ptr(p) };
-    pool.adopt(DirConfig::default()) as *mut c_void
+impl crate::apache::config::Record for DirConfig {
+    fn merge(parent: &DirConfig, child: &DirConfig) -> DirConfig {
+        DirConfig::merge(parent, child)
+    }
 }
 
-/// # Safety
-/// Called by Apache only, with live pools and configuration records this
-/// module created.
-pub unsafe extern "C" fn merge_dir_config(
-    p: *mut sys::apr_pool_t,
-    base: *mut c_void,
-    new: *mut c_void,
-) -> *mut c_void {
-    // SAFETY: both were created by create_dir_config/merge_dir_config.
-    let (base, new) = unsafe { (&*(base as *const DirConfig), &*(new as *const DirConfig)) };
-    let merged =
-        std::panic::catch_unwind(|| DirConfig::merge(base, new)).unwrap_or_else(|_| new.clone());
-    // SAFETY: live pool.
-    unsafe { Pool::from_ptr(p) }.adopt(merged) as *mut c_void
-}
-
-/// # Safety
-/// Called by Apache only, with live pools and configuration records this
-/// module created.
-pub unsafe extern "C" fn create_server_config(
-    p: *mut sys::apr_pool_t,
-    _s: *mut sys::server_rec,
-) -> *mut c_void {
-    // SAFETY: Apache passes a live pool that outlives the config.
-    unsafe { Pool::from_ptr(p) }.adopt(ServerConfig::default()) as *mut c_void
-}
-
-/// # Safety
-/// Called by Apache only, with live pools and configuration records this
-/// module created.
-pub unsafe extern "C" fn merge_server_config(
-    p: *mut sys::apr_pool_t,
-    base: *mut c_void,
-    new: *mut c_void,
-) -> *mut c_void {
-    // SAFETY: both were created by create_server_config/merge_server_config.
-    let (base, new) = unsafe {
-        (
-            &*(base as *const ServerConfig),
-            &*(new as *const ServerConfig),
-        )
-    };
-    let merged =
-        std::panic::catch_unwind(|| ServerConfig::merge(base, new)).unwrap_or_else(|_| new.clone());
-    // SAFETY: live pool.
-    unsafe { Pool::from_ptr(p) }.adopt(merged) as *mut c_void
+impl crate::apache::config::Record for ServerConfig {
+    fn merge(parent: &ServerConfig, child: &ServerConfig) -> ServerConfig {
+        ServerConfig::merge(parent, child)
+    }
 }

@@ -6,7 +6,7 @@
 //! `mod_wsgi.*` keys. `HTTPS` decides `wsgi.url_scheme` and is removed.
 
 use super::group;
-use crate::apache::request::Request;
+use crate::apache::request::{Request, server_banner};
 use crate::apache::{mpm, sys};
 use crate::wsgi::environ::EnvironData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +61,34 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     for (k, v) in r.subprocess_env().entries() {
         env.set(&String::from_utf8_lossy(k), v);
     }
+    add_headers(&mut env, r, res.pass_authorization);
+    add_server(&mut env, r);
+    add_request(&mut env, r, res.map_head_to_get);
+    let scheme_from_proxy = match res.trusted_proxy_headers {
+        Some(h) => super::proxy::apply(&mut env, h, res.trusted_proxies),
+        None => false,
+    };
+    // mod_wsgi: HTTPS "On" (any case) or "1" means https; the variable is
+    // then removed, also when SetEnv put it there.
+    let https = env
+        .remove("HTTPS")
+        .map(|v| v.eq_ignore_ascii_case(b"on") || v == b"1")
+        .unwrap_or(false);
+    env.url_scheme = if https || (!scheme_from_proxy && r.scheme() == "https") {
+        "https"
+    } else {
+        "http"
+    }
+    .to_string();
+    env.multithread = mpm::is_threaded();
+    env.multiprocess = mpm::is_forked() || mpm::max_processes() > 1;
+    env.run_once = false;
+    add_mod_wsgi(&mut env, r, res);
+    env
+}
+
+/// `HTTP_*`, `CONTENT_TYPE` and `CONTENT_LENGTH` from the request headers.
+fn add_headers(env: &mut EnvironData, r: &Request<'_>, pass_authorization: bool) {
     // Keys set from headers so far, as "\0KEY\0KEY\0", to join repeats.
     let mut seen = Vec::from(&b"\0"[..]);
     let mut key_buf = String::new();
@@ -69,7 +97,7 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
             "CONTENT_TYPE"
         } else if k.eq_ignore_ascii_case(b"content-length") {
             "CONTENT_LENGTH"
-        } else if (k.eq_ignore_ascii_case(b"authorization") && !res.pass_authorization)
+        } else if (k.eq_ignore_ascii_case(b"authorization") && !pass_authorization)
             || k.eq_ignore_ascii_case(b"proxy-authorization")
             // Never HTTP_PROXY (httpoxy, CVE-2016-5388).
             || k.eq_ignore_ascii_case(b"proxy")
@@ -99,16 +127,14 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
             }
         }
     }
+}
 
-    // SAFETY: a static string owned by Apache.
-    let banner = unsafe { crate::apache::cstr(sys::ap_get_server_banner()) };
-    env.set("SERVER_SOFTWARE", banner.as_bytes());
-    // SAFETY: live request; returns a pool string (IPv6 literals bracketed).
-    let server_name = unsafe { crate::apache::cbytes(sys::ap_get_server_name_for_url(r.as_ptr())) };
-    env.set("SERVER_NAME", server_name.unwrap_or(b""));
-    let conn = r.conn();
-    // SAFETY: the connection's strings live as long as the connection.
-    if let Some(ip) = unsafe { crate::apache::cbytes(conn.local_ip) } {
+/// The server and connection variables (`SERVER_*`, `REMOTE_*`, roots).
+fn add_server(env: &mut EnvironData, r: &Request<'_>) {
+    env.set("SERVER_SOFTWARE", server_banner().as_bytes());
+    // IPv6 literals bracketed.
+    env.set("SERVER_NAME", r.server_name_for_url().unwrap_or(b""));
+    if let Some(ip) = r.local_ip() {
         env.set("SERVER_ADDR", ip);
     }
     let mut num = itoa::Buffer::new();
@@ -116,12 +142,8 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     if let Some(ip) = r.useragent_ip() {
         env.set("REMOTE_ADDR", ip);
     }
-    if !conn.client_addr.is_null() {
-        // SAFETY: non-NULL client address of a live connection.
-        env.set(
-            "REMOTE_PORT",
-            num.format(unsafe { (*conn.client_addr).port }),
-        );
+    if let Some(port) = r.remote_port() {
+        env.set("REMOTE_PORT", num.format(port));
     }
     env.set("DOCUMENT_ROOT", r.document_root().as_bytes());
     env.set("REQUEST_SCHEME", r.scheme().as_bytes());
@@ -134,6 +156,10 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     if let Some(f) = r.filename() {
         env.set("SCRIPT_FILENAME", f);
     }
+}
+
+/// The request's own variables: user, method, URI, SCRIPT_NAME and PATH_INFO.
+fn add_request(env: &mut EnvironData, r: &Request<'_>, map_head_to_get: Option<bool>) {
     if let Some(u) = r.user() {
         env.set("REMOTE_USER", u);
     } else {
@@ -158,7 +184,7 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     }
     // WSGIMapHEADToGET: a HEAD request has method_number M_GET.
     let is_get = r.method_number() == sys::M_GET as i32;
-    let as_get = match res.map_head_to_get {
+    let as_get = match map_head_to_get {
         Some(true) => is_get,
         Some(false) => false,
         None => is_get && r.header_only() && r.has_content_filter(),
@@ -178,27 +204,10 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     // Before any proxy rewrite of SCRIPT_NAME, as mod_wsgi records them.
     env.set("mod_wsgi.script_name", &script_name);
     env.set("mod_wsgi.path_info", &path_info);
-    let scheme_from_proxy = match res.trusted_proxy_headers {
-        Some(h) => super::proxy::apply(&mut env, h, res.trusted_proxies),
-        None => false,
-    };
+}
 
-    // mod_wsgi: HTTPS "On" (any case) or "1" means https; the variable is
-    // then removed, also when SetEnv put it there.
-    let https = env
-        .remove("HTTPS")
-        .map(|v| v.eq_ignore_ascii_case(b"on") || v == b"1")
-        .unwrap_or(false);
-    env.url_scheme = if https || (!scheme_from_proxy && r.scheme() == "https") {
-        "https"
-    } else {
-        "http"
-    }
-    .to_string();
-    env.multithread = mpm::is_threaded();
-    env.multiprocess = mpm::is_forked() || mpm::max_processes() > 1;
-    env.run_once = false;
-
+/// The `mod_wsgi.*` keys.
+fn add_mod_wsgi(env: &mut EnvironData, r: &Request<'_>, res: &Resolved<'_>) {
     env.set("mod_wsgi.process_group", res.process_group);
     env.set("mod_wsgi.application_group", res.application_group);
     env.set("mod_wsgi.callable_object", res.callable_object);
@@ -207,13 +216,10 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         r.handler().unwrap_or_default().as_bytes(),
     );
     env.set("mod_wsgi.handler_script", res.handler_script);
-    if !conn.local_addr.is_null() {
-        // SAFETY: non-NULL local address of a live connection.
-        let addr = unsafe { &*conn.local_addr };
-        // SAFETY: NULL or a NUL-terminated string owned by the connection.
-        let host = unsafe { crate::apache::cbytes(addr.hostname) }.unwrap_or(b"");
+    let mut num = itoa::Buffer::new();
+    if let Some((host, port)) = r.listener() {
         env.set("mod_wsgi.listener_host", host);
-        env.set("mod_wsgi.listener_port", num.format(addr.port));
+        env.set("mod_wsgi.listener_port", num.format(port));
     }
     env.set("mod_wsgi.server_pid", num.format(std::process::id()));
     if let Some(id) = r.ensure_log_id() {
@@ -229,7 +235,6 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         ("mod_wsgi.daemon_start", 0.0),
         ("mod_wsgi.application_start", now_seconds()),
     ];
-    env
 }
 
 #[cfg(test)]

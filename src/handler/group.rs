@@ -2,9 +2,13 @@
 //! callable-object values (`%{GLOBAL}`, `%{SERVER}`, `%{HOST}`,
 //! `%{RESOURCE}`, `%{ENV:VAR}`), exactly as mod_wsgi computes them: the port
 //! is appended unless it is 80 or 443, and `%{RESOURCE}` is
-//! `host[:port]|SCRIPT_NAME`.
+//! `host[:port]|SCRIPT_NAME`. Values are checked at configuration time
+//! (`config::expand::check_group`/`check_callable`); a malformed `%{...}`
+//! that got here anyway is taken literally, never sliced. Runs in the
+//! handler, without the GIL.
 
 use crate::apache::request::Request;
+use crate::config::expand::env_reference;
 
 fn with_port(host: &str, port: u16) -> String {
     if port != 80 && port != 443 {
@@ -88,7 +92,7 @@ fn expand(r: &Request<'_>, value: &str, default: &dyn Fn() -> String) -> String 
             let host = host.unwrap_or_else(|| r.server().hostname().into_owned());
             with_port(&host, r.server_port())
         }
-        _ => match name.strip_prefix("{ENV:").and_then(|v| v.strip_suffix('}')) {
+        _ => match env_reference(value) {
             Some(var) => match env_value(r, var) {
                 Some(v) if v.starts_with('%') && !v.starts_with("%{ENV:") => expand(r, &v, default),
                 Some(v) => v,
@@ -119,11 +123,12 @@ pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
 pub fn callable_object(r: &Request<'_>, value: Option<&str>) -> String {
     match value {
         None => "application".to_string(),
-        Some(v) if v.starts_with("%{ENV:") => {
-            let var = &v[6..v.len().saturating_sub(1)];
-            env_value(r, var).unwrap_or_else(|| "application".to_string())
-        }
-        Some(v) => v.to_string(),
+        // A malformed `%{...}` is refused at configuration time; were one to
+        // get here, it is a (missing) literal name, never a panic.
+        Some(v) => match env_reference(v) {
+            Some(var) => env_value(r, var).unwrap_or_else(|| "application".to_string()),
+            None => v.to_string(),
+        },
     }
 }
 
@@ -137,5 +142,13 @@ mod tests {
         assert_eq!(find_path_info(b"/app//x/y", b"/x/y"), 4);
         assert_eq!(find_path_info(b"/x", b"/x"), 0);
         assert_eq!(no2slash(b"//a///b/"), b"/a/b/");
+    }
+
+    #[test]
+    fn malformed_env_reference_is_literal() {
+        for v in ["%{ENV:", "%{ENV:}", "%{ENV:X", "%{ENV", "%{"] {
+            assert_eq!(env_reference(v), None, "{v}");
+        }
+        assert_eq!(env_reference("%{ENV:X}"), Some("X"));
     }
 }

@@ -2,24 +2,28 @@
 //! filters (`ap_get_client_block`, so `LimitRequestBody`, chunked decoding
 //! and `100 Continue` on the first read are Apache's) and the response goes
 //! down the request's output filter chain as brigades, with a FLUSH bucket
-//! when the application yielded. Called with the GIL released.
+//! when the application yielded. Called with the GIL released. Also the
+//! daemon relay's host ([`RelayHost`]: raw response heads, the client
+//! socket timeout, internal redirects). Every Apache call goes through the
+//! safe wrappers of `crate::apache` (`Request`, `brigade::Output`,
+//! `conn::ClientSocketTimeout`).
 
+use super::relay::RelayHost;
+use crate::apache::brigade::Output;
+use crate::apache::conn::ClientSocketTimeout;
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
-use crate::apache::{shim, sys};
+use crate::apache::sys;
 use crate::wsgi::{Head, Host, HostError, Taken};
+use std::ffi::CStr;
 use std::os::fd::RawFd;
-
-/// Pool cleanup closing a descriptor duplicated by `send_file`.
-unsafe extern "C" fn close_fd(data: *mut std::ffi::c_void) -> sys::apr_status_t {
-    // SAFETY: `data` carries the descriptor registered with this cleanup.
-    unsafe { libc::close(data as usize as i32) };
-    0
-}
+use std::time::Duration;
 
 pub struct ApacheHost {
-    r: *mut sys::request_rec,
-    bb: *mut sys::apr_bucket_brigade,
+    /// `'static` stands for "until the Exchange holding this host is
+    /// expired" (the contract of [`ApacheHost::new`]).
+    r: Request<'static>,
+    out: Output<'static>,
     gone: bool,
     /// `WSGIEnableSendfile`: let the core filter use sendfile for files.
     sendfile: bool,
@@ -27,6 +31,9 @@ pub struct ApacheHost {
     buffered: usize,
     /// Status of the last output-filter pass that failed (0: none failed).
     failed_status: sys::apr_status_t,
+    /// Daemon mode: the connection's timeout while the response is relayed
+    /// (the old one is restored when the host is dropped).
+    client_timeout: Option<ClientSocketTimeout<'static>>,
 }
 
 /// How much response body `try_buffer` keeps before the core must write
@@ -39,35 +46,18 @@ const BUFFER_LIMIT: usize = 64 * 1024;
 unsafe impl Send for ApacheHost {}
 
 impl ApacheHost {
-    /// `Host::send_head` for a head that arrives as bytes (a daemon's
-    /// RESPONSE_HEAD, validated by the daemon's `start_response`): nothing is
-    /// converted to `String` or copied to the heap on the way.
-    pub fn send_raw_head<'h>(
-        &mut self,
-        status: u16,
-        reason: &[u8],
-        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
-    ) -> Result<(), HostError> {
-        // SAFETY: live request, used only on this thread (as in send_head).
-        unsafe { (*self.r).expecting_100 = 0 };
-        let mut r = self.req();
-        r.set_status_reason(status, reason);
-        for (k, v) in headers {
-            set_header(&mut r, k, v)?;
-        }
-        Ok(())
-    }
-
-    /// # Safety
-    /// `r` must stay live until the Exchange holding this host is expired.
-    pub unsafe fn new(r: *mut sys::request_rec) -> ApacheHost {
+    /// `r` must stay live until the Exchange holding this host is expired
+    /// (or, in daemon mode, until the host is dropped): the contract of
+    /// [`Request::unbounded`].
+    pub fn new(r: Request<'static>) -> ApacheHost {
         ApacheHost {
+            out: Output::new(&r),
             r,
-            bb: std::ptr::null_mut(),
             gone: false,
             sendfile: false,
             buffered: 0,
             failed_status: 0,
+            client_timeout: None,
         }
     }
 
@@ -78,15 +68,9 @@ impl ApacheHost {
 
     /// Passes the brigade down the output filters and empties it.
     fn pass(&mut self) -> Result<(), HostError> {
-        let bb = self.brigade();
-        // SAFETY: live request; the brigade belongs to it.
-        let rv = unsafe {
-            let rv = sys::ap_pass_brigade((*self.r).output_filters, bb);
-            sys::apr_brigade_cleanup(bb as *mut _);
-            rv
-        };
+        let rv = self.out.pass();
         self.buffered = 0;
-        if rv != 0 || self.req().is_aborted() {
+        if rv != 0 || self.r.is_aborted() {
             self.gone = true;
             self.failed_status = rv;
             return Err(HostError::ClientGone(
@@ -95,27 +79,37 @@ impl ApacheHost {
         }
         Ok(())
     }
+}
+
+impl RelayHost for ApacheHost {
+    /// Nothing is converted to `String` or copied to the heap on the way.
+    fn send_raw_head<'h>(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<(), HostError> {
+        self.r.clear_expecting_100();
+        self.r.set_status_reason(status, reason);
+        for (k, v) in headers {
+            set_header(&mut self.r, k, v)?;
+        }
+        Ok(())
+    }
 
     /// Whether the last failed write to the client timed out (the
     /// connection's socket timeout ran out while the client was not reading).
-    pub fn write_timed_out(&self) -> bool {
+    fn write_timed_out(&self) -> bool {
         self.failed_status == sys::APR_TIMEUP as sys::apr_status_t
             || self.failed_status == libc::ETIMEDOUT
     }
 
-    fn req(&self) -> Request<'_> {
-        // SAFETY: `new`'s contract.
-        unsafe { Request::from_ptr(self.r) }
+    fn set_client_timeout(&mut self, timeout: Duration) {
+        self.client_timeout = ClientSocketTimeout::set(&self.r, timeout);
     }
 
-    fn brigade(&mut self) -> *mut sys::apr_bucket_brigade {
-        if self.bb.is_null() {
-            // SAFETY: live request and connection; the brigade lives in r->pool.
-            self.bb = unsafe {
-                sys::apr_brigade_create((*self.r).pool, (*(*self.r).connection).bucket_alloc)
-            };
-        }
-        self.bb
+    fn internal_redirect(&mut self, location: &CStr, discard_body: bool) {
+        self.r.redirect_as_get(location, discard_body);
     }
 }
 
@@ -124,13 +118,11 @@ impl Host for ApacheHost {
         if buf.is_empty() {
             return Ok(0);
         }
-        // SAFETY: live request; Apache writes at most buf.len() bytes.
-        let n =
-            unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr() as *mut _, buf.len() as _) };
+        let n = self.r.read_client_block(buf);
         if n >= 0 {
             return Ok(n as usize);
         }
-        if self.req().is_aborted() {
+        if self.r.is_aborted() {
             self.gone = true;
             return Err(HostError::ClientGone("request data read error".into()));
         }
@@ -140,14 +132,12 @@ impl Host for ApacheHost {
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
         // As mod_wsgi: once the response has started, a late first read of
         // the body must not inject "100 Continue" into it.
-        // SAFETY: live request, used only on this thread.
-        unsafe { (*self.r).expecting_100 = 0 };
-        let mut r = self.req();
-        r.set_status(head.status, &head.status_line);
+        self.r.clear_expecting_100();
+        self.r.set_status(head.status, &head.status_line);
         for (k, v) in &head.headers {
             // Validated latin-1 text: one byte per character on the wire.
             let bytes: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
-            set_header(&mut r, k.as_bytes(), &bytes)?;
+            set_header(&mut self.r, k.as_bytes(), &bytes)?;
         }
         Ok(())
     }
@@ -156,70 +146,22 @@ impl Host for ApacheHost {
         if self.gone {
             return Err(HostError::ClientGone("client connection closed".into()));
         }
-        let bb = self.brigade();
-        // SAFETY: live connection; the brigade, buckets and filters belong to
-        // this request; transient buckets are copied if a filter sets them aside
-        // before ap_pass_brigade returns.
-        let rv = unsafe {
-            let alloc = (*(*self.r).connection).bucket_alloc;
-            if !data.is_empty() {
-                let b =
-                    sys::apr_bucket_transient_create(data.as_ptr() as *const _, data.len(), alloc);
-                shim::wsgi_shim_brigade_insert_tail(bb, b);
-            }
-            if flush {
-                shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
-            }
-            let rv = sys::ap_pass_brigade((*self.r).output_filters, bb);
-            sys::apr_brigade_cleanup(bb as *mut _);
-            rv
-        };
-        self.buffered = 0;
-        if rv != 0 || self.req().is_aborted() {
-            self.gone = true;
-            self.failed_status = rv;
-            return Err(HostError::ClientGone(
-                "failed to write response data".into(),
-            ));
+        // Transient buckets: `pass` runs before `data` goes away.
+        self.out.push_transient(data);
+        if flush {
+            self.out.push_flush();
         }
-        Ok(())
+        self.pass()
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<bool, HostError> {
         if self.gone {
             return Err(HostError::ClientGone("client connection closed".into()));
         }
-        // Our own descriptor, closed with the request pool: a filter may set
-        // the file bucket aside after the application closed its file.
-        // SAFETY: dup of a descriptor the application holds open.
-        let mut dup = unsafe { libc::dup(fd) };
-        if dup < 0 {
+        if !self.out.push_file(fd, offset, len, self.sendfile) {
             return Ok(false);
         }
-        let bb = self.brigade();
-        let mut flags = sys::APR_FOPEN_READ as i32;
-        if self.sendfile {
-            flags |= sys::APR_FOPEN_SENDFILE_ENABLED as i32;
-        }
-        // SAFETY: live request; the apr_file_t and the cleanup live in
-        // r->pool, which outlives every bucket of this request.
-        unsafe {
-            let pool = (*self.r).pool;
-            let mut file: *mut sys::apr_file_t = std::ptr::null_mut();
-            if sys::apr_os_file_put(&mut file, &mut dup, flags, pool) != 0 {
-                libc::close(dup);
-                return Ok(false);
-            }
-            sys::apr_pool_cleanup_register(
-                pool,
-                dup as usize as *const std::ffi::c_void,
-                Some(close_fd),
-                Some(sys::apr_pool_cleanup_null),
-            );
-            sys::apr_brigade_insert_file(bb, file, offset as _, len as _, pool);
-            let alloc = (*(*self.r).connection).bucket_alloc;
-            shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
-        }
+        self.out.push_flush();
         self.pass()?;
         Ok(true)
     }
@@ -242,19 +184,7 @@ impl Host for ApacheHost {
             self.send_head(head)?;
         }
         if !data.is_empty() {
-            let bb = self.brigade();
-            // SAFETY: live request; apr_brigade_write copies `data` into heap
-            // buckets of this request's brigade (no flush callback: no I/O).
-            let rv = unsafe {
-                sys::apr_brigade_write(
-                    bb,
-                    None,
-                    std::ptr::null_mut(),
-                    data.as_ptr() as *const _,
-                    data.len(),
-                )
-            };
-            if rv != 0 {
+            if !self.out.push_copy(data) {
                 return Err(HostError::Io("could not buffer response data".into()));
             }
             self.buffered += data.len();
@@ -272,25 +202,19 @@ impl Host for ApacheHost {
     fn finish(&mut self) -> Result<(), HostError> {
         // No brigade: nothing was written (an empty body, or a failure before
         // the head, which httpd answers itself); a flush would send a head.
-        if self.bb.is_null() || self.gone {
+        if !self.out.is_used() || self.gone {
             return Ok(());
         }
-        let bb = self.brigade();
-        // SAFETY: live request and connection; the flush bucket joins this
-        // request's brigade.
-        unsafe {
-            let alloc = (*(*self.r).connection).bucket_alloc;
-            shim::wsgi_shim_brigade_insert_tail(bb, sys::apr_bucket_flush_create(alloc));
-        }
+        self.out.push_flush();
         self.pass()
     }
 
     fn log(&mut self, level: Level, msg: &str) {
-        log::request(level, &self.req(), msg);
+        log::request(level, &self.r, msg);
     }
 
     fn abort(&mut self) {
-        self.req().abort_connection();
+        self.r.abort_connection();
     }
 
     fn client_gone(&self) -> bool {
@@ -298,7 +222,7 @@ impl Host for ApacheHost {
     }
 
     fn head_only(&self) -> bool {
-        self.req().header_only()
+        self.r.header_only()
     }
 }
 

@@ -75,154 +75,49 @@ enum Kind<'a> {
 /// The content handler for `wsgi-script`, `application/x-httpd-wsgi` and
 /// the names registered by `WSGIHandlerScript`.
 pub fn handler(r: Request<'_>) -> c_int {
-    let Some(handler) = r.handler() else {
-        return DECLINED;
-    };
     let default_dir = DirConfig::default();
     let dir = r.dir_config::<DirConfig>().unwrap_or(&default_dir);
-    let notes = r.notes();
-    let kind = if handler == "wsgi-script" || handler == "application/x-httpd-wsgi" {
-        Kind::Script {
-            aliased: notes
-                .get("alias-forced-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case(b"wsgi-script")),
-        }
-    } else {
-        match dir.handler_scripts.iter().find(|h| h.name == handler) {
-            Some(h) => Kind::Handler(h),
-            None => return DECLINED,
-        }
+    let Some(kind) = kind(&r, dir) else {
+        return DECLINED;
     };
     fault_injection(&r);
     let filename = String::from_utf8_lossy(r.filename().unwrap_or(b"")).into_owned();
-    if let Kind::Script { aliased } = kind {
-        if !aliased && !r.allows_exec_cgi() {
-            return fail(
-                &r,
-                sys::HTTP_FORBIDDEN,
-                "[WSGIRS0101] Options ExecCGI is off in this directory.",
-            );
-        }
-        match r.file_type() {
-            0 => {
-                return fail(
-                    &r,
-                    sys::HTTP_NOT_FOUND,
-                    &format!(
-                        "[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"
-                    ),
-                );
-            }
-            t if t == sys::APR_DIR => {
-                return fail(
-                    &r,
-                    sys::HTTP_FORBIDDEN,
-                    &format!(
-                        "[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"
-                    ),
-                );
-            }
-            _ => {}
-        }
-    }
-
-    let aliased = matches!(kind, Kind::Script { aliased: true });
-    let note = |k: &str| if aliased { notes.get_str(k) } else { None };
-    let (pg, ag, co, pass_auth) = match kind {
-        Kind::Script { .. } => (
-            note("mod_wsgi.process_group").or_else(|| dir.process_group.clone()),
-            note("mod_wsgi.application_group").or_else(|| dir.application_group.clone()),
-            note("mod_wsgi.callable_object").or_else(|| dir.callable_object.clone()),
-            match note("mod_wsgi.pass_authorization") {
-                Some(v) => v == "1",
-                None => dir.pass_authorization.unwrap_or(false),
-            },
-        ),
-        Kind::Handler(h) => (
-            h.process_group
-                .clone()
-                .or_else(|| dir.process_group.clone()),
-            h.application_group
-                .clone()
-                .or_else(|| dir.application_group.clone()),
-            Some("handle_request".to_string()),
-            h.pass_authorization
-                .or(dir.pass_authorization)
-                .unwrap_or(false),
-        ),
-    };
-    let process_group = group::process_group(&r, pg.as_deref());
-    let application_group = group::application_group(&r, ag.as_deref());
-    let callable_object = group::callable_object(&r, co.as_deref());
-
-    if r.used_path_info() == sys::AP_REQ_REJECT_PATH_INFO as i32
-        && r.path_info().is_some_and(|p| !p.is_empty())
+    if let Kind::Script { aliased } = kind
+        && let Some(status) = check_script(&r, aliased, &filename)
     {
-        return fail(
-            &r,
-            sys::HTTP_NOT_FOUND,
-            "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
-        );
-    }
-    if !crate::config::daemon::allowed(dir.restrict_process.as_deref(), &process_group) {
-        return fail(
-            &r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            &format!(
-                "[WSGIRS0439] Daemon process called '{process_group}' cannot be accessed by this \
-                 WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
-            ),
-        );
-    }
-    if let Some(status) = check_body(&r, dir.chunked_request.unwrap_or(false)) {
         return status;
     }
-    let handler_script = match kind {
-        Kind::Handler(h) => h.script.as_str(),
-        Kind::Script { .. } => "",
-    };
+    let groups = Groups::resolve(&r, &kind, dir);
+    if let Some(status) = check_request(&r, dir, &groups.process) {
+        return status;
+    }
     let resolved = cgi::Resolved {
-        process_group: &process_group,
-        application_group: &application_group,
-        callable_object: &callable_object,
-        pass_authorization: pass_auth,
+        process_group: &groups.process,
+        application_group: &groups.application,
+        callable_object: &groups.callable,
+        pass_authorization: groups.pass_authorization,
         map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
             HeadMode::On => Some(true),
             HeadMode::Off => Some(false),
             HeadMode::Auto => None,
         },
-        handler_script,
+        handler_script: match kind {
+            Kind::Handler(h) => h.script.as_str(),
+            Kind::Script { .. } => "",
+        },
         trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
         trusted_proxies: dir.trusted_proxies.as_deref(),
     };
-    if !process_group.is_empty() {
+    if !groups.process.is_empty() {
         let mut env = cgi::collect(&r, &resolved);
         env.set(
             "mod_wsgi.script_reloading",
             if dir.script_reloading() { "1" } else { "0" },
         );
-        return relay::handle(r, &process_group, &application_group, &env, dir);
+        return relay::handle(r, &groups.process, &groups.application, &env, dir);
     }
-    let restricted = r
-        .server()
-        .config::<ServerConfig>()
-        .and_then(|c| c.restrict_embedded)
-        .unwrap_or(false);
-    if restricted {
-        return fail(
-            &r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            "[WSGIRS0301] Embedded mode of mod_wsgi disabled by runtime configuration \
-             (WSGIRestrictEmbedded On).",
-        );
-    }
-    if !init::is_initialized() {
-        return fail(
-            &r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            "[WSGIRS0109] Embedded mode cannot be used as Python was not initialised in this \
-             process (see the start-up errors above).",
-        );
+    if let Some(status) = check_embedded(&r) {
+        return status;
     }
     let env = cgi::collect(&r, &resolved);
     let reload = dir.script_reloading();
@@ -238,12 +133,151 @@ pub fn handler(r: Request<'_>) -> c_int {
     };
     let target = request::Target {
         script,
-        callable: &callable_object,
-        application_group: &application_group,
+        callable: &groups.callable,
+        application_group: &groups.application,
         reload_mtime,
         resource: reload.then_some(filename.as_str()),
     };
     run(r, &target, env, dir.enable_sendfile.unwrap_or(false))
+}
+
+/// What the request's handler name asks for (None: not ours).
+fn kind<'d>(r: &Request<'_>, dir: &'d DirConfig) -> Option<Kind<'d>> {
+    let handler = r.handler()?;
+    if handler == "wsgi-script" || handler == "application/x-httpd-wsgi" {
+        return Some(Kind::Script {
+            aliased: r
+                .notes()
+                .get("alias-forced-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"wsgi-script")),
+        });
+    }
+    dir.handler_scripts
+        .iter()
+        .find(|h| h.name == handler)
+        .map(Kind::Handler)
+}
+
+/// A script target must be allowed to run (ExecCGI unless aliased), exist
+/// and not be a directory.
+fn check_script(r: &Request<'_>, aliased: bool, filename: &str) -> Option<c_int> {
+    if !aliased && !r.allows_exec_cgi() {
+        return Some(fail(
+            r,
+            sys::HTTP_FORBIDDEN,
+            "[WSGIRS0101] Options ExecCGI is off in this directory.",
+        ));
+    }
+    match r.file_type() {
+        0 => Some(fail(
+            r,
+            sys::HTTP_NOT_FOUND,
+            &format!("[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"),
+        )),
+        t if t == sys::APR_DIR => Some(fail(
+            r,
+            sys::HTTP_FORBIDDEN,
+            &format!("[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"),
+        )),
+        _ => None,
+    }
+}
+
+/// The request's groups and callable, expanded for this request.
+struct Groups {
+    process: String,
+    application: String,
+    callable: String,
+    pass_authorization: bool,
+}
+
+impl Groups {
+    /// From the alias's notes (aliased scripts), the handler script's
+    /// options or the directory's directives, in that order.
+    fn resolve(r: &Request<'_>, kind: &Kind<'_>, dir: &DirConfig) -> Groups {
+        let notes = r.notes();
+        let aliased = matches!(kind, Kind::Script { aliased: true });
+        let note = |k: &str| if aliased { notes.get_str(k) } else { None };
+        let (pg, ag, co, pass_auth) = match kind {
+            Kind::Script { .. } => (
+                note("mod_wsgi.process_group").or_else(|| dir.process_group.clone()),
+                note("mod_wsgi.application_group").or_else(|| dir.application_group.clone()),
+                note("mod_wsgi.callable_object").or_else(|| dir.callable_object.clone()),
+                match note("mod_wsgi.pass_authorization") {
+                    Some(v) => v == "1",
+                    None => dir.pass_authorization.unwrap_or(false),
+                },
+            ),
+            Kind::Handler(h) => (
+                h.process_group
+                    .clone()
+                    .or_else(|| dir.process_group.clone()),
+                h.application_group
+                    .clone()
+                    .or_else(|| dir.application_group.clone()),
+                Some("handle_request".to_string()),
+                h.pass_authorization
+                    .or(dir.pass_authorization)
+                    .unwrap_or(false),
+            ),
+        };
+        Groups {
+            process: group::process_group(r, pg.as_deref()),
+            application: group::application_group(r, ag.as_deref()),
+            callable: group::callable_object(r, co.as_deref()),
+            pass_authorization: pass_auth,
+        }
+    }
+}
+
+/// Path info, `WSGIRestrictProcess` and the request body, before anything runs.
+fn check_request(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Option<c_int> {
+    if r.used_path_info() == sys::AP_REQ_REJECT_PATH_INFO as i32
+        && r.path_info().is_some_and(|p| !p.is_empty())
+    {
+        return Some(fail(
+            r,
+            sys::HTTP_NOT_FOUND,
+            "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
+        ));
+    }
+    if !crate::config::daemon::allowed(dir.restrict_process.as_deref(), process_group) {
+        return Some(fail(
+            r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            &format!(
+                "[WSGIRS0439] Daemon process called '{process_group}' cannot be accessed by this \
+                 WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
+            ),
+        ));
+    }
+    check_body(r, dir.chunked_request.unwrap_or(false))
+}
+
+/// Embedded mode must be allowed and Python running in this process.
+fn check_embedded(r: &Request<'_>) -> Option<c_int> {
+    let restricted = r
+        .server()
+        .config::<ServerConfig>()
+        .and_then(|c| c.restrict_embedded)
+        .unwrap_or(false);
+    if restricted {
+        return Some(fail(
+            r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            "[WSGIRS0301] Embedded mode of mod_wsgi disabled by runtime configuration \
+             (WSGIRestrictEmbedded On).",
+        ));
+    }
+    if !init::is_initialized() {
+        return Some(fail(
+            r,
+            sys::HTTP_INTERNAL_SERVER_ERROR,
+            "[WSGIRS0109] Embedded mode cannot be used as Python was not initialised in this \
+             process (see the start-up errors above).",
+        ));
+    }
+    None
 }
 
 /// A file's modification time in seconds, at APR's microsecond precision
@@ -312,8 +346,7 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
                 ),
             ));
         };
-        // SAFETY: live request.
-        let limit = unsafe { sys::ap_get_limit_req_body(r.as_ptr()) };
+        let limit = r.limit_req_body();
         if limit > 0 && len > limit {
             return Some(fail(
                 r,
@@ -324,13 +357,8 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
             ));
         }
     }
-    let policy = if chunked {
-        sys::REQUEST_CHUNKED_DECHUNK
-    } else {
-        sys::REQUEST_CHUNKED_ERROR
-    };
-    // SAFETY: live request; sets up Apache's body reading for ap_get_client_block.
-    let rv = unsafe { sys::ap_setup_client_block(r.as_ptr(), policy as i32) };
+    // Sets up Apache's body reading for `ap_get_client_block`.
+    let rv = r.setup_client_block(chunked);
     (rv != 0).then_some(rv)
 }
 
@@ -342,7 +370,7 @@ fn run(
 ) -> c_int {
     // SAFETY: the request outlives the exchange, which `request::run` expires
     // before returning.
-    let host = unsafe { host::ApacheHost::new(r.as_ptr()) }.with_sendfile(sendfile);
+    let host = host::ApacheHost::new(unsafe { r.unbounded() }).with_sendfile(sendfile);
     match request::run(target, &env, Box::new(host)) {
         request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
         request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {

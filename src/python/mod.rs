@@ -7,6 +7,7 @@
 //! Never used in the Apache parent: Python is initialised only in children
 //! (`child_init`) and, later, in daemon processes after fork.
 
+pub mod dict;
 pub mod enter;
 pub mod init;
 pub mod interp;

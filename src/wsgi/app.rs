@@ -96,14 +96,29 @@ pub fn call_application(
     response: &Arc<Response>,
     label: &str,
 ) -> Outcome {
-    let exchange = response.exchange().clone();
+    let exchange = response.exchange();
     let start_response = match Py::new(py, StartResponse::new(response.clone())) {
         Ok(sr) => sr,
         Err(e) => {
-            log_exception(py, &exchange, &e, "Failed to create start_response.");
+            log_exception(py, exchange, &e, "Failed to create start_response.");
             return Outcome::FailedBeforeHead;
         }
     };
+    let failure = call_and_close(py, app, environ, start_response, response, label);
+    outcome(py, response, failure, label)
+}
+
+/// Calls the application, consumes its iterable and calls its `close()`:
+/// the first failure (a later one in `close()` is logged).
+fn call_and_close(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    start_response: Py<StartResponse>,
+    response: &Arc<Response>,
+    label: &str,
+) -> Option<PyErr> {
+    let exchange = response.exchange();
     let mut failure: Option<PyErr> = None;
     match app.call1((environ, start_response)) {
         Ok(result) => {
@@ -126,7 +141,7 @@ pub fn call_application(
                     } else {
                         log_exception(
                             py,
-                            &exchange,
+                            exchange,
                             &e,
                             &format!(
                                 "Exception occurred in close() of the response of WSGI script '{label}'."
@@ -138,6 +153,19 @@ pub fn call_application(
         }
         Err(e) => failure = Some(e),
     }
+    failure
+}
+
+/// The request's outcome once the application is done: a body shorter than
+/// its Content-Length (unless HEAD) or a failure after the head aborts the
+/// connection; failures are logged.
+fn outcome(
+    py: Python<'_>,
+    response: &Arc<Response>,
+    failure: Option<PyErr>,
+    label: &str,
+) -> Outcome {
+    let exchange = response.exchange();
     let sent = response.head_sent();
     match failure {
         None => {
@@ -150,7 +178,7 @@ pub fn call_application(
             if let Some((declared, written)) = short {
                 log_lines(
                     py,
-                    &exchange,
+                    exchange,
                     Level::Err,
                     &[format!(
                         "[WSGIRS0104] WSGI script '{label}' declared Content-Length {declared} \
@@ -171,7 +199,7 @@ pub fn call_application(
                 let what = crate::python::describe(py, &e);
                 log_lines(
                     py,
-                    &exchange,
+                    exchange,
                     Level::Info,
                     &[format!(
                         "[WSGIRS0105] client closed the connection during WSGI script '{label}': {what}"
@@ -180,7 +208,7 @@ pub fn call_application(
             } else {
                 log_exception(
                     py,
-                    &exchange,
+                    exchange,
                     &e,
                     &format!("[WSGIRS0103] Exception occurred processing WSGI script '{label}'."),
                 );

@@ -55,22 +55,6 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>>
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
-unsafe extern "C" {
-    /// CPython's dict constructor with room for `n` items (exported since 3.x,
-    /// used by CPython itself to build keyword dicts).
-    fn _PyDict_NewPresized(n: pyo3::ffi::Py_ssize_t) -> *mut pyo3::ffi::PyObject;
-}
-
-/// An empty dict with room for `n` items, so that filling it does not
-/// resize it several times.
-fn presized_dict(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyDict>> {
-    // SAFETY: the GIL is held.
-    let raw = unsafe { _PyDict_NewPresized(n as _) };
-    // SAFETY: a new reference to a dict, or NULL with an exception set.
-    let any = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
-    Ok(any.cast_into::<PyDict>()?)
-}
-
 /// Decodes a path with the filesystem encoding (surrogateescape), as
 /// mod_wsgi does for `DOCUMENT_ROOT` and `SCRIPT_FILENAME`.
 fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
@@ -95,7 +79,7 @@ pub fn build<'py>(
     errors: Bound<'py, PyAny>,
     file_wrapper: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let env = presized_dict(
+    let env = crate::python::dict::presized(
         py,
         data.vars.len() + data.times.len() + data.ints.len() + 12,
     )?;

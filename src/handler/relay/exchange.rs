@@ -1,0 +1,647 @@
+//! The relay proper, after the connection to the daemon exists: send the
+//! encoded HELLO + ENVIRON (+ BODY_END when there is no body), then read the
+//! daemon's frames and answer them: request body bytes only against
+//! BODY_CREDIT, RESPONSE_HEAD/BODY/FILE to the client, RESPONSE_END, ERROR
+//! and REJECT mapped to statuses, CANCEL when the client cannot be written
+//! to. Generic over [`RelayHost`] (the request: [`super::super::host::ApacheHost`]
+//! in Apache, a fake in the unit tests), so nothing here touches Apache.
+//! Called by [`super::handle`] on the request thread; no Python, no GIL.
+
+use crate::apache::log::Level;
+use crate::apache::sys;
+use crate::handler::buffers;
+use crate::proto::{
+    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
+    PairList, RejectReason, ResponseHead,
+};
+use crate::wsgi::environ::EnvironData;
+use crate::wsgi::{Host, HostError};
+use std::ffi::{CStr, CString, c_int};
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+const OK: c_int = sys::OK as c_int;
+
+/// Request body bytes read from httpd and sent to the daemon per frame.
+pub(super) const PUMP_BUFFER: usize = 16 * 1024;
+
+/// What the relay needs from the request beyond the WSGI core's [`Host`].
+pub trait RelayHost: Host {
+    /// Sends a daemon's RESPONSE_HEAD as received (validated by the daemon's
+    /// `start_response`), without converting it to `String`s.
+    fn send_raw_head<'h>(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<(), HostError>;
+    /// Whether the last failed client write timed out (the client is not
+    /// reading), rather than found the client gone.
+    fn write_timed_out(&self) -> bool;
+    /// Sets the client connection's socket timeout for the rest of the
+    /// response (`response-socket-timeout`); the host puts the previous one
+    /// back when it is dropped.
+    fn set_client_timeout(&mut self, timeout: Duration);
+    /// Internally redirects to the local `location` as a GET without a
+    /// body, discarding the unread request body first when `discard_body`.
+    fn internal_redirect(&mut self, location: &CStr, discard_body: bool);
+}
+
+/// The relay's settings, from the daemon group and the directory.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Settings {
+    /// `WSGIErrorOverride`: a 4xx/5xx head makes Apache render its error document.
+    pub error_override: bool,
+    /// `response-socket-timeout` (else socket-timeout; None: Apache `Timeout`).
+    pub write_timeout: Option<Duration>,
+    /// Largest RESPONSE_HEAD accepted (from `header-buffer-size`).
+    pub max_head: u32,
+}
+
+/// The request as encoded for the daemon, sent unchanged on every attempt.
+pub(super) struct Frames<'a> {
+    hello: Hello<'a>,
+    hello_frame: Vec<u8>,
+    environ_frame: buffers::Pooled,
+    body_end_frame: Vec<u8>,
+    /// The request has a body (relayed on BODY_CREDIT); without one,
+    /// BODY_END goes out with the environ.
+    body: bool,
+}
+
+fn body_complete() -> Message<'static> {
+    Message::BodyEnd(BodyEnd {
+        status: BodyStatus::Complete,
+        trailers: PairList::EMPTY,
+    })
+}
+
+/// Encodes HELLO, ENVIRON (with the private header-only pair for a HEAD
+/// request, so the daemon knows Apache sends no body) and BODY_END. The
+/// error is the log line of a 500.
+pub(super) fn encode<'a>(
+    hello: Hello<'a>,
+    env: &EnvironData,
+    header_only: bool,
+    body: bool,
+) -> Result<Frames<'a>, String> {
+    let mut environ = EnvironBuilder::with_buffer(buffers::ENVIRON.take());
+    let mut push_err = None;
+    for (k, v) in env.vars.iter() {
+        if let Err(e) = environ.push(k.as_bytes(), v) {
+            push_err = Some(e);
+        }
+    }
+    let _ = environ.push(b"wsgi.url_scheme", env.url_scheme.as_bytes());
+    if header_only {
+        let _ = environ.push(proto::HEADER_ONLY_KEY.as_bytes(), b"1");
+    }
+    for (k, v) in &env.times {
+        let _ = environ.push(k.as_bytes(), format!("{v:.6}").as_bytes());
+    }
+    let environ_frame = buffers::Pooled(environ.finish(), &buffers::ENVIRON);
+    if let Some(e) = push_err {
+        return Err(format!(
+            "[WSGIRS0433] request environment too large for the daemon protocol: {e}"
+        ));
+    }
+    match (Message::Hello(hello).to_frame(), body_complete().to_frame()) {
+        (Ok(hello_frame), Ok(body_end_frame)) => Ok(Frames {
+            hello,
+            hello_frame,
+            environ_frame,
+            body_end_frame,
+            body,
+        }),
+        (Err(e), _) | (_, Err(e)) => Err(format!(
+            "[WSGIRS0433] cannot encode the request for the daemon: {e}"
+        )),
+    }
+}
+
+/// Logs `msg` in the request's context and returns `status`.
+pub(super) fn fail<H: Host>(host: &mut H, status: u32, msg: &str) -> c_int {
+    host.log(Level::Err, msg);
+    status as c_int
+}
+
+/// Sends the request on connections from `connect` and relays the answer
+/// to `host`. A daemon restarting for a changed script refuses the request
+/// before reading any of it (REJECT RESTARTING): it is sent again, to a new
+/// or another daemon process, until `retry_until` (then 503). `connect`
+/// returns the status to answer with when it cannot connect (having logged).
+pub(super) fn send_with_retry<H: RelayHost>(
+    host: &mut H,
+    frames: &Frames<'_>,
+    settings: Settings,
+    name: &str,
+    retry_until: Instant,
+    mut connect: impl FnMut(&mut H) -> Result<UnixStream, c_int>,
+) -> c_int {
+    loop {
+        let stream = match connect(host) {
+            Ok(s) => s,
+            Err(status) => return status,
+        };
+        match attempt(stream, host, frames, settings, name) {
+            Attempt::Done(status) => return status,
+            Attempt::Restarting(_) if Instant::now() < retry_until => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Attempt::Restarting(text) => {
+                return fail(host, sys::HTTP_SERVICE_UNAVAILABLE, &text);
+            }
+        }
+    }
+}
+
+/// How one connection's exchange ended.
+enum Attempt {
+    Done(c_int),
+    /// REJECT RESTARTING: nothing was read or sent; the log line if the
+    /// request cannot be sent elsewhere.
+    Restarting(String),
+}
+
+fn attempt<H: RelayHost>(
+    stream: UnixStream,
+    host: &mut H,
+    frames: &Frames<'_>,
+    settings: Settings,
+    name: &str,
+) -> Attempt {
+    let mut slices = [
+        IoSlice::new(&frames.hello_frame),
+        IoSlice::new(&frames.environ_frame),
+        IoSlice::new(if frames.body {
+            &[]
+        } else {
+            &frames.body_end_frame
+        }),
+    ];
+    if let Err(e) = proto::write_all_vectored(&mut &stream, &mut slices) {
+        return Attempt::Done(fail(
+            host,
+            sys::HTTP_SERVICE_UNAVAILABLE,
+            &format!(
+                "[WSGIRS0432] Unable to send the request to WSGI daemon process '{name}': {e}"
+            ),
+        ));
+    }
+    let limits = Limits {
+        max_head: settings.max_head,
+        ..Limits::default()
+    };
+    let mut reader = FdFrameReader::with_storage(limits, buffers::RELAY.take());
+    // Big RESPONSE_BODY frames reach the client in pieces as they arrive: a
+    // relay holds ~2 x 16 KiB of a response, not whole frames.
+    reader.split_response_body(PUMP_BUFFER);
+    let mut relay = Relay {
+        reader,
+        link: Link {
+            stream,
+            session: proto::Session::new(proto::Side::Client),
+            host,
+            name,
+            body_done: !frames.body,
+            head_sent: false,
+            settings,
+            scratch: Vec::new(),
+            // Only a request with a body needs one.
+            pump: if frames.body {
+                buffers::RELAY.take()
+            } else {
+                Vec::new()
+            },
+            restarting: None,
+        },
+    };
+    // Replay the frames already written through the session so it knows the state.
+    let _ = relay.link.session.send(&Message::Hello(frames.hello));
+    let _ = relay.link.session.send(&Message::Environ(PairList::EMPTY));
+    if !frames.body {
+        let _ = relay.link.session.send(&body_complete());
+    }
+    let status = relay.run();
+    match relay.link.restarting.take() {
+        Some(text) => Attempt::Restarting(text),
+        None => Attempt::Done(status),
+    }
+}
+
+struct Relay<'h, H: RelayHost> {
+    /// Reads with `recvmsg` (FD_PASSING is offered): a plain read would drop descriptors.
+    reader: FdFrameReader,
+    /// Everything else, apart so a frame borrowed from `reader` can be handled.
+    link: Link<'h, H>,
+}
+
+struct Link<'h, H: RelayHost> {
+    stream: UnixStream,
+    session: proto::Session,
+    host: &'h mut H,
+    /// The process group, for log lines.
+    name: &'h str,
+    body_done: bool,
+    head_sent: bool,
+    settings: Settings,
+    scratch: Vec<u8>,
+    /// Request body bytes on their way to the daemon (allocated on first use).
+    pump: Vec<u8>,
+    /// The daemon refused the request because it is restarting.
+    restarting: Option<String>,
+}
+
+impl<H: RelayHost> Drop for Relay<'_, H> {
+    fn drop(&mut self) {
+        buffers::RELAY.give(std::mem::take(&mut self.link.pump));
+        buffers::RELAY.give(self.reader.take_storage());
+    }
+}
+
+/// What to do after a frame.
+enum Step {
+    Next,
+    Done(c_int),
+    /// Read and drop the rest of the response, then finish as `Then` says.
+    Discard(Then),
+}
+
+enum Then {
+    Status(c_int),
+    Redirect(Vec<u8>),
+}
+
+impl<H: RelayHost> Relay<'_, H> {
+    fn run(&mut self) -> c_int {
+        loop {
+            let (msg, fd) = match self.reader.read_message(&self.link.stream) {
+                Ok(Some(m)) => m,
+                Ok(None) => return self.link.daemon_closed(),
+                Err(e) => return self.link.read_failed(e),
+            };
+            if let Err(e) = self.link.session.recv(&msg) {
+                let text = format!(
+                    "[WSGIRS0436] protocol error from daemon process '{}': {e}",
+                    self.link.name
+                );
+                return self.link.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text);
+            }
+            let step = match msg {
+                Message::ResponseHead(h) => self.link.on_head(&h),
+                m => self.link.on_frame(m, fd),
+            };
+            match step {
+                Step::Next => {}
+                Step::Done(status) => return status,
+                Step::Discard(then) => {
+                    self.discard_response();
+                    return match then {
+                        Then::Status(status) => status,
+                        Then::Redirect(location) => self.link.internal_redirect(&location),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Reads and drops the rest of the daemon's response (after its head), still
+    /// feeding the request body on BODY_CREDIT; cancels on anything unexpected.
+    fn discard_response(&mut self) {
+        loop {
+            let credit = match self.reader.read_message(&self.link.stream) {
+                Ok(Some((m, _fd))) => {
+                    if self.link.session.recv(&m).is_err() {
+                        break;
+                    }
+                    match m {
+                        Message::ResponseBody { .. } | Message::ResponseFile(_) => continue,
+                        Message::ResponseEnd(_) | Message::Error(_) => return,
+                        Message::BodyCredit(n) => n,
+                        _ => break,
+                    }
+                }
+                _ => return,
+            };
+            if !self.link.body_done && self.link.pump_body(credit).is_err() {
+                break;
+            }
+        }
+        self.link.cancel(CancelReason::ClientGone);
+    }
+}
+
+impl<H: RelayHost> Link<'_, H> {
+    fn send(&mut self, m: &Message<'_>) -> io::Result<()> {
+        self.session.send(m).map_err(io::Error::other)?;
+        proto::write_message(&mut &self.stream, m, &mut self.scratch).map_err(io::Error::other)
+    }
+
+    fn cancel(&mut self, reason: CancelReason) {
+        let _ = self.send(&Message::Cancel(reason));
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn fail(&mut self, status: u32, msg: &str) -> c_int {
+        fail(self.host, status, msg)
+    }
+
+    /// The response cannot go on: before the head, `status`; after it, the
+    /// client connection is aborted (never a clean short response).
+    fn broken(&mut self, status: u32, msg: String) -> c_int {
+        if self.head_sent {
+            self.host.log(Level::Err, &msg);
+            self.host.abort();
+            OK
+        } else {
+            self.fail(status, &msg)
+        }
+    }
+
+    fn daemon_closed(&mut self) -> c_int {
+        let text = format!(
+            "[WSGIRS0434] Truncated or oversized response headers received from daemon process \
+             '{}': the daemon closed the connection{}",
+            self.name,
+            if self.head_sent {
+                " before the end of the response"
+            } else {
+                ""
+            }
+        );
+        self.broken(sys::HTTP_BAD_GATEWAY, text)
+    }
+
+    fn read_failed(&mut self, e: proto::ProtoError) -> c_int {
+        let name = self.name;
+        match e {
+            proto::ProtoError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.cancel(CancelReason::ChildTimeout);
+                let text = format!(
+                    "[WSGIRS0435] Timeout when reading response headers from daemon process '{name}'"
+                );
+                self.broken(sys::HTTP_GATEWAY_TIME_OUT, text)
+            }
+            proto::ProtoError::Io(e) => {
+                let text = format!("[WSGIRS0434] error reading from daemon process '{name}': {e}");
+                self.broken(sys::HTTP_BAD_GATEWAY, text)
+            }
+            e => {
+                self.cancel(CancelReason::ChildTimeout);
+                let text = format!(
+                    "[WSGIRS0436] Truncated or oversized response headers received from daemon \
+                     process '{name}': {e}"
+                );
+                self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text)
+            }
+        }
+    }
+
+    /// Every frame but RESPONSE_HEAD.
+    fn on_frame(&mut self, msg: Message<'_>, fd: Option<OwnedFd>) -> Step {
+        let name = self.name;
+        match msg {
+            Message::Accept(_) => Step::Next,
+            Message::Reject(rej) => self.on_reject(rej),
+            Message::BodyCredit(n) => {
+                if !self.body_done
+                    && let Err(e) = self.pump_body(n)
+                {
+                    let text = format!(
+                        "[WSGIRS0434] error sending the request body to daemon process '{name}': {e}"
+                    );
+                    return Step::Done(self.broken(sys::HTTP_BAD_GATEWAY, text));
+                }
+                Step::Next
+            }
+            Message::ResponseBody { data, flush } => {
+                self.head_sent = true;
+                if self.host.write(data, flush).is_err() {
+                    return Step::Done(self.client_write_failed());
+                }
+                Step::Next
+            }
+            Message::ResponseFile(f) => self.on_file(fd, f.offset, f.length),
+            Message::ResponseEnd(_) => {
+                // Flush now rather than at the end-of-request bucket (see
+                // `ApacheHost::finish`).
+                let _ = self.host.finish();
+                Step::Done(OK)
+            }
+            Message::Error(e) => {
+                let status = e.kind.http_status() as u32;
+                let text = format!(
+                    "[WSGIRS0438] daemon process '{name}' reported {:?}: {}",
+                    e.kind,
+                    String::from_utf8_lossy(e.message)
+                );
+                Step::Done(self.broken(status, text))
+            }
+            _ => {
+                let text = format!("[WSGIRS0436] unexpected frame from daemon process '{name}'");
+                Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
+            }
+        }
+    }
+
+    fn on_reject(&mut self, rej: proto::Reject<'_>) -> Step {
+        let status = match rej.reason {
+            RejectReason::Restarting | RejectReason::Overloaded => sys::HTTP_SERVICE_UNAVAILABLE,
+            RejectReason::QueueTimeout => sys::HTTP_GATEWAY_TIME_OUT,
+            _ => sys::HTTP_INTERNAL_SERVER_ERROR,
+        };
+        let text = format!(
+            "[WSGIRS0437] daemon process '{}' refused the request ({:?}): {}",
+            self.name,
+            rej.reason,
+            String::from_utf8_lossy(rej.message)
+        );
+        if rej.reason == RejectReason::Restarting {
+            self.restarting = Some(text);
+            return Step::Done(OK);
+        }
+        Step::Done(self.fail(status, &text))
+    }
+
+    fn on_head(&mut self, h: &ResponseHead<'_>) -> Step {
+        let status = h.status;
+        // As mod_wsgi: "200 Error" is its old way to ask for Apache's 500 page.
+        if status == 200 && h.reason == b"Error" {
+            return Step::Discard(Then::Status(sys::HTTP_INTERNAL_SERVER_ERROR as c_int));
+        }
+        // As mod_wsgi (and CGI): status 200 with a local Location is an internal
+        // redirect, done here with method GET; the daemon's body is discarded.
+        if status == 200
+            && let Some((_, loc)) = h
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(b"location"))
+            && loc.first() == Some(&b'/')
+        {
+            return Step::Discard(Then::Redirect(loc.to_vec()));
+        }
+        // WSGIErrorOverride: Apache's ErrorDocument replaces the app's error page.
+        if self.settings.error_override && (400..600).contains(&status) {
+            return Step::Discard(Then::Status(c_int::from(status)));
+        }
+        if let Err(e) = self
+            .host
+            .send_raw_head(h.status, h.reason, h.headers.iter())
+        {
+            let text = format!(
+                "[WSGIRS0436] bad response head from daemon process '{}': {e}",
+                self.name
+            );
+            self.cancel(CancelReason::ClientGone);
+            return Step::Done(self.fail(sys::HTTP_INTERNAL_SERVER_ERROR, &text));
+        }
+        self.head_sent = true;
+        if let Some(t) = self.settings.write_timeout {
+            self.host.set_client_timeout(t);
+        }
+        Step::Next
+    }
+
+    fn on_file(&mut self, fd: Option<OwnedFd>, offset: u64, length: u64) -> Step {
+        let name = self.name;
+        self.head_sent = true;
+        let Some(fd) = fd else {
+            // The reader never yields RESPONSE_FILE without its descriptor.
+            let text = format!(
+                "[WSGIRS0436] RESPONSE_FILE without a descriptor from daemon process '{name}'"
+            );
+            return Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text));
+        };
+        match self.send_file(&fd, offset, length) {
+            Ok(()) => Step::Next,
+            Err(HostError::Io(e)) => {
+                self.cancel(CancelReason::ClientGone);
+                let text =
+                    format!("[WSGIRS0436] bad RESPONSE_FILE from daemon process '{name}': {e}");
+                Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
+            }
+            Err(_) => Step::Done(self.client_write_failed()),
+        }
+    }
+
+    /// A write to the client failed: cancel the daemon request (the
+    /// application's next write raises OSError); logged when it was the
+    /// client write timeout (a client that stopped reading), not a disconnect.
+    fn client_write_failed(&mut self) -> c_int {
+        self.cancel(CancelReason::ClientGone);
+        if self.host.write_timed_out() {
+            let limit = match self.settings.write_timeout {
+                Some(t) => format!("response-socket-timeout of {} s", t.as_secs_f64()),
+                None => "Apache's Timeout".to_string(),
+            };
+            let text = format!(
+                "[WSGIRS0441] Unable to relay the response of daemon process '{}' to the \
+                 client: the write timed out ({limit}, the client is not reading); the \
+                 request was cancelled",
+                self.name
+            );
+            self.host.log(Level::Err, &text);
+        }
+        OK
+    }
+
+    /// Relays up to `credit` body bytes from the client.
+    fn pump_body(&mut self, credit: u32) -> io::Result<()> {
+        let mut left = credit as usize;
+        // httpd's input filters hand over at most one socket read (8000
+        // bytes) per call, so a bigger buffer would only cost memory.
+        let mut buf = std::mem::take(&mut self.pump);
+        buf.resize(PUMP_BUFFER, 0);
+        let r = self.pump_with(&mut buf, &mut left);
+        self.pump = buf;
+        r
+    }
+
+    fn pump_with(&mut self, buf: &mut [u8], left: &mut usize) -> io::Result<()> {
+        while *left > 0 && !self.body_done {
+            let want = (*left).min(buf.len());
+            match self.host.read(&mut buf[..want]) {
+                Ok(0) => {
+                    self.body_done = true;
+                    self.send(&body_complete())?;
+                }
+                Ok(n) => {
+                    self.send(&Message::Body(&buf[..n]))?;
+                    *left -= n;
+                }
+                Err(e) => {
+                    self.body_done = true;
+                    let status = match e {
+                        HostError::ClientGone(_) => BodyStatus::ClientAborted,
+                        HostError::TooLarge => BodyStatus::TooLarge,
+                        _ => BodyStatus::ReadError,
+                    };
+                    self.send(&Message::BodyEnd(BodyEnd {
+                        status,
+                        trailers: PairList::EMPTY,
+                    }))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a file the daemon passed: as a file (an APR file bucket in
+    /// Apache, sendfile when enabled); if the host cannot, by reading it here.
+    fn send_file(&mut self, fd: &OwnedFd, offset: u64, len: u64) -> Result<(), HostError> {
+        // Only a regular file holding the whole range becomes a file bucket: anything
+        // else from the daemon is a protocol error, not something to hand the core filter.
+        let meta = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?)
+            .metadata()
+            .map_err(|e| HostError::Io(e.to_string()))?;
+        if !meta.is_file() || offset.checked_add(len).is_none_or(|end| end > meta.len()) {
+            return Err(HostError::Io(format!(
+                "RESPONSE_FILE range {offset}+{len} is not within a regular file of {} bytes",
+                meta.len()
+            )));
+        }
+        if self.host.send_file(fd.as_raw_fd(), offset, len)? {
+            return Ok(());
+        }
+        let file = std::fs::File::from(fd.try_clone().map_err(|e| HostError::Io(e.to_string()))?);
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut pos, end) = (offset, offset.saturating_add(len));
+        while pos < end {
+            let want = buf.len().min((end - pos) as usize);
+            let n = std::os::unix::fs::FileExt::read_at(&file, &mut buf[..want], pos)
+                .map_err(|e| HostError::Io(e.to_string()))?;
+            if n == 0 {
+                return Err(HostError::Io(
+                    "file shorter than RESPONSE_FILE length".into(),
+                ));
+            }
+            self.host.write(&buf[..n], false)?;
+            pos += n as u64;
+        }
+        self.host.write(&[], true)
+    }
+
+    /// `internal_redirect` to `location` (mod_cgi's rules).
+    fn internal_redirect(&mut self, location: &[u8]) -> c_int {
+        let Ok(loc) = CString::new(location) else {
+            let text = format!(
+                "[WSGIRS0440] daemon process '{}' sent a Location header with a NUL byte",
+                self.name
+            );
+            return self.fail(sys::HTTP_INTERNAL_SERVER_ERROR, &text);
+        };
+        self.host.internal_redirect(&loc, !self.body_done);
+        OK
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,461 @@
+//! Unit tests of the relay over a `UnixStream::pair()`: a fake daemon on a
+//! thread speaks WSGP on one end, the relay drives a fake [`RelayHost`] on
+//! the other. No Apache, no Python.
+
+use super::*;
+use crate::apache::log::Level;
+use crate::proto::{
+    Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
+};
+use crate::wsgi::Head;
+
+/// Header pairs as bytes.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A request: its body, what the relay did to it.
+#[derive(Default)]
+struct Fake {
+    body: Vec<u8>,
+    read_pos: usize,
+    head: Option<(u16, Vec<u8>, Pairs)>,
+    out: Vec<u8>,
+    fail_writes: bool,
+    timed_out: bool,
+    aborted: bool,
+    finished: bool,
+    logs: Vec<String>,
+    timeout: Option<Duration>,
+    redirect: Option<(Vec<u8>, bool)>,
+}
+
+impl Host for Fake {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        let n = buf.len().min(self.body.len() - self.read_pos);
+        buf[..n].copy_from_slice(&self.body[self.read_pos..self.read_pos + n]);
+        self.read_pos += n;
+        Ok(n)
+    }
+    fn send_head(&mut self, _head: &Head) -> Result<(), HostError> {
+        unreachable!("the relay sends raw heads")
+    }
+    fn write(&mut self, data: &[u8], _flush: bool) -> Result<(), HostError> {
+        if self.fail_writes {
+            return Err(HostError::ClientGone("test".into()));
+        }
+        self.out.extend_from_slice(data);
+        Ok(())
+    }
+    fn log(&mut self, _level: Level, msg: &str) {
+        self.logs.push(msg.to_string());
+    }
+    fn abort(&mut self) {
+        self.aborted = true;
+    }
+    fn client_gone(&self) -> bool {
+        self.fail_writes
+    }
+    fn finish(&mut self) -> Result<(), HostError> {
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl RelayHost for Fake {
+    fn send_raw_head<'h>(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<(), HostError> {
+        let headers = headers.map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        self.head = Some((status, reason.to_vec(), headers));
+        Ok(())
+    }
+    fn write_timed_out(&self) -> bool {
+        self.timed_out
+    }
+    fn set_client_timeout(&mut self, timeout: Duration) {
+        self.timeout = Some(timeout);
+    }
+    fn internal_redirect(&mut self, location: &CStr, discard_body: bool) {
+        self.redirect = Some((location.to_bytes().to_vec(), discard_body));
+    }
+}
+
+impl Fake {
+    fn logged(&self, needle: &str) -> bool {
+        self.logs.iter().any(|l| l.contains(needle))
+    }
+}
+
+/// The daemon end of the socketpair.
+struct Daemon {
+    s: UnixStream,
+    reader: FdFrameReader,
+    scratch: Vec<u8>,
+}
+
+impl Daemon {
+    fn new(s: UnixStream) -> Daemon {
+        Daemon {
+            s,
+            reader: FdFrameReader::new(Limits::default()),
+            scratch: Vec::new(),
+        }
+    }
+    fn send(&mut self, m: &Message<'_>) {
+        proto::write_message(&mut &self.s, m, &mut self.scratch).unwrap();
+    }
+    /// The next frame from the relay, through `f` (None: end of stream).
+    fn recv<R>(&mut self, f: impl FnOnce(Option<&Message<'_>>) -> R) -> R {
+        let m = self.reader.read_message(&self.s).unwrap();
+        f(m.as_ref().map(|(m, _)| m))
+    }
+    /// Reads HELLO and ENVIRON (and BODY_END unless `body`); the environ
+    /// pairs are returned; answers ACCEPT.
+    fn accept(&mut self, body: bool) -> Pairs {
+        self.recv(|m| assert!(matches!(m, Some(Message::Hello(_))), "{m:?}"));
+        let env = self.recv(|m| match m {
+            Some(Message::Environ(p)) => p.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect(),
+            m => panic!("expected ENVIRON, got {m:?}"),
+        });
+        if !body {
+            self.recv(|m| assert!(matches!(m, Some(Message::BodyEnd(_))), "{m:?}"));
+        }
+        self.send(&Message::Accept(Accept {
+            version: proto::PROTOCOL_VERSION,
+            caps: Caps::NONE,
+            daemon_pid: 1,
+            worker_id: 0,
+        }));
+        env
+    }
+    fn head(&mut self, status: u16, reason: &[u8], headers: &[(&[u8], &[u8])]) {
+        let h = PairListBuf::from_pairs(headers.iter().copied()).unwrap();
+        self.send(&Message::ResponseHead(ResponseHead {
+            status,
+            reason,
+            headers: h.as_list(),
+        }));
+    }
+    fn body(&mut self, data: &[u8]) {
+        self.send(&Message::ResponseBody { data, flush: false });
+    }
+    fn end(&mut self) {
+        self.send(&Message::ResponseEnd(ResponseEnd {
+            timings: Timings::default(),
+            trailers: PairList::EMPTY,
+        }));
+    }
+}
+
+static TOKEN: [u8; proto::TOKEN_LEN] = [7; proto::TOKEN_LEN];
+
+fn frames(body: bool, header_only: bool) -> Frames<'static> {
+    let hello = Hello {
+        version: proto::PROTOCOL_VERSION,
+        caps: Caps::FD_PASSING,
+        token: &TOKEN,
+        queue_start_us: 0,
+        request_id: b"",
+        process_group: b"g",
+        application_group: b"",
+    };
+    let mut env = EnvironData::new();
+    env.vars.set("REQUEST_METHOD", b"GET");
+    encode(hello, &env, header_only, body).unwrap()
+}
+
+fn settings() -> Settings {
+    Settings {
+        error_override: false,
+        write_timeout: Some(Duration::from_secs(7)),
+        max_head: 32 * 1024,
+    }
+}
+
+/// Runs the relay for `frames` against fake daemons, one per connection,
+/// each on its own thread; REJECT RESTARTING is retried for `retry`.
+fn relay_many(
+    host: &mut Fake,
+    frames: &Frames<'_>,
+    retry: Duration,
+    daemons: Vec<Box<dyn FnOnce(Daemon) + Send>>,
+) -> c_int {
+    let mut ends = Vec::new();
+    let mut threads = Vec::new();
+    for d in daemons {
+        let (c, s) = UnixStream::pair().unwrap();
+        ends.push(c);
+        threads.push(std::thread::spawn(move || d(Daemon::new(s))));
+    }
+    ends.reverse();
+    let deadline = Instant::now() + retry;
+    let rc = send_with_retry(host, frames, settings(), "g", deadline, |_| {
+        ends.pop().ok_or(sys::HTTP_SERVICE_UNAVAILABLE as c_int)
+    });
+    drop(ends);
+    for t in threads {
+        t.join().expect("fake daemon");
+    }
+    rc
+}
+
+fn relay(
+    host: &mut Fake,
+    frames: &Frames<'_>,
+    daemon: impl FnOnce(Daemon) + Send + 'static,
+) -> c_int {
+    relay_many(host, frames, Duration::ZERO, vec![Box::new(daemon)])
+}
+
+#[test]
+fn plain_response() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[(b"Content-Type", b"text/plain")]);
+        d.body(b"hello ");
+        d.body(b"world");
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    let (status, reason, headers) = host.head.clone().unwrap();
+    assert_eq!((status, reason.as_slice()), (200, b"OK".as_slice()));
+    assert_eq!(
+        headers,
+        vec![(b"Content-Type".to_vec(), b"text/plain".to_vec())]
+    );
+    assert_eq!(host.out, b"hello world");
+    assert!(host.finished && !host.aborted, "{:?}", host.logs);
+    assert_eq!(
+        host.timeout,
+        Some(Duration::from_secs(7)),
+        "response-socket-timeout"
+    );
+    assert!(host.logs.is_empty(), "{:?}", host.logs);
+}
+
+#[test]
+fn body_is_relayed_only_against_credit() {
+    let body: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    let mut host = Fake {
+        body: body.clone(),
+        ..Fake::default()
+    };
+    let rc = relay(&mut host, &frames(true, false), move |mut d| {
+        d.accept(true);
+        // Nothing of the body comes before BODY_CREDIT.
+        d.s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        assert!(
+            d.reader.read_message(&d.s).is_err(),
+            "body sent before any credit"
+        );
+        d.s.set_read_timeout(None).unwrap();
+        let mut got = Vec::new();
+        d.send(&Message::BodyCredit(10_000));
+        while got.len() < 10_000 {
+            d.recv(|m| match m {
+                Some(Message::Body(b)) => got.extend_from_slice(b),
+                m => panic!("expected BODY, got {m:?}"),
+            });
+        }
+        assert_eq!(got.len(), 10_000, "exactly the credit");
+        d.s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        assert!(
+            d.reader.read_message(&d.s).is_err(),
+            "more than the credit sent"
+        );
+        d.s.set_read_timeout(None).unwrap();
+        d.send(&Message::BodyCredit(1_000_000));
+        loop {
+            let done = d.recv(|m| match m {
+                Some(Message::Body(b)) => {
+                    got.extend_from_slice(b);
+                    false
+                }
+                Some(Message::BodyEnd(e)) => {
+                    assert_eq!(e.status, BodyStatus::Complete);
+                    true
+                }
+                m => panic!("expected BODY or BODY_END, got {m:?}"),
+            });
+            if done {
+                break;
+            }
+        }
+        assert_eq!(got, body);
+        d.head(200, b"OK", &[]);
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    assert_eq!(host.read_pos, 40_000);
+}
+
+#[test]
+fn error_before_the_head_maps_to_its_status() {
+    for (kind, status) in [
+        (ErrorKind::RequestTimeout, sys::HTTP_GATEWAY_TIME_OUT),
+        (ErrorKind::ShuttingDown, sys::HTTP_SERVICE_UNAVAILABLE),
+        (ErrorKind::AppException, sys::HTTP_INTERNAL_SERVER_ERROR),
+    ] {
+        let mut host = Fake::default();
+        let rc = relay(&mut host, &frames(false, false), move |mut d| {
+            d.accept(false);
+            d.send(&Message::Error(ErrorReport {
+                kind,
+                message: b"detail",
+            }));
+        });
+        assert_eq!(rc, status as c_int, "{kind:?}");
+        assert!(host.head.is_none() && !host.aborted);
+        assert!(
+            host.logged("[WSGIRS0438]") && host.logged("detail"),
+            "{:?}",
+            host.logs
+        );
+    }
+}
+
+#[test]
+fn daemon_closing_before_the_head_is_502() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+    });
+    assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int);
+    assert!(!host.aborted);
+    assert!(host.logged("[WSGIRS0434]"), "{:?}", host.logs);
+}
+
+#[test]
+fn truncated_stream_after_the_head_aborts_the_client() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[(b"Content-Length", b"100")]);
+        d.body(b"partial");
+    });
+    assert_eq!(rc, OK, "the head is out: no status to give");
+    assert_eq!(host.out, b"partial");
+    assert!(
+        host.aborted,
+        "a truncated response must abort the connection"
+    );
+    assert!(!host.finished);
+    assert!(
+        host.logged("before the end of the response"),
+        "{:?}",
+        host.logs
+    );
+}
+
+#[test]
+fn client_write_failure_cancels_the_daemon_request() {
+    let mut host = Fake {
+        fail_writes: true,
+        timed_out: true,
+        ..Fake::default()
+    };
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[]);
+        d.body(b"data");
+        d.recv(|m| assert_eq!(m, Some(&Message::Cancel(CancelReason::ClientGone)), "{m:?}"));
+        d.recv(|m| assert!(m.is_none(), "stream shut down after CANCEL: {m:?}"));
+    });
+    assert_eq!(rc, OK);
+    assert!(
+        host.logged("[WSGIRS0441]"),
+        "a write timeout is logged: {:?}",
+        host.logs
+    );
+}
+
+#[test]
+fn reject_restarting_sends_the_request_again() {
+    let mut host = Fake::default();
+    let rc = relay_many(
+        &mut host,
+        &frames(false, false),
+        Duration::from_secs(10),
+        vec![
+            Box::new(|mut d: Daemon| {
+                d.recv(|m| assert!(matches!(m, Some(Message::Hello(_)))));
+                d.send(&Message::Reject(Reject {
+                    reason: RejectReason::Restarting,
+                    message: b"script changed",
+                }));
+            }),
+            Box::new(|mut d: Daemon| {
+                d.accept(false);
+                d.head(200, b"OK", &[]);
+                d.body(b"second");
+                d.end();
+            }),
+        ],
+    );
+    assert_eq!(rc, OK);
+    assert_eq!(host.out, b"second");
+    assert!(host.logs.is_empty(), "{:?}", host.logs);
+}
+
+#[test]
+fn reject_restarting_past_connect_timeout_is_503() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.recv(|m| assert!(matches!(m, Some(Message::Hello(_)))));
+        d.send(&Message::Reject(Reject {
+            reason: RejectReason::Restarting,
+            message: b"script changed",
+        }));
+    });
+    assert_eq!(rc, sys::HTTP_SERVICE_UNAVAILABLE as c_int);
+    assert!(
+        host.logged("[WSGIRS0437]") && host.logged("Restarting"),
+        "{:?}",
+        host.logs
+    );
+}
+
+#[test]
+fn head_request_carries_the_header_only_pair() {
+    for header_only in [true, false] {
+        let mut host = Fake::default();
+        let rc = relay(&mut host, &frames(false, header_only), move |mut d| {
+            let env = d.accept(false);
+            let pair = env
+                .iter()
+                .find(|(k, _)| k == proto::HEADER_ONLY_KEY.as_bytes())
+                .map(|(_, v)| v.clone());
+            if header_only {
+                assert_eq!(pair.as_deref(), Some(b"1".as_slice()));
+            } else {
+                assert_eq!(pair, None);
+            }
+            assert!(
+                env.iter()
+                    .any(|(k, v)| k == b"REQUEST_METHOD" && v == b"GET")
+            );
+            d.head(200, b"OK", &[(b"Content-Length", b"5")]);
+            d.end();
+        });
+        assert_eq!(rc, OK);
+    }
+}
+
+#[test]
+fn local_location_with_200_is_an_internal_redirect() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[(b"Location", b"/elsewhere")]);
+        d.body(b"ignored");
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    assert_eq!(host.redirect, Some((b"/elsewhere".to_vec(), false)));
+    assert!(host.head.is_none() && host.out.is_empty());
+}
