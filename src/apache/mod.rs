@@ -4,10 +4,12 @@
 //! generic configuration trampolines (`config`: create/merge records,
 //! `directive`: the directive callback with a `cmd_parms` view) and small
 //! safe views of Apache's request, server, connection (`conn`), pool, table
-//! and output brigade (`brigade`) structures. Nothing outside this folder
-//! dereferences an Apache pointer directly (src/daemon is being moved behind
-//! these wrappers separately); `hooks.rs` and `lib.rs` only hand Apache's
-//! pointers to `entry`. Imports nothing of the crate but `crate::wsgi_module`.
+//! and output brigade (`brigade`) structures, APR's other-child registration
+//! (`other_child`) and process-level calls for daemons (`process`). Nothing
+//! outside this folder dereferences an Apache pointer or declares an
+//! `extern "C"` function, except the crate root: `hooks.rs` and `lib.rs` only
+//! hand Apache's pointers to `entry`. Imports nothing of the crate but
+//! `crate::wsgi_module`.
 
 pub mod brigade;
 pub mod config;
