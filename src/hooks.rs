@@ -10,6 +10,7 @@
 
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{PYTHON_INITIALISED, PYTHON_START_FAILED};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::{shim, sys};
@@ -87,7 +88,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
                 Level::Info,
                 Some(server),
                 &format!(
-                    "[WSGIRS0201] Python {} initialised in process {}",
+                    "{PYTHON_INITIALISED} Python {} initialised in process {}",
                     config::python::BUILD_PYTHON_VERSION,
                     std::process::id()
                 ),
@@ -101,7 +102,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
             Level::Alert,
             Some(server),
             &format!(
-                "[WSGIRS0202] Python could not be started in process {}: {e}",
+                "{PYTHON_START_FAILED} Python could not be started in process {}: {e}",
                 std::process::id()
             ),
         ),

@@ -16,6 +16,9 @@ use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{
+    DAEMON_READY, DAEMON_START_FAILED, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING,
+};
 use crate::python::init;
 use nix::sys::signal::SigSet;
 use std::sync::Arc;
@@ -26,7 +29,7 @@ fn fatal(group: &Group, msg: String) -> ! {
         Level::Alert,
         None,
         &format!(
-            "[WSGIRS0410] daemon process {} of group '{}': {msg}",
+            "{DAEMON_START_FAILED} daemon process {} of group '{}': {msg}",
             std::process::id(),
             group.opts.name
         ),
@@ -61,7 +64,7 @@ fn log_stopping(group: &Group, why: &str) {
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0412] daemon process {} of group '{}' stopping ({})",
+            "{DAEMON_STOPPING} daemon process {} of group '{}' stopping ({})",
             std::process::id(),
             group.opts.name,
             why
@@ -97,7 +100,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0411] daemon process {} (#{index}) of group '{}' ready with {} threads",
+            "{DAEMON_READY} daemon process {} (#{index}) of group '{}' ready with {} threads",
             std::process::id(),
             o.name,
             o.threads
@@ -159,7 +162,7 @@ fn service_main(state: Arc<DaemonState>, mask: SigSet) -> ! {
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0411] service daemon process {} of group '{}' running its scripts",
+            "{SERVICE_DAEMON_RUNNING} service daemon process {} of group '{}' running its scripts",
             std::process::id(),
             group.opts.name
         ),

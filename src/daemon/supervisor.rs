@@ -11,6 +11,10 @@
 
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_SOCKET_FAILED, DAEMON_STARTED, DUPLICATE_DAEMON_GROUP,
+    NO_RANDOM_SECRET, OPTIONS_NOT_ENFORCED,
+};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::{mpm, other_child, process};
@@ -97,7 +101,7 @@ fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
             for g in &cfg.daemon.groups {
                 if out.iter().any(|(o, _)| o.name == g.name) {
                     return Err(format!(
-                        "[WSGIRS0401] WSGIDaemonProcess: name '{}' is defined more than once; \
+                        "{DUPLICATE_DAEMON_GROUP} WSGIDaemonProcess: name '{}' is defined more than once; \
                          daemon process group names must be unique across the server",
                         g.name
                     ));
@@ -162,7 +166,7 @@ impl Generation {
         let fd = socket::listen(&path, opts.listen_backlog, self.apache_uid, self.apache_gid)
             .map_err(|e| {
                 format!(
-                    "[WSGIRS0402] cannot create the socket '{path}' of daemon process group '{}': \
+                    "{DAEMON_SOCKET_FAILED} cannot create the socket '{path}' of daemon process group '{}': \
                  {e}; check that the directory of WSGISocketPrefix ('{}') exists and is \
                  writable by root and searchable by the Apache user",
                     opts.name, self.prefix
@@ -173,8 +177,9 @@ impl Generation {
             path: path.clone(),
             owner: pid,
         });
-        let token = AuthToken::generate()
-            .map_err(|e| format!("[WSGIRS0403] cannot read random bytes for the secret: {e}"))?;
+        let token = AuthToken::generate().map_err(|e| {
+            format!("{NO_RANDOM_SECRET} cannot read random bytes for the secret: {e}")
+        })?;
         let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
             self.apache_timeout_us.max(1_000_000) as u64,
         ));
@@ -183,7 +188,7 @@ impl Generation {
                 Level::Warning,
                 Some(s),
                 &format!(
-                    "[WSGIRS0404] WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
+                    "{OPTIONS_NOT_ENFORCED} WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
                      by this version",
                     opts.name,
                     opts.not_enforced.join(", ")
@@ -259,7 +264,7 @@ impl Slot {
                 Level::Alert,
                 None,
                 &format!(
-                    "[WSGIRS0405] cannot fork daemon process of group '{}': {}",
+                    "{DAEMON_FORK_FAILED} cannot fork daemon process of group '{}': {}",
                     self.group.opts.name,
                     std::io::Error::last_os_error()
                 ),
@@ -276,7 +281,7 @@ impl Slot {
             Level::Info,
             None,
             &format!(
-                "[WSGIRS0406] started daemon process {pid} of group '{}'",
+                "{DAEMON_STARTED} started daemon process {pid} of group '{}'",
                 self.group.opts.name
             ),
         );
@@ -315,7 +320,7 @@ impl other_child::Watch for Slot {
             Level::Warning,
             None,
             &format!(
-                "[WSGIRS0407] daemon process {pid} of group '{}' {how}; restarting it{}",
+                "{DAEMON_DIED} daemon process {pid} of group '{}' {how}; restarting it{}",
                 self.group.opts.name,
                 if delay.is_zero() {
                     String::new()

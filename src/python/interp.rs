@@ -11,6 +11,7 @@
 
 use super::{enter, init, tstate};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::SUB_INTERPRETER_CREATED;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use std::sync::{Mutex, OnceLock};
@@ -146,7 +147,7 @@ fn create(main: &Interp, group: &str) -> Result<Interp, String> {
             Level::Info,
             None,
             &format!(
-                "[WSGIRS0203] created sub-interpreter for application group '{group}' in process {}",
+                "{SUB_INTERPRETER_CREATED} created sub-interpreter for application group '{group}' in process {}",
                 std::process::id()
             ),
         );
