@@ -49,8 +49,8 @@ unsafe extern "C" fn post_config(
 /// adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
 fn post_config_run(pconf: Pool, server: Server) -> c_int {
     log::set_main_server(server);
-    if let Err(msg) = crate::daemon::supervisor::start(pconf, server) {
-        log::server(Level::Emerg, Some(server), &msg);
+    if let Err(e) = crate::daemon::supervisor::start(pconf, server) {
+        log::server(Level::Emerg, Some(server), &format!("{} {e}", e.log_id()));
         return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
     }
     pconf.add_version_component(&format!(

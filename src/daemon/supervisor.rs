@@ -9,11 +9,11 @@
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
+use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_SOCKET_FAILED, DAEMON_STARTED, DUPLICATE_DAEMON_GROUP,
-    NO_RANDOM_SECRET, OPTIONS_NOT_ENFORCED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, OPTIONS_NOT_ENFORCED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -93,18 +93,16 @@ type Scoped = (Arc<DaemonOptions>, Option<String>);
 
 /// Every group of every server record, with the vhost scope. Fails on a
 /// name defined twice anywhere.
-fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
+fn collect_groups(s: Server) -> Result<Vec<Scoped>, SupervisorError> {
     let mut out: Vec<Scoped> = Vec::new();
     for (server, cfg) in s.distinct_configs::<ServerConfig>() {
         {
             let scope = server.is_virtual().then(|| server.hostname().into_owned());
             for g in &cfg.daemon.groups {
                 if out.iter().any(|(o, _)| o.name == g.name) {
-                    return Err(format!(
-                        "{DUPLICATE_DAEMON_GROUP} WSGIDaemonProcess: name '{}' is defined more than once; \
-                         daemon process group names must be unique across the server",
-                        g.name
-                    ));
+                    return Err(SupervisorError::DuplicateGroup {
+                        name: g.name.clone(),
+                    });
                 }
                 out.push((g.clone(), scope.clone()));
             }
@@ -152,7 +150,13 @@ impl Generation {
     }
 
     /// Creates group number `id`'s socket (owned by pconf) and secret.
-    fn group(&self, pconf: Pool, s: Server, id: usize, scoped: Scoped) -> Result<Group, String> {
+    fn group(
+        &self,
+        pconf: Pool,
+        s: Server,
+        id: usize,
+        scoped: Scoped,
+    ) -> Result<Group, SupervisorError> {
         let (opts, scope) = scoped;
         let pid = std::process::id();
         let path = socket::path(
@@ -164,22 +168,18 @@ impl Generation {
             id,
         );
         let fd = socket::listen(&path, opts.listen_backlog, self.apache_uid, self.apache_gid)
-            .map_err(|e| {
-                format!(
-                    "{DAEMON_SOCKET_FAILED} cannot create the socket '{path}' of daemon process group '{}': \
-                 {e}; check that the directory of WSGISocketPrefix ('{}') exists and is \
-                 writable by root and searchable by the Apache user",
-                    opts.name, self.prefix
-                )
+            .map_err(|source| SupervisorError::Socket {
+                path: path.clone(),
+                group: opts.name.clone(),
+                prefix: self.prefix.clone(),
+                source,
             })?;
         pconf.adopt(socket::SocketGuard {
             fd,
             path: path.clone(),
             owner: pid,
         });
-        let token = AuthToken::generate().map_err(|e| {
-            format!("{NO_RANDOM_SECRET} cannot read random bytes for the secret: {e}")
-        })?;
+        let token = AuthToken::generate().map_err(SupervisorError::Random)?;
         let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
             self.apache_timeout_us.max(1_000_000) as u64,
         ));
@@ -218,8 +218,8 @@ impl Generation {
     }
 }
 
-/// post_config: starts this generation's daemons. Returns an error line on failure.
-pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
+/// post_config: starts this generation's daemons.
+pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if process::first_time(s, FIRST_PASS_KEY) {
         return Ok(());
     }

@@ -8,7 +8,7 @@
 //! Failures are logged; the process keeps going. Called without the GIL.
 
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{IMPORT_SCRIPT_FAILED, INTERPRETER_FAILED};
+use crate::apache::log_ids::IMPORT_SCRIPT_FAILED;
 use crate::apache::request::Server;
 use crate::config::ServerConfig;
 use crate::python::{interp, script};
@@ -53,12 +53,8 @@ pub fn run_group(main: Server, process_group: &str) {
         };
         let interp = match interp::for_group(group) {
             Ok(i) => i,
-            Err(msg) => {
-                log::server(
-                    Level::Err,
-                    Some(server),
-                    &format!("{INTERPRETER_FAILED} {msg}"),
-                );
+            Err(e) => {
+                log::server(Level::Err, Some(server), &format!("{} {e}", e.log_id()));
                 continue;
             }
         };

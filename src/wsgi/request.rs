@@ -11,9 +11,7 @@ use super::input::Input;
 use super::response::Response;
 use super::{Outcome, app};
 use crate::apache::log::Level;
-use crate::apache::log_ids::{
-    CLIENT_CLOSED, ENVIRON_FAILED, INTERPRETER_FAILED, SCRIPT_LOAD_FAILED,
-};
+use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::python::logstream::{LogStream, Sink};
 use crate::python::{interp, script};
 use pyo3::prelude::*;
@@ -48,9 +46,9 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
     let exchange = Arc::new(Exchange::new(host));
     let interp = match interp::for_group(target.application_group) {
         Ok(i) => i,
-        Err(msg) => {
-            let _ =
-                exchange.with_host(|h| h.log(Level::Err, &format!("{INTERPRETER_FAILED} {msg}")));
+        Err(e) => {
+            let line = format!("{} {e}", e.log_id());
+            let _ = exchange.with_host(|h| h.log(Level::Err, &line));
             exchange.expire();
             return Ended::NotRun;
         }
