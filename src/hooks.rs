@@ -10,6 +10,7 @@
 
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{PYTHON_INITIALISED, PYTHON_START_FAILED};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::{shim, sys};
@@ -48,8 +49,8 @@ unsafe extern "C" fn post_config(
 /// adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
 fn post_config_run(pconf: Pool, server: Server) -> c_int {
     log::set_main_server(server);
-    if let Err(msg) = crate::daemon::supervisor::start(pconf, server) {
-        log::server(Level::Emerg, Some(server), &msg);
+    if let Err(e) = crate::daemon::supervisor::start(pconf, server) {
+        log::server(Level::Emerg, Some(server), &format!("{} {e}", e.log_id()));
         return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
     }
     pconf.add_version_component(&format!(
@@ -87,7 +88,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
                 Level::Info,
                 Some(server),
                 &format!(
-                    "[WSGIRS0201] Python {} initialised in process {}",
+                    "{PYTHON_INITIALISED} Python {} initialised in process {}",
                     config::python::BUILD_PYTHON_VERSION,
                     std::process::id()
                 ),
@@ -101,7 +102,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
             Level::Alert,
             Some(server),
             &format!(
-                "[WSGIRS0202] Python could not be started in process {}: {e}",
+                "{PYTHON_START_FAILED} Python could not be started in process {}: {e}",
                 std::process::id()
             ),
         ),

@@ -26,6 +26,11 @@ pub trait Directives {
     ) -> Result<(), String>;
 }
 
+/// A directive in a context it is not allowed in (Apache's message).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ContextError(pub String);
+
 /// A safe view of the `cmd_parms` of the directive being read.
 pub struct Cmd<'a> {
     raw: *mut sys::cmd_parms,
@@ -42,16 +47,18 @@ impl Cmd<'_> {
 
     /// Err(Apache's message) when the directive is not in the main server
     /// configuration (inside `<VirtualHost>` or a directory section).
-    pub fn check_global_only(&self) -> Result<(), String> {
+    pub fn check_global_only(&self) -> Result<(), ContextError> {
         // SAFETY: live cmd_parms.
         let err = unsafe { sys::ap_check_cmd_context(self.raw, sys::GLOBAL_ONLY) };
         if err.is_null() {
             return Ok(());
         }
         // SAFETY: Apache's error string is NUL-terminated.
-        Err(unsafe { CStr::from_ptr(err) }
-            .to_string_lossy()
-            .into_owned())
+        Err(ContextError(
+            unsafe { CStr::from_ptr(err) }
+                .to_string_lossy()
+                .into_owned(),
+        ))
     }
 
     /// The configuration pool (lives as long as the configuration).

@@ -4,6 +4,7 @@
 //! an Apache status. A panic during a request becomes a 500; the child lives.
 
 use super::log::{self, Level};
+use super::log_ids::{PANIC_CLEANUP, PANIC_REQUEST, PANIC_SERVER};
 use super::request::{Request, Server};
 use super::sys;
 use std::cell::RefCell;
@@ -63,7 +64,7 @@ where
                 Level::Err,
                 &req,
                 &format!(
-                    "[WSGIRS0001] internal error (panic) in the {hook} hook: {}; the request \
+                    "{PANIC_REQUEST} internal error (panic) in the {hook} hook: {}; the request \
                      fails with 500 and this process keeps serving",
                     take_panic()
                 ),
@@ -129,7 +130,7 @@ where
                 Level::Crit,
                 Some(server),
                 &format!(
-                    "[WSGIRS0002] internal error (panic) in the {hook} hook: {}",
+                    "{PANIC_SERVER} internal error (panic) in the {hook} hook: {}",
                     take_panic()
                 ),
             );
@@ -146,7 +147,7 @@ pub fn guarded(what: &str, f: impl FnOnce()) {
             Level::Err,
             None,
             &format!(
-                "[WSGIRS0003] internal error (panic) in {what}: {}",
+                "{PANIC_CLEANUP} internal error (panic) in {what}: {}",
                 take_panic()
             ),
         );

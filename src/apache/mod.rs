@@ -17,6 +17,7 @@ pub mod conn;
 pub mod directive;
 pub mod entry;
 pub mod log;
+pub mod log_ids;
 pub mod mpm;
 pub mod other_child;
 pub mod pool;

@@ -27,6 +27,16 @@ impl Drop for Compiled {
 }
 
 /// A compiled expression; valid while the pool it was compiled in lives.
+/// Why a pattern does not compile.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RegexError {
+    #[error("it contains a NUL byte")]
+    Nul,
+    /// `ap_regerror`'s message.
+    #[error("{0}")]
+    Syntax(String),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Regex(*const sys::ap_regex_t);
 
@@ -39,8 +49,8 @@ unsafe impl Sync for Regex {}
 impl Regex {
     /// Compiles `pattern` (POSIX-extended flags, as mod_wsgi) into `pool`;
     /// `Err` carries PCRE's message.
-    pub fn compile(pool: Pool, pattern: &str) -> Result<Regex, String> {
-        let c = CString::new(pattern).map_err(|_| "it contains a NUL byte".to_string())?;
+    pub fn compile(pool: Pool, pattern: &str) -> Result<Regex, RegexError> {
+        let c = CString::new(pattern).map_err(|_| RegexError::Nul)?;
         let mut preg = sys::ap_regex_t::default();
         // SAFETY: `preg` is a zeroed ap_regex_t and `c` a NUL-terminated string.
         let rc = unsafe { sys::ap_regcomp(&mut preg, c.as_ptr(), sys::AP_REG_EXTENDED as i32) };
@@ -50,7 +60,7 @@ impl Regex {
             unsafe { sys::ap_regerror(rc, &preg, buf.as_mut_ptr(), buf.len()) };
             // SAFETY: NUL-terminated by ap_regerror (the buffer is zeroed besides).
             let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-            return Err(msg.to_string_lossy().into_owned());
+            return Err(RegexError::Syntax(msg.to_string_lossy().into_owned()));
         }
         let owned = pool.adopt(Compiled(preg));
         // SAFETY: `owned` stays valid until the pool's cleanup drops it.

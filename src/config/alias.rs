@@ -6,7 +6,7 @@
 //! as Apache's `ap_pregsub` does.
 
 use crate::apache::pool::Pool;
-use crate::apache::regex::{Captures, Regex};
+use crate::apache::regex::{Captures, Regex, RegexError};
 
 /// A `WSGIScriptAliasMatch` pattern (compared by its source). The directive
 /// parser records the source; the directive callback compiles it into the
@@ -38,7 +38,7 @@ impl AliasRegex {
     }
 
     /// Compiles the pattern into `pool` (a no-op when already compiled).
-    pub fn compile(&mut self, pool: Pool) -> Result<(), String> {
+    pub fn compile(&mut self, pool: Pool) -> Result<(), RegexError> {
         if self.compiled.is_none() {
             self.compiled = Some(Regex::compile(pool, &self.pattern)?);
         }

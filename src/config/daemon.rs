@@ -7,6 +7,7 @@
 
 use super::daemon_options::DaemonOptions;
 use super::directives::Target;
+use super::error::ConfigError;
 use std::sync::Arc;
 
 /// Daemon-mode configuration of one server record.
@@ -36,13 +37,10 @@ pub fn directive_daemon_process(
     t: &mut Target<'_>,
     _name: &str,
     args: &[String],
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     let o = super::daemon_options::parse(args)?;
     if t.server.daemon.groups.iter().any(|g| g.name == o.name) {
-        return Err(format!(
-            "WSGIDaemonProcess: name '{}' duplicates a previous WSGIDaemonProcess definition",
-            o.name
-        ));
+        return Err(ConfigError::DuplicateGroup { group: o.name });
     }
     t.server.daemon.groups.push(Arc::new(o));
     Ok(())
@@ -53,15 +51,18 @@ pub fn directive_socket_prefix(
     t: &mut Target<'_>,
     name: &str,
     args: &[String],
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     match args {
         [p] if !p.is_empty() => {
             t.server.daemon.socket_prefix = Some(p.clone());
             Ok(())
         }
-        _ => Err(format!(
-            "{name} takes one argument, the path prefix of daemon sockets (e.g. run/wsgi)"
-        )),
+        // As before: the arguments are not listed, even when there were several.
+        _ => Err(ConfigError::OneArgument {
+            directive: name.to_string(),
+            expected: "the path prefix of daemon sockets (e.g. run/wsgi)",
+            got: Vec::new(),
+        }),
     }
 }
 
@@ -70,15 +71,16 @@ pub fn directive_socket_rotation(
     t: &mut Target<'_>,
     name: &str,
     args: &[String],
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     let v = match args {
         [v] if v.eq_ignore_ascii_case("on") => true,
         [v] if v.eq_ignore_ascii_case("off") => false,
         _ => {
-            return Err(format!(
-                "{name} must be one of: Off | On (got '{}')",
-                args.join(" ")
-            ));
+            return Err(ConfigError::NotOneOf {
+                directive: name.to_string(),
+                choices: "Off | On",
+                value: args.join(" "),
+            });
         }
     };
     t.server.daemon.socket_rotation = Some(v);
@@ -91,11 +93,13 @@ pub fn directive_restrict_process(
     t: &mut Target<'_>,
     name: &str,
     args: &[String],
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     if args.is_empty() {
-        return Err(format!(
-            "{name} requires at least one process group name (or %{{GLOBAL}})"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "at least one process group name (or %{GLOBAL})",
+            example: None,
+        });
     }
     let mut groups = Vec::new();
     for a in args {
@@ -127,7 +131,7 @@ mod tests {
             server: &mut s,
             dir: &mut d,
         };
-        crate::config::directives::apply(&mut t, name, &words)?;
+        crate::config::directives::apply(&mut t, name, &words).map_err(|e| e.to_string())?;
         Ok((s, d))
     }
 

@@ -5,6 +5,7 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
 use std::time::Duration;
 
@@ -104,7 +105,7 @@ impl DaemonOptions {
     }
 }
 
-type Setter = fn(&mut DaemonOptions, &str) -> Result<(), String>;
+type Setter = fn(&mut DaemonOptions, &str) -> Result<(), OptionValueError>;
 
 /// (key, parser, what is expected). Keys not here are rejected.
 pub const OPTIONS: &[(&str, Setter, &str)] = &[
@@ -218,50 +219,56 @@ const UNSUPPORTED: &[&str] = &[
 const D: &str = "WSGIDaemonProcess";
 
 /// Parses `WSGIDaemonProcess` arguments (the group name, then key=value).
-pub fn parse(args: &[String]) -> Result<DaemonOptions, String> {
+pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
     let Some(name) = args.first() else {
-        return Err(format!(
-            "{D} requires a process group name, e.g. `{D} myapp processes=2 threads=15`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: D.to_string(),
+            needs: "a process group name",
+            example: Some("myapp processes=2 threads=15"),
+        });
     };
     if name.is_empty() || name.contains('%') || name.contains('/') {
-        return Err(format!(
-            "{D}: invalid process group name '{name}'; expected a plain name without '%' or '/'"
-        ));
+        return Err(ConfigError::GroupName {
+            group: name.clone(),
+        });
     }
     let mut o = DaemonOptions::new(name);
     let mut seen: Vec<&str> = Vec::new();
     for arg in &args[1..] {
         let Some((key, value)) = arg.split_once('=') else {
-            return Err(format!(
-                "{D} {name}: invalid option '{arg}'; options have the form key=value"
-            ));
+            return Err(ConfigError::DaemonOptionForm {
+                group: name.clone(),
+                option: arg.clone(),
+            });
         };
         if let Some((k, set, expected)) = OPTIONS.iter().find(|(k, _, _)| *k == key) {
             if seen.contains(k) {
-                return Err(format!("{D} {name}: option '{key}' given twice"));
+                return Err(ConfigError::DuplicateOption {
+                    group: name.clone(),
+                    key: key.to_string(),
+                });
             }
             seen.push(k);
-            set(&mut o, value).map_err(|why| {
-                format!("{D} {name}: invalid value '{value}' for option '{key}': {why}; expected {expected}")
+            set(&mut o, value).map_err(|reason| ConfigError::OptionValue {
+                group: name.clone(),
+                key: key.to_string(),
+                value: value.to_string(),
+                reason,
+                expected,
             })?;
             if LATER.contains(k) {
                 o.not_enforced.push(k.to_string());
             }
         } else if UNSUPPORTED.contains(&key) {
-            return Err(format!(
-                "{D} {name}: option '{key}' is not supported by this version of mod_wsgi-rs \
-                 (see docs/directives/WSGIDaemonProcess.md)"
-            ));
+            return Err(ConfigError::UnsupportedOption {
+                group: name.clone(),
+                key: key.to_string(),
+            });
         } else {
-            return Err(format!(
-                "{D} {name}: unknown option '{key}'; expected one of: {}",
-                OPTIONS
-                    .iter()
-                    .map(|(k, _, _)| *k)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(ConfigError::UnknownDaemonOption {
+                group: name.clone(),
+                key: key.to_string(),
+            });
         }
     }
     if o.user.is_some() && o.home.is_none() {
@@ -275,77 +282,77 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, String> {
     Ok(o)
 }
 
-fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-    v.parse::<T>().map_err(|_| "not a number".to_string())
+fn number<T: std::str::FromStr>(v: &str) -> Result<T, OptionValueError> {
+    v.parse::<T>().map_err(|_| OptionValueError::NotANumber)
 }
 
-fn seconds(v: &str) -> Result<Duration, String> {
-    let f: f64 = v.parse().map_err(|_| "not a number".to_string())?;
+fn seconds(v: &str) -> Result<Duration, OptionValueError> {
+    let f: f64 = v.parse().map_err(|_| OptionValueError::NotANumber)?;
     if !(0.0..=86400.0 * 365.0).contains(&f) {
-        return Err("out of range".into());
+        return Err(OptionValueError::OutOfRange);
     }
     Ok(Duration::from_secs_f64(f))
 }
 
-fn processes(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn processes(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let n: u32 = number(v)?;
     if !(1..=1000).contains(&n) {
-        return Err("must be from 1 to 1000".into());
+        return Err(OptionValueError::Bound("must be from 1 to 1000"));
     }
     o.processes = n;
     o.processes_explicit = true;
     Ok(())
 }
 
-fn threads(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn threads(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let n: u32 = number(v)?;
     // threads=0: a service-script daemon (its WSGIImportScript scripts run;
     // it serves no requests), as mod_wsgi.
     if n > 10000 {
-        return Err("must be at most 10000".into());
+        return Err(OptionValueError::Bound("must be at most 10000"));
     }
     o.threads = n;
     Ok(())
 }
 
-fn resolve_user(v: &str) -> Result<(String, u32), String> {
+fn resolve_user(v: &str) -> Result<(String, u32), OptionValueError> {
     let uid = if let Some(n) = v.strip_prefix('#') {
         number::<u32>(n)?
     } else {
         match nix::unistd::User::from_name(v) {
             Ok(Some(u)) => u.uid.as_raw(),
-            _ => return Err("no such user".into()),
+            _ => return Err(OptionValueError::NoSuchUser),
         }
     };
     if uid == 0 {
-        return Err("daemon processes must not run as root".into());
+        return Err(OptionValueError::Root);
     }
     Ok((v.to_string(), uid))
 }
 
-fn resolve_group(v: &str) -> Result<(String, u32), String> {
+fn resolve_group(v: &str) -> Result<(String, u32), OptionValueError> {
     let gid = if let Some(n) = v.strip_prefix('#') {
         number::<u32>(n)?
     } else {
         match nix::unistd::Group::from_name(v) {
             Ok(Some(g)) => g.gid.as_raw(),
-            _ => return Err("no such group".into()),
+            _ => return Err(OptionValueError::NoSuchGroup),
         }
     };
     Ok((v.to_string(), gid))
 }
 
-fn user(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn user(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.user = Some(resolve_user(v)?);
     Ok(())
 }
 
-fn group(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn group(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.group = Some(resolve_group(v)?);
     Ok(())
 }
 
-fn supplementary_groups(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn supplementary_groups(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.supplementary_groups = v
         .split(',')
         .filter(|g| !g.is_empty())
@@ -354,51 +361,51 @@ fn supplementary_groups(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn absolute_dir(v: &str) -> Result<String, String> {
+fn absolute_dir(v: &str) -> Result<String, OptionValueError> {
     if !v.starts_with('/') {
-        return Err("not an absolute path".into());
+        return Err(OptionValueError::NotAbsolute);
     }
     Ok(v.to_string())
 }
 
-fn home(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn home(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.home = Some(absolute_dir(v)?);
     Ok(())
 }
 
-fn display_name(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn display_name(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     if v.is_empty() || v.starts_with("%{") && v != "%{GROUP}" {
-        return Err("empty, or a %{...} form other than %{GROUP}".into());
+        return Err(OptionValueError::DisplayName);
     }
     o.display_name = Some(v.to_string());
     Ok(())
 }
 
-fn umask(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
-    let m = u32::from_str_radix(v, 8).map_err(|_| "not an octal number".to_string())?;
+fn umask(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let m = u32::from_str_radix(v, 8).map_err(|_| OptionValueError::NotOctal)?;
     if m > 0o777 {
-        return Err("larger than 0777".into());
+        return Err(OptionValueError::Bound("larger than 0777"));
     }
     o.umask = Some(m);
     Ok(())
 }
 
-fn lang(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn lang(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.lang = Some(v.to_string());
     Ok(())
 }
 
-fn locale(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn locale(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.locale = Some(v.to_string());
     Ok(())
 }
 
-fn python_home(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn python_home(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.python_home = Some(validate_home(v)?);
     Ok(())
 }
 
-fn python_path(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn python_path(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.python_path = v
         .split(':')
         .filter(|p| !p.is_empty())
@@ -407,84 +414,84 @@ fn python_path(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn python_eggs(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn python_eggs(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.python_eggs = Some(absolute_dir(v)?);
     Ok(())
 }
 
-fn socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     if d < Duration::from_secs(1) {
-        return Err("must be at least 1".into());
+        return Err(OptionValueError::Bound("must be at least 1"));
     }
     o.socket_timeout = Some(d);
     Ok(())
 }
 
-fn connect_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn connect_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     if d < Duration::from_secs(1) {
-        return Err("must be at least 1".into());
+        return Err(OptionValueError::Bound("must be at least 1"));
     }
     o.connect_timeout = d;
     Ok(())
 }
 
-fn header_buffer_size(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn header_buffer_size(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let n: u32 = number(v)?;
     if n != 0 && n < 8192 {
-        return Err("must be at least 8192 (or 0)".into());
+        return Err(OptionValueError::Bound("must be at least 8192 (or 0)"));
     }
     o.header_buffer_size = if n == 0 { 32768 } else { n };
     Ok(())
 }
 
-fn response_socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn response_socket_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     // As mod_wsgi: 0 means "the same as socket-timeout".
     let d = seconds(v)?;
     o.response_socket_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 
-fn listen_backlog(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn listen_backlog(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let n: i32 = number(v)?;
     if n < 1 {
-        return Err("must be at least 1".into());
+        return Err(OptionValueError::Bound("must be at least 1"));
     }
     o.listen_backlog = n;
     Ok(())
 }
 
-fn shutdown_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn shutdown_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.shutdown_timeout = seconds(v)?;
     Ok(())
 }
 
-fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn maximum_requests(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.maximum_requests = number(v)?;
     Ok(())
 }
 
-fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.deadlock_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 
-fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.request_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 
-fn inactivity_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn inactivity_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.inactivity_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 
 /// Accepted for compatibility, validated, and logged as not enforced yet.
-fn later(o: &mut DaemonOptions, v: &str) -> Result<(), String> {
+fn later(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let _ = o;
     seconds(v).map(|_| ())
 }
@@ -494,7 +501,7 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<DaemonOptions, String> {
-        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map_err(|e| e.to_string())
     }
 
     #[test]

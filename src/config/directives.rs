@@ -5,6 +5,7 @@
 //! `apachectl configtest` points straight at the mistake.
 
 use super::alias::ScriptAlias;
+use super::error::ConfigError;
 use super::expand::{check_callable, check_group};
 use super::python::{HashSeed, validate_home};
 use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
@@ -18,7 +19,7 @@ pub struct Target<'a> {
     pub dir: &'a mut DirConfig,
 }
 
-type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), String>;
+type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), ConfigError>;
 
 /// (name, parser, allowed only in the main server config).
 const DIRECTIVES: &[(&str, Parser, bool)] = &[
@@ -72,11 +73,13 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
 ];
 
 /// Parses one directive. `in_main_server` is false inside `<VirtualHost>`.
-pub fn apply(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+pub fn apply(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let (_, parser, _) = DIRECTIVES
         .iter()
         .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
-        .ok_or_else(|| format!("{name}: not a directive of this module"))?;
+        .ok_or_else(|| ConfigError::UnknownDirective {
+            directive: name.to_string(),
+        })?;
     parser(t, name, args)
 }
 
@@ -87,26 +90,29 @@ pub fn is_global_only(name: &str) -> bool {
         .any(|(n, _, g)| *g && n.eq_ignore_ascii_case(name))
 }
 
-fn one<'a>(name: &str, args: &'a [String], expected: &str) -> Result<&'a str, String> {
+fn one<'a>(name: &str, args: &'a [String], expected: &'static str) -> Result<&'a str, ConfigError> {
     match args {
         [one] => Ok(one),
-        [] => Err(format!("{name} takes one argument, {expected}")),
-        _ => Err(format!(
-            "{name} takes one argument, {expected}; got {} arguments: {}",
-            args.len(),
-            args.join(" ")
-        )),
+        _ => Err(ConfigError::OneArgument {
+            directive: name.to_string(),
+            expected,
+            got: args.to_vec(),
+        }),
     }
 }
 
-fn on_off(name: &str, args: &[String]) -> Result<bool, String> {
+fn on_off(name: &str, args: &[String]) -> Result<bool, ConfigError> {
     let v = one(name, args, "On or Off")?;
     if v.eq_ignore_ascii_case("on") {
         Ok(true)
     } else if v.eq_ignore_ascii_case("off") {
         Ok(false)
     } else {
-        Err(format!("{name} must be one of: Off | On (got '{v}')"))
+        Err(ConfigError::NotOneOf {
+            directive: name.to_string(),
+            choices: "Off | On",
+            value: v.to_string(),
+        })
     }
 }
 
@@ -119,7 +125,7 @@ struct Options {
     pass_authorization: Option<bool>,
 }
 
-fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Options, String> {
+fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Options, ConfigError> {
     let mut out = Options::default();
     let expected = allowed
         .iter()
@@ -128,14 +134,18 @@ fn parse_options(name: &str, opts: &[String], allowed: &[&str]) -> Result<Option
         .join(", ");
     for opt in opts {
         let Some((key, value)) = opt.split_once('=') else {
-            return Err(format!(
-                "{name}: invalid option '{opt}'; options have the form name=value ({expected})"
-            ));
+            return Err(ConfigError::OptionForm {
+                directive: name.to_string(),
+                option: opt.clone(),
+                expected,
+            });
         };
         if !allowed.contains(&key) {
-            return Err(format!(
-                "{name}: unknown option '{opt}'; expected one of {expected}"
-            ));
+            return Err(ConfigError::UnknownOption {
+                directive: name.to_string(),
+                option: opt.clone(),
+                expected,
+            });
         }
         match key {
             "process-group" => {
@@ -173,7 +183,7 @@ fn add_alias(
     name: &str,
     args: &[String],
     regex: Option<super::alias::AliasRegex>,
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     let o = parse_options(name, &args[2..], ALIAS_OPTIONS)?;
     // As mod_wsgi: a script whose process group and application group are both static
     // (a name or %{GLOBAL}) is preloaded when its process starts, like WSGIImportScript;
@@ -203,44 +213,47 @@ fn add_alias(
     Ok(())
 }
 
-fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn script_alias(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     if args.len() < 2 {
-        return Err(format!(
-            "{name} requires at least two arguments: a URL path and the WSGI script (or \
-             directory) it maps to, e.g. `{name} / /srv/app/app.wsgi`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "at least two arguments: a URL path and the WSGI script (or directory) it \
+                    maps to",
+            example: Some("/ /srv/app/app.wsgi"),
+        });
     }
     add_alias(t, name, args, None)
 }
 
-fn script_alias_match(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn script_alias_match(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     if args.len() < 2 {
-        return Err(format!(
-            "{name} requires at least two arguments: a regular expression matched against \
-             the URL and the WSGI script it maps to ($1..$9 substituted), e.g. \
-             `{name} ^/([^/]+) /srv/apps/$1.wsgi`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "at least two arguments: a regular expression matched against the URL and \
+                    the WSGI script it maps to ($1..$9 substituted)",
+            example: Some("^/([^/]+) /srv/apps/$1.wsgi"),
+        });
     }
     // Compiled by `directive` into the configuration pool (Apache's engine).
     add_alias(t, name, args, Some(super::alias::AliasRegex::new(&args[0])))
 }
 
-fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn chunked_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.chunked_request = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn enable_sendfile(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn enable_sendfile(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.enable_sendfile = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn error_override(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn error_override(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.error_override = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn map_head_to_get(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn map_head_to_get(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "Off, On or Auto")?;
     let mode = if v.eq_ignore_ascii_case("off") {
         HeadMode::Off
@@ -249,21 +262,24 @@ fn map_head_to_get(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     } else if v.eq_ignore_ascii_case("auto") {
         HeadMode::Auto
     } else {
-        return Err(format!(
-            "{name} must be one of: Off | On | Auto (got '{v}')"
-        ));
+        return Err(ConfigError::NotOneOf {
+            directive: name.to_string(),
+            choices: "Off | On | Auto",
+            value: v.to_string(),
+        });
     };
     t.dir.map_head_to_get = Some(mode);
     Ok(())
 }
 
-fn handler_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn handler_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     if args.len() < 2 {
-        return Err(format!(
-            "{name} requires at least two arguments: a handler name and the script \
-             defining handle_request(environ, start_response), e.g. \
-             `{name} my-handler /srv/handler.wsgi`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "at least two arguments: a handler name and the script defining \
+                    handle_request(environ, start_response)",
+            example: Some("my-handler /srv/handler.wsgi"),
+        });
     }
     let o = parse_options(
         name,
@@ -280,27 +296,28 @@ fn handler_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(),
     Ok(())
 }
 
-fn import_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn import_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     if args.is_empty() {
-        return Err(format!(
-            "{name} requires a script path and the process-group= and application-group= \
-             options, e.g. `{name} /srv/app.wsgi process-group=%{{GLOBAL}} \
-             application-group=%{{GLOBAL}}`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "a script path and the process-group= and application-group= options",
+            example: Some("/srv/app.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}"),
+        });
     }
     let o = parse_options(name, &args[1..], &["process-group", "application-group"])?;
     let (Some(pg), Some(ag)) = (o.process_group, o.application_group) else {
-        return Err(format!(
-            "{name} {}: both process-group= and application-group= are required",
-            args[0]
-        ));
+        return Err(ConfigError::ImportScriptGroups {
+            directive: name.to_string(),
+            script: args[0].clone(),
+        });
     };
     for (what, v) in [("process-group", &pg), ("application-group", &ag)] {
         if v.starts_with("%{") && v != "%{GLOBAL}" {
-            return Err(format!(
-                "{name}: {what}={v} cannot be used, the group must be known at start-up \
-                 (a name or %{{GLOBAL}})"
-            ));
+            return Err(ConfigError::ImportScriptDynamicGroup {
+                directive: name.to_string(),
+                option: what,
+                value: v.clone(),
+            });
         }
     }
     t.server.import_scripts.push(ImportScript {
@@ -311,12 +328,17 @@ fn import_script(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), 
     Ok(())
 }
 
-fn trusted_proxy_headers(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn trusted_proxy_headers(
+    t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), ConfigError> {
     if args.is_empty() {
-        return Err(format!(
-            "{name} requires one or more header names, e.g. `{name} X-Forwarded-For \
-             X-Forwarded-Proto`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "one or more header names",
+            example: Some("X-Forwarded-For X-Forwarded-Proto"),
+        });
     }
     let list = t.dir.trusted_proxy_headers.get_or_insert_with(Vec::new);
     list.extend(
@@ -326,15 +348,22 @@ fn trusted_proxy_headers(t: &mut Target<'_>, name: &str, args: &[String]) -> Res
     Ok(())
 }
 
-fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     if args.is_empty() {
-        return Err(format!(
-            "{name} requires one or more IP addresses or subnets, e.g. `{name} 10.0.0.0/8`"
-        ));
+        return Err(ConfigError::MissingArguments {
+            directive: name.to_string(),
+            needs: "one or more IP addresses or subnets",
+            example: Some("10.0.0.0/8"),
+        });
     }
     let mut parsed = Vec::new();
     for a in args {
-        parsed.push(super::trusted_proxies::Subnet::parse(a).map_err(|e| format!("{name}: {e}"))?);
+        parsed.push(super::trusted_proxies::Subnet::parse(a).map_err(|source| {
+            ConfigError::TrustedProxy {
+                directive: name.to_string(),
+                source,
+            }
+        })?);
     }
     t.dir
         .trusted_proxies
@@ -343,32 +372,32 @@ fn trusted_proxies(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     Ok(())
 }
 
-fn restrict_embedded(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn restrict_embedded(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.restrict_embedded = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn case_sensitivity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn case_sensitivity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.case_sensitivity = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn restrict_stdin(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn restrict_stdin(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.restrict_stdin = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn restrict_stdout(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn restrict_stdout(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.restrict_stdout = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn restrict_signal(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn restrict_signal(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.restrict_signal = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn process_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn process_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(
         name,
         args,
@@ -379,31 +408,31 @@ fn process_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), 
     Ok(())
 }
 
-fn application_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn application_group(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "an application group name or %{GLOBAL}")?;
     check_group(name, "application group", v)?;
     t.dir.application_group = Some(v.to_string());
     Ok(())
 }
 
-fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "the name of the WSGI callable in the script")?;
     check_callable(name, v)?;
     t.dir.callable_object = Some(v.to_string());
     Ok(())
 }
 
-fn pass_authorization(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn pass_authorization(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.pass_authorization = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn script_reloading(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn script_reloading(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.script_reloading = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn python_home(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn python_home(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(
         name,
         args,
@@ -413,7 +442,7 @@ fn python_home(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), St
     Ok(())
 }
 
-fn python_path(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn python_path(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "a colon-separated list of directories")?;
     t.server.python.path = v
         .split(':')
@@ -423,36 +452,42 @@ fn python_path(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), St
     Ok(())
 }
 
-fn python_optimize(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn python_optimize(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "0, 1 or 2")?;
     match v.parse::<u8>() {
         Ok(n @ 0..=2) => {
             t.server.python.optimize = Some(n);
             Ok(())
         }
-        _ => Err(format!("{name} must be 0, 1 or 2 (got '{v}')")),
+        _ => Err(ConfigError::BadValue {
+            directive: name.to_string(),
+            expected: "0, 1 or 2",
+            value: v.to_string(),
+        }),
     }
 }
 
-fn dont_write_bytecode(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn dont_write_bytecode(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.dont_write_bytecode = Some(on_off(name, args)?);
     Ok(())
 }
 
-fn python_hash_seed(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn python_hash_seed(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(name, args, "\"random\" or an integer from 0 to 4294967295")?;
     let seed = if v == "random" {
         HashSeed::Random
     } else {
-        HashSeed::Fixed(v.parse::<u32>().map_err(|_| {
-            format!("{name} must be \"random\" or an integer from 0 to 4294967295 (got '{v}')")
+        HashSeed::Fixed(v.parse::<u32>().map_err(|_| ConfigError::BadValue {
+            directive: name.to_string(),
+            expected: "\"random\" or an integer from 0 to 4294967295",
+            value: v.to_string(),
         })?)
     };
     t.server.python.hash_seed = Some(seed);
     Ok(())
 }
 
-fn python_warnings(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn python_warnings(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     let v = one(
         name,
         args,
@@ -462,7 +497,7 @@ fn python_warnings(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     Ok(())
 }
 
-fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), String> {
+fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.destroy_interpreter = Some(on_off(name, args)?);
     Ok(())
 }
@@ -471,21 +506,38 @@ fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Resul
 
 /// Compiles the `WSGIScriptAliasMatch` pattern just added (Apache's regex
 /// engine needs the live configuration pool, so this is not in the parser).
-fn compile_patterns(server: &mut ServerConfig, name: &str, pool: Pool) -> Result<(), String> {
+fn compile_patterns(server: &mut ServerConfig, name: &str, pool: Pool) -> Result<(), ConfigError> {
     for alias in &mut server.aliases {
         if let Some(re) = &mut alias.regex
             && !re.is_compiled()
         {
-            re.compile(pool).map_err(|e| {
-                format!(
-                    "{name}: '{}' is not a valid regular expression (PCRE syntax, as Apache's \
-                     other *Match directives): {e}",
-                    re.pattern()
-                )
+            re.compile(pool).map_err(|e| ConfigError::BadRegex {
+                directive: name.to_string(),
+                pattern: re.pattern().to_string(),
+                reason: e.to_string(),
             })?;
         }
     }
     Ok(())
+}
+
+/// Parses directive `cmd` with the rest of its line `args`.
+fn parse_line(
+    cmd: &Cmd<'_>,
+    args: &str,
+    server: &mut ServerConfig,
+    dir: &mut DirConfig,
+) -> Result<(), ConfigError> {
+    let name = cmd.name().into_owned();
+    if is_global_only(&name) {
+        cmd.check_global_only()
+            .map_err(|e| ConfigError::NotInMainServer {
+                apache: e.to_string(),
+            })?;
+    }
+    let words = super::words::split(args);
+    apply(&mut Target { server, dir }, &name, &words)?;
+    compile_patterns(server, &name, cmd.pool())
 }
 
 /// This module's directives, for `apache::directive::entry` (the shim's
@@ -502,15 +554,8 @@ impl crate::apache::directive::Directives for Directives {
         server: &mut ServerConfig,
         dir: &mut DirConfig,
     ) -> Result<(), String> {
-        let name = cmd.name().into_owned();
-        if is_global_only(&name) {
-            cmd.check_global_only().map_err(|msg| {
-                format!("{msg}: it configures the Python interpreter of the whole server")
-            })?;
-        }
-        let words = super::words::split(args);
-        apply(&mut Target { server, dir }, &name, &words)?;
-        compile_patterns(server, &name, cmd.pool())
+        // The border: Apache wants the message as a string.
+        parse_line(cmd, args, server, dir).map_err(|e| e.to_string())
     }
 }
 
@@ -528,7 +573,8 @@ mod tests {
             },
             name,
             &words,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         Ok((s, d))
     }
 

@@ -5,20 +5,26 @@
 //! the request-time expansion (`handler::group`, without the GIL) shares.
 //! Pure functions, no FFI.
 
+use super::error::ConfigError;
+
 /// Checks a process or application group name: a literal, or one of the
 /// `%{...}` forms mod_wsgi expands per request.
-pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
+pub fn check_group(name: &str, what: &'static str, value: &str) -> Result<(), ConfigError> {
     if value.is_empty() {
-        return Err(format!("{name}: empty {what} name"));
+        return Err(ConfigError::EmptyName {
+            directive: name.to_string(),
+            what,
+        });
     }
     if let Some(rest) = value.strip_prefix("%{") {
         let ok = matches!(rest, "GLOBAL}" | "SERVER}" | "HOST}" | "RESOURCE}")
             || env_reference(value).is_some();
         if !ok {
-            return Err(format!(
-                "{name}: invalid {what} '{value}'; expected a name, %{{GLOBAL}}, %{{SERVER}}, \
-                 %{{HOST}}, %{{RESOURCE}} or %{{ENV:VARIABLE}}"
-            ));
+            return Err(ConfigError::InvalidGroup {
+                directive: name.to_string(),
+                what,
+                value: value.to_string(),
+            });
         }
     }
     Ok(())
@@ -26,15 +32,18 @@ pub fn check_group(name: &str, what: &str, value: &str) -> Result<(), String> {
 
 /// Checks a callable object name: a literal, or `%{ENV:VARIABLE}` (the only
 /// `%{...}` form mod_wsgi expands for it).
-pub fn check_callable(name: &str, value: &str) -> Result<(), String> {
+pub fn check_callable(name: &str, value: &str) -> Result<(), ConfigError> {
     if value.is_empty() {
-        return Err(format!("{name}: empty callable object name"));
+        return Err(ConfigError::EmptyName {
+            directive: name.to_string(),
+            what: "callable object",
+        });
     }
     if value.starts_with("%{") && env_reference(value).is_none() {
-        return Err(format!(
-            "{name}: invalid callable object '{value}'; expected the name of the WSGI callable \
-             in the script or %{{ENV:VARIABLE}}"
-        ));
+        return Err(ConfigError::InvalidCallable {
+            directive: name.to_string(),
+            value: value.to_string(),
+        });
     }
     Ok(())
 }

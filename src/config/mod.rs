@@ -10,12 +10,14 @@ pub mod alias;
 pub mod daemon;
 pub mod daemon_options;
 pub mod directives;
+pub mod error;
 pub mod expand;
 pub mod python;
 pub mod trusted_proxies;
 pub mod words;
 
 pub use alias::ScriptAlias;
+pub use error::{ConfigError, HomeError, OptionValueError};
 pub use python::PythonSettings;
 
 /// Per-virtual-host configuration.

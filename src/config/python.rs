@@ -5,6 +5,7 @@
 //! naming both versions (mod_wsgi only fails later, in every child, with
 //! "No module named 'encodings'").
 
+use super::error::HomeError;
 use std::path::Path;
 
 /// The Python minor version this module was built against (e.g. "3.11").
@@ -69,38 +70,30 @@ fn venv_version(cfg: &str) -> Option<String> {
 }
 
 /// Validates a `WSGIPythonHome` value against the build Python.
-pub fn validate_home(value: &str) -> Result<Home, String> {
+pub fn validate_home(value: &str) -> Result<Home, HomeError> {
     let prefix = value.split(':').next().unwrap_or(value);
     let dir = Path::new(prefix);
+    let value_s = || value.to_string();
     if !dir.is_absolute() {
-        return Err(format!(
-            "WSGIPythonHome '{value}' is not an absolute path; expected the sys.prefix of a \
-             Python {BUILD_PYTHON_VERSION} installation or virtual environment"
-        ));
+        return Err(HomeError::NotAbsolute { value: value_s() });
     }
     if !dir.is_dir() {
-        return Err(format!(
-            "WSGIPythonHome '{value}' is not a directory (it does not exist or cannot be \
-             accessed); expected the sys.prefix of a Python {BUILD_PYTHON_VERSION} installation \
-             or virtual environment, as printed by `python -c 'import sys; print(sys.prefix)'`"
-        ));
+        return Err(HomeError::NotADirectory { value: value_s() });
     }
     let cfg = dir.join("pyvenv.cfg");
     if cfg.is_file() {
-        let text = std::fs::read_to_string(&cfg).map_err(|e| {
-            format!(
-                "WSGIPythonHome '{value}': cannot read {}: {e}",
-                cfg.display()
-            )
+        let text = std::fs::read_to_string(&cfg).map_err(|e| HomeError::UnreadableVenv {
+            value: value_s(),
+            cfg: cfg.display().to_string(),
+            reason: e.to_string(),
         })?;
         return match venv_version(&text) {
             Some(v) if v == BUILD_PYTHON_VERSION => Ok(Home::Venv(prefix.to_string())),
-            Some(v) => Err(format!(
-                "WSGIPythonHome '{value}' is a virtual environment made with Python {v}, but \
-                 this mod_wsgi was built for Python {BUILD_PYTHON_VERSION}; recreate the venv \
-                 with Python {BUILD_PYTHON_VERSION} (e.g. {BUILD_PYTHON_PREFIX}/bin/python{BUILD_PYTHON_VERSION} \
-                 -m venv {prefix}) or build mod_wsgi for Python {v}"
-            )),
+            Some(v) => Err(HomeError::VenvVersion {
+                value: value_s(),
+                prefix: prefix.to_string(),
+                made_with: v,
+            }),
             None => Ok(Home::Venv(prefix.to_string())),
         };
     }
@@ -120,12 +113,11 @@ pub fn validate_home(value: &str) -> Result<Home, String> {
         } else {
             format!("Python {}", other.join(", "))
         };
-        return Err(format!(
-            "WSGIPythonHome '{value}' has {found} under lib/, but this mod_wsgi was built for \
-             Python {BUILD_PYTHON_VERSION} (it needs {}/os.py); point it at a Python \
-             {BUILD_PYTHON_VERSION} prefix or virtual environment, not at site-packages",
-            stdlib.display()
-        ));
+        return Err(HomeError::NoStdlib {
+            value: value_s(),
+            found,
+            stdlib: stdlib.display().to_string(),
+        });
     }
     Ok(Home::Prefix(value.to_string()))
 }
@@ -149,12 +141,14 @@ mod tests {
 
     #[test]
     fn rejects_missing_and_relative_homes() {
-        let e = validate_home("/nonexistent/python-home").unwrap_err();
+        let e = validate_home("/nonexistent/python-home")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("WSGIPythonHome '/nonexistent/python-home' is not a directory"),
             "{e}"
         );
-        let e = validate_home("relative/home").unwrap_err();
+        let e = validate_home("relative/home").unwrap_err().to_string();
         assert!(e.contains("not an absolute path"), "{e}");
     }
 
@@ -163,7 +157,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wsgi-venv-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("pyvenv.cfg"), "home = /x/bin\nversion = 3.2.1\n").unwrap();
-        let e = validate_home(dir.to_str().unwrap()).unwrap_err();
+        let e = validate_home(dir.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("made with Python 3.2"), "{e}");
         assert!(
             e.contains(&format!("built for Python {BUILD_PYTHON_VERSION}")),

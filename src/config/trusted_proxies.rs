@@ -5,6 +5,11 @@
 
 use std::net::IpAddr;
 
+/// A `WSGITrustedProxies` value that is neither an address nor a subnet.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Unable to parse trusted proxy IP address/subnet of \"{0}\".")]
+pub struct BadSubnet(pub String);
+
 /// An address or subnet from `WSGITrustedProxies`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subnet {
@@ -14,8 +19,8 @@ pub struct Subnet {
 
 impl Subnet {
     /// Parses `ip` or `ip/bits` (IPv4 or IPv6).
-    pub fn parse(s: &str) -> Result<Subnet, String> {
-        let bad = || format!("Unable to parse trusted proxy IP address/subnet of \"{s}\".");
+    pub fn parse(s: &str) -> Result<Subnet, BadSubnet> {
+        let bad = || BadSubnet(s.to_string());
         let (ip, bits) = match s.split_once('/') {
             Some((ip, bits)) => (ip, Some(bits)),
             None => (s, None),

@@ -5,9 +5,10 @@
 //! then the Python settings of the group, the per-process settings shared
 //! with the Apache children (`python::configure_process`) and Python itself
 //! (`python::init`, GIL released afterwards). Called by `process::run` on
-//! the only thread of the process; errors are returned as the text of the
+//! the only thread of the process; errors ([`StartError`]) end the
 //! WSGIRS0410 line.
 
+use super::error::StartError;
 use super::supervisor::{Group, Registry};
 use crate::apache::log;
 use crate::config::ServerConfig;
@@ -54,15 +55,17 @@ pub fn close_inherited(group: &Group, reg: &Registry) {
 }
 
 /// Everything from the process name to the environment, before Python.
-pub fn become_daemon(group: &Group) -> Result<(), String> {
+pub fn become_daemon(group: &Group) -> Result<(), StartError> {
     let o = &group.opts;
     if let Some(name) = o.display_name() {
         set_display_name(&name);
     }
     drop_privileges(group)?;
     if let Some(home) = &o.home {
-        std::env::set_current_dir(home)
-            .map_err(|e| format!("cannot change to home directory '{home}': {e}"))?;
+        std::env::set_current_dir(home).map_err(|source| StartError::Home {
+            home: home.clone(),
+            source,
+        })?;
     }
     if let Some(m) = o.umask {
         // SAFETY: umask(2) on this single-threaded process.
@@ -111,7 +114,7 @@ pub fn python_settings(group: &Group) -> PythonSettings {
 }
 
 /// Applies the per-process settings and starts Python (GIL released after).
-pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), String> {
+pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), StartError> {
     let o = &group.opts;
     crate::python::configure_process(settings);
     let info = modules::ProcessInfo {
@@ -119,8 +122,7 @@ pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), Stri
         maximum_processes: o.processes as i32,
         threads_per_process: o.threads as i32,
     };
-    init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION)
-        .map_err(|e| format!("Python could not be started: {e}"))
+    init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION).map_err(StartError::Python)
 }
 
 /// Overwrites the process's argv area (what `ps` shows) and its comm name.
@@ -134,14 +136,14 @@ fn set_display_name(name: &str) {
     unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
 }
 
-fn drop_privileges(group: &Group) -> Result<(), String> {
+fn drop_privileges(group: &Group) -> Result<(), StartError> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
     let o = &group.opts;
     let uid = o.user.as_ref().map(|u| u.1).unwrap_or(group.apache_uid);
     if uid == 0 {
-        return Err("refusing to run a daemon process as root (user=, or the Apache User)".into());
+        return Err(StartError::Root);
     }
     let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
@@ -152,25 +154,30 @@ fn drop_privileges(group: &Group) -> Result<(), String> {
         _ => group.apache_gid,
     };
     let gid = nix::unistd::Gid::from_raw(gid);
-    nix::unistd::setgid(gid).map_err(|e| format!("setgid({gid}) failed: {e}"))?;
+    nix::unistd::setgid(gid).map_err(|source| StartError::Setgid {
+        gid: gid.as_raw(),
+        source,
+    })?;
     if !o.supplementary_groups.is_empty() {
         let gids: Vec<_> = o
             .supplementary_groups
             .iter()
             .map(|(_, g)| nix::unistd::Gid::from_raw(*g))
             .collect();
-        nix::unistd::setgroups(&gids).map_err(|e| format!("setgroups failed: {e}"))?;
+        nix::unistd::setgroups(&gids).map_err(StartError::Setgroups)?;
     } else if let Some(u) = &user {
         let name = std::ffi::CString::new(u.name.clone()).unwrap_or_default();
-        nix::unistd::initgroups(&name, gid)
-            .map_err(|e| format!("initgroups({}) failed: {e}", u.name))?;
+        nix::unistd::initgroups(&name, gid).map_err(|source| StartError::Initgroups {
+            user: u.name.clone(),
+            source,
+        })?;
     } else {
-        nix::unistd::setgroups(&[gid]).map_err(|e| format!("setgroups failed: {e}"))?;
+        nix::unistd::setgroups(&[gid]).map_err(StartError::Setgroups)?;
     }
     nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
-        .map_err(|e| format!("setuid({uid}) failed: {e}"))?;
+        .map_err(|source| StartError::Setuid { uid, source })?;
     if nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root() {
-        return Err("still root after setuid".into());
+        return Err(StartError::StillRoot);
     }
     Ok(())
 }

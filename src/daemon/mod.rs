@@ -14,6 +14,7 @@
 
 mod acceptor;
 mod bootstrap;
+pub mod error;
 mod host;
 pub mod process;
 pub mod server;

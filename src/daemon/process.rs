@@ -12,21 +12,24 @@
 
 use super::acceptor::Acceptor;
 use super::bootstrap::{self, STOP_SIGNALS};
+use super::error::StartError;
 use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING};
 use crate::python::init;
 use nix::sys::signal::SigSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn fatal(group: &Group, msg: String) -> ! {
+fn fatal(group: &Group, e: StartError) -> ! {
     log::server(
         Level::Alert,
         None,
         &format!(
-            "[WSGIRS0410] daemon process {} of group '{}': {msg}",
+            "{} daemon process {} of group '{}': {e}",
+            e.log_id(),
             std::process::id(),
             group.opts.name
         ),
@@ -61,7 +64,7 @@ fn log_stopping(group: &Group, why: &str) {
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0412] daemon process {} of group '{}' stopping ({})",
+            "{DAEMON_STOPPING} daemon process {} of group '{}' stopping ({})",
             std::process::id(),
             group.opts.name,
             why
@@ -97,7 +100,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0411] daemon process {} (#{index}) of group '{}' ready with {} threads",
+            "{DAEMON_READY} daemon process {} (#{index}) of group '{}' ready with {} threads",
             std::process::id(),
             o.name,
             o.threads
@@ -117,10 +120,23 @@ fn serve_until_stopped(state: &Arc<DaemonState>, mask: &SigSet) -> bool {
     let group = &state.group;
     let acceptor = match Acceptor::new(group.listener) {
         Ok(a) => Arc::new(a),
-        Err(e) => fatal(group, format!("cannot wait for connections: {e}")),
+        Err(source) => fatal(
+            group,
+            StartError::Resources {
+                what: "cannot wait for connections",
+                source,
+            },
+        ),
     };
-    let workers = workers::start(state, &acceptor)
-        .unwrap_or_else(|e| fatal(group, format!("cannot start worker threads: {e}")));
+    let workers = workers::start(state, &acceptor).unwrap_or_else(|source| {
+        fatal(
+            group,
+            StartError::Resources {
+                what: "cannot start worker threads",
+                source,
+            },
+        )
+    });
     let monitor = watchdog::start_gil_monitor(state);
     let why = watchdog::wait_for_stop(state, mask);
     state.stop();
@@ -152,14 +168,15 @@ fn service_main(state: Arc<DaemonState>, mask: SigSet) -> ! {
             // SAFETY: leaving the forked process without Apache's exit handlers.
             unsafe { libc::_exit(0) }
         });
-    if let Err(e) = waiter {
-        fatal(&group, format!("cannot start the stop-signal thread: {e}"));
+    if let Err(source) = waiter {
+        let what = "cannot start the stop-signal thread";
+        fatal(&group, StartError::Resources { what, source });
     }
     log::server(
         Level::Info,
         None,
         &format!(
-            "[WSGIRS0411] service daemon process {} of group '{}' running its scripts",
+            "{SERVICE_DAEMON_RUNNING} service daemon process {} of group '{}' running its scripts",
             std::process::id(),
             group.opts.name
         ),

@@ -10,6 +10,7 @@ use super::host::{DaemonHost, Finisher, PanicAnswer};
 use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::CONNECTION_REFUSED;
 use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::request;
@@ -174,7 +175,7 @@ fn reject(mut w: &UnixStream, group: &Group, reason: proto::RejectReason, why: S
         Level::Err,
         None,
         &format!(
-            "[WSGIRS0420] daemon process {} of group '{}' refused a connection: {why}",
+            "{CONNECTION_REFUSED} daemon process {} of group '{}' refused a connection: {why}",
             PID.with(|p| *p),
             group.opts.name
         ),

@@ -11,6 +11,7 @@
 
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -130,7 +131,7 @@ impl DaemonState {
         let max = self.group.opts.maximum_requests;
         if max > 0 && served == max {
             self.restart_self(
-                "[WSGIRS0413]",
+                MAXIMUM_REQUESTS,
                 &format!("reached maximum-requests={max}; restarting"),
             );
         }
@@ -201,14 +202,14 @@ impl DaemonState {
             return;
         }
         self.restart_self(
-            "[WSGIRS0416]",
+            SCRIPT_CHANGED,
             &format!("restarting: WSGI script '{script}' changed"),
         );
     }
 
     /// Logs why this daemon process restarts itself, then stops it after its
     /// requests in flight (the supervisor starts a new one).
-    fn restart_self(&self, code: &str, why: &str) {
+    fn restart_self(&self, code: LogId, why: &str) {
         log::server(
             Level::Info,
             None,

@@ -9,8 +9,12 @@
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
+use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, OPTIONS_NOT_ENFORCED,
+};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::{mpm, other_child, process};
@@ -89,18 +93,16 @@ type Scoped = (Arc<DaemonOptions>, Option<String>);
 
 /// Every group of every server record, with the vhost scope. Fails on a
 /// name defined twice anywhere.
-fn collect_groups(s: Server) -> Result<Vec<Scoped>, String> {
+fn collect_groups(s: Server) -> Result<Vec<Scoped>, SupervisorError> {
     let mut out: Vec<Scoped> = Vec::new();
     for (server, cfg) in s.distinct_configs::<ServerConfig>() {
         {
             let scope = server.is_virtual().then(|| server.hostname().into_owned());
             for g in &cfg.daemon.groups {
                 if out.iter().any(|(o, _)| o.name == g.name) {
-                    return Err(format!(
-                        "[WSGIRS0401] WSGIDaemonProcess: name '{}' is defined more than once; \
-                         daemon process group names must be unique across the server",
-                        g.name
-                    ));
+                    return Err(SupervisorError::DuplicateGroup {
+                        name: g.name.clone(),
+                    });
                 }
                 out.push((g.clone(), scope.clone()));
             }
@@ -148,7 +150,13 @@ impl Generation {
     }
 
     /// Creates group number `id`'s socket (owned by pconf) and secret.
-    fn group(&self, pconf: Pool, s: Server, id: usize, scoped: Scoped) -> Result<Group, String> {
+    fn group(
+        &self,
+        pconf: Pool,
+        s: Server,
+        id: usize,
+        scoped: Scoped,
+    ) -> Result<Group, SupervisorError> {
         let (opts, scope) = scoped;
         let pid = std::process::id();
         let path = socket::path(
@@ -160,21 +168,18 @@ impl Generation {
             id,
         );
         let fd = socket::listen(&path, opts.listen_backlog, self.apache_uid, self.apache_gid)
-            .map_err(|e| {
-                format!(
-                    "[WSGIRS0402] cannot create the socket '{path}' of daemon process group '{}': \
-                 {e}; check that the directory of WSGISocketPrefix ('{}') exists and is \
-                 writable by root and searchable by the Apache user",
-                    opts.name, self.prefix
-                )
+            .map_err(|source| SupervisorError::Socket {
+                path: path.clone(),
+                group: opts.name.clone(),
+                prefix: self.prefix.clone(),
+                source,
             })?;
         pconf.adopt(socket::SocketGuard {
             fd,
             path: path.clone(),
             owner: pid,
         });
-        let token = AuthToken::generate()
-            .map_err(|e| format!("[WSGIRS0403] cannot read random bytes for the secret: {e}"))?;
+        let token = AuthToken::generate().map_err(SupervisorError::Random)?;
         let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
             self.apache_timeout_us.max(1_000_000) as u64,
         ));
@@ -183,7 +188,7 @@ impl Generation {
                 Level::Warning,
                 Some(s),
                 &format!(
-                    "[WSGIRS0404] WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
+                    "{OPTIONS_NOT_ENFORCED} WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
                      by this version",
                     opts.name,
                     opts.not_enforced.join(", ")
@@ -213,8 +218,8 @@ impl Generation {
     }
 }
 
-/// post_config: starts this generation's daemons. Returns an error line on failure.
-pub fn start(pconf: Pool, s: Server) -> Result<(), String> {
+/// post_config: starts this generation's daemons.
+pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if process::first_time(s, FIRST_PASS_KEY) {
         return Ok(());
     }
@@ -259,7 +264,7 @@ impl Slot {
                 Level::Alert,
                 None,
                 &format!(
-                    "[WSGIRS0405] cannot fork daemon process of group '{}': {}",
+                    "{DAEMON_FORK_FAILED} cannot fork daemon process of group '{}': {}",
                     self.group.opts.name,
                     std::io::Error::last_os_error()
                 ),
@@ -276,7 +281,7 @@ impl Slot {
             Level::Info,
             None,
             &format!(
-                "[WSGIRS0406] started daemon process {pid} of group '{}'",
+                "{DAEMON_STARTED} started daemon process {pid} of group '{}'",
                 self.group.opts.name
             ),
         );
@@ -315,7 +320,7 @@ impl other_child::Watch for Slot {
             Level::Warning,
             None,
             &format!(
-                "[WSGIRS0407] daemon process {pid} of group '{}' {how}; restarting it{}",
+                "{DAEMON_DIED} daemon process {pid} of group '{}' {how}; restarting it{}",
                 self.group.opts.name,
                 if delay.is_zero() {
                     String::new()

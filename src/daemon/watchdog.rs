@@ -8,6 +8,7 @@
 
 use super::state::{DaemonState, SelfStop};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{DEADLOCK_TIMEOUT, REQUEST_TIMEOUT};
 use crate::config::daemon_options::DaemonOptions;
 use nix::sys::signal::{SigSet, Signal};
 use std::sync::Arc;
@@ -71,7 +72,7 @@ fn deadlock(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
             Level::Err,
             None,
             &format!(
-                "[WSGIRS0415] daemon process {} could not take the Python GIL for \
+                "{DEADLOCK_TIMEOUT} daemon process {} could not take the Python GIL for \
                  deadlock-timeout={:.1}s; restarting the process",
                 std::process::id(),
                 limit.as_secs_f64()
@@ -92,7 +93,7 @@ fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static st
             Level::Err,
             None,
             &format!(
-                "[WSGIRS0414] daemon process {} has a request running longer than \
+                "{REQUEST_TIMEOUT} daemon process {} has a request running longer than \
                  request-timeout={:.1}s; restarting the process",
                 std::process::id(),
                 limit.as_secs_f64()

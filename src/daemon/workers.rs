@@ -12,6 +12,7 @@ use super::server;
 use super::state::DaemonState;
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::PANIC_DAEMON_WORKER;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -69,7 +70,7 @@ fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
                 Level::Err,
                 None,
                 &format!(
-                    "[WSGIRS0417] daemon process {} of group '{}': internal error (panic) in \
+                    "{PANIC_DAEMON_WORKER} daemon process {} of group '{}': internal error (panic) in \
                      worker thread {id}: {panic}; the request failed and this thread keeps serving",
                     std::process::id(),
                     state.group.opts.name

@@ -13,6 +13,11 @@ pub mod proxy;
 pub mod relay;
 
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{
+    BAD_CONTENT_LENGTH, BODY_TOO_LARGE, CHUNKED_NOT_ENABLED, CHUNKED_WITH_LENGTH, DIRECTORY_AS_APP,
+    EMBEDDED_RESTRICTED, EXEC_CGI_OFF, PATH_INFO_REFUSED, PROCESS_NOT_ALLOWED,
+    PYTHON_NOT_INITIALISED, SCRIPT_NOT_FOUND, TRANSFER_ENCODING_UNSUPPORTED,
+};
 use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::{DirConfig, HandlerScript, HeadMode, ServerConfig};
@@ -165,19 +170,23 @@ fn check_script(r: &Request<'_>, aliased: bool, filename: &str) -> Option<c_int>
         return Some(fail(
             r,
             sys::HTTP_FORBIDDEN,
-            "[WSGIRS0101] Options ExecCGI is off in this directory.",
+            &format!("{EXEC_CGI_OFF} Options ExecCGI is off in this directory."),
         ));
     }
     match r.file_type() {
         0 => Some(fail(
             r,
             sys::HTTP_NOT_FOUND,
-            &format!("[WSGIRS0102] Target WSGI script not found or unable to stat: {filename}"),
+            &format!(
+                "{SCRIPT_NOT_FOUND} Target WSGI script not found or unable to stat: {filename}"
+            ),
         )),
         t if t == sys::APR_DIR => Some(fail(
             r,
             sys::HTTP_FORBIDDEN,
-            &format!("[WSGIRS0106] Attempt to invoke directory as WSGI application: {filename}"),
+            &format!(
+                "{DIRECTORY_AS_APP} Attempt to invoke directory as WSGI application: {filename}"
+            ),
         )),
         _ => None,
     }
@@ -238,7 +247,7 @@ fn check_request(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Optio
         return Some(fail(
             r,
             sys::HTTP_NOT_FOUND,
-            "[WSGIRS0107] AcceptPathInfo off disallows user's path.",
+            &format!("{PATH_INFO_REFUSED} AcceptPathInfo off disallows user's path."),
         ));
     }
     if !crate::config::daemon::allowed(dir.restrict_process.as_deref(), process_group) {
@@ -246,7 +255,7 @@ fn check_request(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Optio
             r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
             &format!(
-                "[WSGIRS0439] Daemon process called '{process_group}' cannot be accessed by this \
+                "{PROCESS_NOT_ALLOWED} Daemon process called '{process_group}' cannot be accessed by this \
                  WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
             ),
         ));
@@ -265,16 +274,20 @@ fn check_embedded(r: &Request<'_>) -> Option<c_int> {
         return Some(fail(
             r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
-            "[WSGIRS0301] Embedded mode of mod_wsgi disabled by runtime configuration \
-             (WSGIRestrictEmbedded On).",
+            &format!(
+                "{EMBEDDED_RESTRICTED} Embedded mode of mod_wsgi disabled by runtime configuration \
+             (WSGIRestrictEmbedded On)."
+            ),
         ));
     }
     if !init::is_initialized() {
         return Some(fail(
             r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
-            "[WSGIRS0109] Embedded mode cannot be used as Python was not initialised in this \
-             process (see the start-up errors above).",
+            &format!(
+                "{PYTHON_NOT_INITIALISED} Embedded mode cannot be used as Python was not initialised in this \
+             process (see the start-up errors above)."
+            ),
         ));
     }
     None
@@ -309,7 +322,7 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
                 r,
                 sys::HTTP_NOT_IMPLEMENTED,
                 &format!(
-                    "[WSGIRS0110] Unexpected value for Transfer-Encoding of '{}' supplied. Only 'chunked' supported.",
+                    "{TRANSFER_ENCODING_UNSUPPORTED} Unexpected value for Transfer-Encoding of '{}' supplied. Only 'chunked' supported.",
                     String::from_utf8_lossy(te)
                 ),
             ));
@@ -318,16 +331,20 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
             return Some(fail(
                 r,
                 sys::HTTP_LENGTH_REQUIRED,
-                "[WSGIRS0111] Request requires chunked transfer encoding, but support for \
-                 chunked transfer encoding has not been enabled (WSGIChunkedRequest On).",
+                &format!(
+                    "{CHUNKED_NOT_ENABLED} Request requires chunked transfer encoding, but support for \
+                 chunked transfer encoding has not been enabled (WSGIChunkedRequest On)."
+                ),
             ));
         }
         if headers.get("Content-Length").is_some() {
             return Some(fail(
                 r,
                 sys::HTTP_BAD_REQUEST,
-                "[WSGIRS0302] Unexpected Content-Length header supplied where \
-                 Transfer-Encoding was specified as 'chunked'.",
+                &format!(
+                    "{CHUNKED_WITH_LENGTH} Unexpected Content-Length header supplied where \
+                 Transfer-Encoding was specified as 'chunked'."
+                ),
             ));
         }
     }
@@ -341,7 +358,7 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
                 r,
                 sys::HTTP_BAD_REQUEST,
                 &format!(
-                    "[WSGIRS0112] Invalid Content-Length header value of '{}' was supplied.",
+                    "{BAD_CONTENT_LENGTH} Invalid Content-Length header value of '{}' was supplied.",
                     String::from_utf8_lossy(cl)
                 ),
             ));
@@ -352,7 +369,7 @@ fn check_body(r: &Request<'_>, chunked_ok: bool) -> Option<c_int> {
                 r,
                 sys::HTTP_REQUEST_ENTITY_TOO_LARGE,
                 &format!(
-                    "[WSGIRS0113] Request body of {len} bytes exceeds LimitRequestBody {limit}."
+                    "{BODY_TOO_LARGE} Request body of {len} bytes exceeds LimitRequestBody {limit}."
                 ),
             ));
         }

@@ -7,6 +7,7 @@
 
 use super::{interp, logstream, modules};
 use crate::apache::log::Level;
+use crate::apache::log_ids::FINALISATION_SKIPPED;
 use crate::config::python::{
     BUILD_PYTHON_PREFIX, BUILD_PYTHON_VERSION, HashSeed, Home, PythonSettings,
 };
@@ -262,7 +263,7 @@ pub fn finalize() {
             Level::Info,
             None,
             &format!(
-                "[WSGIRS0204] process {} exiting while Python code is running; skipping interpreter finalisation",
+                "{FINALISATION_SKIPPED} process {} exiting while Python code is running; skipping interpreter finalisation",
                 std::process::id()
             ),
         );

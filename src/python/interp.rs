@@ -11,6 +11,7 @@
 
 use super::{enter, init, tstate};
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{INTERPRETER_FAILED, LogId, SUB_INTERPRETER_CREATED};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use std::sync::{Mutex, OnceLock};
@@ -74,10 +75,29 @@ pub fn run<R>(interp: &Interp, f: impl FnOnce(Python<'_>) -> R) -> R {
     enter::call(interp.entry, f)
 }
 
+/// Why the interpreter of an application group is not available.
+#[derive(Debug, thiserror::Error)]
+pub enum InterpError {
+    #[error("Python is not initialised in this process")]
+    NotInitialised,
+    #[error("Py_NewInterpreter failed for application group '{group}'")]
+    NewInterpreter { group: String },
+    /// Setting the new interpreter up raised (`traceback`: its lines, ` | `-joined).
+    #[error("setting up the interpreter of application group '{group}' failed: {traceback}")]
+    Setup { group: String, traceback: String },
+}
+
+impl InterpError {
+    /// The id of the log line this error is reported in.
+    pub fn log_id(&self) -> LogId {
+        INTERPRETER_FAILED
+    }
+}
+
 /// The interpreter for application group `group`, created on first use.
 /// Call without holding the GIL.
-pub fn for_group(group: &str) -> Result<&'static Interp, String> {
-    let main = main().ok_or("Python is not initialised in this process")?;
+pub fn for_group(group: &str) -> Result<&'static Interp, InterpError> {
+    let main = main().ok_or(InterpError::NotInitialised)?;
     if group.is_empty() {
         return Ok(main);
     }
@@ -91,7 +111,7 @@ pub fn for_group(group: &str) -> Result<&'static Interp, String> {
     Ok(leaked)
 }
 
-fn create(main: &Interp, group: &str) -> Result<Interp, String> {
+fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let _entered = tstate::enter(main);
     // SAFETY: this thread holds the GIL with its main-interpreter state current.
     let main_ts = unsafe { ffi::PyThreadState_Get() };
@@ -100,9 +120,9 @@ fn create(main: &Interp, group: &str) -> Result<Interp, String> {
     if ts.is_null() {
         // SAFETY: on failure CPython leaves no thread state current; restore ours.
         unsafe { ffi::PyThreadState_Swap(main_ts) };
-        return Err(format!(
-            "Py_NewInterpreter failed for application group '{group}'"
-        ));
+        return Err(InterpError::NewInterpreter {
+            group: group.to_string(),
+        });
     }
     // SAFETY: `ts` is current and belongs to the new interpreter.
     let ptr = unsafe { ffi::PyThreadState_GetInterpreter(ts) };
@@ -130,11 +150,9 @@ fn create(main: &Interp, group: &str) -> Result<Interp, String> {
             Err(lines)
         }
     };
-    let result = result.map_err(|lines| {
-        format!(
-            "setting up the interpreter of application group '{group}' failed: {}",
-            lines.join(" | ")
-        )
+    let result = result.map_err(|lines| InterpError::Setup {
+        group: group.to_string(),
+        traceback: lines.join(" | "),
     });
     if let Ok(interp) = &result {
         tstate::adopt(interp, ts);
@@ -146,7 +164,7 @@ fn create(main: &Interp, group: &str) -> Result<Interp, String> {
             Level::Info,
             None,
             &format!(
-                "[WSGIRS0203] created sub-interpreter for application group '{group}' in process {}",
+                "{SUB_INTERPRETER_CREATED} created sub-interpreter for application group '{group}' in process {}",
                 std::process::id()
             ),
         );

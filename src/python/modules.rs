@@ -11,6 +11,7 @@
 //! subpackages.
 
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{MOD_WSGI_PACKAGE_FAILED, MOD_WSGI_PACKAGE_FOUND};
 use crate::apache::{mpm, sys};
 use pyo3::exceptions::PyModuleNotFoundError;
 use pyo3::prelude::*;
@@ -106,7 +107,7 @@ fn adopt_package_path(py: Python<'_>, m: &Bound<'_, PyModule>, group: &str) {
         Err(e) if e.is_instance_of::<PyModuleNotFoundError>(py) => return,
         Err(e) => {
             let mut lines = vec![format!(
-                "[WSGIRS0206] the 'mod_wsgi' Python package on sys.path of application group \
+                "{MOD_WSGI_PACKAGE_FAILED} the 'mod_wsgi' Python package on sys.path of application group \
                  '{group}' failed to import; its subpackages will not be importable"
             )];
             lines.extend(super::format_exception(py, &e));
@@ -128,7 +129,7 @@ fn adopt_package_path(py: Python<'_>, m: &Bound<'_, PyModule>, group: &str) {
                 Level::Info,
                 None,
                 &format!(
-                    "[WSGIRS0205] imported the existing 'mod_wsgi' Python package in application \
+                    "{MOD_WSGI_PACKAGE_FOUND} imported the existing 'mod_wsgi' Python package in application \
                      group '{group}'; its subpackages import from {shown}"
                 ),
             )

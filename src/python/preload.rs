@@ -8,6 +8,7 @@
 //! Failures are logged; the process keeps going. Called without the GIL.
 
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::IMPORT_SCRIPT_FAILED;
 use crate::apache::request::Server;
 use crate::config::ServerConfig;
 use crate::python::{interp, script};
@@ -52,8 +53,8 @@ pub fn run_group(main: Server, process_group: &str) {
         };
         let interp = match interp::for_group(group) {
             Ok(i) => i,
-            Err(msg) => {
-                log::server(Level::Err, Some(server), &format!("[WSGIRS0114] {msg}"));
+            Err(e) => {
+                log::server(Level::Err, Some(server), &format!("{} {e}", e.log_id()));
                 continue;
             }
         };
@@ -67,7 +68,7 @@ pub fn run_group(main: Server, process_group: &str) {
                 Level::Err,
                 Some(server),
                 &format!(
-                    "[WSGIRS0304] Failed to import WSGIImportScript '{}' into application group \
+                    "{IMPORT_SCRIPT_FAILED} Failed to import WSGIImportScript '{}' into application group \
                      '{}'.",
                     import.script, import.application_group
                 ),

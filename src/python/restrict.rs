@@ -1,11 +1,13 @@
 //! `WSGIRestrictStdin`, `WSGIRestrictStdout` and `WSGIRestrictSignal` for
 //! one interpreter, as mod_wsgi applies them: a restricted `sys.stdin` or
 //! `sys.stdout` raises `OSError` on any use, and with signal restriction
-//! (the default) `signal.signal()` registers nothing, logs a warning with
+//! (the default) `signal.signal()` registers nothing, logs a warning (its id
+//! passed in as `log_id`) with
 //! the caller's stack to the error log and returns the current handler, so
 //! applications cannot take Apache's signals away from it.
 //! Called from `init::setup_interpreter` with the GIL held.
 
+use crate::apache::log_ids::SIGNAL_RESTRICTED;
 use crate::config::python::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -28,7 +30,7 @@ if restrict_stdout:
     sys.stdout = Restricted('sys.stdout')
 if restrict_signal:
     def _mod_wsgi_signal(signalnum, handler, _getsignal=signal.getsignal):
-        sys.stderr.write('[WSGIRS0303] Callback registration for signal %d ignored '
+        sys.stderr.write(log_id + ' Callback registration for signal %d ignored '
                          '(WSGIRestrictSignal On).\\n' % signalnum)
         import traceback  # only here: it pulls in re, tokenize, ... (memory per process)
         sys.stderr.writelines(traceback.format_stack()[:-1])
@@ -42,6 +44,7 @@ pub fn install(py: Python<'_>, settings: &PythonSettings) -> PyResult<()> {
     let globals = PyDict::new(py);
     globals.set_item("restrict_stdin", settings.restrict_stdin.unwrap_or(false))?;
     globals.set_item("restrict_stdout", settings.restrict_stdout.unwrap_or(false))?;
+    globals.set_item("log_id", SIGNAL_RESTRICTED.to_string())?;
     globals.set_item("restrict_signal", settings.restrict_signal.unwrap_or(true))?;
     py.run(CODE, Some(&globals), None)
 }

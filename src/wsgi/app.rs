@@ -10,6 +10,7 @@ use super::host::Exchange;
 use super::response::Response;
 use super::start_response::StartResponse;
 use crate::apache::log::Level;
+use crate::apache::log_ids::{APP_EXCEPTION, CLIENT_CLOSED, CONTENT_LENGTH_SHORT};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use std::sync::Arc;
@@ -181,7 +182,7 @@ fn outcome(
                     exchange,
                     Level::Err,
                     &[format!(
-                        "[WSGIRS0104] WSGI script '{label}' declared Content-Length {declared} \
+                        "{CONTENT_LENGTH_SHORT} WSGI script '{label}' declared Content-Length {declared} \
                          but returned only {written} bytes; closing the connection"
                     )],
                 );
@@ -202,7 +203,7 @@ fn outcome(
                     exchange,
                     Level::Info,
                     &[format!(
-                        "[WSGIRS0105] client closed the connection during WSGI script '{label}': {what}"
+                        "{CLIENT_CLOSED} client closed the connection during WSGI script '{label}': {what}"
                     )],
                 );
             } else {
@@ -210,7 +211,9 @@ fn outcome(
                     py,
                     exchange,
                     &e,
-                    &format!("[WSGIRS0103] Exception occurred processing WSGI script '{label}'."),
+                    &format!(
+                        "{APP_EXCEPTION} Exception occurred processing WSGI script '{label}'."
+                    ),
                 );
             }
             if sent {

@@ -11,6 +11,7 @@ use super::input::Input;
 use super::response::Response;
 use super::{Outcome, app};
 use crate::apache::log::Level;
+use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::python::logstream::{LogStream, Sink};
 use crate::python::{interp, script};
 use pyo3::prelude::*;
@@ -45,8 +46,9 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
     let exchange = Arc::new(Exchange::new(host));
     let interp = match interp::for_group(target.application_group) {
         Ok(i) => i,
-        Err(msg) => {
-            let _ = exchange.with_host(|h| h.log(Level::Err, &format!("[WSGIRS0114] {msg}")));
+        Err(e) => {
+            let line = format!("{} {e}", e.log_id());
+            let _ = exchange.with_host(|h| h.log(Level::Err, &line));
             exchange.expire();
             return Ended::NotRun;
         }
@@ -57,7 +59,7 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
         if let Err(e) = h.finish() {
             h.log(
                 Level::Info,
-                &format!("[WSGIRS0105] could not complete the response: {e}"),
+                &format!("{CLIENT_CLOSED} could not complete the response: {e}"),
             );
         }
     });
@@ -88,7 +90,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
             log_failure(
                 py,
                 exchange,
-                format!("[WSGIRS0115] Failed to exec Python script file '{script}'."),
+                format!("{SCRIPT_LOAD_FAILED} Failed to exec Python script file '{script}'."),
                 &e,
                 Some(format!(
                     "Exception occurred processing WSGI script '{script}'."
@@ -120,7 +122,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
             log_failure(
                 py,
                 exchange,
-                "[WSGIRS0116] Failed to build the WSGI environ.".into(),
+                format!("{ENVIRON_FAILED} Failed to build the WSGI environ."),
                 &e,
                 None,
             );

@@ -24,25 +24,58 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// A status or header the application passed to `start_response` that
+/// cannot be sent (raised to it as `ValueError` with this message).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    #[error(
+        "invalid status '{status}': expected three digits, a space and a reason phrase, e.g. '200 OK'"
+    )]
+    StatusForm { status: String },
+    #[error("status {status:?} contains control characters")]
+    StatusControl { status: String },
+    #[error("invalid status '{status}'")]
+    StatusNotNumber { status: String },
+    #[error("invalid status code {code} in '{status}'")]
+    StatusCode { code: u16, status: String },
+    #[error("response header name is empty")]
+    EmptyHeaderName,
+    #[error("control, space or ':' character in response header name: {name:?}")]
+    HeaderName { name: String },
+    #[error("carriage return, line feed or NUL in value of response header {name:?}: {value:?}")]
+    HeaderValue { name: String, value: String },
+    #[error("response header {name:?} contains {c:?}, which is not latin-1 (ISO-8859-1)")]
+    NotLatin1 { name: String, c: char },
+    #[error("hop-by-hop header {name:?} not allowed in a WSGI response (PEP 3333)")]
+    HopByHop { name: String },
+}
+
 /// Parses and validates a WSGI status string ("200 OK").
-pub fn parse_status(status: &str) -> Result<u16, String> {
+pub fn parse_status(status: &str) -> Result<u16, ResponseError> {
     let bytes = status.as_bytes();
     if bytes.len() < 3
         || !bytes[..3].iter().all(u8::is_ascii_digit)
         || (bytes.len() > 3 && bytes[3] != b' ')
     {
-        return Err(format!(
-            "invalid status '{status}': expected three digits, a space and a reason phrase, e.g. '200 OK'"
-        ));
+        return Err(ResponseError::StatusForm {
+            status: status.to_string(),
+        });
     }
     if bytes.iter().any(|&b| b < 0x20 || b == 0x7f) {
-        return Err(format!("status {status:?} contains control characters"));
+        return Err(ResponseError::StatusControl {
+            status: status.to_string(),
+        });
     }
     let code: u16 = status[..3]
         .parse()
-        .map_err(|_| format!("invalid status '{status}'"))?;
+        .map_err(|_| ResponseError::StatusNotNumber {
+            status: status.to_string(),
+        })?;
     if !(100..=999).contains(&code) {
-        return Err(format!("invalid status code {code} in '{status}'"));
+        return Err(ResponseError::StatusCode {
+            code,
+            status: status.to_string(),
+        });
     }
     Ok(code)
 }
@@ -51,29 +84,31 @@ pub fn parse_status(status: &str) -> Result<u16, String> {
 /// no control or space character in a name, no CR, LF or NUL in a value,
 /// latin-1 only) plus PEP 3333's ban on hop-by-hop headers and on ':' in
 /// a name.
-pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     if name.is_empty() {
-        return Err("response header name is empty".to_string());
+        return Err(ResponseError::EmptyHeaderName);
     }
     if name.chars().any(|c| c.is_control() || c == ' ' || c == ':') {
-        return Err(format!(
-            "control, space or ':' character in response header name: {name:?}"
-        ));
+        return Err(ResponseError::HeaderName {
+            name: name.to_string(),
+        });
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(format!(
-            "carriage return, line feed or NUL in value of response header {name:?}: {value:?}"
-        ));
+        return Err(ResponseError::HeaderValue {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
     }
     if let Some(c) = name.chars().chain(value.chars()).find(|&c| c as u32 > 0xff) {
-        return Err(format!(
-            "response header {name:?} contains {c:?}, which is not latin-1 (ISO-8859-1)"
-        ));
+        return Err(ResponseError::NotLatin1 {
+            name: name.to_string(),
+            c,
+        });
     }
     if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
-        return Err(format!(
-            "hop-by-hop header {name:?} not allowed in a WSGI response (PEP 3333)"
-        ));
+        return Err(ResponseError::HopByHop {
+            name: name.to_string(),
+        });
     }
     Ok(())
 }
@@ -90,7 +125,7 @@ fn extract_str(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
 
 fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Head> {
     let status_line = extract_str(status, "status")?;
-    let code = parse_status(&status_line).map_err(PyValueError::new_err)?;
+    let code = parse_status(&status_line).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let list = headers.cast::<PyList>().map_err(|_| {
         PyTypeError::new_err(format!(
             "response headers must be a list, value of type {} found",
@@ -114,7 +149,7 @@ fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult
         }
         let name = extract_str(&tuple.get_item(0)?, "header name")?;
         let value = extract_str(&tuple.get_item(1)?, "header value")?;
-        check_header(&name, &value).map_err(PyValueError::new_err)?;
+        check_header(&name, &value).map_err(|e| PyValueError::new_err(e.to_string()))?;
         out.push((name, value));
     }
     Ok(Head {

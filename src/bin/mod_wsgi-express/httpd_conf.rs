@@ -68,7 +68,7 @@ pub fn render(opts: &Options) -> String {
 /// harmless mod_wsgi directive (the value the main server has too). Apache shares the
 /// main server's record with a virtual host that uses no directive of the module, and
 /// the module then sees the main server's `WSGIDaemonProcess` twice and refuses to
-/// start ([WSGIRS0401] "defined more than once").
+/// start (WSGIRS0401, "defined more than once").
 fn own_vhost_records(conf: &str) -> String {
     let mut out = String::with_capacity(conf.len() + 256);
     for line in conf.lines() {

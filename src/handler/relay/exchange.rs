@@ -8,6 +8,12 @@
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
 use crate::apache::log::Level;
+use crate::apache::log_ids::{
+    BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BODY_SEND_FAILED, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED,
+    DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED, DAEMON_UNREACHABLE,
+    HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR, REQUEST_TOO_LARGE,
+    RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
+};
 use crate::apache::sys;
 use crate::handler::buffers;
 use crate::proto::{
@@ -104,7 +110,7 @@ pub(super) fn encode<'a>(
     let environ_frame = buffers::Pooled(environ.finish(), &buffers::ENVIRON);
     if let Some(e) = push_err {
         return Err(format!(
-            "[WSGIRS0433] request environment too large for the daemon protocol: {e}"
+            "{REQUEST_TOO_LARGE} request environment too large for the daemon protocol: {e}"
         ));
     }
     match (Message::Hello(hello).to_frame(), body_complete().to_frame()) {
@@ -116,7 +122,7 @@ pub(super) fn encode<'a>(
             body,
         }),
         (Err(e), _) | (_, Err(e)) => Err(format!(
-            "[WSGIRS0433] cannot encode the request for the daemon: {e}"
+            "{REQUEST_TOO_LARGE} cannot encode the request for the daemon: {e}"
         )),
     }
 }
@@ -186,7 +192,7 @@ fn attempt<H: RelayHost>(
             host,
             sys::HTTP_SERVICE_UNAVAILABLE,
             &format!(
-                "[WSGIRS0432] Unable to send the request to WSGI daemon process '{name}': {e}"
+                "{DAEMON_UNREACHABLE} Unable to send the request to WSGI daemon process '{name}': {e}"
             ),
         ));
     }
@@ -284,7 +290,7 @@ impl<H: RelayHost> Relay<'_, H> {
             };
             if let Err(e) = self.link.session.recv(&msg) {
                 let text = format!(
-                    "[WSGIRS0436] protocol error from daemon process '{}': {e}",
+                    "{PROTOCOL_ERROR} protocol error from daemon process '{}': {e}",
                     self.link.name
                 );
                 return self.link.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text);
@@ -362,7 +368,7 @@ impl<H: RelayHost> Link<'_, H> {
 
     fn daemon_closed(&mut self) -> c_int {
         let text = format!(
-            "[WSGIRS0434] Truncated or oversized response headers received from daemon process \
+            "{DAEMON_CLOSED} Truncated or oversized response headers received from daemon process \
              '{}': the daemon closed the connection{}",
             self.name,
             if self.head_sent {
@@ -385,18 +391,19 @@ impl<H: RelayHost> Link<'_, H> {
             {
                 self.cancel(CancelReason::ChildTimeout);
                 let text = format!(
-                    "[WSGIRS0435] Timeout when reading response headers from daemon process '{name}'"
+                    "{HEAD_TIMEOUT} Timeout when reading response headers from daemon process '{name}'"
                 );
                 self.broken(sys::HTTP_GATEWAY_TIME_OUT, text)
             }
             proto::ProtoError::Io(e) => {
-                let text = format!("[WSGIRS0434] error reading from daemon process '{name}': {e}");
+                let text =
+                    format!("{DAEMON_READ_ERROR} error reading from daemon process '{name}': {e}");
                 self.broken(sys::HTTP_BAD_GATEWAY, text)
             }
             e => {
                 self.cancel(CancelReason::ChildTimeout);
                 let text = format!(
-                    "[WSGIRS0436] Truncated or oversized response headers received from daemon \
+                    "{HEAD_OVERSIZED_OR_MALFORMED} Truncated or oversized response headers received from daemon \
                      process '{name}': {e}"
                 );
                 self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text)
@@ -415,7 +422,7 @@ impl<H: RelayHost> Link<'_, H> {
                     && let Err(e) = self.pump_body(n)
                 {
                     let text = format!(
-                        "[WSGIRS0434] error sending the request body to daemon process '{name}': {e}"
+                        "{BODY_SEND_FAILED} error sending the request body to daemon process '{name}': {e}"
                     );
                     return Step::Done(self.broken(sys::HTTP_BAD_GATEWAY, text));
                 }
@@ -438,14 +445,15 @@ impl<H: RelayHost> Link<'_, H> {
             Message::Error(e) => {
                 let status = e.kind.http_status() as u32;
                 let text = format!(
-                    "[WSGIRS0438] daemon process '{name}' reported {:?}: {}",
+                    "{DAEMON_ERROR} daemon process '{name}' reported {:?}: {}",
                     e.kind,
                     String::from_utf8_lossy(e.message)
                 );
                 Step::Done(self.broken(status, text))
             }
             _ => {
-                let text = format!("[WSGIRS0436] unexpected frame from daemon process '{name}'");
+                let text =
+                    format!("{UNEXPECTED_FRAME} unexpected frame from daemon process '{name}'");
                 Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
             }
         }
@@ -458,7 +466,7 @@ impl<H: RelayHost> Link<'_, H> {
             _ => sys::HTTP_INTERNAL_SERVER_ERROR,
         };
         let text = format!(
-            "[WSGIRS0437] daemon process '{}' refused the request ({:?}): {}",
+            "{DAEMON_REJECTED} daemon process '{}' refused the request ({:?}): {}",
             self.name,
             rej.reason,
             String::from_utf8_lossy(rej.message)
@@ -496,7 +504,7 @@ impl<H: RelayHost> Link<'_, H> {
             .send_raw_head(h.status, h.reason, h.headers.iter())
         {
             let text = format!(
-                "[WSGIRS0436] bad response head from daemon process '{}': {e}",
+                "{BAD_RESPONSE_HEAD} bad response head from daemon process '{}': {e}",
                 self.name
             );
             self.cancel(CancelReason::ClientGone);
@@ -515,7 +523,7 @@ impl<H: RelayHost> Link<'_, H> {
         let Some(fd) = fd else {
             // The reader never yields RESPONSE_FILE without its descriptor.
             let text = format!(
-                "[WSGIRS0436] RESPONSE_FILE without a descriptor from daemon process '{name}'"
+                "{RESPONSE_FILE_NO_FD} RESPONSE_FILE without a descriptor from daemon process '{name}'"
             );
             return Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text));
         };
@@ -523,8 +531,9 @@ impl<H: RelayHost> Link<'_, H> {
             Ok(()) => Step::Next,
             Err(HostError::Io(e)) => {
                 self.cancel(CancelReason::ClientGone);
-                let text =
-                    format!("[WSGIRS0436] bad RESPONSE_FILE from daemon process '{name}': {e}");
+                let text = format!(
+                    "{BAD_RESPONSE_FILE} bad RESPONSE_FILE from daemon process '{name}': {e}"
+                );
                 Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
             }
             Err(_) => Step::Done(self.client_write_failed()),
@@ -542,7 +551,7 @@ impl<H: RelayHost> Link<'_, H> {
                 None => "Apache's Timeout".to_string(),
             };
             let text = format!(
-                "[WSGIRS0441] Unable to relay the response of daemon process '{}' to the \
+                "{CLIENT_WRITE_TIMEOUT} Unable to relay the response of daemon process '{}' to the \
                  client: the write timed out ({limit}, the client is not reading); the \
                  request was cancelled",
                 self.name
@@ -632,7 +641,7 @@ impl<H: RelayHost> Link<'_, H> {
     fn internal_redirect(&mut self, location: &[u8]) -> c_int {
         let Ok(loc) = CString::new(location) else {
             let text = format!(
-                "[WSGIRS0440] daemon process '{}' sent a Location header with a NUL byte",
+                "{LOCATION_NUL} daemon process '{}' sent a Location header with a NUL byte",
                 self.name
             );
             return self.fail(sys::HTTP_INTERNAL_SERVER_ERROR, &text);

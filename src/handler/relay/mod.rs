@@ -22,6 +22,7 @@ pub use exchange::RelayHost;
 
 use super::host::ApacheHost;
 use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{DAEMON_UNREACHABLE, GROUP_IN_OTHER_VHOST, NO_SUCH_GROUP};
 use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
@@ -104,7 +105,7 @@ fn find_group<'g>(
         return Err(fail(
             r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
-            &format!("[WSGIRS0430] No WSGI daemon process called '{name}' has been configured"),
+            &format!("{NO_SUCH_GROUP} No WSGI daemon process called '{name}' has been configured"),
         ));
     };
     if let Some(scope) = &group.scope
@@ -114,7 +115,7 @@ fn find_group<'g>(
             r,
             sys::HTTP_INTERNAL_SERVER_ERROR,
             &format!(
-                "[WSGIRS0431] WSGI process group '{name}' is defined in virtual host '{scope}' \
+                "{GROUP_IN_OTHER_VHOST} WSGI process group '{name}' is defined in virtual host '{scope}' \
                  and not accessible from '{}'",
                 r.server().hostname()
             ),
@@ -171,7 +172,7 @@ pub fn handle(
                 host,
                 sys::HTTP_SERVICE_UNAVAILABLE,
                 &format!(
-                    "[WSGIRS0432] Unable to connect to WSGI daemon process '{name}' on '{}': {e}",
+                    "{DAEMON_UNREACHABLE} Unable to connect to WSGI daemon process '{name}' on '{}': {e}",
                     group.socket_path
                 ),
             )

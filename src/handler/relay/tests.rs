@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::apache::log::Level;
+use crate::apache::log_ids::{CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_REJECTED};
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
 };
@@ -312,7 +313,7 @@ fn error_before_the_head_maps_to_its_status() {
         assert_eq!(rc, status as c_int, "{kind:?}");
         assert!(host.head.is_none() && !host.aborted);
         assert!(
-            host.logged("[WSGIRS0438]") && host.logged("detail"),
+            host.logged(&DAEMON_ERROR.to_string()) && host.logged("detail"),
             "{:?}",
             host.logs
         );
@@ -327,7 +328,7 @@ fn daemon_closing_before_the_head_is_502() {
     });
     assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int);
     assert!(!host.aborted);
-    assert!(host.logged("[WSGIRS0434]"), "{:?}", host.logs);
+    assert!(host.logged(&DAEMON_CLOSED.to_string()), "{:?}", host.logs);
 }
 
 #[test]
@@ -368,7 +369,7 @@ fn client_write_failure_cancels_the_daemon_request() {
     });
     assert_eq!(rc, OK);
     assert!(
-        host.logged("[WSGIRS0441]"),
+        host.logged(&CLIENT_WRITE_TIMEOUT.to_string()),
         "a write timeout is logged: {:?}",
         host.logs
     );
@@ -414,7 +415,7 @@ fn reject_restarting_past_connect_timeout_is_503() {
     });
     assert_eq!(rc, sys::HTTP_SERVICE_UNAVAILABLE as c_int);
     assert!(
-        host.logged("[WSGIRS0437]") && host.logged("Restarting"),
+        host.logged(&DAEMON_REJECTED.to_string()) && host.logged("Restarting"),
         "{:?}",
         host.logs
     );

@@ -1,0 +1,185 @@
+//! The stable ids that start every warning and error line this module logs
+//! (`[WSGIRSnnnn] ...`), one named constant per condition, grouped by the
+//! subsystem whose range the number is in. A [`LogId`] displays as
+//! `[WSGIRSnnnn]`, so a log line is written `format!("{SCRIPT_NOT_FOUND} ...")`;
+//! no other file spells an id in a log line. Each id is documented in
+//! `docs/error-codes.md` (`tests/error_codes.rs` keeps the two in step).
+//! Lives in `apache` so every folder can import it; pure data, no FFI.
+
+use std::fmt;
+
+/// One log message id, e.g. `WSGIRS0434`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LogId(&'static str);
+
+impl LogId {
+    /// The bare id (`WSGIRS0434`), without brackets.
+    pub const fn code(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for LogId {
+    /// `[WSGIRS0434]`, the form that starts a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}]", self.0)
+    }
+}
+
+// ---- 00xx: the entry wrapper (apache::entry) --------------------------------
+
+/// A panic during a request hook (the request got 500).
+pub const PANIC_REQUEST: LogId = LogId("WSGIRS0001");
+/// A panic in a server hook (post_config, child_init).
+pub const PANIC_SERVER: LogId = LogId("WSGIRS0002");
+/// A panic in a cleanup.
+pub const PANIC_CLEANUP: LogId = LogId("WSGIRS0003");
+
+// ---- 01xx: the request path (handler, wsgi) ---------------------------------
+
+/// `Options ExecCGI` is off for a `wsgi-script` handler (403).
+pub const EXEC_CGI_OFF: LogId = LogId("WSGIRS0101");
+/// The WSGI script does not exist or cannot be read (404).
+pub const SCRIPT_NOT_FOUND: LogId = LogId("WSGIRS0102");
+/// The application raised an exception.
+pub const APP_EXCEPTION: LogId = LogId("WSGIRS0103");
+/// The body is shorter than the declared `Content-Length`.
+pub const CONTENT_LENGTH_SHORT: LogId = LogId("WSGIRS0104");
+/// The client closed the connection during the response.
+pub const CLIENT_CLOSED: LogId = LogId("WSGIRS0105");
+/// A directory was requested as a WSGI application (403).
+pub const DIRECTORY_AS_APP: LogId = LogId("WSGIRS0106");
+/// `AcceptPathInfo Off` refused extra path information (404).
+pub const PATH_INFO_REFUSED: LogId = LogId("WSGIRS0107");
+// WSGIRS0108 is retired (daemon mode unavailable); never reuse it.
+/// Python was not initialised in this process (500).
+pub const PYTHON_NOT_INITIALISED: LogId = LogId("WSGIRS0109");
+/// An unsupported `Transfer-Encoding` (501).
+pub const TRANSFER_ENCODING_UNSUPPORTED: LogId = LogId("WSGIRS0110");
+/// A chunked request body while chunked requests are off (411).
+pub const CHUNKED_NOT_ENABLED: LogId = LogId("WSGIRS0111");
+/// An invalid `Content-Length` request header (400).
+pub const BAD_CONTENT_LENGTH: LogId = LogId("WSGIRS0112");
+/// A request body larger than `LimitRequestBody` (413).
+pub const BODY_TOO_LARGE: LogId = LogId("WSGIRS0113");
+/// The interpreter of an application group could not be set up (500).
+pub const INTERPRETER_FAILED: LogId = LogId("WSGIRS0114");
+/// The WSGI script could not be loaded (500).
+pub const SCRIPT_LOAD_FAILED: LogId = LogId("WSGIRS0115");
+/// The environ could not be built (500).
+pub const ENVIRON_FAILED: LogId = LogId("WSGIRS0116");
+
+// ---- 02xx: Python (python, hooks) -------------------------------------------
+
+/// Python initialised in an Apache child.
+pub const PYTHON_INITIALISED: LogId = LogId("WSGIRS0201");
+/// Python could not be started in an Apache child.
+pub const PYTHON_START_FAILED: LogId = LogId("WSGIRS0202");
+/// A sub-interpreter was created for an application group.
+pub const SUB_INTERPRETER_CREATED: LogId = LogId("WSGIRS0203");
+/// A process exited while Python code ran; finalisation skipped.
+pub const FINALISATION_SKIPPED: LogId = LogId("WSGIRS0204");
+/// A `mod_wsgi` Python package was found on `sys.path`.
+pub const MOD_WSGI_PACKAGE_FOUND: LogId = LogId("WSGIRS0205");
+/// A `mod_wsgi` Python package on `sys.path` failed to import.
+pub const MOD_WSGI_PACKAGE_FAILED: LogId = LogId("WSGIRS0206");
+
+// ---- 03xx: restrictions and preloading ---------------------------------------
+
+/// An embedded-mode request under `WSGIRestrictEmbedded On` (500).
+pub const EMBEDDED_RESTRICTED: LogId = LogId("WSGIRS0301");
+/// A chunked request body that also has a `Content-Length` (400).
+pub const CHUNKED_WITH_LENGTH: LogId = LogId("WSGIRS0302");
+/// `signal.signal()` under `WSGIRestrictSignal On`.
+pub const SIGNAL_RESTRICTED: LogId = LogId("WSGIRS0303");
+/// A `WSGIImportScript` failed at process start.
+pub const IMPORT_SCRIPT_FAILED: LogId = LogId("WSGIRS0304");
+
+// ---- 040x-042x: daemon processes (daemon) -------------------------------------
+
+/// Two `WSGIDaemonProcess` definitions with one name.
+pub const DUPLICATE_DAEMON_GROUP: LogId = LogId("WSGIRS0401");
+/// The socket of a daemon group could not be created.
+pub const DAEMON_SOCKET_FAILED: LogId = LogId("WSGIRS0402");
+/// No random bytes for the daemon secret.
+pub const NO_RANDOM_SECRET: LogId = LogId("WSGIRS0403");
+/// `WSGIDaemonProcess` options accepted but not enforced.
+pub const OPTIONS_NOT_ENFORCED: LogId = LogId("WSGIRS0404");
+/// A daemon process could not be forked.
+pub const DAEMON_FORK_FAILED: LogId = LogId("WSGIRS0405");
+/// A daemon process was started.
+pub const DAEMON_STARTED: LogId = LogId("WSGIRS0406");
+/// A daemon process died and is being restarted.
+pub const DAEMON_DIED: LogId = LogId("WSGIRS0407");
+/// A daemon process could not start.
+pub const DAEMON_START_FAILED: LogId = LogId("WSGIRS0410");
+/// A daemon process is ready to serve requests.
+pub const DAEMON_READY: LogId = LogId("WSGIRS0411");
+/// A daemon process is stopping.
+pub const DAEMON_STOPPING: LogId = LogId("WSGIRS0412");
+/// A daemon process reached `maximum-requests`.
+pub const MAXIMUM_REQUESTS: LogId = LogId("WSGIRS0413");
+/// A request ran longer than `request-timeout`.
+pub const REQUEST_TIMEOUT: LogId = LogId("WSGIRS0414");
+/// The GIL could not be taken for `deadlock-timeout`.
+pub const DEADLOCK_TIMEOUT: LogId = LogId("WSGIRS0415");
+/// A WSGI script changed: the daemon process restarts.
+pub const SCRIPT_CHANGED: LogId = LogId("WSGIRS0416");
+/// A panic in a daemon worker thread.
+pub const PANIC_DAEMON_WORKER: LogId = LogId("WSGIRS0417");
+/// A service-script daemon process (`threads=0`) runs its scripts.
+pub const SERVICE_DAEMON_RUNNING: LogId = LogId("WSGIRS0418");
+/// A daemon refused a connection.
+pub const CONNECTION_REFUSED: LogId = LogId("WSGIRS0420");
+
+// ---- 043x-044x: the relay to a daemon (handler::relay) ------------------------
+
+/// The request's process group is not defined (500).
+pub const NO_SUCH_GROUP: LogId = LogId("WSGIRS0430");
+/// The process group belongs to another virtual host (500).
+pub const GROUP_IN_OTHER_VHOST: LogId = LogId("WSGIRS0431");
+/// Cannot connect or send to the daemon (503).
+pub const DAEMON_UNREACHABLE: LogId = LogId("WSGIRS0432");
+/// The request does not fit the daemon protocol's limits (500).
+pub const REQUEST_TOO_LARGE: LogId = LogId("WSGIRS0433");
+/// The daemon closed the connection.
+pub const DAEMON_CLOSED: LogId = LogId("WSGIRS0434");
+/// No response head within `socket-timeout` (504).
+pub const HEAD_TIMEOUT: LogId = LogId("WSGIRS0435");
+/// A truncated or oversized response head (500).
+pub const HEAD_OVERSIZED_OR_MALFORMED: LogId = LogId("WSGIRS0436");
+/// The daemon rejected the request.
+pub const DAEMON_REJECTED: LogId = LogId("WSGIRS0437");
+/// The daemon reported an error.
+pub const DAEMON_ERROR: LogId = LogId("WSGIRS0438");
+/// `WSGIRestrictProcess` does not allow the process group (500).
+pub const PROCESS_NOT_ALLOWED: LogId = LogId("WSGIRS0439");
+/// An internal-redirect `Location` with a NUL byte (500).
+pub const LOCATION_NUL: LogId = LogId("WSGIRS0440");
+/// Writing the response to the client timed out.
+pub const CLIENT_WRITE_TIMEOUT: LogId = LogId("WSGIRS0441");
+/// A frame out of protocol (the session state machine refused it).
+pub const PROTOCOL_ERROR: LogId = LogId("WSGIRS0442");
+/// Apache refused the daemon's response head (bad status or header).
+pub const BAD_RESPONSE_HEAD: LogId = LogId("WSGIRS0443");
+/// A RESPONSE_FILE frame without its descriptor.
+pub const RESPONSE_FILE_NO_FD: LogId = LogId("WSGIRS0444");
+/// A RESPONSE_FILE descriptor that cannot be sent.
+pub const BAD_RESPONSE_FILE: LogId = LogId("WSGIRS0445");
+/// A frame of a kind the relay does not expect.
+pub const UNEXPECTED_FRAME: LogId = LogId("WSGIRS0446");
+/// Reading from the daemon failed (an I/O error).
+pub const DAEMON_READ_ERROR: LogId = LogId("WSGIRS0447");
+/// Sending the request body to the daemon failed.
+pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_in_brackets() {
+        assert_eq!(DAEMON_CLOSED.to_string(), "[WSGIRS0434]");
+        assert_eq!(DAEMON_CLOSED.code(), "WSGIRS0434");
+    }
+}
