@@ -173,6 +173,13 @@ class Apache:
     mode: "embedded" or "daemon" (ignored for static).
     """
 
+    # overridable by subclasses (bench/callgrind.py: one child, one daemon)
+    mpm_conf = MPM_CONF
+    daemon_conf = WSGI_DAEMON
+    min_procs = 3          # start() waits for this many processes in the tree
+    command_prefix = ()    # e.g. ("valgrind", "--tool=callgrind", ...)
+    env = None             # environment of httpd (None: inherit ours)
+
     def __init__(self, label, kind, mode=None, module_path=None, keep=False):
         self.label = label
         self.kind = kind
@@ -204,11 +211,11 @@ class Apache:
             os.chmod(os.path.join(self.root, "modules", "mod_wsgi.so"), 0o755)
             wsgi = WSGI_COMMON.format(
                 root=self.root,
-                daemon=(WSGI_DAEMON.format(root=self.root)
+                daemon=(self.daemon_conf.format(root=self.root)
                         if self.mode == "daemon" else ""))
         self.port = free_port()
         conf = CONF_TEMPLATE.format(root=self.root, port=self.port,
-                                    modules=APACHE_MODULES, mpm=MPM_CONF,
+                                    modules=APACHE_MODULES, mpm=self.mpm_conf,
                                     wsgi=wsgi)
         self.conf_path = os.path.join(self.root, "httpd.conf")
         with open(self.conf_path, "w") as f:
@@ -235,9 +242,10 @@ class Apache:
         self._prepare()
         out = open(os.path.join(self.root, "logs", "stdout.log"), "wb")
         self.proc = subprocess.Popen(
-            [APACHE_BIN, "-f", self.conf_path, "-D", "FOREGROUND"],
+            list(self.command_prefix)
+            + [APACHE_BIN, "-f", self.conf_path, "-D", "FOREGROUND"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, env=self.env)
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -249,7 +257,7 @@ class Apache:
                     pass
                 # listening; wait until both event-MPM children exist
                 pids, _ = process_tree(self.proc.pid)
-                if len(pids) >= 3:
+                if len(pids) >= self.min_procs:
                     return
             except OSError:
                 pass
