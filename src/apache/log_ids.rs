@@ -172,6 +172,8 @@ pub const UNEXPECTED_FRAME: LogId = LogId("WSGIRS0446");
 pub const DAEMON_READ_ERROR: LogId = LogId("WSGIRS0447");
 /// Sending the request body to the daemon failed.
 pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
+/// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
+pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::daemon_limits::{self as lim, Limits};
 use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub struct DaemonOptions {
     pub request_timeout: Option<Duration>,
     /// Restart the process when the GIL could not be taken for this long.
     pub deadlock_timeout: Option<Duration>,
+    /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
+    pub limits: Limits,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
     pub not_enforced: Vec<String>,
 }
@@ -84,6 +87,7 @@ impl DaemonOptions {
             inactivity_timeout: None,
             request_timeout: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
+            limits: Limits::default(),
             not_enforced: Vec::new(),
         }
     }
@@ -185,6 +189,41 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of seconds >= 0 (0: off)",
     ),
     ("graceful-timeout", later, "a number of seconds >= 0"),
+    (
+        "cpu-time-limit",
+        lim::cpu_time_limit,
+        "a number of seconds of CPU time >= 0 (0: no limit)",
+    ),
+    (
+        "cpu-priority",
+        lim::cpu_priority,
+        "a nice value from -20 to 19",
+    ),
+    (
+        "memory-limit",
+        lim::memory_limit,
+        "a number of bytes >= 0 (0: no limit)",
+    ),
+    (
+        "virtual-memory-limit",
+        lim::virtual_memory_limit,
+        "a number of bytes >= 0 (0: no limit)",
+    ),
+    (
+        "stack-size",
+        lim::stack_size,
+        "a thread stack size in bytes >= 1",
+    ),
+    (
+        "send-buffer-size",
+        lim::send_buffer_size,
+        "a number of bytes >= 512, or 0 for the system default",
+    ),
+    (
+        "receive-buffer-size",
+        lim::receive_buffer_size,
+        "a number of bytes >= 512, or 0 for the system default",
+    ),
 ];
 
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
@@ -201,15 +240,8 @@ const UNSUPPORTED: &[&str] = &[
     "startup-timeout",
     "eviction-timeout",
     "queue-timeout",
-    "send-buffer-size",
-    "receive-buffer-size",
     "response-buffer-size",
     "response-flush-delay",
-    "cpu-time-limit",
-    "cpu-priority",
-    "memory-limit",
-    "virtual-memory-limit",
-    "stack-size",
     "switch-interval",
     "server-metrics",
     "newrelic-config-file",

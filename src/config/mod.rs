@@ -8,6 +8,7 @@
 
 pub mod alias;
 pub mod daemon;
+pub mod daemon_limits;
 pub mod daemon_options;
 pub mod directives;
 pub mod error;

@@ -1,7 +1,8 @@
 //! Bringing a freshly forked daemon process up to the point where it can
 //! serve: signal dispositions, closing what it must not keep (Apache's
 //! listeners, other groups' sockets), the process name, the privilege drop
-//! (refusing uid 0, an error on any failure), home/umask/locale/environment,
+//! (refusing uid 0, an error on any failure) with the resource limits
+//! around it (`limits`), home/umask/locale/environment,
 //! then the Python settings of the group, the per-process settings shared
 //! with the Apache children (`python::configure_process`) and Python itself
 //! (`python::init`, GIL released afterwards). Called by `process::run` on
@@ -16,12 +17,14 @@ use crate::config::python::PythonSettings;
 use crate::python::{init, modules};
 use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
 
-pub const STOP_SIGNALS: [Signal; 5] = [
+/// SIGXCPU: `cpu-time-limit` reached (a graceful stop, as mod_wsgi).
+pub const STOP_SIGNALS: [Signal; 6] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
+    Signal::SIGXCPU,
 ];
 
 /// Default dispositions (Apache's handlers are the parent's), SIGPIPE
@@ -60,7 +63,9 @@ pub fn become_daemon(group: &Group) -> Result<(), StartError> {
     if let Some(name) = o.display_name() {
         set_display_name(&name);
     }
+    super::limits::set_priority(group);
     drop_privileges(group)?;
+    super::limits::set_rlimits(group);
     if let Some(home) = &o.home {
         std::env::set_current_dir(home).map_err(|source| StartError::Home {
             home: home.clone(),

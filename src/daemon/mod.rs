@@ -16,6 +16,7 @@ mod acceptor;
 mod bootstrap;
 pub mod error;
 mod host;
+mod limits;
 pub mod process;
 pub mod server;
 pub mod socket;

@@ -1,7 +1,7 @@
 //! The listening UNIX socket of one daemon group: its path (from
 //! `WSGISocketPrefix`, as mod_wsgi names it), creation in the Apache parent
 //! (bound under umask 0077, `listen(listen-backlog)`, chowned to the Apache
-//! user, so only that user and root can connect) and removal when the
+//! user, so only that user and root can connect), its buffer sizes, and removal when the
 //! configuration pool is cleared. No Python, no threads.
 
 use std::io;
@@ -50,6 +50,26 @@ pub fn newer(prefix: &str, pid: u32, generation: u32, id: usize) -> Option<Strin
         })
         .max()
         .map(|(_, path)| path)
+}
+
+/// `send-buffer-size` / `receive-buffer-size`: SO_SNDBUF or SO_RCVBUF of
+/// the listening socket (connections accepted from it inherit it), set in
+/// the Apache parent as mod_wsgi does.
+pub fn set_buffer_size(fd: RawFd, option: libc::c_int, bytes: i32) -> io::Result<()> {
+    // SAFETY: setsockopt(2) on our socket, reading one c_int we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Creates the listening socket at `path`, owned by `uid`, mode 0600-equivalent.

@@ -13,7 +13,7 @@ use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, OPTIONS_NOT_ENFORCED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -174,6 +174,29 @@ impl Generation {
                 prefix: self.prefix.clone(),
                 source,
             })?;
+        let sizes = [
+            ("send-buffer-size", libc::SO_SNDBUF, opts.limits.send_buffer),
+            (
+                "receive-buffer-size",
+                libc::SO_RCVBUF,
+                opts.limits.receive_buffer,
+            ),
+        ];
+        for (key, option, bytes) in sizes {
+            if let Some(bytes) = bytes
+                && let Err(e) = socket::set_buffer_size(fd, option, bytes)
+            {
+                log::server(
+                    Level::Warning,
+                    Some(s),
+                    &format!(
+                        "{LIMIT_NOT_APPLIED} WSGIDaemonProcess {}: cannot set {key}={bytes}: {e}; \
+                         the system's default is used",
+                        opts.name
+                    ),
+                );
+            }
+        }
         pconf.adopt(socket::SocketGuard {
             fd,
             path: path.clone(),

@@ -26,9 +26,12 @@ pub fn start(
         .map(|i| {
             let s = state.clone();
             let a = acceptor.clone();
-            std::thread::Builder::new()
-                .name(format!("wsgi-{i}"))
-                .spawn(move || worker(&s, &a, i))
+            let mut b = std::thread::Builder::new().name(format!("wsgi-{i}"));
+            // stack-size: the request threads' stack, as mod_wsgi.
+            if let Some(size) = s.group.opts.limits.stack_size {
+                b = b.stack_size(size);
+            }
+            b.spawn(move || worker(&s, &a, i))
         })
         .collect()
 }
