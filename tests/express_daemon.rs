@@ -246,6 +246,12 @@ fn daemon_options_reach_the_daemon_processes() {
                 "65536",
                 "--response-socket-timeout",
                 "7",
+                "--cpu-time-limit",
+                "600",
+                "--send-buffer-size",
+                "65536",
+                "--receive-buffer-size",
+                "65536",
                 "--socket-prefix",
                 &sockets,
             ],
@@ -289,6 +295,16 @@ fn daemon_options_reach_the_daemon_processes() {
         daemon_words(&conf).contains(&("response-socket-timeout".into(), "7".into())),
         "{conf}"
     );
+    for (key, value) in [
+        ("cpu-time-limit", "600"),
+        ("send-buffer-size", "65536"),
+        ("receive-buffer-size", "65536"),
+    ] {
+        assert!(
+            daemon_words(&conf).contains(&(key.into(), value.into())),
+            "{key}={value} in {conf}"
+        );
+    }
     assert!(!server.logs().contains("[WSGIRS0404]"), "{}", server.logs());
     server.interrupt_and_wait();
 }
@@ -393,6 +409,12 @@ fn daemon_options_match_the_reference_express() {
             "65536",
             "--response-socket-timeout",
             "7",
+            "--cpu-time-limit",
+            "30",
+            "--send-buffer-size",
+            "65536",
+            "--receive-buffer-size",
+            "131072",
         ],
     ] {
         let conf_of = |exe: &str, root: &str| {

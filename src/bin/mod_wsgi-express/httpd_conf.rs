@@ -275,7 +275,10 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("request-timeout={}", d.request_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
+    words.push(format!("cpu-time-limit={}", d.cpu_time_limit));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));
+    words.push(format!("send-buffer-size={}", d.send_buffer_size));
+    words.push(format!("receive-buffer-size={}", d.receive_buffer_size));
     // Express writes header-buffer-size only with --processes; a value given is kept.
     if d.processes.is_some() || d.header_buffer_size != 0 {
         words.push(format!("header-buffer-size={}", d.header_buffer_size));

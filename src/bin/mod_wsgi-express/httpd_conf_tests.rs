@@ -108,7 +108,10 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "request-timeout=60".into(),
             "inactivity-timeout=0".into(),
             "deadlock-timeout=60".into(),
+            "cpu-time-limit=0".into(),
             "shutdown-timeout=5".into(),
+            "send-buffer-size=0".into(),
+            "receive-buffer-size=0".into(),
             "response-socket-timeout=0".into(),
         ]
     );
@@ -204,7 +207,10 @@ fn daemon_process_and_socket_options() {
             "request-timeout=20".into(),
             "inactivity-timeout=300".into(),
             "deadlock-timeout=60".into(),
+            "cpu-time-limit=0".into(),
             "shutdown-timeout=9".into(),
+            "send-buffer-size=0".into(),
+            "receive-buffer-size=0".into(),
             // Written with --processes, as express does (0 = the module's default).
             "header-buffer-size=0".into(),
             "response-socket-timeout=7".into(),
@@ -217,6 +223,25 @@ fn daemon_process_and_socket_options() {
     let c = conf(&f, &["--header-buffer-size", "65536"]);
     assert!(daemon_words(&c).contains(&"header-buffer-size=65536".to_string()));
     assert!(!daemon_words(&c).iter().any(|w| w.starts_with("processes=")));
+    let c = conf(
+        &f,
+        &[
+            "--cpu-time-limit",
+            "30",
+            "--send-buffer-size",
+            "65536",
+            "--receive-buffer-size",
+            "131072",
+        ],
+    );
+    let words = daemon_words(&c);
+    for w in [
+        "cpu-time-limit=30",
+        "send-buffer-size=65536",
+        "receive-buffer-size=131072",
+    ] {
+        assert!(words.contains(&w.to_string()), "{w} in {words:?}");
+    }
 }
 
 #[test]
@@ -233,6 +258,9 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--request-timeout", "5"],
         &["--inactivity-timeout", "5"],
         &["--response-socket-timeout", "5"],
+        &["--cpu-time-limit", "5"],
+        &["--send-buffer-size", "65536"],
+        &["--receive-buffer-size", "65536"],
     ] {
         let mut args = opt.to_vec();
         args.push("--embedded-mode");
@@ -247,6 +275,8 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--process-group", "a/b"],
         &["--daemon-backlog", "0"],
         &["--connect-timeout", "0"],
+        &["--send-buffer-size", "100"],
+        &["--receive-buffer-size", "511"],
     ] {
         assert!(f.try_options(bad).is_err(), "{bad:?}");
     }

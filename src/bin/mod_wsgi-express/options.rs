@@ -54,6 +54,12 @@ pub struct Daemon {
     /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
     /// the client while a daemon response is relayed.
     pub response_socket_timeout: u32,
+    /// `cpu-time-limit=` (0 = off): CPU seconds after which a process restarts.
+    pub cpu_time_limit: u32,
+    /// `send-buffer-size=` / `receive-buffer-size=` of the daemon socket (0 =
+    /// the system default).
+    pub send_buffer_size: u32,
+    pub receive_buffer_size: u32,
     /// `WSGISocketPrefix`: `<--socket-prefix directory>/wsgi` (as express) or `<root>/wsgi`.
     pub socket_prefix: PathBuf,
     /// `--disable-reloading`: `WSGIScriptReloading Off` (daemon mode reloads a changed

@@ -158,6 +158,14 @@ fn check_values(args: &ServerArgs) -> Result<()> {
     if args.header_buffer_size != 0 && args.header_buffer_size < 8192 {
         bail!("--header-buffer-size must be 0 (the default) or at least 8192");
     }
+    for (name, size) in [
+        ("--send-buffer-size", args.send_buffer_size),
+        ("--receive-buffer-size", args.receive_buffer_size),
+    ] {
+        if size != 0 && size < 512 {
+            bail!("{name} must be 0 (the system default) or at least 512");
+        }
+    }
     if args.socket_timeout == 0 || args.connect_timeout == 0 {
         bail!("--socket-timeout and --connect-timeout must be at least 1 second");
     }
@@ -381,6 +389,9 @@ fn daemon(
         deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,
         response_socket_timeout: args.response_socket_timeout,
+        cpu_time_limit: args.cpu_time_limit,
+        send_buffer_size: args.send_buffer_size,
+        receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args
             .socket_prefix
             .as_deref()

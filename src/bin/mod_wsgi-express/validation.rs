@@ -33,7 +33,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("minimum_spare_workers", "--minimum-spare-workers", SPARE),
     ("maximum_spare_workers", "--maximum-spare-workers", SPARE),
     ("restart_interval", "--restart-interval", UNSUPPORTED_DAEMON),
-    ("cpu_time_limit", "--cpu-time-limit", UNSUPPORTED_DAEMON),
     (
         "free_threading",
         "--free-threading",
@@ -56,12 +55,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     (
         "response_flush_delay",
         "--response-flush-delay",
-        UNSUPPORTED_DAEMON,
-    ),
-    ("send_buffer_size", "--send-buffer-size", UNSUPPORTED_DAEMON),
-    (
-        "receive_buffer_size",
-        "--receive-buffer-size",
         UNSUPPORTED_DAEMON,
     ),
     (
@@ -117,6 +110,9 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("header_buffer_size", "--header-buffer-size"),
     ("response_socket_timeout", "--response-socket-timeout"),
     ("socket_prefix", "--socket-prefix"),
+    ("cpu_time_limit", "--cpu-time-limit"),
+    ("send_buffer_size", "--send-buffer-size"),
+    ("receive_buffer_size", "--receive-buffer-size"),
 ];
 
 /// Fails with a one-line message naming the first unimplemented option given on the
