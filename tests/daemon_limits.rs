@@ -3,7 +3,8 @@
 //! `virtual-memory-limit`, `cpu-time-limit` (soft and hard RLIMIT_CPU as
 //! mod_wsgi sets them), `stack-size` (the request threads' stack),
 //! `send-buffer-size` and `receive-buffer-size` (the daemon's listening
-//! socket) are what a daemon application sees; a daemon that burns through
+//! socket) are what a daemon application sees; allocations beyond the memory
+//! limits fail with MemoryError; a daemon that burns through
 //! `cpu-time-limit` stops on SIGXCPU and is replaced; values out of range
 //! fail `apache2 -t` naming the option, the value and what is expected.
 
@@ -49,6 +50,15 @@ def listener_buffers():
 
 def application(environ, start_response):
     q = environ.get('QUERY_STRING', '')
+    if q.startswith('alloc='):
+        try:
+            block = bytearray(int(q[6:]))
+            result = 'ok'
+            del block
+        except MemoryError:
+            result = 'MemoryError'
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [('pid=%d\nalloc=%s\n' % (os.getpid(), result)).encode()]
     if q.startswith('burn='):
         until = time.time() + float(q[5:])
         while time.time() < until:
@@ -161,7 +171,10 @@ fn cpu_time_limit_stops_and_replaces_the_daemon() {
     assert_ne!(kv["pid"], first["pid"], "a new daemon process must serve");
     ours_only!("WSGIRS log ids");
     let log = apache.error_log();
-    assert!(log.contains("stopping (SIGXCPU)"), "{log}");
+    assert!(
+        log.contains("stopping (cpu-time-limit reached (SIGXCPU))"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -203,4 +216,20 @@ fn limit_values_out_of_range_fail_config_test() {
         )
         .config_test();
     assert!(ct.ok(), "{}", ct.output);
+}
+
+/// Beyond `memory-limit` (RLIMIT_DATA) or `virtual-memory-limit` (RLIMIT_AS)
+/// an allocation fails with MemoryError; the process keeps serving.
+#[test]
+fn allocations_beyond_the_memory_limits_fail() {
+    for option in ["memory-limit=1000000000", "virtual-memory-limit=3000000000"] {
+        let apache = builder(&format!("threads=2 {option}")).start();
+        let small = limits(&apache, "/limits?alloc=100000000");
+        assert_eq!(small["alloc"], "ok", "{option}: {small:?}");
+        let big = limits(&apache, "/limits?alloc=4000000000");
+        assert_eq!(big["alloc"], "MemoryError", "{option}: {big:?}");
+        let after = limits(&apache, "/limits?alloc=100000000");
+        assert_eq!(after["alloc"], "ok", "{option}: {after:?}");
+        assert_eq!(after["pid"], small["pid"], "{option}: the process survives");
+    }
 }

@@ -1,5 +1,6 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2),
+//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2,
+//! SIGXCPU at `cpu-time-limit`),
 //! a worker stopping the process itself (maximum-requests, a changed
 //! script), inactivity-timeout, deadlock-timeout (fed by the GIL monitor
 //! thread started here) and request-timeout. Each timer is one function in
@@ -34,6 +35,9 @@ pub fn wait_for_stop(state: &DaemonState, mask: &SigSet) -> &'static str {
         }
         // SAFETY: a valid signal set and timeout; no siginfo wanted.
         let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        if n == libc::SIGXCPU {
+            return "cpu-time-limit reached (SIGXCPU)";
+        }
         if n > 0 {
             return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
         }
