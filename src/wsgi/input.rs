@@ -1,7 +1,9 @@
 //! `wsgi.input`: the request body as a file-like object with `read([n])`,
 //! `readline([n])`, `readlines([hint])`, iteration and `close()`, returning
 //! `b''` at the end. Every read releases the GIL while the host blocks.
-//! Host errors (client gone, body too large) raise `OSError`.
+//! Host errors (client gone, body too large) raise `OSError`. Buffers grow
+//! with the bytes that arrive, never to the declared `Content-Length` up
+//! front.
 
 use super::host::{Exchange, HostError};
 use pyo3::prelude::*;
@@ -46,27 +48,21 @@ impl Input {
         }
     }
 
-    /// Reads up to `want` bytes from the host straight into a new bytes
-    /// object (one copy fewer than going through `pending`), looping until
-    /// `want` bytes or the end of the body. Requires `pending` to be empty.
+    /// Reads up to `want` bytes from the host into a new bytes object,
+    /// looping until `want` bytes or the end of the body, with the GIL
+    /// released once for the whole read. Requires `pending` to be empty.
     fn read_direct(&mut self, py: Python<'_>, want: usize) -> PyResult<Py<PyBytes>> {
+        if want > CHUNK {
+            return self.read_growing(py, want);
+        }
         let exchange = self.exchange.clone();
         let mut got = 0usize;
         let mut eof = false;
+        // Small reads go straight into the result (one copy fewer than
+        // through `pending`).
         let bytes = PyBytes::new_with(py, want, |buf| {
-            // The new object is not shared yet: it is filled without the GIL,
-            // released once for the whole read rather than once per chunk.
-            py.detach(|| {
-                while got < want {
-                    let n = exchange.with_host(|h| h.read(&mut buf[got..]))??;
-                    if n == 0 {
-                        eof = true;
-                        break;
-                    }
-                    got += n;
-                }
-                Ok::<(), HostError>(())
-            })?;
+            // The new object is not shared yet: it is filled without the GIL.
+            py.detach(|| read_into(&exchange, buf, &mut got, &mut eof))?;
             Ok(())
         })?;
         self.consumed(got);
@@ -77,6 +73,33 @@ impl Input {
             return Ok(bytes.unbind());
         }
         Ok(PyBytes::new(py, &bytes.as_bytes()[..got]).unbind())
+    }
+
+    /// A large read (`read()` or `read(CONTENT_LENGTH)`): the buffer grows
+    /// with the bytes that arrive (doubling from [`CHUNK`]), never to the
+    /// declared length up front, so a client that declares a huge body and
+    /// sends little costs what it sent (as with mod_wsgi); one copy into
+    /// the result at the end.
+    fn read_growing(&mut self, py: Python<'_>, want: usize) -> PyResult<Py<PyBytes>> {
+        let exchange = self.exchange.clone();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut got = 0usize;
+        let mut eof = false;
+        let r = py.detach(|| {
+            while got < want && !eof {
+                let len = buf.len().max(CHUNK / 2).saturating_mul(2).min(want);
+                buf.resize(len, 0);
+                read_into(&exchange, &mut buf, &mut got, &mut eof)?;
+            }
+            Ok::<(), HostError>(())
+        });
+        // Bytes already taken from the host are consumed even on error.
+        self.consumed(got);
+        r?;
+        if eof {
+            self.eof = true;
+        }
+        Ok(PyBytes::new(py, &buf[..got]).unbind())
     }
 
     /// Reads up to `want` more bytes from the host into `pending`; false at EOF.
@@ -129,6 +152,25 @@ impl Input {
             }
         }
     }
+}
+
+/// Fills `buf` from `*got` on until it is full or the body ends (`*eof`).
+/// Call with the GIL released.
+fn read_into(
+    exchange: &Exchange,
+    buf: &mut [u8],
+    got: &mut usize,
+    eof: &mut bool,
+) -> Result<(), HostError> {
+    while *got < buf.len() {
+        let n = exchange.with_host(|h| h.read(&mut buf[*got..]))??;
+        if n == 0 {
+            *eof = true;
+            break;
+        }
+        *got += n;
+    }
+    Ok(())
 }
 
 fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {

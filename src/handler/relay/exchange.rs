@@ -163,6 +163,23 @@ pub(super) fn send_with_retry<H: RelayHost>(
     }
 }
 
+/// Whether sending to the daemon failed because it closed its end (it may
+/// have answered already), rather than for another reason.
+fn daemon_stopped_reading(e: &io::Error) -> bool {
+    let io = match e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<proto::ProtoError>())
+    {
+        Some(proto::ProtoError::Io(io)) => io,
+        Some(_) => return false,
+        None => e,
+    };
+    matches!(
+        io.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    )
+}
+
 /// How one connection's exchange ended.
 enum Attempt {
     Done(c_int),
@@ -421,6 +438,14 @@ impl<H: RelayHost> Link<'_, H> {
                 if !self.body_done
                     && let Err(e) = self.pump_body(n)
                 {
+                    if daemon_stopped_reading(&e) {
+                        // The daemon answered without waiting for the end
+                        // of the body (the app read CONTENT_LENGTH bytes)
+                        // and closed: its response is still to be read, and
+                        // a daemon that died shows as a closed connection.
+                        self.body_done = true;
+                        return Step::Next;
+                    }
                     let text = format!(
                         "{BODY_SEND_FAILED} error sending the request body to daemon process '{name}': {e}"
                     );

@@ -27,10 +27,15 @@ struct Fake {
     logs: Vec<String>,
     timeout: Option<Duration>,
     redirect: Option<(Vec<u8>, bool)>,
+    /// Each body read waits this long first (a slow client).
+    read_delay: Option<Duration>,
 }
 
 impl Host for Fake {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
+        if let Some(d) = self.read_delay {
+            std::thread::sleep(d);
+        }
         let n = buf.len().min(self.body.len() - self.read_pos);
         buf[..n].copy_from_slice(&self.body[self.read_pos..self.read_pos + n]);
         self.read_pos += n;
@@ -328,6 +333,39 @@ fn daemon_closing_before_the_head_is_502() {
     });
     assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int);
     assert!(!host.aborted);
+    assert!(host.logged(&DAEMON_CLOSED.to_string()), "{:?}", host.logs);
+}
+
+/// The daemon answers and closes before the rest of the body is sent (the
+/// app read what it wanted): the relay's write fails, and the response the
+/// daemon already sent is still relayed. A daemon that closes without
+/// answering still gives 502.
+#[test]
+fn daemon_answering_before_the_end_of_the_body() {
+    let slow = || Fake {
+        body: b"hello".to_vec(),
+        read_delay: Some(Duration::from_millis(100)),
+        ..Fake::default()
+    };
+    let mut host = slow();
+    let rc = relay(&mut host, &frames(true, false), |mut d| {
+        d.accept(true);
+        d.send(&Message::BodyCredit(65536));
+        d.head(200, b"OK", &[]);
+        d.body(b"early");
+        d.end();
+    });
+    assert_eq!(rc, OK, "{:?}", host.logs);
+    assert_eq!(host.head.as_ref().map(|h| h.0), Some(200));
+    assert_eq!(host.out, b"early");
+    assert!(host.logs.is_empty(), "{:?}", host.logs);
+
+    let mut host = slow();
+    let rc = relay(&mut host, &frames(true, false), |mut d| {
+        d.accept(true);
+        d.send(&Message::BodyCredit(65536));
+    });
+    assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int);
     assert!(host.logged(&DAEMON_CLOSED.to_string()), "{:?}", host.logs);
 }
 
