@@ -173,6 +173,11 @@ pub const DAEMON_READ_ERROR: LogId = LogId("WSGIRS0447");
 /// Sending the request body to the daemon failed.
 pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
 
+// ---- 05xx: configuration (config) ----------------------------------------------
+
+/// `WSGIVerboseDebugging` was given: accepted, no effect (as mod_wsgi 6).
+pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,129 @@
+//! mod_wsgi's simpler server-wide directives against a real Apache:
+//! `WSGIVerboseDebugging`, `WSGIAcceptMutex`, `WSGISwitchInterval` and
+//! `WSGIPythonEggs` (main server only, their values checked, as mod_wsgi's
+//! `wsgi_commands[]` and handlers), and their effects: the GIL switch
+//! interval and `PYTHON_EGG_CACHE` in the Apache children and, from the
+//! `switch-interval=` and `python-eggs=` options, in daemon processes.
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+const PROBE: &str = "import os, sys\n\
+def application(environ, start_response):\n    \
+    start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+    return [('%r %r' % (sys.getswitchinterval(), os.environ.get('PYTHON_EGG_CACHE'))).encode()]\n";
+
+#[test]
+fn accepted_in_the_main_server_only() {
+    ours_only!("WSGISwitchInterval is not in mod_wsgi 4.9.4");
+    let lines = [
+        "WSGIVerboseDebugging On",
+        "WSGIAcceptMutex fcntl",
+        "WSGISwitchInterval 0.01",
+        "WSGIPythonEggs /tmp/eggs",
+    ];
+    for line in lines {
+        let ct = Apache::builder(Mpm::Event).global(line).config_test();
+        assert!(ct.ok(), "{line}: {}", ct.output);
+        let directive = line.split(' ').next().unwrap();
+        let ct = Apache::builder(Mpm::Event)
+            .server(format!(
+                "<VirtualHost 127.0.0.1:*>\n    ServerName v.test\n    {line}\n</VirtualHost>"
+            ))
+            .config_test();
+        assert!(!ct.ok(), "{line} in <VirtualHost> must fail");
+        assert!(
+            ct.output.contains(&format!(
+                "{directive} cannot occur within <VirtualHost> section"
+            )),
+            "{}",
+            ct.output
+        );
+        let ct = Apache::builder(Mpm::Event)
+            .server(format!("<Location /x>\n    {line}\n</Location>"))
+            .config_test();
+        assert!(!ct.ok(), "{line} in <Location> must fail");
+        assert!(
+            ct.output
+                .contains(&format!("{directive} not allowed in <Location> context")),
+            "{}",
+            ct.output
+        );
+    }
+}
+
+#[test]
+fn bad_values_name_directive_and_value() {
+    ours_only!("our messages");
+    for (line, expect) in [
+        (
+            "WSGIVerboseDebugging maybe",
+            "WSGIVerboseDebugging must be one of: Off | On (got 'maybe')",
+        ),
+        (
+            "WSGIAcceptMutex spin",
+            "WSGIAcceptMutex must be one of: default | flock | fcntl | sysvsem | posixsem | pthread (got 'spin')",
+        ),
+        (
+            "WSGISwitchInterval 0",
+            "WSGISwitchInterval must be a positive number of seconds (got '0')",
+        ),
+        (
+            "WSGIDaemonProcess d switch-interval=-1",
+            "WSGIDaemonProcess d: invalid value '-1' for option 'switch-interval'",
+        ),
+    ] {
+        let ct = Apache::builder(Mpm::Event).global(line).config_test();
+        assert!(!ct.ok(), "{line} must fail");
+        assert!(ct.output.contains(expect), "{line}: {}", ct.output);
+    }
+}
+
+#[test]
+fn effects_in_children_and_daemons() {
+    ours_only!("WSGISwitchInterval is not in mod_wsgi 4.9.4");
+    let b = Apache::builder(Mpm::Event)
+        .with_socket_prefix()
+        .log_level("warn wsgi:info");
+    let app = b.write_app("probe.wsgi", PROBE);
+    let root = b.root().to_path_buf();
+    let apache = b
+        .global("WSGIVerboseDebugging On")
+        .global("WSGIAcceptMutex default")
+        .global("WSGISwitchInterval 0.02")
+        .global(format!("WSGIPythonEggs \"{}/eggs\"", root.display()))
+        .server(format!(
+            "WSGIDaemonProcess d threads=2 switch-interval=0.03 python-eggs={}/deggs",
+            root.display()
+        ))
+        .server("WSGIDaemonProcess plain threads=2")
+        .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=d",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /p \"{}\" process-group=plain",
+            app.display()
+        ))
+        .start();
+    let text = |path: &str| {
+        let r = apache.get(path);
+        assert_eq!(r.status, 200, "{path}: {r:?}\n{}", apache.error_log());
+        r.text()
+    };
+    // Embedded: the WSGI* directives; daemons: their own options only (as
+    // mod_wsgi: a daemon never takes WSGISwitchInterval / WSGIPythonEggs).
+    assert_eq!(text("/e"), format!("0.02 '{}/eggs'", root.display()));
+    assert_eq!(text("/d"), format!("0.03 '{}/deggs'", root.display()));
+    assert_eq!(text("/p"), "0.005 None");
+    assert!(
+        apache
+            .error_log()
+            .contains("WSGIVerboseDebugging is deprecated and has no effect"),
+        "{}",
+        apache.error_log()
+    );
+}
