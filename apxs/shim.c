@@ -80,6 +80,11 @@ const command_rec wsgi_shim_command_table[] = {
                    "Limit selectable WSGI process groups."),
     WSGI_DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),
     WSGI_DIRECTIVE("WSGISocketRotation", RSRC_CONF, "Enable/Disable rotation of daemon process sockets."),
+    WSGI_DIRECTIVE("WSGIAcceptMutex", RSRC_CONF, "Set accept mutex type for daemon processes."),
+    WSGI_DIRECTIVE("WSGIVerboseDebugging", RSRC_CONF, "Enable/Disable verbose debugging messages."),
+    WSGI_DIRECTIVE("WSGIPythonEggs", RSRC_CONF, "Python eggs cache directory."),
+    WSGI_DIRECTIVE("WSGISwitchInterval", RSRC_CONF,
+                   "Override Python GIL switch interval (seconds)."),
     {NULL}
 };
 

@@ -61,6 +61,13 @@ impl Cmd<'_> {
         ))
     }
 
+    /// The server record the directive is read into (for logging).
+    pub fn server(&self) -> super::request::Server {
+        // SAFETY: cmd->server is the live server_rec being configured; it
+        // lives in the configuration pool.
+        unsafe { super::request::Server::from_ptr(self.parms.server) }
+    }
+
     /// The configuration pool (lives as long as the configuration).
     pub fn pool(&self) -> Pool {
         // SAFETY: the command pool lives as long as the configuration.

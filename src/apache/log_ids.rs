@@ -175,6 +175,11 @@ pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 
+// ---- 05xx: configuration (config) ----------------------------------------------
+
+/// `WSGIVerboseDebugging` was given: accepted, no effect (as mod_wsgi 6).
+pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
+
 #[cfg(test)]
 mod tests {
     use super::*;

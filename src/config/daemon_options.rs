@@ -30,6 +30,8 @@ pub struct DaemonOptions {
     pub python_home: Option<Home>,
     pub python_path: Vec<String>,
     pub python_eggs: Option<String>,
+    /// `switch-interval=`: `sys.setswitchinterval` in the daemon's Python.
+    pub switch_interval: Option<f64>,
     /// Per read/write timeout on the child<->daemon socket (None: Apache `Timeout`).
     pub socket_timeout: Option<Duration>,
     pub connect_timeout: Duration,
@@ -77,6 +79,7 @@ impl DaemonOptions {
             python_home: None,
             python_path: Vec::new(),
             python_eggs: None,
+            switch_interval: None,
             socket_timeout: None,
             connect_timeout: Duration::from_secs(15),
             header_buffer_size: 32768,
@@ -145,6 +148,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "python-eggs",
         python_eggs,
         "a directory for PYTHON_EGG_CACHE",
+    ),
+    (
+        "switch-interval",
+        switch_interval,
+        "a positive number of seconds",
     ),
     ("socket-timeout", socket_timeout, "a number of seconds >= 1"),
     (
@@ -242,7 +250,6 @@ const UNSUPPORTED: &[&str] = &[
     "queue-timeout",
     "response-buffer-size",
     "response-flush-delay",
-    "switch-interval",
     "server-metrics",
     "newrelic-config-file",
     "newrelic-environment",
@@ -448,6 +455,13 @@ fn python_path(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
 
 fn python_eggs(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.python_eggs = Some(absolute_dir(v)?);
+    Ok(())
+}
+
+fn switch_interval(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let s = super::compat::positive_seconds(v)
+        .ok_or(OptionValueError::Bound("must be greater than 0"))?;
+    o.switch_interval = Some(s);
     Ok(())
 }
 

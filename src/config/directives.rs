@@ -5,6 +5,7 @@
 //! `apachectl configtest` points straight at the mistake.
 
 use super::alias::ScriptAlias;
+use super::compat;
 use super::error::ConfigError;
 use super::expand::{check_callable, check_group};
 use super::python::{HashSeed, validate_home};
@@ -50,6 +51,10 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIPythonHashSeed", python_hash_seed, true),
     ("WSGIPythonWarnings", python_warnings, true),
     ("WSGIDestroyInterpreter", destroy_interpreter, true),
+    ("WSGIVerboseDebugging", compat::verbose_debugging, true),
+    ("WSGIAcceptMutex", compat::accept_mutex, true),
+    ("WSGISwitchInterval", compat::switch_interval, true),
+    ("WSGIPythonEggs", compat::python_eggs, true),
     (
         "WSGIDaemonProcess",
         super::daemon::directive_daemon_process,
@@ -90,7 +95,11 @@ pub fn is_global_only(name: &str) -> bool {
         .any(|(n, _, g)| *g && n.eq_ignore_ascii_case(name))
 }
 
-fn one<'a>(name: &str, args: &'a [String], expected: &'static str) -> Result<&'a str, ConfigError> {
+pub(super) fn one<'a>(
+    name: &str,
+    args: &'a [String],
+    expected: &'static str,
+) -> Result<&'a str, ConfigError> {
     match args {
         [one] => Ok(one),
         _ => Err(ConfigError::OneArgument {
@@ -101,7 +110,7 @@ fn one<'a>(name: &str, args: &'a [String], expected: &'static str) -> Result<&'a
     }
 }
 
-fn on_off(name: &str, args: &[String]) -> Result<bool, ConfigError> {
+pub(super) fn on_off(name: &str, args: &[String]) -> Result<bool, ConfigError> {
     let v = one(name, args, "On or Off")?;
     if v.eq_ignore_ascii_case("on") {
         Ok(true)
@@ -537,6 +546,7 @@ fn parse_line(
     }
     let words = super::words::split(args);
     apply(&mut Target { server, dir }, &name, &words)?;
+    compat::notice(cmd, &name);
     compile_patterns(server, &name, cmd.pool())
 }
 

@@ -7,6 +7,7 @@
 //! `post_config` has run (children only read it).
 
 pub mod alias;
+pub mod compat;
 pub mod daemon;
 pub mod daemon_limits;
 pub mod daemon_options;

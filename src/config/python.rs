@@ -48,6 +48,12 @@ pub struct PythonSettings {
     /// `WSGICaseSensitivity` (default On here): Off lowercases script paths
     /// for module names and SCRIPT_NAME in `%{RESOURCE}`.
     pub case_sensitivity: Option<bool>,
+    /// `WSGISwitchInterval` (Apache children) or `switch-interval=` (a
+    /// daemon group): `sys.setswitchinterval` once Python has started.
+    pub switch_interval: Option<f64>,
+    /// `WSGIPythonEggs` (Apache children) or `python-eggs=` (a daemon
+    /// group): `PYTHON_EGG_CACHE` in the process's environment.
+    pub python_eggs: Option<String>,
 }
 
 impl PythonSettings {

@@ -87,9 +87,6 @@ pub fn become_daemon(group: &Group) -> Result<(), StartError> {
             let c = std::ffi::CString::new(l.as_str()).unwrap_or_default();
             libc::setlocale(libc::LC_ALL, c.as_ptr());
         }
-        if let Some(e) = &o.python_eggs {
-            std::env::set_var("PYTHON_EGG_CACHE", e);
-        }
     }
     Ok(())
 }
@@ -110,6 +107,10 @@ pub fn python_settings(group: &Group) -> PythonSettings {
     if let Some(home) = &o.home {
         settings.path.insert(0, home.clone());
     }
+    // As mod_wsgi: a daemon takes these from its own options only, never
+    // from WSGISwitchInterval / WSGIPythonEggs (the Apache children's).
+    settings.switch_interval = o.switch_interval;
+    settings.python_eggs = o.python_eggs.clone();
     if o.threads == 0 {
         // Service scripts may install signal handlers (mod_wsgi lifts
         // WSGIRestrictSignal for threads=0 daemons).

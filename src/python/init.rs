@@ -178,12 +178,22 @@ pub fn initialize(
     // GILState API knows, so pyo3's attach nests without switching.
     let setup = Python::attach(|py| {
         prepare_main(py, extension)
+            .and_then(|()| set_switch_interval(py, settings.switch_interval))
             .map_err(|e| InitError::Setup(super::format_exception(py, &e).join("\n")))
     });
     // SAFETY: this thread holds the GIL; release it and keep the main state.
     let ts = unsafe { ffi::PyEval_SaveThread() };
     MAIN_TSTATE.store(ts, Ordering::Release);
     setup
+}
+
+/// `WSGISwitchInterval` / `switch-interval=`: the GIL switch interval is
+/// process-wide, so once, in the main interpreter.
+fn set_switch_interval(py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
+    if let Some(s) = seconds {
+        py.import("sys")?.call_method1("setswitchinterval", (s,))?;
+    }
+    Ok(())
 }
 
 /// Main-interpreter start-up: create pyo3's type objects here, before any

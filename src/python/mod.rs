@@ -61,13 +61,19 @@ pub fn discard(py: Python<'_>, err: PyErr) {
 }
 
 /// Applies the settings that belong to the process rather than to Python's
-/// initialisation (`WSGICaseSensitivity`), before any request. Called by
-/// every process that runs WSGI scripts, whether or not it starts Python:
-/// each Apache child (`hooks::child_init`) and each daemon process
-/// (`daemon::bootstrap`), so that no setting is applied in one and
-/// forgotten in the other. No GIL needed.
+/// initialisation (`WSGICaseSensitivity`, `WSGIPythonEggs`), before any
+/// request. Called by every process that runs WSGI scripts, whether or not
+/// it starts Python: each Apache child (`hooks::child_init`) and each
+/// daemon process (`daemon::bootstrap`), so that no setting is applied in
+/// one and forgotten in the other. Called before the process starts any
+/// thread. No GIL needed.
 pub fn configure_process(settings: &PythonSettings) {
     script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
+    if let Some(eggs) = &settings.python_eggs {
+        // SAFETY: child_init and the daemon's start-up run before this
+        // process starts any other thread (set_var is not thread-safe).
+        unsafe { std::env::set_var("PYTHON_EGG_CACHE", eggs) };
+    }
 }
 
 /// Formats the current exception with its traceback, one string per line,

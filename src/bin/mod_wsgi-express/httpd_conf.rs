@@ -267,6 +267,10 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
         words.push(opt("python-path", d.python_paths.join(":")));
     }
     words.push(opt("python-eggs", opts.python_eggs.to_string_lossy()));
+    // As the original: the daemon takes the interval from its own option.
+    if let Some(interval) = opts.switch_interval {
+        words.push(format!("switch-interval={interval}"));
+    }
     words.push(opt("lang", &opts.locale));
     words.push(opt("locale", &opts.locale));
     words.push(format!("listen-backlog={}", d.listen_backlog));

@@ -245,6 +245,19 @@ fn daemon_process_and_socket_options() {
 }
 
 #[test]
+fn switch_interval_is_written_for_children_and_daemon() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &["--switch-interval", "0.02"]);
+    line_at(&c, "WSGISwitchInterval 0.02");
+    assert!(daemon_words(&c).contains(&"switch-interval=0.02".to_string()));
+    let c = conf(&f, &["--switch-interval", "0.02", "--embedded-mode"]);
+    line_at(&c, "WSGISwitchInterval 0.02");
+    assert!(!c.contains("WSGIDaemonProcess"));
+    let c = conf(&f, &[]);
+    assert!(!c.contains("switch-interval") && !c.contains("WSGISwitchInterval"));
+}
+
+#[test]
 fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     let f = Fixture::new(&["event"]);
     for opt in [
