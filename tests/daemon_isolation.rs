@@ -29,7 +29,7 @@ fn started_daemons(log: &str, group: &str) -> Vec<i32> {
 
 #[test]
 fn daemons_exit_when_the_apache_parent_is_killed() {
-    ours_only!("mod_wsgi 4.9.4 daemons outlive a killed parent");
+    ours_only!("finds the daemons through WSGIRS0406 log lines");
     let b = Apache::builder(Mpm::Event).with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
     let mut apache = b
