@@ -268,12 +268,10 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if groups.is_empty() {
         return Ok(());
     }
-    let generation = Generation::next(pconf, s, previous);
-    let mut built = Vec::new();
-    for (i, scoped) in groups.into_iter().enumerate() {
-        built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
-    }
-    let reg = Arc::new(Registry { groups: built });
+    let reg = build(pconf, s, groups, previous)?;
+    // Drawing the secrets left copies of them in the frames below this one:
+    // gone before any daemon inherits this stack.
+    scrub_stack();
     *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
     for group in &reg.groups {
         for index in 0..group.opts.processes {
@@ -290,6 +288,31 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
         }
     }
     Ok(())
+}
+
+/// This generation's groups: sockets, secrets. Not inlined, so that every
+/// temporary holding a secret lives in frames that [`scrub_stack`] clears.
+#[inline(never)]
+fn build(
+    pconf: Pool,
+    s: Server,
+    groups: Vec<Scoped>,
+    previous: Option<Arc<Registry>>,
+) -> Result<Arc<Registry>, SupervisorError> {
+    let generation = Generation::next(pconf, s, previous);
+    let mut built = Vec::new();
+    for (i, scoped) in groups.into_iter().enumerate() {
+        built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
+    }
+    Ok(Arc::new(Registry { groups: built }))
+}
+
+/// Overwrites the 128 KiB of stack below the caller with zeros (what the
+/// calls it made left there).
+#[inline(never)]
+fn scrub_stack() {
+    let mut area = [0u8; 128 * 1024];
+    std::hint::black_box(&mut area);
 }
 
 impl Slot {
