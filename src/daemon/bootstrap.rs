@@ -45,8 +45,8 @@ pub fn signals() -> SigSet {
     mask
 }
 
-/// Closes what this process must not keep: Apache's listening sockets and
-/// the other groups' listeners.
+/// Closes what this process must not keep: Apache's listening sockets, the
+/// other groups' listeners and (wiped) the other groups' secrets.
 pub fn close_inherited(group: &Group, reg: &Registry) {
     crate::apache::process::close_listeners();
     for g in &reg.groups {
@@ -54,6 +54,20 @@ pub fn close_inherited(group: &Group, reg: &Registry) {
             // SAFETY: another group's listener, unused here.
             unsafe { libc::close(g.listener) };
         }
+    }
+    reg.keep_only_secret_of(group.id);
+}
+
+/// Asks the kernel for SIGTERM (blocked here, so it is a normal stop seen
+/// by `sigtimedwait`) when the Apache parent dies, and exits at once if the
+/// parent (`parent`, recorded before the fork) is already gone. A change of
+/// credentials clears the request: called again after the privilege drop.
+pub fn die_with_parent(parent: i32) {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) };
+    if nix::unistd::getppid().as_raw() != parent {
+        // SAFETY: leaving the forked process without Apache's exit handlers.
+        unsafe { libc::_exit(0) }
     }
 }
 

@@ -72,10 +72,11 @@ fn log_stopping(group: &Group, why: &str) {
     );
 }
 
-/// Runs the daemon process; never returns.
-pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> ! {
+/// Runs the daemon process forked by `parent`; never returns.
+pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
     let state = DaemonState::new(group);
     let mask = bootstrap::signals();
+    bootstrap::die_with_parent(parent);
     if !delay.is_zero() {
         sleep_unless_stopped(delay);
     }
@@ -83,6 +84,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration) -> !
     if let Err(e) = bootstrap::become_daemon(group) {
         fatal(group, e);
     }
+    bootstrap::die_with_parent(parent);
     let settings = bootstrap::python_settings(group);
     if let Err(e) = bootstrap::start_python(group, &settings) {
         fatal(group, e);

@@ -294,11 +294,12 @@ fn hello(
             &[group.apache_uid],
         )
     };
-    let mut verdict = check(&group.token);
+    let token = group.token();
+    let mut verdict = check(&token);
     if verdict == Err(proto::AuthFailure::Token)
-        && let Some(prev) = &group.previous_token
+        && let Some(prev) = group.previous_token()
     {
-        verdict = check(prev);
+        verdict = check(&prev);
     }
     verdict.map_err(|f| Some((f.reject_reason(), f.to_string())))?;
     session.recv(m).map_err(|_| None)?;

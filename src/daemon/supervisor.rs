@@ -33,11 +33,13 @@ pub struct Group {
     pub id: usize,
     pub socket_path: String,
     pub listener: RawFd,
-    pub token: AuthToken,
+    /// This generation's secret (behind a lock so that a daemon of another
+    /// group can wipe it in its copy of the registry: [`Group::wipe_secrets`]).
+    token: Mutex<AuthToken>,
     /// The previous generation's secret of the same group, still accepted so
     /// that requests already inside old Apache children after a graceful
     /// restart reach the new daemons.
-    pub previous_token: Option<AuthToken>,
+    previous_token: Mutex<Option<AuthToken>>,
     /// Socket naming, so an old child can find this group's socket of a
     /// newer generation (`socket::newer`).
     pub socket_prefix: String,
@@ -58,9 +60,47 @@ pub struct Registry {
     pub groups: Vec<Arc<Group>>,
 }
 
+impl Group {
+    /// This generation's secret (a copy; zeros once wiped).
+    pub fn token(&self) -> AuthToken {
+        self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The previous generation's secret, if any (a copy).
+    pub fn previous_token(&self) -> Option<AuthToken> {
+        self.previous_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Overwrites both secrets with zeros (`AuthToken::wipe`): what a
+    /// daemon of another group does to its inherited copy after fork.
+    pub fn wipe_secrets(&self) {
+        self.token.lock().unwrap_or_else(|e| e.into_inner()).wipe();
+        if let Some(t) = self
+            .previous_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            t.wipe();
+        }
+    }
+}
+
 impl Registry {
     pub fn find(&self, name: &str) -> Option<&Arc<Group>> {
         self.groups.iter().find(|g| g.opts.name == name)
+    }
+
+    /// Zeroes every group's secrets but group `own`'s: a daemon's step after
+    /// fork, so an application of its group cannot find another group's
+    /// token in its own memory and connect to that group's socket.
+    pub fn keep_only_secret_of(&self, own: usize) {
+        for g in self.groups.iter().filter(|g| g.id != own) {
+            g.wipe_secrets();
+        }
     }
 }
 
@@ -222,14 +262,14 @@ impl Generation {
             .previous
             .as_ref()
             .and_then(|p| p.find(&opts.name))
-            .map(|g| AuthToken::from_bytes(*g.token.as_bytes()));
+            .map(|g| g.token());
         Ok(Group {
             opts,
             id,
             socket_path: path,
             listener: fd,
-            token,
-            previous_token,
+            token: Mutex::new(token),
+            previous_token: Mutex::new(previous_token),
             socket_prefix: self.prefix.clone(),
             generation: self.number,
             rotation: self.rotation,
@@ -251,12 +291,10 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if groups.is_empty() {
         return Ok(());
     }
-    let generation = Generation::next(pconf, s, previous);
-    let mut built = Vec::new();
-    for (i, scoped) in groups.into_iter().enumerate() {
-        built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
-    }
-    let reg = Arc::new(Registry { groups: built });
+    let reg = build(pconf, s, groups, previous)?;
+    // Drawing the secrets left copies of them in the frames below this one:
+    // gone before any daemon inherits this stack.
+    scrub_stack();
     *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
     for group in &reg.groups {
         for index in 0..group.opts.processes {
@@ -275,10 +313,38 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     Ok(())
 }
 
+/// This generation's groups: sockets, secrets. Not inlined, so that every
+/// temporary holding a secret lives in frames that [`scrub_stack`] clears.
+#[inline(never)]
+fn build(
+    pconf: Pool,
+    s: Server,
+    groups: Vec<Scoped>,
+    previous: Option<Arc<Registry>>,
+) -> Result<Arc<Registry>, SupervisorError> {
+    let generation = Generation::next(pconf, s, previous);
+    let mut built = Vec::new();
+    for (i, scoped) in groups.into_iter().enumerate() {
+        built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
+    }
+    Ok(Arc::new(Registry { groups: built }))
+}
+
+/// Overwrites the 128 KiB of stack below the caller with zeros (what the
+/// calls it made left there).
+#[inline(never)]
+fn scrub_stack() {
+    let mut area = [0u8; 128 * 1024];
+    std::hint::black_box(&mut area);
+}
+
 impl Slot {
     /// Forks one daemon for this slot (after `delay`, in the daemon);
     /// returns its pid, or None if fork failed. Runs in the Apache parent.
     fn spawn(&mut self, delay: Duration) -> Option<i32> {
+        // Recorded before the fork: the daemon exits at once if its parent
+        // is no longer this process (it died before PR_SET_PDEATHSIG).
+        let parent = std::process::id() as i32;
         // SAFETY: the parent is single-threaded; the child only runs daemon
         // code and never returns into Apache.
         let pid = unsafe { libc::fork() };
@@ -296,7 +362,7 @@ impl Slot {
         }
         if pid == 0 {
             let reg = registry().unwrap_or_default();
-            daemon_process::run(&self.group, &reg, self.index, delay);
+            daemon_process::run(&self.group, &reg, self.index, delay, parent);
         }
         self.started = Instant::now();
         self.delay = delay;
@@ -363,5 +429,51 @@ pub fn close_listeners_in_child() {
             // SAFETY: the child never uses the listener; closing our inherited copy.
             unsafe { libc::close(g.listener) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, id: usize, secret: u8, previous: Option<u8>) -> Arc<Group> {
+        let opts = crate::config::daemon_options::parse(&[name.to_string()]).unwrap();
+        Arc::new(Group {
+            opts: Arc::new(opts),
+            id,
+            socket_path: String::new(),
+            listener: -1,
+            token: Mutex::new(AuthToken::from_bytes([secret; 32])),
+            previous_token: Mutex::new(previous.map(|p| AuthToken::from_bytes([p; 32]))),
+            socket_prefix: String::new(),
+            generation: 1,
+            rotation: true,
+            scope: None,
+            apache_uid: 1,
+            apache_gid: 1,
+            socket_timeout: Duration::from_secs(1),
+        })
+    }
+
+    #[test]
+    fn a_daemon_keeps_only_its_own_groups_secrets() {
+        let reg = Registry {
+            groups: vec![
+                group("a", 1, 0xa1, Some(0xa0)),
+                group("b", 2, 0xb1, Some(0xb0)),
+                group("c", 3, 0xc1, None),
+            ],
+        };
+        reg.keep_only_secret_of(2);
+        let zero = [0u8; 32];
+        let a = reg.find("a").unwrap();
+        assert_eq!(a.token().as_bytes(), &zero);
+        assert_eq!(a.previous_token().unwrap().as_bytes(), &zero);
+        let b = reg.find("b").unwrap();
+        assert_eq!(b.token().as_bytes(), &[0xb1; 32]);
+        assert_eq!(b.previous_token().unwrap().as_bytes(), &[0xb0; 32]);
+        let c = reg.find("c").unwrap();
+        assert_eq!(c.token().as_bytes(), &zero);
+        assert!(c.previous_token().is_none());
     }
 }

@@ -144,10 +144,11 @@ pub fn handle(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0);
+    let token = group.token();
     let hello = Hello {
         version: proto::PROTOCOL_VERSION,
         caps: proto::Caps::FD_PASSING,
-        token: group.token.as_bytes(),
+        token: token.as_bytes(),
         queue_start_us,
         request_id: r.log_id().unwrap_or(b""),
         process_group: name.as_bytes(),
