@@ -32,7 +32,10 @@ fn invalid_start_response(mpm: Mpm) {
             "expected str object for status, value of type int found",
         ),
         ("/bad-status-format", "invalid status '200OK'"),
-        ("/bad-status-crlf", "invalid status"),
+        (
+            "/bad-status-crlf",
+            "control character in status reason phrase",
+        ),
         (
             "/bad-header-type",
             "expected str object for header value, value of type int found",
@@ -95,6 +98,43 @@ fn invalid_start_response(mpm: Mpm) {
     assert_eq!(r.text(), "code only");
 }
 per_mpm!(start_response_validation, invalid_start_response);
+
+/// `start_response('200 OK\r\nX-Injected: 1', ...)` in embedded and daemon
+/// mode: 500 (the app's `start_response` raises ValueError, as mod_wsgi's
+/// "control character in status reason phrase"), and nothing of the
+/// injected line on the wire.
+#[test]
+fn status_crlf_never_reaches_the_wire() {
+    for daemon in [false, true] {
+        let b = Apache::builder(Mpm::Event).log_level("warn wsgi:info");
+        let app = b.app("responses.wsgi");
+        let b = b.server("WSGIApplicationGroup %{GLOBAL}");
+        let b = if daemon {
+            b.server("WSGIDaemonProcess crlf threads=2")
+                .server("WSGIProcessGroup crlf")
+        } else {
+            b
+        };
+        let apache = b
+            .server(format!("WSGIScriptAlias /r \"{}\"", app.display()))
+            .start();
+        let wire = apache
+            .client()
+            .raw(b"GET /r/bad-status-crlf HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let wire = String::from_utf8_lossy(&wire);
+        assert!(wire.starts_with("HTTP/1.1 500 "), "daemon={daemon}: {wire}");
+        assert!(!wire.contains("X-Injected"), "daemon={daemon}: {wire}");
+        assert!(
+            apache.wait_for_log(
+                "ValueError: control character in status reason phrase",
+                Duration::from_secs(5)
+            ),
+            "daemon={daemon}:\n{}",
+            apache.error_log()
+        );
+    }
+}
 
 #[test]
 fn exc_info_rules_and_write() {

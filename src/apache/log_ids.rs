@@ -172,6 +172,9 @@ pub const UNEXPECTED_FRAME: LogId = LogId("WSGIRS0446");
 pub const DAEMON_READ_ERROR: LogId = LogId("WSGIRS0447");
 /// Sending the request body to the daemon failed.
 pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
+/// A response head from the daemon whose reason phrase has a control
+/// character (CR, LF, ...): a compromised daemon splitting the head (502).
+pub const BAD_STATUS_REASON: LogId = LogId("WSGIRS0449");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

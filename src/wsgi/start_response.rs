@@ -32,7 +32,7 @@ pub enum ResponseError {
         "invalid status '{status}': expected three digits, a space and a reason phrase, e.g. '200 OK'"
     )]
     StatusForm { status: String },
-    #[error("status {status:?} contains control characters")]
+    #[error("control character in status reason phrase: {status:?}")]
     StatusControl { status: String },
     #[error("invalid status '{status}'")]
     StatusNotNumber { status: String },

@@ -9,10 +9,10 @@
 
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
-    BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BODY_SEND_FAILED, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED,
-    DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED, DAEMON_UNREACHABLE,
-    HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR, REQUEST_TOO_LARGE,
-    RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
+    BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
+    CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED,
+    DAEMON_UNREACHABLE, HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR,
+    REQUEST_TOO_LARGE, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
 };
 use crate::apache::sys;
 use crate::handler::buffers;
@@ -505,6 +505,20 @@ impl<H: RelayHost> Link<'_, H> {
 
     fn on_head(&mut self, h: &ResponseHead<'_>) -> Step {
         let status = h.status;
+        // The daemon's `start_response` refuses control characters in the
+        // status (as mod_wsgi's "control character in status reason
+        // phrase"), so one here comes from a daemon that is not playing by
+        // the rules: it must not split the head Apache writes.
+        if h.reason.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            let text = format!(
+                "{BAD_STATUS_REASON} bad response head from daemon process '{}': control \
+                 character in status reason phrase {:?}",
+                self.name,
+                String::from_utf8_lossy(h.reason)
+            );
+            self.cancel(CancelReason::ClientGone);
+            return Step::Done(self.fail(sys::HTTP_BAD_GATEWAY, &text));
+        }
         // As mod_wsgi: "200 Error" is its old way to ask for Apache's 500 page.
         if status == 200 && h.reason == b"Error" {
             return Step::Discard(Then::Status(sys::HTTP_INTERNAL_SERVER_ERROR as c_int));

@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::apache::log::Level;
-use crate::apache::log_ids::{CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_REJECTED};
+use crate::apache::log_ids::{
+    BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_REJECTED,
+};
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
 };
@@ -319,6 +321,37 @@ fn error_before_the_head_maps_to_its_status() {
         assert!(host.head.is_none() && !host.aborted);
         assert!(
             host.logged(&DAEMON_ERROR.to_string()) && host.logged("detail"),
+            "{:?}",
+            host.logs
+        );
+    }
+}
+
+#[test]
+fn control_character_in_the_reason_is_502() {
+    for reason in [
+        &b"OK\r\nX-Evil: 1"[..],
+        b"OK\nX-Evil: 1",
+        b"OK\r",
+        b"O\0K",
+        b"OK\x7f",
+    ] {
+        let mut host = Fake::default();
+        let rc = relay(&mut host, &frames(false, false), move |mut d| {
+            d.accept(false);
+            d.head(200, reason, &[(b"Content-Type", b"text/plain")]);
+            // The relay may already have shut the connection down.
+            let body = Message::ResponseBody {
+                data: b"secret",
+                flush: false,
+            };
+            let _ = proto::write_message(&mut &d.s, &body, &mut d.scratch);
+        });
+        assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int, "{reason:?}");
+        assert!(host.head.is_none(), "head sent for {reason:?}");
+        assert!(host.out.is_empty() && !host.aborted, "{reason:?}");
+        assert!(
+            host.logged(&BAD_STATUS_REASON.to_string()),
             "{:?}",
             host.logs
         );
