@@ -170,6 +170,24 @@ fn bad_daemon_options_fail_config_test() {
             ],
         ),
         (
+            "WSGIDaemonProcess g socket-user=no-such-user-xyz",
+            &[
+                "invalid value 'no-such-user-xyz' for option 'socket-user'",
+                "no such user",
+            ],
+        ),
+        (
+            "WSGIDaemonProcess g newrelic-config-file=/etc/nr.ini",
+            &[
+                "Invalid option to WSGI daemon process definition",
+                "'newrelic-config-file' was removed in mod_wsgi 6.0",
+            ],
+        ),
+        (
+            "WSGIDaemonProcess g newrelic-environment=prod",
+            &["'newrelic-environment' was removed in mod_wsgi 6.0"],
+        ),
+        (
             "WSGIDaemonProcess g\nWSGIDaemonProcess g",
             &["duplicates a previous WSGIDaemonProcess"],
         ),

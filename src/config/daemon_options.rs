@@ -20,6 +20,9 @@ pub struct DaemonOptions {
     pub threads: u32,
     /// uid to run as (`user=`), resolved at configuration time.
     pub user: Option<(String, u32)>,
+    /// Owner of the group's listening socket (`socket-user=`), resolved at
+    /// configuration time; None: the Apache user.
+    pub socket_user: Option<(String, u32)>,
     pub group: Option<(String, u32)>,
     pub supplementary_groups: Vec<(String, u32)>,
     pub home: Option<String>,
@@ -62,6 +65,12 @@ impl DaemonOptions {
         self.response_socket_timeout.or(self.socket_timeout)
     }
 
+    /// The uid owning the group's socket, and the only peer uid the daemon
+    /// accepts: `socket-user=`, else `apache_uid`.
+    pub fn socket_uid(&self, apache_uid: u32) -> u32 {
+        self.socket_user.as_ref().map_or(apache_uid, |u| u.1)
+    }
+
     pub fn new(name: &str) -> DaemonOptions {
         DaemonOptions {
             name: name.to_string(),
@@ -69,6 +78,7 @@ impl DaemonOptions {
             processes_explicit: false,
             threads: 15,
             user: None,
+            socket_user: None,
             group: None,
             supplementary_groups: Vec::new(),
             home: None,
@@ -123,6 +133,7 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of threads per process (0 for a service-script daemon)",
     ),
     ("user", user, "a user name or #uid other than root"),
+    ("socket-user", socket_user, "a user name or #uid"),
     ("group", group, "a group name or #gid"),
     (
         "supplementary-groups",
@@ -242,7 +253,6 @@ const UNSUPPORTED: &[&str] = &[
     "chroot",
     "script-user",
     "script-group",
-    "socket-user",
     "restart-interval",
     "interrupt-timeout",
     "startup-timeout",
@@ -251,9 +261,11 @@ const UNSUPPORTED: &[&str] = &[
     "response-buffer-size",
     "response-flush-delay",
     "server-metrics",
-    "newrelic-config-file",
-    "newrelic-environment",
 ];
+
+/// Options mod_wsgi 6.0 removed (it answers them "Invalid option to WSGI
+/// daemon process definition."); refused with that said.
+const REMOVED: &[&str] = &["newrelic-config-file", "newrelic-environment"];
 
 const D: &str = "WSGIDaemonProcess";
 
@@ -298,6 +310,11 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
             if LATER.contains(k) {
                 o.not_enforced.push(k.to_string());
             }
+        } else if REMOVED.contains(&key) {
+            return Err(ConfigError::RemovedOption {
+                group: name.clone(),
+                key: key.to_string(),
+            });
         } else if UNSUPPORTED.contains(&key) {
             return Err(ConfigError::UnsupportedOption {
                 group: name.clone(),
@@ -355,6 +372,15 @@ fn threads(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
 }
 
 fn resolve_user(v: &str) -> Result<(String, u32), OptionValueError> {
+    let (name, uid) = lookup_user(v)?;
+    if uid == 0 {
+        return Err(OptionValueError::Root);
+    }
+    Ok((name, uid))
+}
+
+/// A user name or `#uid` (root allowed), as Apache's `ap_uname2id`.
+fn lookup_user(v: &str) -> Result<(String, u32), OptionValueError> {
     let uid = if let Some(n) = v.strip_prefix('#') {
         number::<u32>(n)?
     } else {
@@ -363,9 +389,6 @@ fn resolve_user(v: &str) -> Result<(String, u32), OptionValueError> {
             _ => return Err(OptionValueError::NoSuchUser),
         }
     };
-    if uid == 0 {
-        return Err(OptionValueError::Root);
-    }
     Ok((v.to_string(), uid))
 }
 
@@ -383,6 +406,11 @@ fn resolve_group(v: &str) -> Result<(String, u32), OptionValueError> {
 
 fn user(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.user = Some(resolve_user(v)?);
+    Ok(())
+}
+
+fn socket_user(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    o.socket_user = Some(lookup_user(v)?);
     Ok(())
 }
 
@@ -590,6 +618,14 @@ mod tests {
         assert!(e.contains("must not run as root"), "{e}");
         let e = p(&["g", "chroot=/x"]).unwrap_err();
         assert!(e.contains("'chroot' is not supported"), "{e}");
+        let e = p(&["g", "newrelic-environment=x"]).unwrap_err();
+        assert!(e.contains("removed in mod_wsgi 6.0"), "{e}");
+        let e = p(&["g", "socket-user=no-such-user-xyz"]).unwrap_err();
+        assert!(e.contains("'socket-user'"), "{e}");
+        // socket-user may be root (as mod_wsgi); it defaults to the Apache user.
+        let o = p(&["g", "socket-user=#0"]).unwrap();
+        assert_eq!(o.socket_uid(33), 0);
+        assert_eq!(p(&["g"]).unwrap().socket_uid(33), 33);
         let e = p(&["g", "processes=0"]).unwrap_err();
         assert!(e.contains("from 1 to 1000"), "{e}");
         let e = p(&["g", "threads=2", "threads=3"]).unwrap_err();

@@ -146,6 +146,12 @@ pub enum ConfigError {
          (see docs/directives/WSGIDaemonProcess.md)"
     )]
     UnsupportedOption { group: String, key: String },
+    /// A `WSGIDaemonProcess` option mod_wsgi 6.0 removed (New Relic).
+    #[error(
+        "{D} {group}: Invalid option to WSGI daemon process definition: '{key}' was removed \
+         in mod_wsgi 6.0 (with its New Relic agent integration)"
+    )]
+    RemovedOption { group: String, key: String },
     /// A `WSGIDaemonProcess` option nobody knows.
     #[error(
         "{D} {group}: unknown option '{key}'; expected one of: {}",

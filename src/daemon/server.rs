@@ -291,7 +291,7 @@ fn hello(
             token,
             group.opts.name.as_bytes(),
             uid,
-            &[group.apache_uid],
+            &[group.opts.socket_uid(group.apache_uid)],
         )
     };
     let token = group.token();

@@ -1,8 +1,8 @@
 //! The listening UNIX socket of one daemon group: its path (from
 //! `WSGISocketPrefix`, as mod_wsgi names it), creation in the Apache parent
 //! (bound under umask 0077, `listen(listen-backlog)`, chowned to the Apache
-//! user, so only that user and root can connect), its buffer sizes, and removal when the
-//! configuration pool is cleared. No Python, no threads.
+//! user or the group's `socket-user=`, so only that user and root can connect),
+//! its buffer sizes, and removal when the configuration pool is cleared. No Python, no threads.
 
 use std::io;
 use std::os::fd::{IntoRawFd, RawFd};

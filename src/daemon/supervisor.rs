@@ -207,13 +207,16 @@ impl Generation {
             self.apache_uid,
             id,
         );
-        let fd = socket::listen(&path, opts.listen_backlog, self.apache_uid, self.apache_gid)
-            .map_err(|source| SupervisorError::Socket {
+        // socket-user= (mod_wsgi): the socket's owner instead of the Apache user.
+        let owner = opts.socket_uid(self.apache_uid);
+        let fd = socket::listen(&path, opts.listen_backlog, owner, self.apache_gid).map_err(
+            |source| SupervisorError::Socket {
                 path: path.clone(),
                 group: opts.name.clone(),
                 prefix: self.prefix.clone(),
                 source,
-            })?;
+            },
+        )?;
         let sizes = [
             ("send-buffer-size", libc::SO_SNDBUF, opts.limits.send_buffer),
             (

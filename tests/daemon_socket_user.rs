@@ -1,0 +1,129 @@
+//! `WSGIDaemonProcess socket-user=` against a real Apache: the group's
+//! listening socket is owned by that user (still 0600) instead of the Apache
+//! user, and the daemon's peer-uid check follows it. As in mod_wsgi, Apache
+//! children running as the Apache user then cannot connect (the option is
+//! for MPMs such as ITK whose children run as another user), so a request
+//! through this Apache fails rather than reaching the daemon.
+
+#[macro_use]
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+const OTHER_USER: &str = "mwrs-other";
+
+fn other_uid() -> u32 {
+    if let Ok(Some(u)) = nix::unistd::User::from_name(OTHER_USER) {
+        return u.uid.as_raw();
+    }
+    let st = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            OTHER_USER,
+        ])
+        .status()
+        .expect("run useradd");
+    // A concurrent test may have created it first.
+    let u = nix::unistd::User::from_name(OTHER_USER).unwrap();
+    assert!(st.success() || u.is_some(), "useradd {OTHER_USER} failed");
+    u.unwrap().uid.as_raw()
+}
+
+fn socket_of(root: &Path) -> PathBuf {
+    let socks: Vec<PathBuf> = std::fs::read_dir(root.join("run"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".sock"))
+        .collect();
+    assert_eq!(socks.len(), 1, "{socks:?}");
+    socks[0].clone()
+}
+
+/// Connects to argv[1] as the calling user and sends a HELLO with an
+/// all-zero token; prints the first frame's type byte or the connect error.
+const HELLO: &str = r#"
+import socket, struct, sys
+def s(b): return struct.pack("<I", len(b)) + b
+try:
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sys.argv[1])
+except OSError as e:
+    print("connect-error", e.errno); sys.exit(0)
+hello = b"WSGP" + struct.pack("<HHI", 1, 0, 0) + b"\0" * 32 + struct.pack("<Q", 0) + s(b"") + s(sys.argv[2].encode()) + s(b"")
+c.sendall(struct.pack("<IBBH", len(hello), 1, 0, 0) + hello)
+h = c.recv(8)
+print("frame", h[4] if len(h) == 8 else -1)
+"#;
+
+fn hello_as(socket: &Path, group: &str, uid: u32) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", HELLO])
+        .arg(socket)
+        .arg(group)
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn socket_user_owns_the_socket_and_is_the_accepted_peer() {
+    ours_only!("socket ownership and WSGP peer check");
+    let other = other_uid();
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("hello.wsgi");
+    let apache = b
+        .server(format!(
+            "WSGIDaemonProcess su processes=1 threads=2 socket-user={OTHER_USER}"
+        ))
+        .server(format!(
+            "WSGIScriptAlias /h \"{}\" process-group=su",
+            app.display()
+        ))
+        .start();
+    let sock = socket_of(apache.root());
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert_eq!(meta.uid(), other, "socket owned by socket-user");
+    assert_eq!(meta.mode() & 0o077, 0, "still private: {:o}", meta.mode());
+
+    // The socket user gets through the peer check (only its token is wrong:
+    // REJECT = 0x82 = 130, logged as a token failure, not a uid one).
+    assert_eq!(hello_as(&sock, "su", other), "frame 130");
+    let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+    let www_uid = www.uid.as_raw();
+    // The Apache user can no longer connect at all.
+    let got = hello_as(&sock, "su", www_uid);
+    assert!(got.starts_with("connect-error 13"), "{got}");
+    let log = apache.error_log();
+    assert!(log.contains("wrong authentication token"), "{log}");
+    assert!(!log.contains(&format!("peer uid {other} ")), "{log}");
+
+    // So a request from an Apache child (the Apache user) fails, as mod_wsgi.
+    let r = apache.get("/h");
+    assert!(r.status >= 500, "{r:?}");
+}
+
+#[test]
+fn socket_user_by_uid_is_accepted() {
+    ours_only!("our configtest");
+    let other = other_uid();
+    let ct = Apache::builder(Mpm::Event)
+        .server(format!("WSGIDaemonProcess g socket-user=#{other}"))
+        .config_test();
+    assert!(ct.ok(), "{}", ct.output);
+}
