@@ -99,14 +99,15 @@ fn daemons_exit_when_the_apache_parent_is_killed() {
     apache.stop().unwrap();
 }
 
-#[test]
-fn two_groups_each_keeping_only_its_own_secret_both_serve() {
-    ours_only!("WSGIRS daemon internals");
+/// Apache with two daemon groups, `alpha` (`alpha_processes` processes) at
+/// `/a` and `beta` (one process) at `/b`, both serving `daemon_info.wsgi`.
+fn two_groups(alpha_processes: u32) -> Apache {
     let b = Apache::builder(Mpm::Event).with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
-    let apache = b
-        .log_level("warn wsgi:info")
-        .server("WSGIDaemonProcess alpha processes=2 threads=2")
+    b.log_level("warn wsgi:info")
+        .server(format!(
+            "WSGIDaemonProcess alpha processes={alpha_processes} threads=2"
+        ))
         .server("WSGIDaemonProcess beta processes=1 threads=2")
         .server(format!(
             "WSGIScriptAlias /a \"{}\" process-group=alpha",
@@ -116,7 +117,13 @@ fn two_groups_each_keeping_only_its_own_secret_both_serve() {
             "WSGIScriptAlias /b \"{}\" process-group=beta",
             info.display()
         ))
-        .start();
+        .start()
+}
+
+#[test]
+fn two_groups_each_keeping_only_its_own_secret_both_serve() {
+    ours_only!("WSGIRS daemon internals");
+    let apache = two_groups(2);
     for _ in 0..4 {
         for (path, group) in [("/a", "alpha"), ("/b", "beta")] {
             let r = apache.get(path);
@@ -248,21 +255,7 @@ fn places(pid: i32, needle: &[u8]) -> Vec<String> {
 #[test]
 fn a_daemon_holds_no_copy_of_another_groups_secret() {
     ours_only!("finds the daemons through WSGIRS0406 log lines");
-    let b = Apache::builder(Mpm::Event).with_socket_prefix();
-    let info = b.app("daemon_info.wsgi");
-    let apache = b
-        .log_level("warn wsgi:info")
-        .server("WSGIDaemonProcess alpha processes=1 threads=2")
-        .server("WSGIDaemonProcess beta processes=1 threads=2")
-        .server(format!(
-            "WSGIScriptAlias /a \"{}\" process-group=alpha",
-            info.display()
-        ))
-        .server(format!(
-            "WSGIScriptAlias /b \"{}\" process-group=beta",
-            info.display()
-        ))
-        .start();
+    let apache = two_groups(1);
     assert_eq!(apache.get("/a").status, 200, "{}", apache.error_log());
     assert_eq!(apache.get("/b").status, 200, "{}", apache.error_log());
     let log = apache.error_log();

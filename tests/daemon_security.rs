@@ -13,48 +13,15 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 
-const OTHER_USER: &str = "mwrs-other";
-
-fn other_uid() -> u32 {
-    if let Ok(Some(u)) = nix::unistd::User::from_name(OTHER_USER) {
-        return u.uid.as_raw();
-    }
-    let st = Command::new("useradd")
-        .args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            OTHER_USER,
-        ])
-        .status()
-        .expect("run useradd");
-    // A concurrent test may have created it first.
-    let u = nix::unistd::User::from_name(OTHER_USER).unwrap();
-    assert!(st.success() || u.is_some(), "useradd {OTHER_USER} failed");
-    u.unwrap().uid.as_raw()
-}
-
 fn www_data() -> (u32, u32) {
     let u = nix::unistd::User::from_name("www-data").unwrap().unwrap();
     (u.uid.as_raw(), u.gid.as_raw())
-}
-
-fn socket_of(root: &Path) -> PathBuf {
-    let socks: Vec<PathBuf> = std::fs::read_dir(root.join("run"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".sock"))
-        .collect();
-    assert_eq!(socks.len(), 1, "{socks:?}");
-    socks[0].clone()
 }
 
 /// Python snippet: connect to argv[1], send a HELLO with an all-zero token

@@ -39,6 +39,7 @@ mod port;
 mod postmortem;
 mod process;
 mod server;
+mod users;
 
 // Each test binary uses only part of the harness: the re-exports it leaves
 // unused must not warn (as `dead_code` above does for items).
@@ -52,6 +53,8 @@ pub use postmortem::{FATAL_LOG_PATTERN, fatal_lines, tail};
 #[allow(unused_imports)]
 pub use process::*;
 pub use server::*;
+#[allow(unused_imports)]
+pub use users::*;
 
 /// Apache binary used for every test.
 pub const APACHE_BIN: &str = "/usr/sbin/apache2";
