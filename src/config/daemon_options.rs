@@ -24,6 +24,12 @@ pub struct DaemonOptions {
     /// configuration time; None: the Apache user.
     pub socket_user: Option<(String, u32)>,
     pub group: Option<(String, u32)>,
+    /// `script-user=`: the user name that must own a script file (and its
+    /// directory) for the Apache child to send it to this group (`#uid`
+    /// resolved to the name at configuration time, as mod_wsgi).
+    pub script_user: Option<String>,
+    /// `script-group=`: likewise, the group name of the script file.
+    pub script_group: Option<String>,
     pub supplementary_groups: Vec<(String, u32)>,
     pub home: Option<String>,
     pub display_name: Option<String>,
@@ -80,6 +86,8 @@ impl DaemonOptions {
             user: None,
             socket_user: None,
             group: None,
+            script_user: None,
+            script_group: None,
             supplementary_groups: Vec::new(),
             home: None,
             display_name: None,
@@ -135,6 +143,8 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
     ("user", user, "a user name or #uid other than root"),
     ("socket-user", socket_user, "a user name or #uid"),
     ("group", group, "a group name or #gid"),
+    ("script-user", script_user, "a user name or #uid"),
+    ("script-group", script_group, "a group name or #gid"),
     (
         "supplementary-groups",
         supplementary_groups,
@@ -251,8 +261,6 @@ const LATER: &[&str] = &["graceful-timeout"];
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
     "chroot",
-    "script-user",
-    "script-group",
     "restart-interval",
     "interrupt-timeout",
     "startup-timeout",
@@ -326,6 +334,11 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
                 key: key.to_string(),
             });
         }
+    }
+    if o.script_user.is_some() && o.script_group.is_some() {
+        return Err(ConfigError::ScriptUserAndGroup {
+            group: name.clone(),
+        });
     }
     if o.user.is_some() && o.home.is_none() {
         // mod_wsgi: the user's home directory when running as another user.
@@ -416,6 +429,35 @@ fn socket_user(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
 
 fn group(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     o.group = Some(resolve_group(v)?);
+    Ok(())
+}
+
+/// `script-user=`: a user name (kept as written, as mod_wsgi) or `#uid`
+/// (resolved to the user's name; an unknown uid is refused).
+fn script_user(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let (name, uid) = lookup_user(v)?;
+    o.script_user = Some(if v.starts_with('#') {
+        match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+            Ok(Some(u)) => u.name,
+            _ => return Err(OptionValueError::NoSuchUser),
+        }
+    } else {
+        name
+    });
+    Ok(())
+}
+
+/// `script-group=`: a group name or `#gid` (resolved to the group's name).
+fn script_group(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let (name, gid) = resolve_group(v)?;
+    o.script_group = Some(if v.starts_with('#') {
+        match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
+            Ok(Some(g)) => g.name,
+            _ => return Err(OptionValueError::NoSuchGroup),
+        }
+    } else {
+        name
+    });
     Ok(())
 }
 
@@ -576,6 +618,20 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<DaemonOptions, String> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn script_user_and_group() {
+        let o = p(&["g", "script-user=#0"]).unwrap();
+        assert_eq!(o.script_user.as_deref(), Some("root"));
+        let o = p(&["g", "script-group=root"]).unwrap();
+        assert_eq!(o.script_group.as_deref(), Some("root"));
+        let e = p(&["g", "script-user=root", "script-group=root"]).unwrap_err();
+        assert_eq!(
+            e,
+            "WSGIDaemonProcess g: Only one of script-user and script-group allowed."
+        );
+        assert!(p(&["g", "script-user=no-such-user-x"]).is_err());
     }
 
     #[test]

@@ -146,6 +146,9 @@ pub enum ConfigError {
          (see docs/directives/WSGIDaemonProcess.md)"
     )]
     UnsupportedOption { group: String, key: String },
+    /// `script-user=` and `script-group=` together (mod_wsgi refuses it too).
+    #[error("{D} {group}: Only one of script-user and script-group allowed.")]
+    ScriptUserAndGroup { group: String },
     /// A `WSGIDaemonProcess` option mod_wsgi 6.0 removed (New Relic).
     #[error(
         "{D} {group}: Invalid option to WSGI daemon process definition: '{key}' was removed \

@@ -14,15 +14,20 @@
 //! read anything) sends the request again, for up to connect-timeout.
 //! This file finds the group, encodes the request and connects; the relay
 //! itself (`exchange`) is generic over [`RelayHost`] and unit-tested over a
-//! socketpair. Runs on the request thread; no Python.
+//! socketpair. `script_owner` refuses (403) a script whose owner or group
+//! does not match `script-user=`/`script-group=`, before connecting.
+//! Runs on the request thread; no Python.
 
 mod exchange;
+mod script_owner;
 
 pub use exchange::RelayHost;
 
 use super::host::ApacheHost;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{DAEMON_UNREACHABLE, GROUP_IN_OTHER_VHOST, NO_SUCH_GROUP};
+use crate::apache::log_ids::{
+    DAEMON_UNREACHABLE, GROUP_IN_OTHER_VHOST, NO_SUCH_GROUP, SCRIPT_OWNER_REFUSED,
+};
 use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
@@ -140,6 +145,17 @@ pub fn handle(
         Ok(g) => g,
         Err(status) => return status,
     };
+    if let Some(file) = r.filename() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(file));
+        if let Err(msg) = script_owner::check(path, &group.opts) {
+            return fail(
+                &r,
+                sys::HTTP_FORBIDDEN,
+                &format!("{SCRIPT_OWNER_REFUSED} {msg}"),
+            );
+        }
+    }
     let queue_start_us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
