@@ -175,6 +175,9 @@ pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
 /// A response head from the daemon whose reason phrase has a control
 /// character (CR, LF, ...): a compromised daemon splitting the head (502).
 pub const BAD_STATUS_REASON: LogId = LogId("WSGIRS0449");
+/// The listener on a group's socket was not created by the Apache parent
+/// (`SO_PEERCRED` pid/uid: a planted socket): nothing is sent to it (503).
+pub const UNTRUSTED_LISTENER: LogId = LogId("WSGIRS0450");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -50,6 +50,13 @@ pub struct Group {
     /// uid and gid of the Apache `User`/`Group` (who may connect).
     pub apache_uid: u32,
     pub apache_gid: u32,
+    /// Who created the listening socket (this Apache parent: its pid and
+    /// effective uid). The daemons inherit the listener, so `SO_PEERCRED`
+    /// of a connection to a real daemon names the creator of the listener
+    /// (Linux records them at `listen()`), and an Apache child sends this
+    /// group's secret only to a listener with exactly these credentials.
+    pub listener_pid: i32,
+    pub listener_uid: u32,
     /// Socket timeout (socket-timeout, else Apache's `Timeout`).
     pub socket_timeout: Duration,
 }
@@ -279,6 +286,8 @@ impl Generation {
             scope,
             apache_uid: self.apache_uid,
             apache_gid: self.apache_gid,
+            listener_pid: pid as i32,
+            listener_uid: nix::unistd::geteuid().as_raw(),
             socket_timeout,
         })
     }
@@ -454,6 +463,8 @@ mod tests {
             scope: None,
             apache_uid: 1,
             apache_gid: 1,
+            listener_pid: 1,
+            listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
         })
     }
