@@ -14,6 +14,7 @@ use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
+    SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -216,6 +217,7 @@ impl Generation {
         );
         // socket-user= (mod_wsgi): the socket's owner instead of the Apache user.
         let owner = opts.socket_uid(self.apache_uid);
+        report_leftover(s, &opts.name, &path, owner);
         let fd = socket::listen(&path, opts.listen_backlog, owner, self.apache_gid).map_err(
             |source| SupervisorError::Socket {
                 path: path.clone(),
@@ -290,6 +292,21 @@ impl Generation {
             listener_uid: nix::unistd::geteuid().as_raw(),
             socket_timeout,
         })
+    }
+}
+
+/// Logs what a socket about to be created at `path` replaces, when that
+/// is a symlink or a file of another user ([`socket::suspicious_leftover`]).
+fn report_leftover(s: Server, group: &str, path: &str, owner: u32) {
+    if let Some(found) = socket::suspicious_leftover(path, owner) {
+        log::server(
+            Level::Warning,
+            Some(s),
+            &format!(
+                "{SOCKET_PATH_REPLACED} WSGIDaemonProcess {group}: found {found} at socket path \
+                 '{path}'; removed without following it"
+            ),
+        );
     }
 }
 
