@@ -178,6 +178,12 @@ pub const BAD_STATUS_REASON: LogId = LogId("WSGIRS0449");
 /// `script-user=`/`script-group=`: the script file (or its directory) has
 /// the wrong owner/group or is writable by others (403, as mod_wsgi).
 pub const SCRIPT_OWNER_REFUSED: LogId = LogId("WSGIRS0450");
+/// The listener on a group's socket was not created by the Apache parent
+/// (`SO_PEERCRED` pid/uid: a planted socket): nothing is sent to it (503).
+pub const UNTRUSTED_LISTENER: LogId = LogId("WSGIRS0451");
+/// A symlink, or a file owned by someone else, was at a group's socket
+/// path when the socket was created: removed, not followed.
+pub const SOCKET_PATH_REPLACED: LogId = LogId("WSGIRS0452");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -1,6 +1,6 @@
 //! The listening UNIX socket of one daemon group: its path (from
 //! `WSGISocketPrefix`, as mod_wsgi names it), creation in the Apache parent
-//! (bound under umask 0077, `listen(listen-backlog)`, chowned to the Apache
+//! (bound under umask 0077, `listen(listen-backlog)`, lchowned to the Apache
 //! user or the group's `socket-user=`, so only that user and root can connect),
 //! its buffer sizes, and removal when the configuration pool is cleared. No Python, no threads.
 
@@ -72,7 +72,33 @@ pub fn set_buffer_size(fd: RawFd, option: libc::c_int, bytes: i32) -> io::Result
     Ok(())
 }
 
+/// What was at a socket's path before it was created, when it is not a
+/// plain leftover (a symlink, or a file owned by neither root nor `uid`):
+/// removed without being followed, for the caller to log.
+pub fn suspicious_leftover(path: &str, uid: u32) -> Option<String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        return Some(format!("a symlink to '{target}'"));
+    }
+    let owner = meta.uid();
+    if owner != 0 && owner != uid && owner != nix::unistd::geteuid().as_raw() {
+        let kind = if ft.is_socket() { "a socket" } else { "a file" };
+        return Some(format!(
+            "{kind} owned by uid {owner} (expected root or uid {uid})"
+        ));
+    }
+    None
+}
+
 /// Creates the listening socket at `path`, owned by `uid`, mode 0600-equivalent.
+/// Whatever was at `path` is unlinked first (a symlink is removed, never
+/// followed), and the ownership change does not follow symlinks either
+/// (`lchown`), so a symlink swapped in after `bind` cannot redirect it.
 /// Returns the descriptor (close-on-exec, blocking).
 pub fn listen(path: &str, backlog: i32, uid: u32, gid: u32) -> io::Result<RawFd> {
     let _ = std::fs::remove_file(path);
@@ -91,7 +117,7 @@ pub fn listen(path: &str, backlog: i32, uid: u32, gid: u32) -> io::Result<RawFd>
         unsafe { libc::close(fd) };
         return Err(e);
     }
-    if let Err(e) = std::os::unix::fs::chown(Path::new(path), Some(uid), Some(gid)) {
+    if let Err(e) = std::os::unix::fs::lchown(Path::new(path), Some(uid), Some(gid)) {
         // SAFETY: closing our own descriptor.
         unsafe { libc::close(fd) };
         let _ = std::fs::remove_file(path);
@@ -123,7 +149,7 @@ impl Drop for SocketGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     #[test]
     fn names_as_mod_wsgi() {
@@ -167,5 +193,27 @@ mod tests {
             owner: std::process::id(),
         });
         assert!(!Path::new(&p).exists());
+    }
+
+    #[test]
+    fn a_planted_symlink_is_reported_and_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "x").unwrap();
+        let p = dir.path().join("s.sock").to_string_lossy().into_owned();
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        let me = nix::unistd::getuid().as_raw();
+        let note = suspicious_leftover(&p, me).unwrap();
+        assert!(note.contains("symlink"), "{note}");
+        let fd = listen(&p, 5, me, nix::unistd::getgid().as_raw()).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&p)
+                .unwrap()
+                .file_type()
+                .is_socket()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+        // SAFETY: closing the descriptor listen() returned.
+        unsafe { libc::close(fd) };
     }
 }

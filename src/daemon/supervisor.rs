@@ -14,6 +14,7 @@ use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
+    SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -50,6 +51,13 @@ pub struct Group {
     /// uid and gid of the Apache `User`/`Group` (who may connect).
     pub apache_uid: u32,
     pub apache_gid: u32,
+    /// Who created the listening socket (this Apache parent: its pid and
+    /// effective uid). The daemons inherit the listener, so `SO_PEERCRED`
+    /// of a connection to a real daemon names the creator of the listener
+    /// (Linux records them at `listen()`), and an Apache child sends this
+    /// group's secret only to a listener with exactly these credentials.
+    pub listener_pid: i32,
+    pub listener_uid: u32,
     /// Socket timeout (socket-timeout, else Apache's `Timeout`).
     pub socket_timeout: Duration,
 }
@@ -209,6 +217,7 @@ impl Generation {
         );
         // socket-user= (mod_wsgi): the socket's owner instead of the Apache user.
         let owner = opts.socket_uid(self.apache_uid);
+        report_leftover(s, &opts.name, &path, owner);
         let fd = socket::listen(&path, opts.listen_backlog, owner, self.apache_gid).map_err(
             |source| SupervisorError::Socket {
                 path: path.clone(),
@@ -279,8 +288,25 @@ impl Generation {
             scope,
             apache_uid: self.apache_uid,
             apache_gid: self.apache_gid,
+            listener_pid: pid as i32,
+            listener_uid: nix::unistd::geteuid().as_raw(),
             socket_timeout,
         })
+    }
+}
+
+/// Logs what a socket about to be created at `path` replaces, when that
+/// is a symlink or a file of another user ([`socket::suspicious_leftover`]).
+fn report_leftover(s: Server, group: &str, path: &str, owner: u32) {
+    if let Some(found) = socket::suspicious_leftover(path, owner) {
+        log::server(
+            Level::Warning,
+            Some(s),
+            &format!(
+                "{SOCKET_PATH_REPLACED} WSGIDaemonProcess {group}: found {found} at socket path \
+                 '{path}'; removed without following it"
+            ),
+        );
     }
 }
 
@@ -454,6 +480,8 @@ mod tests {
             scope: None,
             apache_uid: 1,
             apache_gid: 1,
+            listener_pid: 1,
+            listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
         })
     }

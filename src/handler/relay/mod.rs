@@ -27,6 +27,7 @@ use super::host::ApacheHost;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_UNREACHABLE, GROUP_IN_OTHER_VHOST, NO_SUCH_GROUP, SCRIPT_OWNER_REFUSED,
+    UNTRUSTED_LISTENER,
 };
 use crate::apache::request::Request;
 use crate::apache::sys;
@@ -85,6 +86,32 @@ fn connect(group: &Group) -> io::Result<UnixStream> {
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Refuses a listener that is not the group's before anything (the
+/// secret first of all) is sent to it: `SO_PEERCRED` of the connection
+/// must name the Apache parent that created the group's listener (its pid
+/// and uid; the daemons inherit that listener), so a socket planted at the
+/// path by another process, root included, is never trusted.
+fn check_listener(stream: &UnixStream, group: &Group) -> Result<(), String> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let found = getsockopt(stream, PeerCredentials);
+    match found {
+        Ok(c) if c.uid() == group.listener_uid && c.pid() == group.listener_pid => Ok(()),
+        found => Err(format!(
+            "{UNTRUSTED_LISTENER} Refusing WSGI daemon socket '{}' of process group '{}': \
+             expected a listener created by the Apache parent (pid {}, uid {}), found {}; \
+             nothing was sent",
+            group.socket_path,
+            group.opts.name,
+            group.listener_pid,
+            group.listener_uid,
+            match found {
+                Ok(c) => format!("pid {}, uid {}", c.pid(), c.uid()),
+                Err(e) => format!("no peer credentials ({e})"),
+            }
+        )),
     }
 }
 
@@ -194,6 +221,8 @@ pub fn handle(
                 ),
             )
         })?;
+        check_listener(&stream, group)
+            .map_err(|text| exchange::fail(host, sys::HTTP_SERVICE_UNAVAILABLE, &text))?;
         let _ = stream.set_read_timeout(Some(group.socket_timeout));
         let _ = stream.set_write_timeout(Some(group.socket_timeout));
         Ok(stream)
