@@ -4,11 +4,15 @@
 //! holding its socket; two daemon groups, each of whose daemons wipes the
 //! other's secret after fork, both still serve, and (read from outside
 //! through /proc/<pid>/mem) a daemon of one group holds no copy of the other
-//! group's secret anywhere in its writable memory.
+//! group's secret anywhere in its writable memory; and with a group's
+//! secret in hand a forged connection still cannot make its daemon run a
+//! script the configuration does not map to that group.
 
 #[macro_use]
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -291,4 +295,132 @@ fn a_daemon_holds_no_copy_of_another_groups_secret() {
             );
         }
     }
+}
+
+/// The one secret among `candidates` with which `group`'s daemon accepts a
+/// forged request for a script it may run (`frame 129`, ACCEPT).
+fn working_secret(sock: &Path, group: &str, candidates: &[Vec<u8>], script: &Path) -> Vec<u8> {
+    let www = www_data();
+    candidates
+        .iter()
+        .find(|s| forge(sock, group, Some(s), Some(script), www) == "frame 129")
+        .unwrap_or_else(|| {
+            panic!(
+                "none of {} candidates is {group}'s secret",
+                candidates.len()
+            )
+        })
+        .clone()
+}
+
+fn www_data() -> (u32, u32) {
+    let u = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+    (u.uid.as_raw(), u.gid.as_raw())
+}
+
+/// Group `id`'s socket under the ServerRoot (`<prefix>.<pid>.<gen>.<id>.sock`).
+fn group_socket(root: &Path, id: u32) -> PathBuf {
+    let tail = format!(".{id}.sock");
+    std::fs::read_dir(root.join("run"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&tail))
+        .unwrap_or_else(|| panic!("no socket of group {id}"))
+}
+
+/// Even with another group's secret in hand (read from memory here, as a
+/// compromised application might try), a connection cannot make that
+/// group's daemon run a file the configuration does not map to a WSGI
+/// script, a path with `..`, or a script whose `<Directory>` has a
+/// WSGIRestrictProcess that leaves the group out.
+#[test]
+fn a_stolen_secret_runs_no_script_outside_the_configuration() {
+    ours_only!("WSGIRS daemon internals");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let info = b.app("daemon_info.wsgi");
+    let marks = b.root().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let marker = marks.join("ran");
+    let evil = b.write_app(
+        "evil/evil.wsgi",
+        &format!(
+            "def application(environ, start_response):\n    open({:?}, 'a').write('ran')\n    \
+             start_response('200 OK', [])\n    return [b'']\n",
+            marker.display().to_string()
+        ),
+    );
+    let restricted = b.write_app(
+        "restricted/app.wsgi",
+        &std::fs::read_to_string(&info).unwrap(),
+    );
+    let apache = b
+        .log_level("warn wsgi:info")
+        .server("WSGIDaemonProcess alpha processes=1 threads=2")
+        .server("WSGIDaemonProcess beta processes=1 threads=2")
+        .server(format!(
+            "WSGIScriptAlias /a \"{}\" process-group=alpha",
+            info.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /b \"{}\" process-group=beta",
+            info.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /r \"{}\" process-group=alpha",
+            restricted.display()
+        ))
+        .server(format!(
+            "<Directory \"{}\">\n    WSGIRestrictProcess alpha\n</Directory>",
+            restricted.parent().unwrap().display()
+        ))
+        .start();
+    for path in ["/a", "/b", "/r"] {
+        assert_eq!(
+            apache.get(path).status,
+            200,
+            "{path}\n{}",
+            apache.error_log()
+        );
+    }
+    let log = apache.error_log();
+    let (alpha, beta) = (
+        started_daemons(&log, "alpha")[0],
+        started_daemons(&log, "beta")[0],
+    );
+    let child = apache
+        .pids_of_children()
+        .into_iter()
+        .find(|p| *p != alpha && *p != beta)
+        .expect("an Apache child");
+    if read_region(child, writable_regions(child)[0]).is_none() {
+        eprintln!("skipped: /proc/<pid>/mem not readable here (CAP_SYS_PTRACE?)");
+        return;
+    }
+    let sock = group_socket(apache.root(), 2);
+    let secret = working_secret(&sock, "beta", &wiped_secrets(alpha, beta, child), &info);
+    let www = www_data();
+    let outside = evil
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("x/../evil/evil.wsgi");
+    for (script, why) in [
+        (evil.clone(), "is not a WSGI script the configuration maps"),
+        (outside, "is not a plain absolute path"),
+        (restricted.clone(), "WSGIRestrictProcess for"),
+    ] {
+        let got = forge(&sock, "beta", Some(&secret), Some(&script), www);
+        assert_eq!(got, "frame 130", "{} was not refused", script.display());
+        let log = apache.error_log();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("WSGIRS0460"))
+            .unwrap_or_else(|| panic!("no WSGIRS0460 line:\n{}", tail(&log, 20)));
+        assert!(line.contains(why) && line.contains("'beta'"), "{line}");
+    }
+    assert!(!marker.exists(), "a script outside the configuration ran");
 }

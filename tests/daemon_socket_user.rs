@@ -15,39 +15,6 @@ use std::process::Command;
 
 use common::*;
 
-/// Connects to argv[1] as the calling user and sends a HELLO with an
-/// all-zero token; prints the first frame's type byte or the connect error.
-const HELLO: &str = r#"
-import socket, struct, sys
-def s(b): return struct.pack("<I", len(b)) + b
-try:
-    c = socket.socket(socket.AF_UNIX)
-    c.connect(sys.argv[1])
-except OSError as e:
-    print("connect-error", e.errno); sys.exit(0)
-hello = b"WSGP" + struct.pack("<HHI", 1, 0, 0) + b"\0" * 32 + struct.pack("<Q", 0) + s(b"") + s(sys.argv[2].encode()) + s(b"")
-c.sendall(struct.pack("<IBBH", len(hello), 1, 0, 0) + hello)
-h = c.recv(8)
-print("frame", h[4] if len(h) == 8 else -1)
-"#;
-
-fn hello_as(socket: &Path, group: &str, uid: u32) -> String {
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", HELLO])
-        .arg(socket)
-        .arg(group)
-        .uid(uid)
-        .gid(uid)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn socket_user_owns_the_socket_and_is_the_accepted_peer() {
     ours_only!("socket ownership and WSGP peer check");
@@ -70,11 +37,11 @@ fn socket_user_owns_the_socket_and_is_the_accepted_peer() {
 
     // The socket user gets through the peer check (only its token is wrong:
     // REJECT = 0x82 = 130, logged as a token failure, not a uid one).
-    assert_eq!(hello_as(&sock, "su", other), "frame 130");
+    assert_eq!(forge(&sock, "su", None, None, (other, other)), "frame 130");
     let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
     let www_uid = www.uid.as_raw();
     // The Apache user can no longer connect at all.
-    let got = hello_as(&sock, "su", www_uid);
+    let got = forge(&sock, "su", None, None, (www_uid, www_uid));
     assert!(got.starts_with("connect-error 13"), "{got}");
     let log = apache.error_log();
     assert!(log.contains("wrong authentication token"), "{log}");

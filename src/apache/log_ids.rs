@@ -184,6 +184,9 @@ pub const UNTRUSTED_LISTENER: LogId = LogId("WSGIRS0451");
 /// A symlink, or a file owned by someone else, was at a group's socket
 /// path when the socket was created: removed, not followed.
 pub const SOCKET_PATH_REPLACED: LogId = LogId("WSGIRS0452");
+/// A daemon refused to run a script the configuration does not map to a
+/// WSGI script (or that WSGIRestrictProcess keeps from its group).
+pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -13,6 +13,7 @@
 
 pub mod brigade;
 pub mod config;
+pub mod conftree;
 pub mod conn;
 pub mod directive;
 pub mod entry;

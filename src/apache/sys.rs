@@ -2341,6 +2341,9 @@ impl Default for ap_directive_t {
         }
     }
 }
+unsafe extern "C" {
+    pub static mut ap_conftree: *mut ap_directive_t;
+}
 pub const RAW_ARGS: cmd_how = 0;
 pub const TAKE1: cmd_how = 1;
 pub const TAKE2: cmd_how = 2;

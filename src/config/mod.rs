@@ -15,6 +15,7 @@ pub mod directives;
 pub mod error;
 pub mod expand;
 pub mod python;
+pub mod script_scope;
 pub mod trusted_proxies;
 pub mod words;
 

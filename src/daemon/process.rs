@@ -74,7 +74,7 @@ fn log_stopping(group: &Group, why: &str) {
 
 /// Runs the daemon process forked by `parent`; never returns.
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
-    let state = DaemonState::new(group);
+    let state = DaemonState::new(group, reg.scripts.clone());
     let mask = bootstrap::signals();
     bootstrap::die_with_parent(parent);
     if !delay.is_zero() {

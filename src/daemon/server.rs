@@ -10,7 +10,8 @@ use super::host::{DaemonHost, Finisher, PanicAnswer};
 use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::CONNECTION_REFUSED;
+use crate::apache::log_ids::{CONNECTION_REFUSED, SCRIPT_OUT_OF_SCOPE};
+use crate::config::script_scope::ScopeRefusal;
 use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
 use crate::wsgi::request;
@@ -77,6 +78,10 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     };
     stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
     let script = Script::of(&env);
+    if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
+        refuse_script(reader.get_ref().get_ref(), group, &why);
+        return;
+    }
     // A changed script restarts the process rather than reloading the script
     // alone; the request goes back to the Apache child, which sends it again.
     if let Some(mtime) = script.reload_mtime
@@ -185,6 +190,28 @@ fn reject(mut w: &UnixStream, group: &Group, reason: proto::RejectReason, why: S
         &Message::Reject(Reject {
             reason,
             message: why.as_bytes(),
+        }),
+        &mut Vec::new(),
+    );
+}
+
+/// Refuses to run a script outside the configuration's scope: logged,
+/// REJECT (the Apache child answers 500), nothing runs.
+fn refuse_script(mut w: &UnixStream, group: &Group, why: &ScopeRefusal) {
+    log::server(
+        Level::Err,
+        None,
+        &format!(
+            "{SCRIPT_OUT_OF_SCOPE} daemon process {} of group '{}' refused to run a script: {why}",
+            PID.with(|p| *p),
+            group.opts.name
+        ),
+    );
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason: proto::RejectReason::Auth,
+            message: why.to_string().as_bytes(),
         }),
         &mut Vec::new(),
     );

@@ -12,6 +12,7 @@
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
+use crate::config::script_scope::ScriptScope;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -26,6 +27,9 @@ pub enum SelfStop {
 /// One daemon process's state, shared by its threads.
 pub struct DaemonState {
     pub group: Arc<Group>,
+    /// What the configuration maps to WSGI scripts (checked before a
+    /// request's script runs).
+    pub script_scope: Arc<ScriptScope>,
     /// The origin of the millisecond clock below (0 means "never").
     epoch: Instant,
     /// Set when the process is stopping: workers finish their request and exit.
@@ -56,9 +60,10 @@ pub struct DaemonState {
 
 impl DaemonState {
     /// The state of a daemon process of `group` that has just started.
-    pub fn new(group: &Arc<Group>) -> Arc<DaemonState> {
+    pub fn new(group: &Arc<Group>, scripts: Arc<ScriptScope>) -> Arc<DaemonState> {
         Arc::new(DaemonState {
             group: group.clone(),
+            script_scope: scripts,
             epoch: Instant::now(),
             stopping: AtomicBool::new(false),
             self_restart: AtomicBool::new(false),

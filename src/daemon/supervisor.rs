@@ -18,9 +18,10 @@ use crate::apache::log_ids::{
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
-use crate::apache::{mpm, other_child, process};
+use crate::apache::{conftree, mpm, other_child, process};
 use crate::config::ServerConfig;
 use crate::config::daemon_options::DaemonOptions;
+use crate::config::script_scope::ScriptScope;
 use crate::proto::AuthToken;
 use std::ffi::c_int;
 use std::os::fd::RawFd;
@@ -66,6 +67,10 @@ pub struct Group {
 #[derive(Debug, Default)]
 pub struct Registry {
     pub groups: Vec<Arc<Group>>,
+    /// The script files the configuration maps, and WSGIRestrictProcess by
+    /// directory: what a daemon checks before running the script a
+    /// connection names.
+    pub scripts: Arc<ScriptScope>,
 }
 
 impl Group {
@@ -356,7 +361,10 @@ fn build(
     for (i, scoped) in groups.into_iter().enumerate() {
         built.push(Arc::new(generation.group(pconf, s, i + 1, scoped)?));
     }
-    Ok(Arc::new(Registry { groups: built }))
+    Ok(Arc::new(Registry {
+        groups: built,
+        scripts: Arc::new(ScriptScope::of(&conftree::lines())),
+    }))
 }
 
 /// Overwrites the 128 KiB of stack below the caller with zeros (what the
@@ -494,6 +502,7 @@ mod tests {
                 group("b", 2, 0xb1, Some(0xb0)),
                 group("c", 3, 0xc1, None),
             ],
+            scripts: Arc::default(),
         };
         reg.keep_only_secret_of(2);
         let zero = [0u8; 32];

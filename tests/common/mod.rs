@@ -34,6 +34,7 @@ use std::time::Duration;
 
 mod builder;
 mod express;
+mod forge;
 mod http;
 mod port;
 mod postmortem;
@@ -46,6 +47,8 @@ mod users;
 pub use builder::*;
 #[allow(unused_imports)]
 pub use express::*;
+#[allow(unused_imports)]
+pub use forge::forge;
 pub use http::*;
 pub use port::free_port;
 #[allow(unused_imports)]
