@@ -9,9 +9,6 @@
 mod common;
 
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
