@@ -292,3 +292,33 @@ fn group_in_virtual_host_is_scoped_to_its_server_name() {
         apache.error_log()
     );
 }
+
+/// A `WSGISocketPrefix` directory other users can write (sticky bit or not)
+/// fails `apache2 -t` naming the directive, the directory and its mode; a
+/// relative prefix is taken under ServerRoot; a private directory passes.
+#[test]
+fn socket_directory_others_can_write_fails_config_test() {
+    ours_only!("our check");
+    for (mode, ok) in [(0o777, false), (0o1777, false), (0o755, true)] {
+        let b = Apache::builder(Mpm::Event);
+        let dir = b.root().join("socks");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let ct = b
+            .server("WSGISocketPrefix socks/wsgi")
+            .server("WSGIDaemonProcess g processes=1 threads=1")
+            .config_test();
+        assert_eq!(ct.ok(), ok, "mode {mode:o}:\n{}", ct.output);
+        if !ok {
+            let expected = format!(
+                "'{}', can be written by other users (mode {mode:04o})",
+                dir.display()
+            );
+            assert!(
+                ct.output.contains("WSGISocketPrefix") && ct.output.contains(&expected),
+                "{}",
+                ct.output
+            );
+        }
+    }
+}

@@ -66,6 +66,29 @@ pub fn directive_socket_prefix(
     }
 }
 
+/// Refuses a socket prefix (absolute, ServerRoot applied) whose directory
+/// other users can write, sticky bit or not: they could create files at
+/// the names sockets will get. A directory that does not exist yet is left
+/// to socket creation to report.
+pub fn check_socket_directory(name: &str, prefix: &str) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(prefix)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o002 != 0 {
+        return Err(ConfigError::SocketDirectoryWritable {
+            directive: name.to_string(),
+            dir: dir.display().to_string(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
 /// `WSGISocketRotation On|Off`.
 pub fn directive_socket_rotation(
     t: &mut Target<'_>,
@@ -133,6 +156,25 @@ mod tests {
         };
         crate::config::directives::apply(&mut t, name, &words).map_err(|e| e.to_string())?;
         Ok((s, d))
+    }
+
+    #[test]
+    fn a_socket_directory_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let prefix = d.path().join("wsgi").display().to_string();
+        for (mode, ok) in [
+            (0o755, true),
+            (0o775, true),
+            (0o777, false),
+            (0o1777, false),
+        ] {
+            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let got = check_socket_directory("WSGISocketPrefix", &prefix);
+            assert_eq!(got.is_ok(), ok, "{mode:o}: {got:?}");
+        }
+        let missing = d.path().join("no/such/wsgi").display().to_string();
+        assert!(check_socket_directory("WSGISocketPrefix", &missing).is_ok());
     }
 
     #[test]

@@ -547,6 +547,12 @@ fn parse_line(
     let words = super::words::split(args);
     apply(&mut Target { server, dir }, &name, &words)?;
     compat::notice(cmd, &name);
+    if name.eq_ignore_ascii_case("WSGISocketPrefix")
+        && let Some(prefix) = &server.daemon.socket_prefix
+    {
+        let prefix = crate::apache::process::server_root_relative(cmd.pool(), prefix);
+        super::daemon::check_socket_directory(&name, &prefix)?;
+    }
     compile_patterns(server, &name, cmd.pool())
 }
 

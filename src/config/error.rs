@@ -114,6 +114,18 @@ pub enum ConfigError {
         pattern: String,
         reason: String,
     },
+    /// A `WSGISocketPrefix` whose directory other users can write.
+    #[error(
+        "{directive}: the directory of the daemon sockets, '{dir}', can be written by other \
+         users (mode {mode:04o}): anyone could plant a socket or a link there; use a directory \
+         only root and the Apache user can write (for example run/wsgi under ServerRoot, or \
+         /var/run/wsgi), or remove the write permission of others (chmod o-w '{dir}')"
+    )]
+    SocketDirectoryWritable {
+        directive: String,
+        dir: String,
+        mode: u32,
+    },
     /// A main-server-only directive elsewhere (`apache`: Apache's message).
     #[error("{apache}: it configures the Python interpreter of the whole server")]
     NotInMainServer { apache: String },
