@@ -48,6 +48,7 @@ class SoakApache(apache.Apache):
                     os.path.join(self.root, "apps"))
         os.chmod(os.path.join(self.root, "apps", "django_view.wsgi"), 0o644)
         with open(self.conf_path, "a") as f:
+            f.write("LogLevel warn wsgi:info\n")
             f.write('WSGIScriptAlias /django "%s/apps/django_view.wsgi"\n'
                     % self.root)
 
@@ -66,16 +67,21 @@ def rss_by_pid(root_pid):
     return out
 
 
-def describe(pid, root_pid):
-    """"parent", "daemon 'name'" or "child", from the process tree and /proc."""
+def daemon_pids(log):
+    """Daemon processes the parent logged starting (WSGIRS0406, at info)."""
+    pids = set()
+    for line in log.splitlines():
+        rest = line.split("started daemon process ", 1)
+        if len(rest) == 2 and rest[1].split(" ", 1)[0].isdigit():
+            pids.add(int(rest[1].split(" ", 1)[0]))
+    return pids
+
+
+def describe(pid, root_pid, daemons):
+    """"parent", "daemon" or "child"."""
     if pid == root_pid:
         return "parent"
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            comm = f.read().strip()
-    except OSError:
-        comm = "?"
-    return "child" if comm in ("apache2", "httpd") else "daemon (%s)" % comm
+    return "daemon" if pid in daemons else "child"
 
 
 def wrk(url, seconds, connections):
@@ -115,7 +121,8 @@ def soak(mode, module, args):
         while warm.get("requests", 0) < args.warmup:
             add(warm, wrk(base, 5, args.connections))
         before = rss_by_pid(server.proc.pid)
-        names = {pid: describe(pid, server.proc.pid) for pid in before}
+        daemons = daemon_pids(server.error_log(tail=100000))
+        names = {pid: describe(pid, server.proc.pid, daemons) for pid in before}
         total, started = {}, time.monotonic()
         while total.get("requests", 0) < args.requests:
             add(total, wrk(base, args.round, args.connections))
@@ -123,7 +130,9 @@ def soak(mode, module, args):
                   file=sys.stderr)
         elapsed = time.monotonic() - started
         after = rss_by_pid(server.proc.pid)
-        names.update({pid: describe(pid, server.proc.pid) for pid in after if pid not in names})
+        daemons = daemon_pids(server.error_log(tail=100000))
+        names.update({pid: describe(pid, server.proc.pid, daemons)
+                      for pid in after if pid not in names})
         crash_lines = [l for l in server.error_log(tail=100000).splitlines()
                        if "Segmentation fault" in l or "panicked" in l
                        or ":crit]" in l or ":alert]" in l or ":emerg]" in l]
