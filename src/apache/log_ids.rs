@@ -187,6 +187,9 @@ pub const SOCKET_PATH_REPLACED: LogId = LogId("WSGIRS0452");
 /// A daemon refused to run a script the configuration does not map to a
 /// WSGI script (or that WSGIRestrictProcess keeps from its group).
 pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
+/// A request waited longer than `queue-timeout` for a daemon worker (504,
+/// the application did not run).
+pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -55,6 +55,9 @@ pub struct DaemonOptions {
     pub inactivity_timeout: Option<Duration>,
     /// Restart the process when a request runs longer than this.
     pub request_timeout: Option<Duration>,
+    /// `queue-timeout`: a request that waited longer than this for a
+    /// daemon worker gets 504 without the application running.
+    pub queue_timeout: Option<Duration>,
     /// Restart the process when the GIL could not be taken for this long.
     pub deadlock_timeout: Option<Duration>,
     /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
@@ -107,6 +110,7 @@ impl DaemonOptions {
             maximum_requests: 0,
             inactivity_timeout: None,
             request_timeout: None,
+            queue_timeout: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
             limits: Limits::default(),
             not_enforced: Vec::new(),
@@ -213,6 +217,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of seconds >= 0 (0: off)",
     ),
     (
+        "queue-timeout",
+        queue_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
         "deadlock-timeout",
         deadlock_timeout,
         "a number of seconds >= 0 (0: off)",
@@ -265,7 +274,6 @@ const UNSUPPORTED: &[&str] = &[
     "interrupt-timeout",
     "startup-timeout",
     "eviction-timeout",
-    "queue-timeout",
     "response-buffer-size",
     "response-flush-delay",
     "server-metrics",
@@ -597,6 +605,12 @@ fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueErr
 fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.request_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
+fn queue_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let d = seconds(v)?;
+    o.queue_timeout = (!d.is_zero()).then_some(d);
     Ok(())
 }
 

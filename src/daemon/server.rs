@@ -10,7 +10,7 @@ use super::host::{DaemonHost, Finisher, PanicAnswer};
 use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{CONNECTION_REFUSED, SCRIPT_OUT_OF_SCOPE};
+use crate::apache::log_ids::{CONNECTION_REFUSED, QUEUE_TIMEOUT_EXPIRED, SCRIPT_OUT_OF_SCOPE};
 use crate::config::script_scope::ScopeRefusal;
 use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
@@ -76,6 +76,7 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         }
         _ => return,
     };
+    let request_start_us = (parse_f64(env.get("mod_wsgi.request_start")) * 1e6) as u64;
     stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
     let script = Script::of(&env);
     if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
@@ -90,6 +91,22 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         state.restart_for_changed_script(&script.path);
         refuse_restarting(reader.get_ref().get_ref());
         return;
+    }
+    if let Some(limit) = group.opts.queue_timeout {
+        if !left_queue_in_time(
+            reader.get_ref().get_ref(),
+            group,
+            limit,
+            request_start_us,
+            accepted_us,
+        ) {
+            return;
+        }
+        // The Apache child waits for ACCEPT only until the queue timeout.
+        if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
+            return;
+        }
+        out.clear();
     }
     let host = Box::new(DaemonHost {
         reader,
@@ -193,6 +210,41 @@ fn reject(mut w: &UnixStream, group: &Group, reason: proto::RejectReason, why: S
         }),
         &mut Vec::new(),
     );
+}
+
+/// `queue-timeout`, as mod_wsgi: a request that waited longer than `limit`
+/// between the Apache child reading it (`mod_wsgi.request_start`) and this
+/// daemon accepting it is refused (REJECT QUEUE_TIMEOUT, a 504 in the
+/// child) without the application running. Returns whether it may run.
+fn left_queue_in_time(
+    mut w: &UnixStream,
+    group: &Group,
+    limit: std::time::Duration,
+    request_start_us: u64,
+    accepted_us: u64,
+) -> bool {
+    if request_start_us == 0
+        || accepted_us.saturating_sub(request_start_us) <= limit.as_micros() as u64
+    {
+        return true;
+    }
+    log::server(
+        Level::Err,
+        None,
+        &format!(
+            "{QUEUE_TIMEOUT_EXPIRED} Queue timeout expired for WSGI daemon process '{}'.",
+            group.opts.name
+        ),
+    );
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason: proto::RejectReason::QueueTimeout,
+            message: b"queue-timeout expired before a daemon worker took the request",
+        }),
+        &mut Vec::new(),
+    );
+    false
 }
 
 /// Refuses to run a script outside the configuration's scope: logged,

@@ -274,6 +274,7 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(opt("lang", &opts.locale));
     words.push(opt("locale", &opts.locale));
     words.push(format!("listen-backlog={}", d.listen_backlog));
+    words.push(format!("queue-timeout={}", d.queue_timeout));
     words.push(format!("socket-timeout={}", d.socket_timeout));
     words.push(format!("connect-timeout={}", d.connect_timeout));
     words.push(format!("request-timeout={}", d.request_timeout));

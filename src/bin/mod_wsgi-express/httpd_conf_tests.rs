@@ -103,6 +103,7 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "lang=C.UTF-8".into(),
             "locale=C.UTF-8".into(),
             "listen-backlog=100".into(),
+            "queue-timeout=45".into(),
             "socket-timeout=60".into(),
             "connect-timeout=15".into(),
             "request-timeout=60".into(),
@@ -171,6 +172,8 @@ fn daemon_process_and_socket_options() {
             "app",
             "--daemon-backlog",
             "50",
+            "--queue-timeout",
+            "12",
             "--socket-timeout",
             "30",
             "--connect-timeout",
@@ -202,6 +205,7 @@ fn daemon_process_and_socket_options() {
             "lang=de_DE.UTF-8".into(),
             "locale=de_DE.UTF-8".into(),
             "listen-backlog=50".into(),
+            "queue-timeout=12".into(),
             "socket-timeout=30".into(),
             "connect-timeout=5".into(),
             "request-timeout=20".into(),
@@ -272,6 +276,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--inactivity-timeout", "5"],
         &["--response-socket-timeout", "5"],
         &["--cpu-time-limit", "5"],
+        &["--queue-timeout", "5"],
         &["--send-buffer-size", "65536"],
         &["--receive-buffer-size", "65536"],
     ] {
@@ -295,7 +300,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     }
     let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
     assert!(err.to_string().contains("does not enforce it yet"), "{err}");
-    let err = f.try_options(&["--queue-timeout", "9"]).unwrap_err();
+    let err = f.try_options(&["--startup-timeout", "9"]).unwrap_err();
     assert!(err.to_string().contains("does not support"), "{err}");
 }
 

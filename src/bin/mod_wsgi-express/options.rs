@@ -54,6 +54,8 @@ pub struct Daemon {
     /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
     /// the client while a daemon response is relayed.
     pub response_socket_timeout: u32,
+    /// `queue-timeout=` (0 = off): seconds a request may wait for a daemon worker.
+    pub queue_timeout: u32,
     /// `cpu-time-limit=` (0 = off): CPU seconds after which a process restarts.
     pub cpu_time_limit: u32,
     /// `send-buffer-size=` / `receive-buffer-size=` of the daemon socket (0 =

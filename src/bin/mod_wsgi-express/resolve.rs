@@ -390,6 +390,7 @@ fn daemon(
         header_buffer_size: args.header_buffer_size,
         response_socket_timeout: args.response_socket_timeout,
         cpu_time_limit: args.cpu_time_limit,
+        queue_timeout: args.queue_timeout,
         send_buffer_size: args.send_buffer_size,
         receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args

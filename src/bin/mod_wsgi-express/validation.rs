@@ -51,7 +51,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "--interrupt-timeout",
         UNSUPPORTED_DAEMON,
     ),
-    ("queue_timeout", "--queue-timeout", UNSUPPORTED_DAEMON),
     (
         "response_flush_delay",
         "--response-flush-delay",
@@ -111,6 +110,7 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("response_socket_timeout", "--response-socket-timeout"),
     ("socket_prefix", "--socket-prefix"),
     ("cpu_time_limit", "--cpu-time-limit"),
+    ("queue_timeout", "--queue-timeout"),
     ("send_buffer_size", "--send-buffer-size"),
     ("receive_buffer_size", "--receive-buffer-size"),
 ];

@@ -12,7 +12,7 @@ use crate::apache::log_ids::{
     BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
     CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED,
     DAEMON_UNREACHABLE, HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR,
-    REQUEST_TOO_LARGE, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
+    QUEUE_TIMEOUT_EXPIRED, REQUEST_TOO_LARGE, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
 };
 use crate::apache::sys;
 use crate::handler::buffers;
@@ -64,6 +64,10 @@ pub(super) struct Settings {
     pub write_timeout: Option<Duration>,
     /// Largest RESPONSE_HEAD accepted (from `header-buffer-size`).
     pub max_head: u32,
+    /// With `queue-timeout`: when (µs since the epoch) the request's wait
+    /// for a daemon worker ends; the daemon then ACCEPTs as soon as a
+    /// worker takes the request, so the first frame must come by then.
+    pub queue_deadline_us: Option<u64>,
 }
 
 /// The request as encoded for the daemon, sent unchanged on every attempt.
@@ -75,6 +79,14 @@ pub(super) struct Frames<'a> {
     /// The request has a body (relayed on BODY_CREDIT); without one,
     /// BODY_END goes out with the environ.
     body: bool,
+}
+
+/// Microseconds since the epoch.
+pub(super) fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 fn body_complete() -> Message<'static> {
@@ -299,8 +311,22 @@ enum Then {
 
 impl<H: RelayHost> Relay<'_, H> {
     fn run(&mut self) -> c_int {
+        let mut queued = self.link.enter_queue();
         loop {
-            let (msg, fd) = match self.reader.read_message(&self.link.stream) {
+            let read = self.reader.read_message(&self.link.stream);
+            if let Some(restore) = queued.take() {
+                let _ = self.link.stream.set_read_timeout(restore);
+                if let Err(proto::ProtoError::Io(e)) = &read
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    )
+                    && self.link.queue_expired()
+                {
+                    return self.link.queue_timed_out();
+                }
+            }
+            let (msg, fd) = match read {
                 Ok(Some(m)) => m,
                 Ok(None) => return self.link.daemon_closed(),
                 Err(e) => return self.link.read_failed(e),
@@ -381,6 +407,34 @@ impl<H: RelayHost> Link<'_, H> {
         } else {
             self.fail(status, &msg)
         }
+    }
+
+    /// With `queue-timeout`, shortens the wait for the first frame to the
+    /// queue deadline; returns the read timeout to restore after it.
+    fn enter_queue(&mut self) -> Option<Option<Duration>> {
+        let deadline = self.settings.queue_deadline_us?;
+        let previous = self.stream.read_timeout().ok()?;
+        let left = Duration::from_micros(deadline.saturating_sub(now_us()).max(1000));
+        let wait = previous.map_or(left, |p| p.min(left));
+        self.stream.set_read_timeout(Some(wait)).ok()?;
+        Some(previous)
+    }
+
+    fn queue_expired(&self) -> bool {
+        self.settings
+            .queue_deadline_us
+            .is_some_and(|d| now_us() >= d)
+    }
+
+    /// No daemon worker took the request within `queue-timeout`: 504, as
+    /// mod_wsgi; the daemon that accepts it later runs nothing for it.
+    fn queue_timed_out(&mut self) -> c_int {
+        self.cancel(CancelReason::ChildTimeout);
+        let text = format!(
+            "{QUEUE_TIMEOUT_EXPIRED} Queue timeout expired for WSGI daemon process '{}'.",
+            self.name
+        );
+        self.broken(sys::HTTP_GATEWAY_TIME_OUT, text)
     }
 
     fn daemon_closed(&mut self) -> c_int {

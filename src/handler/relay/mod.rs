@@ -205,6 +205,10 @@ pub fn handle(
         error_override: dir.error_override.unwrap_or(false),
         write_timeout: group.opts.client_write_timeout(),
         max_head: group.opts.header_buffer_size.max(8192) * 4,
+        queue_deadline_us: group
+            .opts
+            .queue_timeout
+            .map(|q| (r.request_time().max(0) as u64).saturating_add(q.as_micros() as u64)),
     };
     let sendfile = dir.enable_sendfile.unwrap_or(false);
     // SAFETY: the request outlives this call; the host is dropped before return.

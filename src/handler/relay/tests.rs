@@ -179,6 +179,7 @@ fn settings() -> Settings {
         error_override: false,
         write_timeout: Some(Duration::from_secs(7)),
         max_head: 32 * 1024,
+        queue_deadline_us: None,
     }
 }
 
