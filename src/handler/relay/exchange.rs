@@ -81,6 +81,17 @@ pub(super) struct Frames<'a> {
     body: bool,
 }
 
+/// Whether a response header from a daemon can go on the wire as is: a
+/// token name (no control character, space, `:` or DEL) and a value
+/// without CR, LF or NUL. The daemon's `start_response` refuses anything
+/// else, so a header failing this comes from a daemon not playing by the
+/// rules and must not split the head Apache writes.
+fn header_ok(name: &[u8], value: &[u8]) -> bool {
+    !name.is_empty()
+        && name.iter().all(|&b| b > 0x20 && b != b':' && b != 0x7f)
+        && memchr::memchr3(b'\r', b'\n', 0, value).is_none()
+}
+
 /// Microseconds since the epoch.
 pub(super) fn now_us() -> u64 {
     std::time::SystemTime::now()
@@ -591,6 +602,17 @@ impl<H: RelayHost> Link<'_, H> {
         // WSGIErrorOverride: Apache's ErrorDocument replaces the app's error page.
         if self.settings.error_override && (400..600).contains(&status) {
             return Step::Discard(Then::Status(c_int::from(status)));
+        }
+        if let Some((name, value)) = h.headers.iter().find(|(k, v)| !header_ok(k, v)) {
+            let text = format!(
+                "{BAD_RESPONSE_HEAD} bad response head from daemon process '{}': header {:?}: {:?} \
+                 has a character a header line cannot hold",
+                self.name,
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value)
+            );
+            self.cancel(CancelReason::ClientGone);
+            return Step::Done(self.fail(sys::HTTP_BAD_GATEWAY, &text));
         }
         if let Err(e) = self
             .host

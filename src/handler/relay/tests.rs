@@ -5,7 +5,8 @@
 use super::*;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
-    BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_REJECTED,
+    BAD_RESPONSE_HEAD, BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR,
+    DAEMON_REJECTED,
 };
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
@@ -357,6 +358,44 @@ fn control_character_in_the_reason_is_502() {
             host.logs
         );
     }
+}
+
+#[test]
+fn a_header_that_would_split_the_head_is_502() {
+    let bad: [(&[u8], &[u8]); 6] = [
+        (b"X-A", b"1\r\nSet-Cookie: evil=1"),
+        (b"X-A", b"1\nX-B: 2"),
+        (b"X-A", b"1\0"),
+        (b"X-A: 1\r\nX-B", b"2"),
+        (b"X A", b"1"),
+        (b"", b"1"),
+    ];
+    for (name, value) in bad {
+        let mut host = Fake::default();
+        let rc = relay(&mut host, &frames(false, false), move |mut d| {
+            d.accept(false);
+            d.head(
+                200,
+                b"OK",
+                &[(b"Content-Type", b"text/plain"), (name, value)],
+            );
+        });
+        assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int, "{name:?}: {value:?}");
+        assert!(host.head.is_none(), "head sent for {name:?}: {value:?}");
+        assert!(
+            host.logged(&BAD_RESPONSE_HEAD.to_string()),
+            "{:?}",
+            host.logs
+        );
+    }
+    // A tab inside a value is legal (obs-text and HTAB are allowed).
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[(b"X-A", b"a\tb")]);
+        d.end();
+    });
+    assert_eq!(rc, OK as c_int, "{:?}", host.logs);
 }
 
 #[test]
