@@ -6,7 +6,8 @@
 //! `/etc/apache2/mods-enabled/wsgi_rs.load` serves an app through the installed module,
 //! and `/usr/bin/mod_wsgi-express` finds that module and serves an app; `dpkg --purge`
 //! leaves none of the package's files, links or a2enmod state behind. A second install
-//! with `wsgi` disabled is enabled by the postinst itself, and purged as cleanly.
+//! (`apt-get install ./<deb>`, as the README says) with `wsgi` disabled is enabled by the
+//! postinst itself, and purged as cleanly.
 //!
 //! It changes the system (dpkg, /etc/apache2), so it runs only as root, under an
 //! exclusive lock, and a guard purges the package and restores Debian's `wsgi` module
@@ -47,6 +48,7 @@ fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
         .env_remove("MOD_WSGI_MODULE")
+        .env("DEBIAN_FRONTEND", "noninteractive")
         .output()
         .unwrap_or_else(|e| panic!("{program}: {e}"))
 }
@@ -157,9 +159,19 @@ fn deb_path() -> String {
         return deb;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-deb.sh");
-    let out = run_ok("bash", &[&path_str(&script)]);
-    let stdout_last = out.lines().rev().find(|l| l.ends_with(".deb")).unwrap();
-    stdout_last.to_string()
+    let out = run("bash", &[&path_str(&script)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "build-deb.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = stdout.lines().last().unwrap_or_default().to_string();
+    assert!(
+        deb.ends_with(".deb") && Path::new(&deb).is_file(),
+        "{stdout}"
+    );
+    deb
 }
 
 fn check_lintian(deb: &str) {
@@ -176,9 +188,17 @@ fn check_lintian(deb: &str) {
     );
 }
 
-/// Installs the .deb; returns every path it holds (`dpkg -L`) and dpkg's output.
-fn install(deb: &str) -> (Vec<PathBuf>, String) {
-    let output = run_ok("dpkg", &["-i", deb]);
+/// Installs the .deb with `dpkg -i` or `apt-get install ./x.deb` (the README's way);
+/// returns every path it holds (`dpkg -L`) and the installer's output.
+fn install(deb: &str, with_apt: bool) -> (Vec<PathBuf>, String) {
+    let output = if with_apt {
+        run_ok(
+            "apt-get",
+            &["install", "-y", "-q", "--no-install-recommends", deb],
+        )
+    } else {
+        run_ok("dpkg", &["-i", deb])
+    };
     let files = run_ok("dpkg", &["-L", PKG]);
     let paths: Vec<PathBuf> = files
         .lines()
@@ -331,7 +351,7 @@ fn deb_installs_beside_debian_mod_wsgi_enables_serves_and_purges_cleanly() {
     if !module_enabled("wsgi") {
         run_ok("a2enmod", &["-q", "wsgi"]);
     }
-    let (paths, output) = install(&deb);
+    let (paths, output) = install(&deb, false);
     assert!(output.contains("wsgi_rs is left disabled"), "{output}");
     assert!(!module_enabled("wsgi_rs"));
     conflict_is_refused();
@@ -348,7 +368,7 @@ fn deb_installs_beside_debian_mod_wsgi_enables_serves_and_purges_cleanly() {
     purge_and_check(&paths);
 
     // wsgi disabled at install: the postinst enables wsgi_rs (apache2_invoke).
-    let (paths, _) = install(&deb);
+    let (paths, _) = install(&deb, true);
     assert!(module_enabled("wsgi_rs"));
     let state = markers("wsgi_rs");
     assert!(
