@@ -110,7 +110,8 @@ pub struct LocatedModule {
 /// 2. `$MOD_WSGI_MODULE`,
 /// 3. `libmod_wsgi.so` (or `mod_wsgi.so`) next to this executable (a cargo build puts
 ///    `target/*/mod_wsgi-express` beside `target/*/libmod_wsgi.so`),
-/// 4. `mod_wsgi.so` in Apache's modules directory (`modules_dir`).
+/// 4. `mod_wsgi_rs.so` (as the Debian package installs it), then `mod_wsgi.so`, in
+///    Apache's modules directory (`modules_dir`).
 pub fn locate_module(explicit: Option<&Path>, modules_dir: &Path) -> Result<LocatedModule> {
     if let Some(path) = explicit {
         return existing(path, "--modules-directory");
@@ -130,13 +131,17 @@ pub fn locate_module(explicit: Option<&Path>, modules_dir: &Path) -> Result<Loca
             }
         }
     }
-    let candidate = modules_dir.join("mod_wsgi.so");
-    if candidate.is_file() {
-        return Ok(LocatedModule {
-            path: candidate,
-            source: "Apache modules directory",
-        });
+    // The Debian package's name first: Debian's own mod_wsgi may be mod_wsgi.so.
+    for name in ["mod_wsgi_rs.so", "mod_wsgi.so"] {
+        let candidate = modules_dir.join(name);
+        if candidate.is_file() {
+            return Ok(LocatedModule {
+                path: candidate,
+                source: "Apache modules directory",
+            });
+        }
     }
+    let candidate = modules_dir.join("mod_wsgi.so");
     bail!(
         "cannot find the mod_wsgi module: set {MODULE_ENV}=/path/to/mod_wsgi.so, pass \
          --modules-directory /path/to/mod_wsgi.so, put libmod_wsgi.so next to this \
