@@ -55,6 +55,8 @@ pub struct DaemonOptions {
     pub inactivity_timeout: Option<Duration>,
     /// Restart the process when a request runs longer than this.
     pub request_timeout: Option<Duration>,
+    /// `restart-interval`: the process restarts after this long.
+    pub restart_interval: Option<Duration>,
     /// `queue-timeout`: a request that waited longer than this for a
     /// daemon worker gets 504 without the application running.
     pub queue_timeout: Option<Duration>,
@@ -111,6 +113,7 @@ impl DaemonOptions {
             inactivity_timeout: None,
             request_timeout: None,
             queue_timeout: None,
+            restart_interval: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
             limits: Limits::default(),
             not_enforced: Vec::new(),
@@ -222,6 +225,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of seconds >= 0 (0: off)",
     ),
     (
+        "restart-interval",
+        restart_interval,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
         "deadlock-timeout",
         deadlock_timeout,
         "a number of seconds >= 0 (0: off)",
@@ -270,7 +278,6 @@ const LATER: &[&str] = &["graceful-timeout"];
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
     "chroot",
-    "restart-interval",
     "interrupt-timeout",
     "startup-timeout",
     "eviction-timeout",
@@ -605,6 +612,12 @@ fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueErr
 fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.request_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
+fn restart_interval(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    let d = seconds(v)?;
+    o.restart_interval = (!d.is_zero()).then_some(d);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2,
 //! SIGXCPU at `cpu-time-limit`),
 //! a worker stopping the process itself (maximum-requests, a changed
-//! script), inactivity-timeout, deadlock-timeout (fed by the GIL monitor
+//! script), restart-interval, inactivity-timeout, deadlock-timeout (fed by the GIL monitor
 //! thread started here) and request-timeout. Each timer is one function in
 //! [`WATCHDOGS`]; a new one is one more entry. Called by `process::run`;
 //! only the GIL monitor takes the GIL (briefly, every 100 ms).
@@ -19,7 +19,13 @@ use std::time::Duration;
 type Watchdog = fn(&DaemonState, &DaemonOptions) -> Option<&'static str>;
 
 /// Every timer, checked in this order every 100 ms.
-const WATCHDOGS: [Watchdog; 4] = [self_stop, inactivity, deadlock, request_timeout];
+const WATCHDOGS: [Watchdog; 5] = [
+    self_stop,
+    inactivity,
+    deadlock,
+    request_timeout,
+    restart_interval,
+];
 
 /// Waits for a stop signal, or for a watchdog to fire; returns what stopped
 /// the process.
@@ -105,6 +111,19 @@ fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static st
         );
         state.mark_self_restart();
         return Some("request-timeout reached");
+    }
+    None
+}
+
+/// restart-interval: the process restarts once it has run that long, as
+/// for maximum-requests (it stops accepting, its requests get
+/// shutdown-timeout, the connections waiting on the socket go to its
+/// replacement).
+fn restart_interval(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
+    let limit = o.restart_interval?;
+    if state.now_ms() >= limit.as_millis() as u64 {
+        state.mark_self_restart();
+        return Some("restart-interval reached");
     }
     None
 }

@@ -109,6 +109,7 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "request-timeout=60".into(),
             "inactivity-timeout=0".into(),
             "deadlock-timeout=60".into(),
+            "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=5".into(),
             "send-buffer-size=0".into(),
@@ -211,6 +212,7 @@ fn daemon_process_and_socket_options() {
             "request-timeout=20".into(),
             "inactivity-timeout=300".into(),
             "deadlock-timeout=60".into(),
+            "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=9".into(),
             "send-buffer-size=0".into(),
@@ -277,6 +279,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--response-socket-timeout", "5"],
         &["--cpu-time-limit", "5"],
         &["--queue-timeout", "5"],
+        &["--restart-interval", "5"],
         &["--send-buffer-size", "65536"],
         &["--receive-buffer-size", "65536"],
     ] {

@@ -54,6 +54,8 @@ pub struct Daemon {
     /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
     /// the client while a daemon response is relayed.
     pub response_socket_timeout: u32,
+    /// `restart-interval=` (0 = off): seconds after which a daemon process restarts.
+    pub restart_interval: u32,
     /// `queue-timeout=` (0 = off): seconds a request may wait for a daemon worker.
     pub queue_timeout: u32,
     /// `cpu-time-limit=` (0 = off): CPU seconds after which a process restarts.

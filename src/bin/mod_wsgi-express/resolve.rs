@@ -391,6 +391,7 @@ fn daemon(
         response_socket_timeout: args.response_socket_timeout,
         cpu_time_limit: args.cpu_time_limit,
         queue_timeout: args.queue_timeout,
+        restart_interval: args.restart_interval,
         send_buffer_size: args.send_buffer_size,
         receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args

@@ -32,7 +32,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("initial_workers", "--initial-workers", SPARE),
     ("minimum_spare_workers", "--minimum-spare-workers", SPARE),
     ("maximum_spare_workers", "--maximum-spare-workers", SPARE),
-    ("restart_interval", "--restart-interval", UNSUPPORTED_DAEMON),
     (
         "free_threading",
         "--free-threading",
@@ -111,6 +110,7 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("socket_prefix", "--socket-prefix"),
     ("cpu_time_limit", "--cpu-time-limit"),
     ("queue_timeout", "--queue-timeout"),
+    ("restart_interval", "--restart-interval"),
     ("send_buffer_size", "--send-buffer-size"),
     ("receive_buffer_size", "--receive-buffer-size"),
 ];
