@@ -130,6 +130,17 @@ fn two_daemons(mpm: Mpm, options: &str) -> Apache {
         .start()
 }
 
+/// Prints how many requests got which status and the slowest of each.
+fn summary(outcomes: &[Outcome]) {
+    let mut by_status = std::collections::BTreeMap::new();
+    for o in outcomes {
+        let e = by_status.entry(o.status()).or_insert((0, Duration::ZERO));
+        e.0 += 1;
+        e.1 = e.1.max(o.took);
+    }
+    eprintln!("status: (count, slowest): {by_status:?}");
+}
+
 /// Asserts every outcome is an answer with a status in `allowed`, and
 /// returns the failed ones (status other than 200).
 fn failures<'a>(outcomes: &'a [Outcome], allowed: &[u16], log: &str) -> Vec<&'a Outcome> {
@@ -172,6 +183,7 @@ fn killed_under_load(sig: i32) {
     let outcomes = load.join().unwrap();
     let log = apache.error_log();
     let failed = failures(&outcomes, &[200, 502], &log);
+    summary(&outcomes);
     assert!(
         (1..=2).contains(&failed.len()),
         "expected 1 or 2 requests (those in the victim) to fail: {failed:?}"
@@ -273,6 +285,7 @@ fn sigstop_longer_than_socket_timeout_gives_504_and_recovers() {
     let outcomes = load.join().unwrap();
     let log = apache.error_log();
     let failed = failures(&outcomes, &[200, 504], &log);
+    summary(&outcomes);
     assert!(
         (1..=2).contains(&failed.len()),
         "expected 1 or 2 requests (those in the stopped process) to get 504: {failed:?}"
@@ -412,7 +425,9 @@ fn thread_is_free(apache: &Apache, limit: Duration) -> String {
 /// a row against a daemon with one thread: each time the thread is free
 /// again at once (the next request is answered in under 1.5 s, where a
 /// thread left waiting for the body would hold it for socket-timeout=3),
-/// by the same process (no crash, no restart).
+/// by the same process (no crash, no restart): the Apache child reads EOF
+/// from the client and the application's `wsgi.input.read()` raises
+/// OSError at once.
 #[test]
 fn client_closing_mid_request_frees_the_daemon_thread() {
     let (apache, _) = one_thread_daemon(&[]);
@@ -435,6 +450,17 @@ fn client_closing_mid_request_frees_the_daemon_thread() {
     }
     let r = apache.post("/echo", b"whole");
     assert_eq!((r.status, r.text()), (200, "whole".to_string()));
+    if !is_reference() {
+        // Each time the application's wsgi.input.read() raised OSError.
+        let log = apache.error_log();
+        assert_eq!(
+            log.matches("OSError: client connection closed: request body incomplete")
+                .count(),
+            3,
+            "{}",
+            tail(&log, 40)
+        );
+    }
 }
 
 /// A client reads the head and 256 KiB of a 300 MiB streamed response and
