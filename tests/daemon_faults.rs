@@ -3,8 +3,8 @@
 //! every status and latency recorded), a daemon process is killed (SIGKILL,
 //! SIGSEGV) or stopped for longer than `socket-timeout` (SIGSTOP, SIGCONT in
 //! a guard); the daemon's listen backlog is overfilled; clients close their
-//! connection mid-request and mid-response; and slowloris connections send
-//! their headers byte by byte. Each test states what the clients get (only
+//! connection mid-request and mid-response; slowloris connections send
+//! their headers byte by byte; and slow request bodies hold daemon threads. Each test states what the clients get (only
 //! the requests in the victim fail, with mod_wsgi's 502/503/504, within the
 //! timeouts), that Apache's workers stay available, and that service
 //! recovers. The statuses are mod_wsgi's (src/server/wsgi_remote.c): 502 when
@@ -623,3 +623,85 @@ per_mpm!(
     slowloris_is_cut_by_request_read_timeout,
     slowloris_does_not_exhaust_workers
 );
+
+/// A slow body: a POST to echo.wsgi whose 2000-byte body comes a byte every
+/// 250 ms. Returns how long the server kept the connection and the first
+/// line of what it answered.
+fn slow_body(port: u16) -> (Duration, String) {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(250)))
+        .unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 2000\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let mut answer = Vec::new();
+    let mut sent = s.write_all(head.as_bytes()).is_ok();
+    while sent && start.elapsed() < Duration::from_secs(20) {
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        sent = s.write_all(b"x").is_ok();
+    }
+    let first = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    (start.elapsed(), first)
+}
+
+/// Slow request bodies in daemon mode: each holds a daemon thread (the
+/// application is blocked in `wsgi.input.read()`) as well as an Apache
+/// worker, for as long as Apache lets the body trickle in. Two of them
+/// against a daemon of two threads, with `RequestReadTimeout body=2`: Apache
+/// cuts each body at 2 s, the application's read raises OSError (500 to the
+/// slow client, whose connection is closed within 4 s) and a normal request
+/// sent meanwhile is answered 200 within 5 s, by the same daemon process.
+/// What bounds the hold is Apache's timeout (here mod_reqtimeout's; else
+/// `Timeout`), not ours: the daemon waits for body bytes as long as the
+/// Apache child relays them, as mod_wsgi does.
+#[test]
+fn slow_bodies_hold_daemon_threads_only_until_request_read_timeout() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let echo = b.app("echo.wsgi");
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .global(format!(
+            "LoadModule reqtimeout_module {APACHE_MODULES}/mod_reqtimeout.so"
+        ))
+        .server("RequestReadTimeout header=5 body=2")
+        .server("WSGIDaemonProcess slowbody processes=1 threads=2")
+        .server("WSGIProcessGroup slowbody")
+        .server(format!("WSGIScriptAlias /echo \"{}\"", echo.display()))
+        .server(format!("WSGIScriptAlias /info \"{}\"", info.display()))
+        .start();
+    let pid = parse_kv(&apache.get("/info").text())["pid"].clone();
+    let port = apache.port();
+    let slow: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(move || slow_body(port)))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    let r = apache.get("/info");
+    let took = start.elapsed();
+    let slow: Vec<(Duration, String)> = slow.into_iter().map(|t| t.join().unwrap()).collect();
+    let log = apache.error_log();
+    eprintln!("normal request after {took:?}; slow bodies: {slow:?}");
+    assert_eq!(r.status, 200, "{r:?}\n{}", tail(&log, 30));
+    assert_eq!(parse_kv(&r.text())["pid"], pid, "no restart");
+    assert!(
+        took > Duration::from_millis(500),
+        "the daemon threads were not held by the slow bodies ({took:?})"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    for (held, line) in &slow {
+        assert!(*held < Duration::from_secs(4), "slow body held {held:?}");
+        assert!(line.contains(" 500 "), "{line:?}\n{}", tail(&log, 30));
+    }
+}
