@@ -38,6 +38,7 @@ use crate::wsgi::environ::EnvironData;
 use exchange::Settings;
 use std::ffi::c_int;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,7 +56,7 @@ fn connect(group: &Group) -> io::Result<UnixStream> {
     let start = Instant::now();
     let mut path = group.socket_path.clone();
     loop {
-        match UnixStream::connect(&path) {
+        match connect_once(path.as_ref()) {
             Ok(s) => return Ok(s),
             Err(e)
                 if group.rotation
@@ -87,6 +88,24 @@ fn connect(group: &Group) -> io::Result<UnixStream> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// One non-blocking connect, as mod_wsgi's (an APR socket with a timeout):
+/// a full listen backlog fails at once with `EAGAIN`, which `connect`
+/// retries until connect-timeout, instead of blocking until the daemon
+/// accepts. The stream is blocking again when returned.
+fn connect_once(path: &std::path::Path) -> io::Result<UnixStream> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, socket};
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    nix::sys::socket::connect(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
+    let stream = UnixStream::from(fd);
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }
 
 /// Refuses a listener that is not the group's before anything (the
