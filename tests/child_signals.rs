@@ -18,9 +18,10 @@ use std::path::PathBuf;
 
 use common::*;
 
-/// The pid file the app writes; on drop, kills the `sleep` it names if it
-/// is still running (a failed request or assertion).
-struct Spawned(PathBuf);
+/// The pid file the app writes and the test's server root; on drop, kills
+/// the process it names if it is still running (a failed request or
+/// assertion) and is a `sleep` or a fork of this test's Apache.
+struct Spawned(PathBuf, PathBuf);
 
 impl Drop for Spawned {
     fn drop(&mut self) {
@@ -30,7 +31,9 @@ impl Drop for Spawned {
         else {
             return;
         };
-        if pid_alive(pid) && cmdline(pid).contains("sleep") {
+        let cmd = cmdline(pid);
+        let root = self.1.to_string_lossy();
+        if pid_alive(pid) && (cmd.contains("sleep") || cmd.contains(root.as_ref())) {
             signal(pid, libc::SIGKILL);
         }
     }
@@ -51,7 +54,7 @@ fn builder(mpm: Mpm) -> (ApacheBuilder, PathBuf) {
 /// Starts a `sleep` the way `how` says, terminates it; the app's answer.
 fn spawn(apache: &Apache, dir: &std::path::Path, how: &str) -> BTreeMap<String, String> {
     let pidfile = dir.join(format!("{how}.pid"));
-    let _guard = Spawned(pidfile.clone());
+    let _guard = Spawned(pidfile.clone(), apache.root().to_path_buf());
     let r = apache.get(&format!("/spawn?how={how}&pidfile={}", pidfile.display()));
     assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
     parse_kv(&r.text())
@@ -109,6 +112,37 @@ per_mpm!(
     daemon_popen_child_dies_on_terminate,
     daemon_child_gets_default_mask
 );
+
+/// A process the application forks (no exec) keeps the daemon's handlers:
+/// there SIGTERM takes its default action (the child dies by it) instead of
+/// waking the daemon, which keeps serving. Main interpreter: Python 3.11
+/// does not support `os.fork` from a sub-interpreter (its child may exit
+/// on its own).
+#[test]
+fn daemon_forked_child_dies_on_sigterm_and_the_daemon_keeps_serving() {
+    ours_only!("mod_wsgi's handler exits with status 255 in a forked child");
+    let (b, dir) = builder(Mpm::Event);
+    let apache = b
+        .log_level("warn wsgi:info")
+        .server("WSGIDaemonProcess spawner processes=1 threads=2")
+        .server("WSGIProcessGroup spawner")
+        .server("WSGIApplicationGroup %{GLOBAL}")
+        .start();
+    let kv = spawn(&apache, &dir, "fork");
+    assert_eq!(
+        kv["returncode"], "-15",
+        "SIGTERM must kill the fork: {kv:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let again = spawn(&apache, &dir, "popen");
+    assert_eq!(again["server"], kv["server"], "the daemon must not stop");
+    let log = apache.error_log();
+    assert!(log.contains("[WSGIRS0411]"), "{log}");
+    assert!(
+        !log.contains("[WSGIRS0412]"),
+        "the daemon must not stop: {log}"
+    );
+}
 
 /// Embedded mode: under event and worker, Apache's child blocks every
 /// asynchronous signal in its threads (`apr_setup_signal_thread`) and the

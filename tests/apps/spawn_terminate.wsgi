@@ -1,9 +1,10 @@
 # Starts `sleep 60` the way ?how= says (popen: subprocess.Popen, the usual
 # way; posix_spawn: os.posix_spawn with an empty signal mask and SIGINT,
-# SIGPIPE and SIGXFSZ at their defaults, the workaround for embedded mode), writes its pid to ?pidfile= (so
+# SIGPIPE and SIGXFSZ at their defaults, the workaround for embedded mode;
+# fork: os.fork, the child sleeping in Python), writes its pid to ?pidfile= (so
 # a failing test can still kill it), reads SigBlk/SigIgn from its
 # /proc/<pid>/status, sends it SIGTERM and waits up to 3 s. Answers
-# "pid=", "sigblk=", "sigign=", "returncode=" lines; returncode is
+# "pid=", "sigblk=", "sigign=", "returncode=", "server=" (this process) lines; returncode is
 # "timeout" when SIGTERM did nothing (the child is then SIGKILLed and reaped).
 import os
 import signal
@@ -37,6 +38,11 @@ def application(environ, start_response):
         sigs = (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ)
         pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], dict(os.environ),
                              setsigmask=(), setsigdef=sigs)
+    elif how == "fork":
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
     else:
         pid = subprocess.Popen(["sleep", "60"]).pid
     with open(qs["pidfile"][0], "w") as f:
@@ -48,6 +54,7 @@ def application(environ, start_response):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         code = "timeout"
-    body = "pid=%d\nsigblk=%s\nsigign=%s\nreturncode=%s\n" % (pid, blk, ign, code)
+    body = "pid=%d\nsigblk=%s\nsigign=%s\nreturncode=%s\nserver=%d\n" % (
+        pid, blk, ign, code, os.getpid())
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body.encode()]
