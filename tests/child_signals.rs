@@ -6,8 +6,12 @@
 //! signals in the threads that run Python and the child inherits that mask:
 //! the test asserts that documented limitation and the workaround from
 //! docs/differences.md (`os.posix_spawn(..., setsigmask=())`); prefork
-//! blocks nothing. A `sleep` left behind by a failing test is killed by the
-//! PID the app wrote down.
+//! blocks nothing but its children ignore SIGINT, which survives exec.
+//! A process the application forks in a daemon dies by SIGTERM without
+//! stopping the daemon. Ignored signals are checked for the stop signals
+//! and SIGPIPE only: a daemon's children also show signal 32 (glibc's
+//! internal SIGCANCEL) as ignored, before the fix as after. A `sleep` left
+//! behind by a failing test is killed by the PID the app wrote down.
 
 #[macro_use]
 mod common;
@@ -148,8 +152,8 @@ fn daemon_forked_child_dies_on_sigterm_and_the_daemon_keeps_serving() {
 /// asynchronous signal in its threads (`apr_setup_signal_thread`) and the
 /// child inherits that mask: `terminate()` does nothing (documented in
 /// docs/differences.md, not changed: unblocking them in a worker thread
-/// would take Apache's SIGTERM/SIGUSR1/SIGWINCH away from its signal
-/// thread). Prefork blocks nothing but ignores SIGINT in its children
+/// would let Apache's SIGTERM land there instead of in the child's
+/// `sigwait` thread). Prefork blocks nothing but ignores SIGINT in its children
 /// (kept through exec). Under every MPM the documented workaround,
 /// `os.posix_spawn(..., setsigmask=(), setsigdef=(SIGINT, SIGPIPE,
 /// SIGXFSZ))`, gives an empty mask and default dispositions.
