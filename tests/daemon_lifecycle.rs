@@ -471,8 +471,9 @@ fn deadlock_timeout_restarts_daemon_holding_the_gil() {
 }
 
 /// `threads=0`: a service-script daemon runs its `WSGIImportScript` (which
-/// never returns and may install signal handlers), serves no requests, is
-/// respawned when it dies, and goes away with Apache.
+/// never returns and may install signal handlers: its SIGUSR2 handler gets
+/// SIGUSR2 instead of the daemon stopping, as in mod_wsgi), serves no
+/// requests, is respawned when it dies, and goes away with Apache.
 #[test]
 fn service_script_daemon_runs_and_is_respawned() {
     let b = Apache::builder(Mpm::Event).with_socket_prefix();
@@ -513,6 +514,25 @@ fn service_script_daemon_runs_and_is_respawned() {
         }
     };
     let (pid, _) = wait_for("the service script runs", &|(_, n)| n >= 3);
+    signal(pid, libc::SIGUSR2);
+    let usr2 = dir.join("service.usr2");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !usr2.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = std::fs::read_to_string(&usr2).unwrap_or_default();
+    assert_eq!(
+        got.trim(),
+        pid.to_string(),
+        "the script's SIGUSR2 handler ran"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(pid_alive(pid), "SIGUSR2 stopped the service daemon");
+    assert_eq!(
+        heartbeat().map(|h| h.0),
+        Some(pid),
+        "the daemon kept running"
+    );
     assert_eq!(
         apache.get("/").status,
         200,

@@ -15,7 +15,7 @@ use crate::apache::log;
 use crate::config::ServerConfig;
 use crate::config::python::PythonSettings;
 use crate::python::{init, modules};
-use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+use nix::sys::signal::{SigHandler, Signal, signal};
 
 /// SIGXCPU: `cpu-time-limit` reached (a graceful stop, as mod_wsgi).
 pub const STOP_SIGNALS: [Signal; 6] = [
@@ -28,12 +28,11 @@ pub const STOP_SIGNALS: [Signal; 6] = [
 ];
 
 /// Default dispositions (Apache's handlers are the parent's), SIGPIPE
-/// ignored, and the stop signals blocked so only a `sigtimedwait` sees
-/// them. Returns the blocked set.
-pub fn signals() -> SigSet {
-    let mut mask = SigSet::empty();
+/// ignored (as Apache's parent leaves it for mod_wsgi's daemons; Python's
+/// `subprocess` restores it for what it starts), and the stop signals
+/// handled by `stop_signal`, with nothing blocked.
+pub fn signals() -> Result<(), StartError> {
     for s in STOP_SIGNALS {
-        mask.add(s);
         // SAFETY: resetting to the default disposition; no handler code runs.
         let _ = unsafe { signal(s, SigHandler::SigDfl) };
     }
@@ -41,8 +40,10 @@ pub fn signals() -> SigSet {
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     // SAFETY: as above; the supervisor's SIGCHLD handling is the parent's.
     let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
-    let _ = mask.thread_block();
-    mask
+    super::stop_signal::install(&STOP_SIGNALS).map_err(|source| StartError::Resources {
+        what: "cannot handle the stop signals",
+        source,
+    })
 }
 
 /// Closes what this process must not keep: Apache's listening sockets, the
@@ -58,8 +59,7 @@ pub fn close_inherited(group: &Group, reg: &Registry) {
     reg.keep_only_secret_of(group.id);
 }
 
-/// Asks the kernel for SIGTERM (blocked here, so it is a normal stop seen
-/// by `sigtimedwait`) when the Apache parent dies, and exits at once if the
+/// Asks the kernel for SIGTERM (a normal stop, seen by `stop_signal`) when the Apache parent dies, and exits at once if the
 /// parent (`parent`, recorded before the fork) is already gone. A change of
 /// credentials clears the request: called again after the privilege drop.
 pub fn die_with_parent(parent: i32) {

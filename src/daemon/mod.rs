@@ -3,7 +3,8 @@
 //! and restarting daemons), the daemon process itself (`process`: its life
 //! from fork to exit; `bootstrap`: privileges, environment, Python; `state`:
 //! the one [`state::DaemonState`] its threads share; `workers`: the worker
-//! threads; `watchdog`: the timers that stop it) and one connection in a
+//! threads; `watchdog`: the timers that stop it; `stop_signal`: the
+//! handled, never blocked, stop signals) and one connection in a
 //! daemon worker (`server`; `host`, the [`crate::wsgi::Host`] that speaks
 //! WSGP). `socket` owns the listening UNIX socket, `acceptor` the accept
 //! turn. The configuration is in `crate::config::daemon`; the Apache-child
@@ -21,6 +22,7 @@ pub mod process;
 pub mod server;
 pub mod socket;
 pub mod state;
+mod stop_signal;
 pub mod supervisor;
 mod watchdog;
 mod workers;

@@ -11,7 +11,7 @@
 //! the preload and the finalisation.
 
 use super::acceptor::Acceptor;
-use super::bootstrap::{self, STOP_SIGNALS};
+use super::bootstrap;
 use super::error::StartError;
 use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
@@ -19,7 +19,6 @@ use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING};
 use crate::python::init;
-use nix::sys::signal::SigSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,21 +40,18 @@ fn fatal(group: &Group, e: StartError) -> ! {
     unsafe { libc::_exit(1) }
 }
 
-/// Sleeps (stop signals are blocked), but exits at once on a stop signal,
-/// so Apache's stop does not have to wait for a back-off delay.
+/// Sleeps, but exits at once on a stop signal, so Apache's stop does not
+/// have to wait for a back-off delay.
 fn sleep_unless_stopped(d: Duration) {
-    let mut mask = SigSet::empty();
-    for s in STOP_SIGNALS {
-        mask.add(s);
-    }
-    let t = libc::timespec {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: a valid signal set and timeout; no siginfo wanted.
-    if unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &t) } > 0 {
-        // SAFETY: leaving the forked process without Apache's exit handlers.
-        unsafe { libc::_exit(0) }
+    let until = Instant::now() + d;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if left.is_zero() {
+            break;
+        }
+        if super::stop_signal::wait(left).is_some() {
+            // SAFETY: leaving the forked process without Apache's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
     }
 }
 
@@ -75,8 +71,11 @@ fn log_stopping(group: &Group, why: &str) {
 /// Runs the daemon process forked by `parent`; never returns.
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
     let state = DaemonState::new(group, reg.scripts.clone());
-    let mask = bootstrap::signals();
+    let signals = bootstrap::signals();
     bootstrap::die_with_parent(parent);
+    if let Err(e) = signals {
+        fatal(group, e);
+    }
     if !delay.is_zero() {
         sleep_unless_stopped(delay);
     }
@@ -91,7 +90,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     }
     let o = &group.opts;
     if o.threads == 0 {
-        service_main(state, mask);
+        service_main(state);
     }
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
     // any request is accepted, as mod_wsgi.
@@ -108,7 +107,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
             o.threads
         ),
     );
-    let all_done = serve_until_stopped(&state, &mask);
+    let all_done = serve_until_stopped(&state);
     if all_done && settings.destroy_interpreter() {
         init::finalize();
     }
@@ -118,7 +117,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
 
 /// Runs the workers and the watchdogs until the process stops, then gives
 /// the workers up to shutdown-timeout; returns whether every thread ended.
-fn serve_until_stopped(state: &Arc<DaemonState>, mask: &SigSet) -> bool {
+fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
     let group = &state.group;
     let acceptor = match Acceptor::new(group.listener) {
         Ok(a) => Arc::new(a),
@@ -140,7 +139,7 @@ fn serve_until_stopped(state: &Arc<DaemonState>, mask: &SigSet) -> bool {
         )
     });
     let monitor = watchdog::start_gil_monitor(state);
-    let why = watchdog::wait_for_stop(state, mask);
+    let why = watchdog::wait_for_stop(state);
     state.stop();
     log_stopping(group, why);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
@@ -159,12 +158,12 @@ fn serve_until_stopped(state: &Arc<DaemonState>, mask: &SigSet) -> bool {
 /// on this, the main thread (Python installs signal handlers only there, and
 /// such scripts usually never return), while a helper thread waits for the
 /// stop signal and ends the process. Never returns.
-fn service_main(state: Arc<DaemonState>, mask: SigSet) -> ! {
+fn service_main(state: Arc<DaemonState>) -> ! {
     let group = state.group.clone();
     let waiter = std::thread::Builder::new()
         .name("wsgi-stop".into())
         .spawn(move || {
-            let why = watchdog::wait_for_stop(&state, &mask);
+            let why = watchdog::wait_for_stop(&state);
             log_stopping(&state.group, why);
             // The service script still holds the main thread: no finalisation.
             // SAFETY: leaving the forked process without Apache's exit handlers.

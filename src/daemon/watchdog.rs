@@ -11,7 +11,7 @@ use super::state::{DaemonState, SelfStop};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{DEADLOCK_TIMEOUT, REQUEST_TIMEOUT};
 use crate::config::daemon_options::DaemonOptions;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,23 +29,16 @@ const WATCHDOGS: [Watchdog; 5] = [
 
 /// Waits for a stop signal, or for a watchdog to fire; returns what stopped
 /// the process.
-pub fn wait_for_stop(state: &DaemonState, mask: &SigSet) -> &'static str {
+pub fn wait_for_stop(state: &DaemonState) -> &'static str {
     let o = &state.group.opts;
-    let timeout = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 100_000_000,
-    };
     loop {
         if let Some(why) = WATCHDOGS.iter().find_map(|w| w(state, o)) {
             return why;
         }
-        // SAFETY: a valid signal set and timeout; no siginfo wanted.
-        let n = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
-        if n == libc::SIGXCPU {
-            return "cpu-time-limit reached (SIGXCPU)";
-        }
-        if n > 0 {
-            return Signal::try_from(n).map(|s| s.as_str()).unwrap_or("signal");
+        match super::stop_signal::wait(Duration::from_millis(100)) {
+            Some(Signal::SIGXCPU) => return "cpu-time-limit reached (SIGXCPU)",
+            Some(s) => return s.as_str(),
+            None => {}
         }
     }
 }
