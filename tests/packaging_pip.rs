@@ -6,8 +6,9 @@
 //! `module-config` and `install-module` name the venv's module and home. The cargo-built
 //! express uses an activated venv (`VIRTUAL_ENV`) or `--python-home` the same way, and
 //! refuses a venv of another Python version (naming both) or one Apache's user cannot
-//! read (naming the path). Needs network to PyPI for pip's isolated build
-//! (setuptools, setuptools-rust). Real Apache, loopback ports only.
+//! read (naming the path). The sdist holds every file the build compiled. Needs network
+//! to PyPI for pip's isolated build (setuptools, setuptools-rust) and `build`. Real
+//! Apache, loopback ports only.
 
 #[macro_use]
 mod common;
@@ -143,6 +144,56 @@ fn version_of(python: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The sdist (`python -m build --sdist`) holds every project file the pip build just
+/// compiled (cargo's dep-info of the module and of mod_wsgi-express), the build script
+/// and its C shim, and the benchmarks Cargo.toml names (cargo refuses a manifest whose
+/// targets are missing).
+fn check_sdist(venv: &Path, dir: &Path, target: &Path) {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quiet = ["-q", "--disable-pip-version-check"];
+    run(Command::new(venv.join("bin/pip"))
+        .arg("install")
+        .args(quiet)
+        .arg("build"));
+    let out_dir = dir.join("sdist");
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "build", "--sdist", "-o", &path_str(&out_dir)])
+        .arg(project));
+    let tarball = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let listing = run(Command::new("tar").arg("tzf").arg(&tarball));
+    let members: std::collections::BTreeSet<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('/').map(|(_, rest)| rest.to_string()))
+        .collect();
+    let mut needed: Vec<String> = ["build.rs", "Cargo.toml", "Cargo.lock", "setup.py"]
+        .iter()
+        .chain(&["pyproject.toml", "apxs/shim.c", "apxs/shim.h"])
+        .chain(&["benches/environ.rs", "benches/proto_codec.rs"])
+        .map(|s| s.to_string())
+        .collect();
+    for dep_info in ["libmod_wsgi.d", "mod_wsgi-express.d"] {
+        let text = std::fs::read_to_string(target.join("pip").join(dep_info)).unwrap();
+        let files = text.split_whitespace().filter_map(|w| {
+            let rel = Path::new(w.trim_end_matches(':'))
+                .strip_prefix(project)
+                .ok()?;
+            (!rel.starts_with("target")).then(|| path_str(rel))
+        });
+        needed.extend(files);
+    }
+    let missing: Vec<&String> = needed.iter().filter(|f| !members.contains(*f)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} lacks {missing:?}",
+        tarball.display()
+    );
+}
+
 #[test]
 fn pip_installed_express_serves_from_its_venv() {
     apache_and_module();
@@ -158,6 +209,7 @@ fn pip_installed_express_serves_from_its_venv() {
         .env_remove("PYO3_PYTHON")
         .env_remove("VIRTUAL_ENV"));
     open_up(&venv);
+    check_sdist(&venv, dir.path(), &target);
     let express = venv.join("bin/mod_wsgi-express");
     let module_dir = site_packages(&venv).join("mod_wsgi_rs");
     let module = std::fs::read_dir(&module_dir)
@@ -324,10 +376,7 @@ fn venv_the_apache_user_cannot_read_is_refused() {
         make_venv(&entry.path().join("bin/python3"), &venv, true);
         open_up(dir.path());
         let err = refused(dir.path(), &["--python-home", &path_str(&venv)], &[]);
-        assert!(
-            err.contains("base Python of the virtual environment"),
-            "{err}"
-        );
+        assert!(err.contains(": its base Python /root/"), "{err}");
         assert!(err.contains("/root is not searchable"), "{err}");
     }
 }

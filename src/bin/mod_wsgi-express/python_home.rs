@@ -126,7 +126,7 @@ pub fn check_readable(who: &RunIdentity, home: &PythonHome) -> Result<()> {
         validation::check_readable(who, target, &what)?;
     }
     if let Some(base) = &home.base {
-        let what = format!("base Python of the virtual environment {}", home.path);
+        let what = format!("virtual environment {}: its base Python", home.path);
         validation::check_readable(who, base, &what)?;
     }
     Ok(())
