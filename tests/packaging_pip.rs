@@ -268,8 +268,9 @@ fn cargo_express_uses_an_activated_venv_or_python_home() {
     let (body, _) = serve(EXPRESS_EXE, dir.path(), &[], &activated);
     assert_eq!(body, expected_probe(&venv));
 
+    // In the Apache children (WSGIPythonHome read by the module's embedded Python).
     let venv_s = path_str(&venv);
-    let explicit = ["--python-home", venv_s.as_str()];
+    let explicit = ["--python-home", venv_s.as_str(), "--embedded-mode"];
     let (body, _) = serve(EXPRESS_EXE, dir.path(), &explicit, &[("VIRTUAL_ENV", "")]);
     assert_eq!(body, expected_probe(&venv));
 }
