@@ -15,6 +15,9 @@ from setuptools_rust import Binding, RustBin, RustExtension
 
 os.environ["PYO3_PYTHON"] = sys.executable
 CARGO_ARGS = ["--profile", "pip"]
+# The crate types of Cargo.toml: setuptools-rust would ask for the cdylib alone, and
+# building mod_wsgi-express would then compile the library a second time.
+LIB_ARGS = CARGO_ARGS + ["--crate-type", "cdylib,rlib"]
 
 setup(
     rust_extensions=[
@@ -22,7 +25,7 @@ setup(
             "mod_wsgi_rs.mod_wsgi",
             path="Cargo.toml",
             binding=Binding.NoBinding,
-            args=CARGO_ARGS,
+            args=LIB_ARGS,
         ),
         RustBin("mod_wsgi-express", path="Cargo.toml", args=CARGO_ARGS),
     ],
