@@ -290,8 +290,10 @@ fn other_python(system_version: &str) -> Option<PathBuf> {
     }
     candidates.sort();
     candidates.into_iter().filter(|p| p.is_file()).find(|p| {
+        // Python 3.3 and later have the venv module.
         let v = version_of(p);
-        v != system_version && v.starts_with("3.") && v.as_str() >= "3.3"
+        let minor = v.strip_prefix("3.").and_then(|m| m.parse::<u32>().ok());
+        v != system_version && minor.is_some_and(|m| m >= 3)
     })
 }
 
