@@ -74,6 +74,11 @@ pub struct ServerArgs {
     /// Extra directory for the Python module search path (repeatable).
     #[arg(long = "python-path", value_name = "DIRECTORY-PATH", action = ArgAction::Append)]
     pub python_paths: Vec<String>,
+    /// Python home (WSGIPythonHome): a virtual environment or Python prefix of the
+    /// module's Python version [default: the venv of this executable, else $VIRTUAL_ENV,
+    /// else the Python the module was built for]. Not a mod_wsgi-express option.
+    #[arg(long, value_name = "DIRECTORY-PATH")]
+    pub python_home: Option<String>,
     /// Directory for unpacking Python eggs [default: SERVER-ROOT/python-eggs].
     #[arg(long, value_name = "DIRECTORY-PATH")]
     pub python_eggs: Option<String>,

@@ -203,7 +203,7 @@ fn write_core_limits(out: &mut String, opts: &Options) {
 
 /// mod_wsgi server-wide directives for embedded mode (express outline items 4-5).
 fn write_embedded_python(out: &mut String, opts: &Options) {
-    let _ = writeln!(out, "WSGIPythonHome {}", q(&opts.python_home));
+    let _ = writeln!(out, "WSGIPythonHome {}", q(&opts.python_home.path));
     if !opts.python_paths.is_empty() {
         let _ = writeln!(out, "WSGIPythonPath {}", q(opts.python_paths.join(":")));
     }
@@ -240,7 +240,7 @@ fn opt(key: &str, value: impl AsRef<str>) -> String {
 /// and the one daemon process group, carrying the express options the module
 /// implements and enforces.
 fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
-    let _ = writeln!(out, "WSGIPythonHome {}", q(&opts.python_home));
+    let _ = writeln!(out, "WSGIPythonHome {}", q(&opts.python_home.path));
     let _ = writeln!(out, "WSGISocketPrefix {}", qp(&d.socket_prefix));
     let _ = writeln!(out, "WSGISocketRotation Off");
     for spec in &opts.python_warnings {

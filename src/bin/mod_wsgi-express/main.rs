@@ -6,6 +6,8 @@
 //! access of the run user), `options` (resolution), `sizing` (MPM choice and numbers),
 //! `entry` (module/paste wrapper script), `https` (TLS options and vhosts), `proxy`
 //! (reverse proxying), `module` (finding the module, Apache, Python prefix),
+//! `python_home` (`--python-home`, the executable's venv, `$VIRTUAL_ENV`: version and
+//! access checks),
 //! `httpd_conf` / `apachectl` (rendering), `support` (directives the module knows),
 //! `server_root` (writing), `summary`, `users` (run identity), `run` (exec / signals).
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
@@ -18,6 +20,7 @@ mod https;
 mod module;
 mod options;
 mod proxy;
+mod python_home;
 mod resolve;
 mod run;
 mod server_root;
@@ -68,7 +71,7 @@ fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::ModuleConfig => {
             let located = module::locate_module(None, &module::apache_modules_directory())?;
             println!("LoadModule wsgi_module \"{}\"", located.path.display());
-            println!("WSGIPythonHome \"{}\"", module::python_home()?);
+            println!("WSGIPythonHome \"{}\"", python_home::select(None)?.path);
             Ok(ExitCode::SUCCESS)
         }
         Command::ModuleLocation => {
@@ -120,7 +123,7 @@ fn install_module(args: &ModuleArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot install {}", target.display()))?;
     }
     println!("LoadModule wsgi_module \"{}\"", target.display());
-    println!("WSGIPythonHome \"{}\"", module::python_home()?);
+    println!("WSGIPythonHome \"{}\"", python_home::select(None)?.path);
     Ok(ExitCode::SUCCESS)
 }
 

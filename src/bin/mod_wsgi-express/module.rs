@@ -110,7 +110,9 @@ pub struct LocatedModule {
 /// 2. `$MOD_WSGI_MODULE`,
 /// 3. `libmod_wsgi.so` (or `mod_wsgi.so`) next to this executable (a cargo build puts
 ///    `target/*/mod_wsgi-express` beside `target/*/libmod_wsgi.so`),
-/// 4. `mod_wsgi_rs.so` (as the Debian package installs it), then `mod_wsgi.so`, in
+/// 4. the module `pip install` put in site-packages: `mod_wsgi_rs/mod_wsgi*.so` under
+///    `<exe>/../lib/pythonX.Y/{site,dist}-packages` (`pip_installed_module`),
+/// 5. `mod_wsgi_rs.so` (as the Debian package installs it), then `mod_wsgi.so`, in
 ///    Apache's modules directory (`modules_dir`).
 pub fn locate_module(explicit: Option<&Path>, modules_dir: &Path) -> Result<LocatedModule> {
     if let Some(path) = explicit {
@@ -131,6 +133,12 @@ pub fn locate_module(explicit: Option<&Path>, modules_dir: &Path) -> Result<Loca
             }
         }
     }
+    if let Some(path) = exe.as_deref().and_then(pip_installed_module) {
+        return Ok(LocatedModule {
+            path,
+            source: "installed by pip beside mod_wsgi-express",
+        });
+    }
     // The Debian package's name first: Debian's own mod_wsgi may be mod_wsgi.so.
     for name in ["mod_wsgi_rs.so", "mod_wsgi.so"] {
         let candidate = modules_dir.join(name);
@@ -148,6 +156,27 @@ pub fn locate_module(explicit: Option<&Path>, modules_dir: &Path) -> Result<Loca
          executable, or install it as {}",
         candidate.display()
     )
+}
+
+/// `mod_wsgi_rs/mod_wsgi<EXT_SUFFIX>` in the site-packages beside `<prefix>/bin/<exe>`
+/// (setup.py installs the module there, for the Python version it was built for).
+fn pip_installed_module(exe: &Path) -> Option<PathBuf> {
+    let prefix = exe.parent()?.parent()?;
+    let version = env!("MOD_WSGI_PYTHON_VERSION");
+    ["site-packages", "dist-packages"].iter().find_map(|site| {
+        let dir = prefix.join(format!("lib/python{version}/{site}/mod_wsgi_rs"));
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.starts_with("mod_wsgi.") && name.ends_with(".so") && p.is_file()
+            })
+            .collect();
+        found.sort();
+        found.pop()
+    })
 }
 
 fn existing(path: &Path, source: &'static str) -> Result<LocatedModule> {

@@ -8,6 +8,7 @@
 use crate::cli::ServerArgs;
 use crate::https::Https;
 use crate::module::{self, LocatedModule};
+use crate::python_home::{self, PythonHome};
 use crate::sizing::Sizing;
 use crate::validation::{self, RunIdentity};
 use anyhow::{Context, Result};
@@ -96,7 +97,7 @@ pub struct Environment {
     pub tmpdir: String,
     pub modules_directory: PathBuf,
     pub module: LocatedModule,
-    pub python_home: String,
+    pub python_home: PythonHome,
     pub httpd_executable: PathBuf,
     pub rotatelogs: PathBuf,
     pub mime_types: PathBuf,
@@ -125,7 +126,7 @@ impl Environment {
                 .unwrap_or_else(|| "/tmp".into()),
             modules_directory,
             module,
-            python_home: module::python_home()?,
+            python_home: python_home::select(args.python_home.as_deref())?,
             httpd_executable: module::httpd_executable(args.httpd_executable.as_deref()),
             rotatelogs: module::rotatelogs_executable(),
             mime_types: module::mime_types_file(),
@@ -184,7 +185,8 @@ pub struct Options {
     /// daemon processes, so embedded mode needs the directive to honour it).
     pub python_eggs_given: bool,
     pub python_warnings: Vec<String>,
-    pub python_home: String,
+    /// `WSGIPythonHome` (`python_home.rs`).
+    pub python_home: PythonHome,
     pub module_source: LocatedModule,
     /// Where the module is copied to, and loaded from: `<server root>/mod_wsgi.so`.
     pub module_path: PathBuf,
@@ -269,10 +271,12 @@ fn default_locale() -> String {
 }
 
 /// Refuses to go on when the run user could not read what Apache's children need: the
-/// WSGI script and every directory above it, and in daemon mode the working directory
+/// Python home (`python_home::check_readable`), the WSGI script and every directory
+/// above it, and in daemon mode the working directory
 /// (the daemon's `home=`: a daemon that cannot change to it dies at start, again and
 /// again); warns (on stderr) for static file paths.
 pub fn check_access(opts: &Options) -> Result<()> {
+    python_home::check_readable(&opts.run_as, &opts.python_home)?;
     if opts.daemon.is_some() {
         validation::check_readable(
             &opts.run_as,
@@ -354,7 +358,11 @@ pub mod testing {
                     path: self.dir.path().join("libmod_wsgi.so"),
                     source: "test",
                 },
-                python_home: "/usr".into(),
+                python_home: PythonHome {
+                    path: "/usr".into(),
+                    source: "test",
+                    base: None,
+                },
                 httpd_executable: "/usr/sbin/apache2".into(),
                 rotatelogs: "/usr/bin/rotatelogs".into(),
                 mime_types: "/etc/mime.types".into(),
