@@ -124,8 +124,10 @@ def soak(mode, module, args):
         daemons = daemon_pids(server.error_log(tail=100000))
         names = {pid: describe(pid, server.proc.pid, daemons) for pid in before}
         total, started = {}, time.monotonic()
+        trace = []  # (requests so far, {pid: rss_kib}) after each round
         while total.get("requests", 0) < args.requests:
             add(total, wrk(base, args.round, args.connections))
+            trace.append((total["requests"], rss_by_pid(server.proc.pid)))
             print("  %s: %d requests, %d errors" % (mode, total["requests"], total["errors"]),
                   file=sys.stderr)
         elapsed = time.monotonic() - started
@@ -138,11 +140,11 @@ def soak(mode, module, args):
                        or ":crit]" in l or ":alert]" in l or ":emerg]" in l]
     finally:
         server.stop()
-    return report(mode, total, elapsed, (before, after, names), crash_lines)
+    return report(mode, total, elapsed, (before, after, names, trace), crash_lines)
 
 
 def report(mode, total, elapsed, rss, crash_lines):
-    before, after, names = rss
+    before, after, names, trace = rss
     lines = ["### %s mode" % mode, "",
              "%d requests in %.0f s (%.0f/s), %.1f GB, %d errors "
              "(connect %d, read %d, write %d, status %d, timeout %d); p99 %.1f ms, max %.1f ms"
@@ -165,11 +167,28 @@ def report(mode, total, elapsed, rss, crash_lines):
         growth = (a - b) / 1024
         worst = max(worst, growth)
         lines.append("| %s | %.1f | %.1f | %+.1f |" % (name, b / 1024, a / 1024, growth))
+    lines += trajectory(trace, names)
     ok = total["errors"] == 0 and worst <= GOAL_MIB and not crash_lines
     lines += ["", "Largest growth %.1f MiB (goal <= %.0f MiB); %d crash lines in the error log: %s"
               % (worst, GOAL_MIB, len(crash_lines), "goal met" if ok else "GOAL MISSED"), ""]
     lines += ["    " + l for l in crash_lines[:10]]
     return lines, ok
+
+
+def trajectory(trace, names):
+    """RSS of each process at a few points of the run (MiB), to tell a
+    plateau (growth that stops) from a leak (growth that goes on)."""
+    if not trace:
+        return []
+    picks = sorted({0, len(trace) // 4, len(trace) // 2, 3 * len(trace) // 4, len(trace) - 1})
+    points = [trace[i] for i in picks]
+    lines = ["", "RSS (MiB) during the run, after N requests:", "",
+             "| process | " + " | ".join("%d" % n for n, _ in points) + " |",
+             "|---|" + "---|" * len(points)]
+    for pid in sorted(points[-1][1]):
+        cells = ["%.1f" % (rss[pid] / 1024) if pid in rss else "-" for _, rss in points]
+        lines.append("| %d %s | %s |" % (pid, names.get(pid, ""), " | ".join(cells)))
+    return lines
 
 
 def main():
