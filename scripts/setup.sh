@@ -3,12 +3,12 @@
 # (Apache with its development files, the system Python with its headers,
 # Flask and Django for the framework tests, Paste Deploy for the
 # mod_wsgi-express tests, htpasswd, curl, openssl (test certificates), libclang
-# for the bindings check), then builds the module and mod_wsgi-express. Safe to
-# run repeatedly.
+# for the bindings check, g++ for libFuzzer in the fuzz stage), then builds
+# the module and mod_wsgi-express. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy curl openssl libclang-dev)
+packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy curl openssl libclang-dev g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
