@@ -5,10 +5,14 @@
 //! `host[:port]|SCRIPT_NAME`. Values are checked at configuration time
 //! (`config::expand::check_group`/`check_callable`); a malformed `%{...}`
 //! that got here anyway is taken literally, never sliced. Runs in the
-//! handler, without the GIL.
+//! handler, without the GIL. The expansion rules themselves are the pure
+//! `config::expand::expand_group`/`expand_callable`; this file answers
+//! their questions from the request.
 
 use crate::apache::request::Request;
+#[cfg(test)]
 use crate::config::expand::env_reference;
+use crate::config::expand::{Expansions, expand_callable, expand_group};
 
 fn with_port(host: &str, port: u16) -> String {
     if port != 80 && port != 443 {
@@ -79,28 +83,32 @@ fn resource(r: &Request<'_>) -> String {
     format!("{}|{}", with_port(&host, r.server_port()), name)
 }
 
-fn expand(r: &Request<'_>, value: &str, default: &dyn Fn() -> String) -> String {
-    let Some(name) = value.strip_prefix('%') else {
-        return value.to_string();
-    };
-    match name {
-        "{GLOBAL}" => String::new(),
-        "{RESOURCE}" => resource(r),
-        "{SERVER}" => with_port(&r.server().hostname(), r.server_port()),
-        "{HOST}" => {
-            let host = r.hostname().filter(|h| !h.is_empty());
-            let host = host.unwrap_or_else(|| r.server().hostname().into_owned());
-            with_port(&host, r.server_port())
-        }
-        _ => match env_reference(value) {
-            Some(var) => match env_value(r, var) {
-                Some(v) if v.starts_with('%') && !v.starts_with("%{ENV:") => expand(r, &v, default),
-                Some(v) => v,
-                None => default(),
-            },
-            None => value.to_string(),
-        },
+/// The `%{...}` answers for one request.
+struct ForRequest<'r, 'a>(&'r Request<'a>);
+
+impl Expansions for ForRequest<'_, '_> {
+    fn resource(&self) -> String {
+        resource(self.0)
     }
+
+    fn server(&self) -> String {
+        with_port(&self.0.server().hostname(), self.0.server_port())
+    }
+
+    fn host(&self) -> String {
+        let r = self.0;
+        let host = r.hostname().filter(|h| !h.is_empty());
+        let host = host.unwrap_or_else(|| r.server().hostname().into_owned());
+        with_port(&host, r.server_port())
+    }
+
+    fn env(&self, var: &str) -> Option<String> {
+        env_value(self.0, var)
+    }
+}
+
+fn expand(r: &Request<'_>, value: &str, default: &dyn Fn() -> String) -> String {
+    expand_group(value, &ForRequest(r), default)
 }
 
 /// The application group (interpreter name; "" is the main interpreter).
@@ -125,10 +133,7 @@ pub fn callable_object(r: &Request<'_>, value: Option<&str>) -> String {
         None => "application".to_string(),
         // A malformed `%{...}` is refused at configuration time; were one to
         // get here, it is a (missing) literal name, never a panic.
-        Some(v) => match env_reference(v) {
-            Some(var) => env_value(r, var).unwrap_or_else(|| "application".to_string()),
-            None => v.to_string(),
-        },
+        Some(v) => expand_callable(v, &ForRequest(r)),
     }
 }
 

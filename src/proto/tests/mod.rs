@@ -1,8 +1,10 @@
 //! Cross-file tests of the WSGP codec: per-message round trips and decode errors
 //! (`codec`), the state machine (`session`), the blocking and incremental readers
-//! (`readers`), and property tests (`props`) over generated messages (`strategies`).
+//! (`readers`), property tests (`props`) over generated messages (`strategies`), and the
+//! fuzz targets' seed frames (`fuzz_seeds`).
 
 mod codec;
+mod fuzz_seeds;
 mod props;
 mod readers;
 mod session;
