@@ -106,7 +106,12 @@ fn daemons_exit_when_the_apache_parent_is_killed() {
 /// Apache with two daemon groups, `alpha` (`alpha_processes` processes) at
 /// `/a` and `beta` (one process) at `/b`, both serving `daemon_info.wsgi`.
 fn two_groups(alpha_processes: u32) -> Apache {
-    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    two_groups_on(Apache::builder(Mpm::Event), alpha_processes).start()
+}
+
+/// `b` with the two groups of [`two_groups`] (and the socket prefix).
+fn two_groups_on(b: ApacheBuilder, alpha_processes: u32) -> ApacheBuilder {
+    let b = b.with_socket_prefix();
     let info = b.app("daemon_info.wsgi");
     b.log_level("warn wsgi:info")
         .server(format!(
@@ -121,7 +126,6 @@ fn two_groups(alpha_processes: u32) -> Apache {
             "WSGIScriptAlias /b \"{}\" process-group=beta",
             info.display()
         ))
-        .start()
 }
 
 #[test]
@@ -355,18 +359,7 @@ fn a_stolen_secret_runs_no_script_outside_the_configuration() {
         "restricted/app.wsgi",
         &std::fs::read_to_string(&info).unwrap(),
     );
-    let apache = b
-        .log_level("warn wsgi:info")
-        .server("WSGIDaemonProcess alpha processes=1 threads=2")
-        .server("WSGIDaemonProcess beta processes=1 threads=2")
-        .server(format!(
-            "WSGIScriptAlias /a \"{}\" process-group=alpha",
-            info.display()
-        ))
-        .server(format!(
-            "WSGIScriptAlias /b \"{}\" process-group=beta",
-            info.display()
-        ))
+    let apache = two_groups_on(b, 1)
         .server(format!(
             "WSGIScriptAlias /r \"{}\" process-group=alpha",
             restricted.display()
