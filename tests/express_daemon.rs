@@ -108,18 +108,8 @@ fn start(dir: &Path, port: u16, extra: &[&str]) -> ExpressServer {
     let app = path_str(&dir.join("info.wsgi"));
     let port_s = port.to_string();
     let root_s = path_str(&root);
-    let mut args = vec![
-        "start-server",
-        app.as_str(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port_s,
-        "--server-root",
-        &root_s,
-        "--working-directory",
-        path_str(dir).leak(),
-    ];
+    let mut args = start_server_args(&app, &port_s, &root_s);
+    args.extend_from_slice(&["--working-directory", path_str(dir).leak()]);
     args.extend_from_slice(extra);
     let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir, &root);
     server.wait_listening(port);

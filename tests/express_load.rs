@@ -86,16 +86,7 @@ fn serve_64_clients(extra: &[&str]) -> usize {
     let app = path_str(&dir.path().join("app.wsgi"));
     let port_s = port.to_string();
     let root_s = path_str(&root);
-    let mut args = vec![
-        "start-server",
-        app.as_str(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port_s,
-        "--server-root",
-        &root_s,
-    ];
+    let mut args = start_server_args(&app, &port_s, &root_s);
     args.extend_from_slice(extra);
     let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir.path(), &root);
     server.wait_listening(port);

@@ -22,20 +22,8 @@ fn run(dir: &Path, mode: &[&str]) -> String {
     let app = path_str(&dir.join("probe.wsgi"));
     let port = free_port();
     let (port_s, root_s, eggs_s) = (port.to_string(), path_str(&root), path_str(&eggs));
-    let mut args = vec![
-        "start-server",
-        app.as_str(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port_s,
-        "--server-root",
-        &root_s,
-        "--switch-interval",
-        "0.02",
-        "--python-eggs",
-        &eggs_s,
-    ];
+    let mut args = start_server_args(&app, &port_s, &root_s);
+    args.extend_from_slice(&["--switch-interval", "0.02", "--python-eggs", &eggs_s]);
     args.extend_from_slice(mode);
     let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir, &root);
     server.wait_listening(port);

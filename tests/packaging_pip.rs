@@ -110,16 +110,7 @@ fn serve(program: &str, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (St
         path_str(&root),
         path_str(&dir.join("probe.wsgi")),
     );
-    let mut args = vec![
-        "start-server",
-        app.as_str(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port_s,
-        "--server-root",
-        &root_s,
-    ];
+    let mut args = start_server_args(&app, &port_s, &root_s);
     args.extend_from_slice(extra);
     let mut server = ExpressServer::spawn(program, &args, env, dir, &root);
     server.wait_listening(port);

@@ -46,6 +46,21 @@ pub fn apache_and_module() {
     );
 }
 
+/// `start-server APP --host 127.0.0.1 --port PORT --server-root ROOT`: the
+/// arguments every test that starts express begins with.
+pub fn start_server_args<'a>(app: &'a str, port: &'a str, root: &'a str) -> Vec<&'a str> {
+    vec![
+        "start-server",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+        "--server-root",
+        root,
+    ]
+}
+
 pub fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }

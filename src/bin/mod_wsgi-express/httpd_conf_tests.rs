@@ -226,6 +226,11 @@ fn daemon_process_and_socket_options() {
     line_at(&c, "    process-group=site application-group=app");
     line_at(&c, "WSGIScriptReloading Off");
     line_at(&c, "Timeout 30");
+}
+
+#[test]
+fn buffer_limit_and_recycling_options_are_written() {
+    let f = Fixture::new(&["event"]);
     let c = conf(&f, &["--header-buffer-size", "65536"]);
     assert!(daemon_words(&c).contains(&"header-buffer-size=65536".to_string()));
     assert!(!daemon_words(&c).iter().any(|w| w.starts_with("processes=")));
@@ -238,10 +243,13 @@ fn daemon_process_and_socket_options() {
             "65536",
             "--receive-buffer-size",
             "131072",
+            "--restart-interval",
+            "600",
         ],
     );
     let words = daemon_words(&c);
     for w in [
+        "restart-interval=600",
         "cpu-time-limit=30",
         "send-buffer-size=65536",
         "receive-buffer-size=131072",
