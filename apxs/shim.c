@@ -62,6 +62,8 @@ const command_rec wsgi_shim_command_table[] = {
                    "Name of entry point in WSGI script file."),
     WSGI_DIRECTIVE("WSGIPassAuthorization", OR_FILEINFO,
                    "Enable/Disable WSGI authorization."),
+    WSGI_DIRECTIVE("WSGIPassApacheRequest", ACCESS_CONF | RSRC_CONF,
+                   "Enable/Disable Apache request object."),
     WSGI_DIRECTIVE("WSGIScriptReloading", OR_FILEINFO,
                    "Enable/Disable script reloading mechanism."),
     WSGI_DIRECTIVE("WSGIPythonHome", RSRC_CONF,

@@ -72,6 +72,8 @@ pub struct DirConfig {
     pub application_group: Option<String>,
     pub callable_object: Option<String>,
     pub pass_authorization: Option<bool>,
+    /// `WSGIPassApacheRequest`: `apache.request_rec` in the embedded environ.
+    pub pass_apache_request: Option<bool>,
     pub script_reloading: Option<bool>,
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadMode>,
@@ -101,6 +103,7 @@ impl DirConfig {
             application_group: pick(&parent.application_group, &child.application_group),
             callable_object: pick(&parent.callable_object, &child.callable_object),
             pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
+            pass_apache_request: pick(&parent.pass_apache_request, &child.pass_apache_request),
             script_reloading: pick(&parent.script_reloading, &child.script_reloading),
             chunked_request: pick(&parent.chunked_request, &child.chunked_request),
             map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),

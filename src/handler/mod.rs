@@ -124,7 +124,10 @@ pub fn handler(r: Request<'_>) -> c_int {
     if let Some(status) = check_embedded(&r) {
         return status;
     }
-    let env = cgi::collect(&r, &resolved);
+    let mut env = cgi::collect(&r, &resolved);
+    if dir.pass_apache_request == Some(true) {
+        env.request_rec = Some(r.as_ptr() as usize);
+    }
     let reload = dir.script_reloading();
     let (script, reload_mtime) = match kind {
         Kind::Script { .. } => (
