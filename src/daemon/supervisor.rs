@@ -13,8 +13,7 @@ use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
-    SOCKET_PATH_REPLACED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -263,18 +262,6 @@ impl Generation {
         let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
             self.apache_timeout_us.max(1_000_000) as u64,
         ));
-        if !opts.not_enforced.is_empty() {
-            log::server(
-                Level::Warning,
-                Some(s),
-                &format!(
-                    "{OPTIONS_NOT_ENFORCED} WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
-                     by this version",
-                    opts.name,
-                    opts.not_enforced.join(", ")
-                ),
-            );
-        }
         let previous_token = self
             .previous
             .as_ref()
