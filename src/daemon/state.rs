@@ -1,14 +1,15 @@
 //! The state of one daemon process, in one owned structure: whether it is
-//! stopping (and whether it stops itself, so the parent keeps the socket
-//! for the replacement), whether it drains before stopping (a graceful
-//! stop: until when, for what, decided by `graceful`), what its workers are doing (requests in flight,
-//! when each worker's request started, when the last one began or ended,
-//! how many were served), what the watchdogs read (when the GIL monitor last
-//! took the GIL) and the WSGI scripts it has run (for script reloading).
-//! Made once by `process::run` after the fork and shared (`Arc`) with the
-//! worker threads (`workers`), the watchdogs (`watchdog`) and each request
-//! (`server::serve`). Lock-free atomics, plus one mutex never held with the
-//! GIL; no method takes the GIL.
+//! stopping (and why, and whether it stops itself, so the parent keeps the
+//! socket for the replacement), whether it drains first (a graceful stop:
+//! for what and until when; `graceful` decides when to begin and end one),
+//! what its workers are doing (requests in flight, when each worker's
+//! request started, which of them are stale, when the last one began or
+//! ended, how many were served), what the watchdogs read (when the GIL
+//! monitor last took the GIL) and the WSGI scripts it has run (for script
+//! reloading). Made once by `process::run` after the fork and shared
+//! (`Arc`) with the worker threads (`workers`), the watchdogs (`watchdog`)
+//! and each request (`server::serve`). Lock-free atomics, plus two mutexes
+//! never held with the GIL; no method takes the GIL.
 
 use super::graceful::{self, Trigger};
 use super::supervisor::Group;

@@ -3,8 +3,8 @@
 //! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`),
 //! a worker stopping the process itself (maximum-requests, a changed
 //! script), a graceful stop under way, restart-interval, inactivity-timeout,
-//! deadlock-timeout (fed by the GIL monitor
-//! thread started here) and request-timeout. Each timer is one function in
+//! deadlock-timeout (fed by the GIL monitor thread started here) and
+//! request-timeout. Each timer is one function in
 //! [`WATCHDOGS`]; a new one is one more entry. Called by `process::run`;
 //! only the GIL monitor takes the GIL (briefly, every 100 ms).
 

@@ -6,8 +6,8 @@
 //! from `server`, the request counts as finished and the thread keeps
 //! serving. While the process drains (a graceful stop) the workers go on
 //! accepting, and each checks after its request whether the drain is over
-//! (`graceful::after_request`). Started and joined by `process::run`; workers run without the
-//! GIL (the WSGI core takes it per request).
+//! (`graceful::after_request`). Started and joined by `process::run`;
+//! workers run without the GIL (the WSGI core takes it per request).
 
 use super::acceptor::Acceptor;
 use super::server;
