@@ -131,3 +131,105 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
         "graceful stop: graceful-timeout expired"
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The drain's decisions, without the logging paths (unit tests cannot
+    //! link Apache's log functions): tests/daemon_graceful.rs runs the rest.
+    use super::*;
+    use crate::config::daemon_options::parse;
+    use crate::daemon::supervisor::tests::group_of;
+    use std::sync::Arc;
+
+    fn state(options: &[&str]) -> Arc<DaemonState> {
+        let args: Vec<String> = std::iter::once("g")
+            .chain(options.iter().copied())
+            .map(str::to_string)
+            .collect();
+        let group = group_of(parse(&args).unwrap(), 1, None);
+        DaemonState::new(&group, Arc::default())
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn idle_or_zero_timeout_stops_at_once() {
+        let s = state(&["threads=2"]);
+        assert_eq!(
+            s.begin_drain(Trigger::RestartInterval, secs(15)),
+            DrainStart::StopNow
+        );
+        s.request_started(0);
+        assert_eq!(
+            s.begin_drain(Trigger::Signal, Duration::ZERO),
+            DrainStart::StopNow
+        );
+        assert!(s.drain().is_none());
+    }
+
+    #[test]
+    fn a_busy_process_drains_once_and_keeps_serving() {
+        let s = state(&["threads=3"]);
+        s.request_started(0);
+        s.request_started(2);
+        assert_eq!(
+            s.begin_drain(Trigger::CpuTimeLimit, secs(15)),
+            DrainStart::Began(2)
+        );
+        // Only the first trigger counts.
+        assert_eq!(
+            s.begin_drain(Trigger::Signal, secs(1)),
+            DrainStart::AlreadyStopping
+        );
+        let d = s.drain().unwrap();
+        assert_eq!(d.trigger, Trigger::CpuTimeLimit);
+        assert!(d.until_ms >= s.now_ms() + 14_000);
+        // Requests still run: the workers' check does not stop it.
+        after_request(&s);
+        assert!(!s.is_stopping());
+    }
+
+    #[test]
+    fn stale_requests_are_not_counted() {
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        s.request_started(1);
+        assert_eq!(s.non_stale_requests(), 2);
+        assert_eq!(
+            s.begin_drain(Trigger::MaximumRequests, secs(15)),
+            DrainStart::Began(2)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(s.non_stale_requests(), 0);
+        // The workers' check stops it: nothing left worth waiting for.
+        after_request(&s);
+        assert!(s.is_stopping() && s.is_self_restart());
+        assert_eq!(s.self_stop(), Some(DRAINED));
+        // Without request-timeout no request is ever stale.
+        let s = state(&["threads=1"]);
+        s.request_started(0);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(s.non_stale_requests(), 1);
+    }
+
+    #[test]
+    fn sigusr1_takes_eviction_timeout_when_set() {
+        let s = state(&["graceful-timeout=7", "eviction-timeout=3"]);
+        assert_eq!(
+            Trigger::Signal.limit(&s),
+            (secs(3), "eviction-timeout", true)
+        );
+        assert_eq!(
+            Trigger::MaximumRequests.limit(&s),
+            (secs(7), "graceful-timeout", false)
+        );
+        assert_eq!(Trigger::Signal.reason(true), "SIGUSR1 (process eviction)");
+        let s = state(&["graceful-timeout=7"]);
+        assert_eq!(
+            Trigger::Signal.limit(&s),
+            (secs(7), "graceful-timeout", false)
+        );
+    }
+}

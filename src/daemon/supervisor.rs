@@ -457,14 +457,14 @@ pub fn close_listeners_in_child() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn group(name: &str, id: usize, secret: u8, previous: Option<u8>) -> Arc<Group> {
-        let opts = crate::config::daemon_options::parse(&[name.to_string()]).unwrap();
+    /// A group of `opts` with no socket (unit tests here and in `graceful`).
+    pub(crate) fn group_of(opts: DaemonOptions, secret: u8, previous: Option<u8>) -> Arc<Group> {
         Arc::new(Group {
             opts: Arc::new(opts),
-            id,
+            id: 1,
             socket_path: String::new(),
             listener: -1,
             token: Mutex::new(AuthToken::from_bytes([secret; 32])),
@@ -479,6 +479,13 @@ mod tests {
             listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
         })
+    }
+
+    fn group(name: &str, id: usize, secret: u8, previous: Option<u8>) -> Arc<Group> {
+        let opts = crate::config::daemon_options::parse(&[name.to_string()]).unwrap();
+        let mut g = group_of(opts, secret, previous);
+        Arc::get_mut(&mut g).unwrap().id = id;
+        g
     }
 
     #[test]
