@@ -197,6 +197,10 @@ fn stale_requests_do_not_hold_the_drain() {
     );
     let log = apache.error_log();
     assert!(!log.contains("[WSGIRS0471]"), "{log}");
+    assert!(
+        log.contains("stopping (graceful stop: only stale requests left)"),
+        "{log}"
+    );
     assert_eq!(apache.get("/s?seconds=0").status, 200);
 }
 

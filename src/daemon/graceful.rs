@@ -90,11 +90,21 @@ pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
 /// non-stale request left stops now.
 pub fn after_request(state: &DaemonState) {
     if state.drain().is_some() && state.non_stale_requests() == 0 {
-        state.stop_self(DRAINED);
+        state.stop_self(drained(state));
     }
 }
 
 const DRAINED: &str = "graceful stop: requests in flight finished";
+const STALE_LEFT: &str = "graceful stop: only stale requests left";
+
+/// Why a drain with no non-stale request left ends.
+fn drained(state: &DaemonState) -> &'static str {
+    if state.in_flight() > 0 {
+        STALE_LEFT
+    } else {
+        DRAINED
+    }
+}
 
 /// The watchdog of a drain under way (checked every 100 ms): stops the
 /// process once no non-stale request runs (a request may have turned
@@ -104,7 +114,7 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
     let active = state.non_stale_requests();
     if active == 0 {
         state.mark_self_restart();
-        return Some(DRAINED);
+        return Some(drained(state));
     }
     if state.now_ms() < drain.until_ms {
         return None;
@@ -206,7 +216,7 @@ mod tests {
         // The workers' check stops it: nothing left worth waiting for.
         after_request(&s);
         assert!(s.is_stopping() && s.is_self_restart());
-        assert_eq!(s.self_stop(), Some(DRAINED));
+        assert_eq!(s.self_stop(), Some(STALE_LEFT));
         // Without request-timeout no request is ever stale.
         let s = state(&["threads=1"]);
         s.request_started(0);
