@@ -280,6 +280,8 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("request-timeout={}", d.request_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
+    words.push(format!("graceful-timeout={}", d.graceful_timeout));
+    words.push(format!("eviction-timeout={}", d.eviction_timeout));
     words.push(format!("restart-interval={}", d.restart_interval));
     words.push(format!("cpu-time-limit={}", d.cpu_time_limit));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));

@@ -109,6 +109,8 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "request-timeout=60".into(),
             "inactivity-timeout=0".into(),
             "deadlock-timeout=60".into(),
+            "graceful-timeout=15".into(),
+            "eviction-timeout=0".into(),
             "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=5".into(),
@@ -212,6 +214,8 @@ fn daemon_process_and_socket_options() {
             "request-timeout=20".into(),
             "inactivity-timeout=300".into(),
             "deadlock-timeout=60".into(),
+            "graceful-timeout=15".into(),
+            "eviction-timeout=0".into(),
             "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=9".into(),
@@ -245,11 +249,17 @@ fn buffer_limit_and_recycling_options_are_written() {
             "131072",
             "--restart-interval",
             "600",
+            "--graceful-timeout",
+            "9",
+            "--eviction-timeout",
+            "4",
         ],
     );
     let words = daemon_words(&c);
     for w in [
         "restart-interval=600",
+        "graceful-timeout=9",
+        "eviction-timeout=4",
         "cpu-time-limit=30",
         "send-buffer-size=65536",
         "receive-buffer-size=131072",
@@ -288,6 +298,8 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--cpu-time-limit", "5"],
         &["--queue-timeout", "5"],
         &["--restart-interval", "5"],
+        &["--graceful-timeout", "5"],
+        &["--eviction-timeout", "5"],
         &["--send-buffer-size", "65536"],
         &["--receive-buffer-size", "65536"],
     ] {
@@ -309,8 +321,6 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     ] {
         assert!(f.try_options(bad).is_err(), "{bad:?}");
     }
-    let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
-    assert!(err.to_string().contains("does not enforce it yet"), "{err}");
     let err = f.try_options(&["--startup-timeout", "9"]).unwrap_err();
     assert!(err.to_string().contains("does not support"), "{err}");
 }

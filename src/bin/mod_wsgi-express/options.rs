@@ -61,6 +61,11 @@ pub struct Daemon {
     pub queue_timeout: u32,
     /// `cpu-time-limit=` (0 = off): CPU seconds after which a process restarts.
     pub cpu_time_limit: u32,
+    /// `graceful-timeout=`: how long a restarting daemon process keeps serving
+    /// while its requests finish (0 = stop at once).
+    pub graceful_timeout: u32,
+    /// `eviction-timeout=`: the same for SIGUSR1 to a daemon (0 = graceful-timeout).
+    pub eviction_timeout: u32,
     /// `send-buffer-size=` / `receive-buffer-size=` of the daemon socket (0 =
     /// the system default).
     pub send_buffer_size: u32,

@@ -392,6 +392,8 @@ fn daemon(
         cpu_time_limit: args.cpu_time_limit,
         queue_timeout: args.queue_timeout,
         restart_interval: args.restart_interval,
+        graceful_timeout: args.graceful_timeout,
+        eviction_timeout: args.eviction_timeout,
         send_buffer_size: args.send_buffer_size,
         receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args
