@@ -64,6 +64,8 @@ const command_rec wsgi_shim_command_table[] = {
                    "Enable/Disable WSGI authorization."),
     WSGI_DIRECTIVE("WSGIPassApacheRequest", ACCESS_CONF | RSRC_CONF,
                    "Enable/Disable Apache request object."),
+    WSGI_DIRECTIVE("WSGIIgnoreActivity", OR_FILEINFO,
+                   "Enable/Disable reset of inactvity timeout."),
     WSGI_DIRECTIVE("WSGIScriptReloading", OR_FILEINFO,
                    "Enable/Disable script reloading mechanism."),
     WSGI_DIRECTIVE("WSGIPythonHome", RSRC_CONF,

@@ -44,6 +44,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGICallableObject", callable_object, false),
     ("WSGIPassAuthorization", pass_authorization, false),
     ("WSGIPassApacheRequest", pass_apache_request, false),
+    ("WSGIIgnoreActivity", ignore_activity, false),
     ("WSGIScriptReloading", script_reloading, false),
     ("WSGIPythonHome", python_home, true),
     ("WSGIPythonPath", python_path, true),
@@ -434,6 +435,11 @@ fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
 
 fn pass_apache_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.dir.pass_apache_request = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn ignore_activity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
+    t.dir.ignore_activity = Some(on_off(name, args)?);
     Ok(())
 }
 

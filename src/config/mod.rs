@@ -75,6 +75,9 @@ pub struct DirConfig {
     pub pass_authorization: Option<bool>,
     /// `WSGIPassApacheRequest`: `apache.request_rec` in the embedded environ.
     pub pass_apache_request: Option<bool>,
+    /// `WSGIIgnoreActivity`: requests here do not reset a daemon's
+    /// inactivity-timeout.
+    pub ignore_activity: Option<bool>,
     pub script_reloading: Option<bool>,
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadMode>,
@@ -105,6 +108,7 @@ impl DirConfig {
             callable_object: pick(&parent.callable_object, &child.callable_object),
             pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
             pass_apache_request: pick(&parent.pass_apache_request, &child.pass_apache_request),
+            ignore_activity: pick(&parent.ignore_activity, &child.ignore_activity),
             script_reloading: pick(&parent.script_reloading, &child.script_reloading),
             chunked_request: pick(&parent.chunked_request, &child.chunked_request),
             map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),

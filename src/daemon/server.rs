@@ -82,6 +82,8 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     // The child's word for the daemon only: mod_wsgi 6's daemon environ has
     // exactly the embedded keys.
     env.remove("mod_wsgi.script_reloading");
+    let ignored = env.remove(proto::IGNORE_ACTIVITY_KEY).is_some();
+    state.activity(worker_id, !ignored);
     if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
         refuse_script(reader.get_ref().get_ref(), group, &why);
         return;

@@ -69,6 +69,9 @@ pub struct DaemonState {
     /// Start time (ms, 0 = idle) of each worker's current request, for
     /// request-timeout.
     started_ms: Vec<AtomicU64>,
+    /// Whether each worker's current request is under `WSGIIgnoreActivity
+    /// On` (it does not count as activity for inactivity-timeout).
+    ignored: Vec<AtomicBool>,
     /// When the GIL monitor last took the GIL (ms), for deadlock-timeout.
     gil_seen_ms: AtomicU64,
     /// Asks the GIL monitor thread to end.
@@ -94,6 +97,9 @@ impl DaemonState {
             last_activity_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             started_ms: (0..group.opts.threads).map(|_| AtomicU64::new(0)).collect(),
+            ignored: (0..group.opts.threads)
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             gil_seen_ms: AtomicU64::new(0),
             monitor_stop: AtomicBool::new(false),
             scripts: Mutex::new(Vec::new()),
@@ -139,13 +145,24 @@ impl DaemonState {
         self.stop();
     }
 
-    /// A worker took a request.
+    /// A worker took a request. It counts as activity once its environ
+    /// shows it is not under `WSGIIgnoreActivity` ([`Self::activity`]).
     pub fn request_started(&self, worker: u32) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let start = self.now_ms();
-        self.last_activity_ms.store(start, Ordering::SeqCst);
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(start, Ordering::SeqCst);
+        }
+    }
+
+    /// The request `worker` serves counts as activity for
+    /// inactivity-timeout, or (`WSGIIgnoreActivity On`, as mod_wsgi) not:
+    /// then neither its start nor its end resets the timer.
+    pub fn activity(&self, worker: u32, counts: bool) {
+        if counts {
+            self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        } else if let Some(f) = self.ignored.get(worker as usize) {
+            f.store(true, Ordering::SeqCst);
         }
     }
 
@@ -155,7 +172,13 @@ impl DaemonState {
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(0, Ordering::SeqCst);
         }
-        self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        let ignored = self
+            .ignored
+            .get(worker as usize)
+            .is_some_and(|f| f.swap(false, Ordering::SeqCst));
+        if !ignored {
+            self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let served = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         let max = self.group.opts.maximum_requests;

@@ -119,6 +119,9 @@ pub fn handler(r: Request<'_>) -> c_int {
             "mod_wsgi.script_reloading",
             if dir.script_reloading() { "1" } else { "0" },
         );
+        if dir.ignore_activity == Some(true) {
+            env.set(crate::proto::IGNORE_ACTIVITY_KEY, "1");
+        }
         return relay::handle(r, &groups.process, &groups.application, &env, dir);
     }
     if let Some(status) = check_embedded(&r) {

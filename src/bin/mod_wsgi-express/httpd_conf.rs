@@ -337,6 +337,14 @@ fn write_request_settings(out: &mut String, opts: &Options) {
     if !opts.trusted_proxies.is_empty() {
         let _ = writeln!(out, "WSGITrustedProxies {}", opts.trusted_proxies.join(" "));
     }
+    // As mod_wsgi-express: health-check URLs that do not keep an idle daemon.
+    for url in &opts.ignore_activity {
+        let _ = writeln!(
+            out,
+            "<Location {}>\nWSGIIgnoreActivity On\n</Location>",
+            q(url)
+        );
+    }
     let _ = writeln!(out);
 }
 

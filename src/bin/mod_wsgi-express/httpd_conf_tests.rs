@@ -269,6 +269,21 @@ fn buffer_limit_and_recycling_options_are_written() {
 }
 
 #[test]
+fn ignore_activity_locations() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(
+        &f,
+        &["--ignore-activity", "/health", "--ignore-activity", "/ping"],
+    );
+    for url in ["/health", "/ping"] {
+        let at = line_at(&c, &format!("<Location \"{url}\">"));
+        let lines: Vec<&str> = c.lines().skip(at + 1).take(2).collect();
+        assert_eq!(lines, ["WSGIIgnoreActivity On", "</Location>"], "{c}");
+    }
+    assert!(!conf(&f, &[]).contains("WSGIIgnoreActivity"));
+}
+
+#[test]
 fn switch_interval_is_written_for_children_and_daemon() {
     let f = Fixture::new(&["event"]);
     let c = conf(&f, &["--switch-interval", "0.02"]);

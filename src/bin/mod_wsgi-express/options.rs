@@ -240,6 +240,8 @@ pub struct Options {
     pub error_override: bool,
     pub trusted_proxy_headers: Vec<String>,
     pub trusted_proxies: Vec<String>,
+    /// `--ignore-activity URL-PATH`: locations with `WSGIIgnoreActivity On`.
+    pub ignore_activity: Vec<String>,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

@@ -489,6 +489,7 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         error_override: args.error_override,
         trusted_proxy_headers: args.trusted_proxy_headers.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        ignore_activity: args.ignore_activity.clone(),
         switch_interval: args.switch_interval,
         reload_on_changes: args.reload_on_changes,
         setup_only: args.setup_only,

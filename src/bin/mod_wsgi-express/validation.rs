@@ -37,11 +37,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
     ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
     (
-        "ignore_activity",
-        "--ignore-activity",
-        "WSGIIgnoreActivity is not implemented yet",
-    ),
-    (
         "interrupt_timeout",
         "--interrupt-timeout",
         UNSUPPORTED_DAEMON,
