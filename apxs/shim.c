@@ -80,6 +80,8 @@ const command_rec wsgi_shim_command_table[] = {
     WSGI_DIRECTIVE("WSGIDestroyInterpreter", RSRC_CONF,
                    "Enable/Disable destruction of Python interpreter."),
     WSGI_DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Specify details of daemon processes to start."),
+    WSGI_DIRECTIVE("WSGIDispatchScript", ACCESS_CONF | RSRC_CONF,
+                   "Location of WSGI dispatch script."),
     WSGI_DIRECTIVE("WSGIRestrictProcess", ACCESS_CONF | RSRC_CONF,
                    "Limit selectable WSGI process groups."),
     WSGI_DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),

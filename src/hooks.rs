@@ -74,8 +74,13 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
     crate::python::configure_process(&settings);
-    if restricted && !crate::python::preload::any(server) {
-        // WSGIRestrictEmbedded On and nothing else needs Python here.
+    let scripts_here = server
+        .distinct_configs::<ServerConfig>()
+        .iter()
+        .any(|(_, c)| c.python_in_children);
+    if restricted && !scripts_here && !crate::python::preload::any(server) {
+        // WSGIRestrictEmbedded On and nothing else (an import or dispatch
+        // script) needs Python here.
         return OK;
     }
     match init::initialize(

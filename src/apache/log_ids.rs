@@ -200,6 +200,14 @@ pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 
 /// `WSGIVerboseDebugging` was given: accepted, no effect (as mod_wsgi 6).
 pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
+/// The interpreter of a `WSGIDispatchScript`'s application group could not
+/// be had (500).
+pub const DISPATCH_INTERPRETER: LogId = LogId("WSGIRS0505");
+/// A `WSGIDispatchScript` could not be loaded; the request goes on with the
+/// configured groups and callable, as mod_wsgi.
+pub const DISPATCH_LOAD_FAILED: LogId = LogId("WSGIRS0506");
+/// A `WSGIDispatchScript` hook raised or returned a bad value (500).
+pub const DISPATCH_FAILED: LogId = LogId("WSGIRS0507");
 
 #[cfg(test)]
 mod tests {

@@ -57,6 +57,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIAcceptMutex", compat::accept_mutex, true),
     ("WSGISwitchInterval", compat::switch_interval, true),
     ("WSGIPythonEggs", compat::python_eggs, true),
+    ("WSGIDispatchScript", super::dispatch::directive, false),
     (
         "WSGIDaemonProcess",
         super::daemon::directive_daemon_process,

@@ -13,6 +13,7 @@ pub mod daemon_graceful;
 pub mod daemon_limits;
 pub mod daemon_options;
 pub mod directives;
+pub mod dispatch;
 pub mod error;
 pub mod expand;
 pub mod python;
@@ -38,6 +39,10 @@ pub struct ServerConfig {
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups and socket settings.
     pub daemon: daemon::DaemonServerConfig,
+    /// A directive of this host runs a script in the Apache children
+    /// (`WSGIDispatchScript`): Python starts there even with
+    /// `WSGIRestrictEmbedded On`, as mod_wsgi's `wsgi_python_required`.
+    pub python_in_children: bool,
 }
 
 /// `WSGIImportScript path process-group=... application-group=...`.
@@ -94,6 +99,8 @@ pub struct DirConfig {
     /// `WSGIRestrictProcess`: the process groups requests here may select
     /// ("" is `%{GLOBAL}`, embedded mode).
     pub restrict_process: Option<Vec<String>>,
+    /// `WSGIDispatchScript`.
+    pub dispatch_script: Option<dispatch::DispatchScript>,
 }
 
 impl DirConfig {
@@ -126,6 +133,7 @@ impl DirConfig {
                 .cloned()
                 .collect(),
             restrict_process: pick(&parent.restrict_process, &child.restrict_process),
+            dispatch_script: pick(&parent.dispatch_script, &child.dispatch_script),
         }
     }
 
@@ -148,6 +156,7 @@ impl ServerConfig {
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
             daemon: daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),
+            python_in_children: parent.python_in_children || child.python_in_children,
         }
     }
 }

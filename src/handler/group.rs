@@ -127,6 +127,19 @@ pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
     }
 }
 
+/// A `WSGIDispatchScript`'s `application-group=` as mod_wsgi's
+/// `wsgi_server_group` expands it: none is `%{GLOBAL}` (""), `%{SERVER}`
+/// and `%{HOST}` are expanded, anything else is the name itself.
+pub fn server_group(r: &Request<'_>, value: Option<&str>) -> String {
+    let x = ForRequest(r);
+    match value {
+        None | Some("%{GLOBAL}") => String::new(),
+        Some("%{SERVER}") => x.server(),
+        Some("%{HOST}") => x.host(),
+        Some(v) => v.to_string(),
+    }
+}
+
 /// The callable object name.
 pub fn callable_object(r: &Request<'_>, value: Option<&str>) -> String {
     match value {

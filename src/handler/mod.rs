@@ -7,6 +7,7 @@
 
 mod buffers;
 pub mod cgi;
+pub mod dispatch;
 pub mod group;
 pub mod host;
 pub mod proxy;
@@ -92,27 +93,21 @@ pub fn handler(r: Request<'_>) -> c_int {
     {
         return status;
     }
-    let groups = Groups::resolve(&r, &kind, dir);
-    if let Some(status) = check_request(&r, dir, &groups.process) {
+    let mut groups = Groups::resolve(&r, &kind, dir);
+    if let Some(status) = check_request(&r, dir) {
         return status;
     }
-    let resolved = cgi::Resolved {
-        process_group: &groups.process,
-        application_group: &groups.application,
-        callable_object: &groups.callable,
-        pass_authorization: groups.pass_authorization,
-        map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
-            HeadMode::On => Some(true),
-            HeadMode::Off => Some(false),
-            HeadMode::Auto => None,
-        },
-        handler_script: match kind {
-            Kind::Handler(h) => h.script.as_str(),
-            Kind::Script { .. } => "",
-        },
-        trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
-        trusted_proxies: dir.trusted_proxies.as_deref(),
-    };
+    if let Some(ds) = &dir.dispatch_script {
+        let env = cgi::collect(&r, &groups.resolved(&kind, dir));
+        match dispatch::run(&r, ds, dir, env) {
+            Ok(chosen) => groups.choose(chosen),
+            Err(status) => return status,
+        }
+    }
+    if let Some(status) = check_restrict(&r, dir, &groups.process) {
+        return status;
+    }
+    let resolved = groups.resolved(&kind, dir);
     if !groups.process.is_empty() {
         let mut env = cgi::collect(&r, &resolved);
         env.set(
@@ -243,10 +238,44 @@ impl Groups {
             pass_authorization: pass_auth,
         }
     }
+
+    /// What a `WSGIDispatchScript` chose replaces the configured values.
+    fn choose(&mut self, chosen: dispatch::Chosen) {
+        if let Some(v) = chosen.process_group {
+            self.process = v;
+        }
+        if let Some(v) = chosen.application_group {
+            self.application = v;
+        }
+        if let Some(v) = chosen.callable_object {
+            self.callable = v;
+        }
+    }
+
+    /// The facts the environ is built from.
+    fn resolved<'a>(&'a self, kind: &Kind<'a>, dir: &'a DirConfig) -> cgi::Resolved<'a> {
+        cgi::Resolved {
+            process_group: &self.process,
+            application_group: &self.application,
+            callable_object: &self.callable,
+            pass_authorization: self.pass_authorization,
+            map_head_to_get: match dir.map_head_to_get.unwrap_or(HeadMode::Auto) {
+                HeadMode::On => Some(true),
+                HeadMode::Off => Some(false),
+                HeadMode::Auto => None,
+            },
+            handler_script: match kind {
+                Kind::Handler(h) => h.script.as_str(),
+                Kind::Script { .. } => "",
+            },
+            trusted_proxy_headers: dir.trusted_proxy_headers.as_deref(),
+            trusted_proxies: dir.trusted_proxies.as_deref(),
+        }
+    }
 }
 
-/// Path info, `WSGIRestrictProcess` and the request body, before anything runs.
-fn check_request(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Option<c_int> {
+/// Path info and the request body, before anything runs.
+fn check_request(r: &Request<'_>, dir: &DirConfig) -> Option<c_int> {
     if r.used_path_info() == sys::AP_REQ_REJECT_PATH_INFO as i32
         && r.path_info().is_some_and(|p| !p.is_empty())
     {
@@ -256,17 +285,23 @@ fn check_request(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Optio
             &format!("{PATH_INFO_REFUSED} AcceptPathInfo off disallows user's path."),
         ));
     }
-    if !crate::config::daemon::allowed(dir.restrict_process.as_deref(), process_group) {
-        return Some(fail(
-            r,
-            sys::HTTP_INTERNAL_SERVER_ERROR,
-            &format!(
-                "{PROCESS_NOT_ALLOWED} Daemon process called '{process_group}' cannot be accessed by this \
-                 WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
-            ),
-        ));
-    }
     check_body(r, dir.chunked_request.unwrap_or(false))
+}
+
+/// `WSGIRestrictProcess`, once the process group is final (after any
+/// dispatch script), as mod_wsgi.
+fn check_restrict(r: &Request<'_>, dir: &DirConfig, process_group: &str) -> Option<c_int> {
+    if crate::config::daemon::allowed(dir.restrict_process.as_deref(), process_group) {
+        return None;
+    }
+    Some(fail(
+        r,
+        sys::HTTP_INTERNAL_SERVER_ERROR,
+        &format!(
+            "{PROCESS_NOT_ALLOWED} Daemon process called '{process_group}' cannot be accessed by this \
+             WSGI application as not a member of allowed groups (WSGIRestrictProcess)."
+        ),
+    ))
 }
 
 /// Embedded mode must be allowed and Python running in this process.

@@ -49,7 +49,7 @@ impl EnvironData {
 
 /// An unnamed capsule holding the `request_rec` address, as mod_wsgi's
 /// `PyCapsule_New(r, 0, 0)`; valid while the request runs.
-fn request_capsule(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> {
+pub fn request_capsule(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> {
     // SAFETY: the GIL is held; the capsule only carries the address (no
     // destructor), which is non-null as PyCapsule_New requires.
     let raw =
@@ -71,7 +71,7 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>>
 
 /// Decodes a path with the filesystem encoding (surrogateescape), as
 /// mod_wsgi does for `DOCUMENT_ROOT` and `SCRIPT_FILENAME`.
-fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+pub fn fs_decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the GIL is held; the pointer and length describe `bytes`.
     let raw = unsafe {
         pyo3::ffi::PyUnicode_DecodeFSDefaultAndSize(bytes.as_ptr().cast(), bytes.len() as _)

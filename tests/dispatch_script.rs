@@ -1,0 +1,341 @@
+//! `WSGIDispatchScript` (server config and directory sections, as mod_wsgi's
+//! ACCESS_CONF | RSRC_CONF): per request, before the handler picks its
+//! targets, the Apache child calls the script's optional `process_group`,
+//! `application_group` and `callable_object` with mod_wsgi's dispatch
+//! environ. None keeps the configured value; a str or bytes replaces it and
+//! is expanded like a configured value (`%{GLOBAL}`, `%{SERVER}`,
+//! `%{ENV:VAR}`; any other `%...` callable is `application`). Routing to two
+//! daemon groups and to embedded mode, by path and by Host; an exception or
+//! a value of another type gives 500 with mod_wsgi's TypeError texts in the
+//! error log; a group that WSGIRestrictProcess forbids is refused (the
+//! check comes after the dispatch, as mod_wsgi); `WSGIRestrictEmbedded On`
+//! still starts Python in the children for the script; a script that cannot
+//! be loaded is logged and the configured values are kept; a changed script
+//! is reloaded. These pass against mod_wsgi 6.1.1 too (`MOD_WSGI_SO`), but
+//! for the texts of our own log lines.
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+const DISPATCH: &str = r#"
+def process_group(environ):
+    path = environ['PATH_INFO']
+    if environ.get('HTTP_HOST', '').startswith('d2.example'):
+        return 'd2'
+    if path == '/d1' or path == '/forbid-ok':
+        return 'd1'
+    if path in ('/d2', '/forbid'):
+        return b'd2'
+    if path == '/embedded':
+        return '%{GLOBAL}'
+    if path == '/nosuch':
+        return 'nosuch'
+    if path == '/raise':
+        raise RuntimeError('dispatch boom')
+    if path == '/pg-int':
+        return 42
+    if path == '/pg-euro':
+        return '\u20ac'
+    return None
+
+def application_group(environ):
+    path = environ['PATH_INFO']
+    if path == '/d2':
+        return '%{SERVER}'
+    if path == '/named':
+        return 'named'
+    if path == '/ag-int':
+        return 1
+    return None
+
+def callable_object(environ):
+    path = environ['PATH_INFO']
+    if path == '/alt':
+        return b'alt'
+    if path == '/env':
+        return '%{ENV:DISPATCH_CALLABLE}'
+    if path == '/bogus':
+        return '%{BOGUS}'
+    if path == '/co-float':
+        return 1.5
+    return None
+"#;
+
+const APP: &str = r#"
+import mod_wsgi
+def report(name, environ, start_response):
+    body = '%s|%s|%s|%s|%s' % (
+        environ['mod_wsgi.process_group'], mod_wsgi.process_group,
+        environ['mod_wsgi.application_group'], environ['mod_wsgi.callable_object'], name)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body.encode()]
+def application(environ, start_response):
+    return report('application', environ, start_response)
+def alt(environ, start_response):
+    return report('alt', environ, start_response)
+"#;
+
+/// ServerName 127.0.0.1:PORT, mounts /app (configured: daemon group d1,
+/// application group `cfg`), the dispatch script at server level.
+fn server(mpm: Mpm, extra: &[&str]) -> Apache {
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let app = b.write_app("app.wsgi", APP);
+    let d = b.write_app("dispatch.py", DISPATCH);
+    let mut b = b
+        .server("WSGIDaemonProcess d1 threads=2")
+        .server("WSGIDaemonProcess d2 threads=2")
+        .server(format!("WSGIDispatchScript \"{}\"", d.display()))
+        .server(format!(
+            "WSGIScriptAlias /app \"{}\" process-group=d1 application-group=cfg",
+            app.display()
+        ))
+        .server("<Location /app/env>\nSetEnv DISPATCH_CALLABLE alt\n</Location>");
+    for line in extra {
+        b = b.server(*line);
+    }
+    b.start()
+}
+
+fn routes(mpm: Mpm) {
+    let apache = server(mpm, &[]);
+    let port = apache.port();
+    let get = |p: &str| {
+        let r = apache.get(p);
+        assert_eq!(r.status, 200, "{p}: {}\n{}", r.text(), apache.error_log());
+        r.text()
+    };
+    // None everywhere keeps the configured values.
+    assert_eq!(get("/app/keep"), "d1|d1|cfg|application|application");
+    assert_eq!(get("/app/d1"), "d1|d1|cfg|application|application");
+    // bytes, and %{SERVER} expanded in the returned application group.
+    assert_eq!(
+        get("/app/d2"),
+        format!("d2|d2|127.0.0.1:{port}|application|application")
+    );
+    // %{GLOBAL}: embedded mode, in the Apache child.
+    assert_eq!(get("/app/embedded"), "||cfg|application|application");
+    assert_eq!(get("/app/named"), "d1|d1|named|application|application");
+    assert_eq!(get("/app/alt"), "d1|d1|cfg|alt|alt");
+    // %{ENV:VAR} from SetEnv; any other %{...} callable is `application`.
+    assert_eq!(get("/app/env"), "d1|d1|cfg|alt|alt");
+    assert_eq!(get("/app/bogus"), "d1|d1|cfg|application|application");
+    // By Host.
+    let r = apache
+        .client()
+        .send(&Request::new("GET", "/app/keep").header("Host", "d2.example"))
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", apache.error_log());
+    assert_eq!(r.text(), "d2|d2|cfg|application|application");
+}
+per_mpm!(routes_to_daemons_and_embedded, routes);
+
+#[test]
+fn dispatch_environ() {
+    const PROBE: &str = r#"
+def process_group(environ):
+    e = environ['wsgi.errors']
+    e.write('DISPATCH-ENV pg=%r ag=%r callable=%r input=%r version=%r rr=%s reload=%r uri=%r\n' % (
+        environ['mod_wsgi.process_group'], environ['mod_wsgi.application_group'],
+        'mod_wsgi.callable_object' in environ, 'wsgi.input' in environ,
+        'wsgi.version' in environ, type(environ.get('apache.request_rec')).__name__,
+        environ['mod_wsgi.x-script_reloading'], environ['REQUEST_URI']))
+    import mod_wsgi
+    e.write('DISPATCH-INTERP %r\n' % mod_wsgi.application_group)
+"#;
+    let b = Apache::builder(Mpm::Event);
+    let app = b.write_app("app.wsgi", APP);
+    let d = b.write_app("probe.py", PROBE);
+    let apache = b
+        .server(format!(
+            "WSGIScriptAlias /app \"{}\" application-group=cfg",
+            app.display()
+        ))
+        .server(format!(
+            "<Location /app>\nWSGIDispatchScript \"{}\" application-group=disp\n\
+             WSGIPassApacheRequest On\n</Location>",
+            d.display()
+        ))
+        .start();
+    let r = apache.get("/app/x?y=1");
+    assert_eq!(r.status, 200, "{}", apache.error_log());
+    assert_eq!(r.text(), "||cfg|application|application");
+    let log = apache.error_log();
+    assert!(
+        log.contains(
+            "DISPATCH-ENV pg='' ag='disp' callable=False input=False version=False \
+             rr=PyCapsule reload='1' uri='/app/x?y=1'"
+        ),
+        "{log}"
+    );
+    // The script runs in the interpreter its application-group= names.
+    assert!(log.contains("DISPATCH-INTERP 'disp'"), "{log}");
+}
+
+#[test]
+fn errors_give_500_with_the_exception() {
+    let apache = server(Mpm::Event, &[]);
+    for (path, text) in [
+        ("/app/raise", "RuntimeError: dispatch boom"),
+        (
+            "/app/pg-int",
+            "TypeError: Process group must be a byte string",
+        ),
+        (
+            "/app/pg-euro",
+            "TypeError: Process group must be a byte string, value containing non 'latin-1' \
+             characters found",
+        ),
+        (
+            "/app/ag-int",
+            "TypeError: Application group must be a string object",
+        ),
+        (
+            "/app/co-float",
+            "TypeError: Callable object must be a string object",
+        ),
+    ] {
+        let r = apache.get(path);
+        assert_eq!(r.status, 500, "{path}");
+        assert!(
+            apache.wait_for_log(text, std::time::Duration::from_secs(5)),
+            "{path}: {text}\n{}",
+            apache.error_log()
+        );
+    }
+    // A group that does not exist.
+    assert_eq!(apache.get("/app/nosuch").status, 500);
+    assert!(
+        apache.wait_for_log(
+            "No WSGI daemon process called 'nosuch'",
+            std::time::Duration::from_secs(5)
+        ),
+        "{}",
+        apache.error_log()
+    );
+    let log = apache.error_log();
+    // The non-latin-1 value's UnicodeEncodeError is the TypeError's cause.
+    assert!(log.contains("UnicodeEncodeError"), "{log}");
+    if !is_reference() {
+        assert!(log.contains("Traceback (most recent call last):"), "{log}");
+        assert!(log.contains("dispatch.py\", line"), "{log}");
+        assert!(
+            log.contains("Exception occurred processing WSGI dispatch script"),
+            "{log}"
+        );
+    }
+    // The child keeps serving.
+    assert_eq!(apache.get("/app/keep").status, 200);
+}
+
+#[test]
+fn restrict_process_applies_to_the_chosen_group() {
+    let apache = server(
+        Mpm::Event,
+        &["<Location /app>\nWSGIRestrictProcess d1\n</Location>"],
+    );
+    assert_eq!(apache.get("/app/forbid-ok").status, 200);
+    let r = apache.get("/app/forbid");
+    assert_eq!(r.status, 500);
+    assert!(
+        apache.error_log().contains(
+            "Daemon process called 'd2' cannot be accessed by this WSGI application as not a \
+             member of allowed groups"
+        ),
+        "{}",
+        apache.error_log()
+    );
+    // Embedded mode is not in the list either.
+    assert_eq!(apache.get("/app/embedded").status, 500);
+}
+
+#[test]
+fn restrict_embedded_still_runs_the_script() {
+    let apache = server(Mpm::Event, &["WSGIRestrictEmbedded On"]);
+    let r = apache.get("/app/d2");
+    assert_eq!(r.status, 200, "{}", apache.error_log());
+    assert!(r.text().starts_with("d2|d2|"), "{}", r.text());
+    assert_eq!(
+        apache.get("/app/keep").text(),
+        "d1|d1|cfg|application|application"
+    );
+    assert_eq!(apache.get("/app/embedded").status, 500);
+    assert!(
+        apache
+            .error_log()
+            .contains("Embedded mode of mod_wsgi disabled"),
+        "{}",
+        apache.error_log()
+    );
+}
+
+#[test]
+fn unloadable_script_keeps_configured_values() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.write_app("app.wsgi", APP);
+    let d = b.write_app(
+        "broken.py",
+        "def process_group(environ):\n    return 'd2'\nraise ImportError('broken dispatch')\n",
+    );
+    let apache = b
+        .server("WSGIDaemonProcess d1 threads=2")
+        .server("WSGIDaemonProcess d2 threads=2")
+        .server(format!(
+            "WSGIScriptAlias /app \"{}\" process-group=d1 application-group=cfg",
+            app.display()
+        ))
+        .server(format!("WSGIDispatchScript \"{}\"", d.display()))
+        .start();
+    let r = apache.get("/app/x");
+    assert_eq!(r.status, 200, "{}", apache.error_log());
+    assert_eq!(r.text(), "d1|d1|cfg|application|application");
+    assert!(
+        apache.error_log().contains("ImportError: broken dispatch"),
+        "{}",
+        apache.error_log()
+    );
+}
+
+#[test]
+fn changed_script_is_reloaded() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.write_app("app.wsgi", APP);
+    let d = b.write_app("d.py", "def process_group(environ):\n    return 'd1'\n");
+    let apache = b
+        .server("WSGIDaemonProcess d1 threads=2")
+        .server("WSGIDaemonProcess d2 threads=2")
+        .server(format!("WSGIScriptAlias /app \"{}\"", app.display()))
+        .server(format!("WSGIDispatchScript \"{}\"", d.display()))
+        .start();
+    assert!(apache.get("/app/x").text().starts_with("d1|d1|"));
+    write_file(&d, "def process_group(environ):\n    return 'd2'\n");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&d)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(apache.get("/app/x").text().starts_with("d2|d2|"));
+}
+
+#[test]
+fn contexts_and_bad_options() {
+    let ok = Apache::builder(Mpm::Event)
+        .server("WSGIDispatchScript /srv/d.py application-group=%{GLOBAL}")
+        .server("<VirtualHost *:80>\nWSGIDispatchScript /srv/d.py\n</VirtualHost>")
+        .server("<Directory /srv>\nWSGIDispatchScript /srv/d.py application-group=x\n</Directory>")
+        .server("<Location /x>\nWSGIDispatchScript /srv/d.py\n</Location>")
+        .config_test();
+    assert!(ok.ok(), "{}", ok.output);
+    for bad in [
+        "WSGIDispatchScript",
+        "WSGIDispatchScript /srv/d.py process-group=x",
+        "WSGIDispatchScript /srv/d.py application-group=",
+        "WSGIDispatchScript /srv/d.py junk",
+    ] {
+        let ct = Apache::builder(Mpm::Event).server(bad).config_test();
+        assert!(!ct.ok(), "{bad} must fail: {}", ct.output);
+    }
+}
