@@ -4,7 +4,8 @@
 //! `application_group` and `callable_object` with mod_wsgi's dispatch
 //! environ. None keeps the configured value; a str or bytes replaces it and
 //! is expanded like a configured value (`%{GLOBAL}`, `%{SERVER}`,
-//! `%{ENV:VAR}`; any other `%...` callable is `application`). Routing to two
+//! `%{ENV:VAR}`, which also sees the CGI variables; any other `%...`
+//! callable is `application`). Routing to two
 //! daemon groups and to embedded mode, by path and by Host; an exception or
 //! a value of another type gives 500 with mod_wsgi's TypeError texts in the
 //! error log; a group that WSGIRestrictProcess forbids is refused (the
@@ -12,7 +13,8 @@
 //! still starts Python in the children for the script; a script that cannot
 //! be loaded is logged and the configured values are kept; a changed script
 //! is reloaded. These pass against mod_wsgi 6.1.1 too (`MOD_WSGI_SO`), but
-//! for the texts of our own log lines.
+//! for the texts of our own log lines; against 4.9.4, `dispatch_environ`
+//! (no `mod_wsgi.x-*` keys) and the chained UnicodeEncodeError fail.
 
 #[macro_use]
 mod common;
@@ -30,6 +32,10 @@ def process_group(environ):
         return b'd2'
     if path == '/embedded':
         return '%{GLOBAL}'
+    if path == '/embedded-named':
+        return ''
+    if path == '/hdr':
+        return '%{ENV:HTTP_X_GROUP}'
     if path == '/nosuch':
         return 'nosuch'
     if path == '/raise':
@@ -44,7 +50,7 @@ def application_group(environ):
     path = environ['PATH_INFO']
     if path == '/d2':
         return '%{SERVER}'
-    if path == '/named':
+    if path in ('/named', '/embedded-named'):
         return 'named'
     if path == '/ag-int':
         return 1
@@ -66,9 +72,10 @@ def callable_object(environ):
 const APP: &str = r#"
 import mod_wsgi
 def report(name, environ, start_response):
-    body = '%s|%s|%s|%s|%s' % (
+    body = '%s|%s|%s|%s|%s|%s' % (
         environ['mod_wsgi.process_group'], mod_wsgi.process_group,
-        environ['mod_wsgi.application_group'], environ['mod_wsgi.callable_object'], name)
+        environ['mod_wsgi.application_group'], mod_wsgi.application_group,
+        environ['mod_wsgi.callable_object'], name)
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [body.encode()]
 def application(environ, start_response):
@@ -107,27 +114,42 @@ fn routes(mpm: Mpm) {
         r.text()
     };
     // None everywhere keeps the configured values.
-    assert_eq!(get("/app/keep"), "d1|d1|cfg|application|application");
-    assert_eq!(get("/app/d1"), "d1|d1|cfg|application|application");
+    assert_eq!(get("/app/keep"), "d1|d1|cfg|cfg|application|application");
+    assert_eq!(get("/app/d1"), "d1|d1|cfg|cfg|application|application");
     // bytes, and %{SERVER} expanded in the returned application group.
     assert_eq!(
         get("/app/d2"),
-        format!("d2|d2|127.0.0.1:{port}|application|application")
+        format!("d2|d2|127.0.0.1:{port}|127.0.0.1:{port}|application|application")
     );
     // %{GLOBAL}: embedded mode, in the Apache child.
-    assert_eq!(get("/app/embedded"), "||cfg|application|application");
-    assert_eq!(get("/app/named"), "d1|d1|named|application|application");
-    assert_eq!(get("/app/alt"), "d1|d1|cfg|alt|alt");
+    assert_eq!(get("/app/embedded"), "||cfg|cfg|application|application");
+    assert_eq!(
+        get("/app/named"),
+        "d1|d1|named|named|application|application"
+    );
+    // "" is embedded mode too; the application runs in the interpreter chosen.
+    assert_eq!(
+        get("/app/embedded-named"),
+        "||named|named|application|application"
+    );
+    assert_eq!(get("/app/alt"), "d1|d1|cfg|cfg|alt|alt");
     // %{ENV:VAR} from SetEnv; any other %{...} callable is `application`.
-    assert_eq!(get("/app/env"), "d1|d1|cfg|alt|alt");
-    assert_eq!(get("/app/bogus"), "d1|d1|cfg|application|application");
+    assert_eq!(get("/app/env"), "d1|d1|cfg|cfg|alt|alt");
+    assert_eq!(get("/app/bogus"), "d1|d1|cfg|cfg|application|application");
     // By Host.
     let r = apache
         .client()
         .send(&Request::new("GET", "/app/keep").header("Host", "d2.example"))
         .unwrap();
     assert_eq!(r.status, 200, "{}", apache.error_log());
-    assert_eq!(r.text(), "d2|d2|cfg|application|application");
+    assert_eq!(r.text(), "d2|d2|cfg|cfg|application|application");
+    // A returned %{ENV:VAR} also sees the request's CGI variables.
+    let r = apache
+        .client()
+        .send(&Request::new("GET", "/app/hdr").header("X-Group", "d2"))
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", apache.error_log());
+    assert_eq!(r.text(), "d2|d2|cfg|cfg|application|application");
 }
 per_mpm!(routes_to_daemons_and_embedded, routes);
 
@@ -160,7 +182,7 @@ def process_group(environ):
         .start();
     let r = apache.get("/app/x?y=1");
     assert_eq!(r.status, 200, "{}", apache.error_log());
-    assert_eq!(r.text(), "||cfg|application|application");
+    assert_eq!(r.text(), "||cfg|cfg|application|application");
     let log = apache.error_log();
     assert!(
         log.contains(
@@ -258,7 +280,7 @@ fn restrict_embedded_still_runs_the_script() {
     assert!(r.text().starts_with("d2|d2|"), "{}", r.text());
     assert_eq!(
         apache.get("/app/keep").text(),
-        "d1|d1|cfg|application|application"
+        "d1|d1|cfg|cfg|application|application"
     );
     assert_eq!(apache.get("/app/embedded").status, 500);
     assert!(
@@ -289,7 +311,7 @@ fn unloadable_script_keeps_configured_values() {
         .start();
     let r = apache.get("/app/x");
     assert_eq!(r.status, 200, "{}", apache.error_log());
-    assert_eq!(r.text(), "d1|d1|cfg|application|application");
+    assert_eq!(r.text(), "d1|d1|cfg|cfg|application|application");
     assert!(
         apache.error_log().contains("ImportError: broken dispatch"),
         "{}",

@@ -6,7 +6,8 @@
 //! `process_group(environ)`, `application_group(environ)` and
 //! `callable_object(environ)` are called in that order. Each may return
 //! None (keep the configured value) or a `bytes`/latin-1 `str` that replaces
-//! it, expanded as a configured value is (`handler::group`). The environ is
+//! it, expanded as a configured value is, `%{ENV:VAR}` also finding the
+//! request's CGI variables (`handler::group::returned`). The environ is
 //! mod_wsgi's dispatch environ: the request's CGI and `mod_wsgi.*`
 //! variables with `mod_wsgi.process_group` "", `mod_wsgi.application_group`
 //! the dispatch group and no `mod_wsgi.callable_object`, plus `wsgi.errors`
@@ -23,7 +24,6 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
 use crate::config::dispatch::DispatchScript;
-use crate::config::expand::env_reference;
 use crate::python::logstream::{LogStream, Sink};
 use crate::python::{init, interp, script};
 use crate::wsgi::environ::{EnvironData, fs_decode, latin1};
@@ -122,7 +122,7 @@ pub fn run(
     exchange.expire();
     let script = &ds.script;
     match ran {
-        Ran::Values(values) => Ok(expand(r, values)),
+        Ran::Values(values) => Ok(expand(r, &env, values)),
         Ran::NotLoaded(lines) => {
             log_lines(
                 r,
@@ -255,20 +255,13 @@ fn value_of(
     }
 }
 
-/// Expands the returned values as mod_wsgi's `wsgi_process_group`,
-/// `wsgi_application_group` and `wsgi_callable_object` do: for the callable,
-/// any `%...` other than `%{ENV:VAR}` is `application`.
-fn expand(r: &Request<'_>, values: [Option<Vec<u8>>; 3]) -> Chosen {
-    let [pg, ag, co] = values.map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()));
+/// The returned values, expanded (`handler::group::returned`).
+fn expand(r: &Request<'_>, env: &EnvironData, values: [Option<Vec<u8>>; 3]) -> Chosen {
+    let values = values.map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()));
+    let [process_group, application_group, callable_object] = group::returned(r, env, values);
     Chosen {
-        process_group: pg.map(|v| group::process_group(r, Some(&v))),
-        application_group: ag.map(|v| group::application_group(r, Some(&v))),
-        callable_object: co.map(|v| {
-            if v.starts_with('%') && env_reference(&v).is_none() {
-                "application".to_string()
-            } else {
-                group::callable_object(r, Some(&v))
-            }
-        }),
+        process_group,
+        application_group,
+        callable_object,
     }
 }

@@ -13,6 +13,7 @@ use crate::apache::request::Request;
 #[cfg(test)]
 use crate::config::expand::env_reference;
 use crate::config::expand::{Expansions, expand_callable, expand_group};
+use crate::wsgi::environ::EnvironData;
 
 fn with_port(host: &str, port: u16) -> String {
     if port != 80 && port != 443 {
@@ -67,10 +68,16 @@ pub fn script_name(r: &Request<'_>) -> Vec<u8> {
     no2slash(name)
 }
 
-fn env_value(r: &Request<'_>, var: &str) -> Option<String> {
+/// `%{ENV:var}`: the request note, else the request's environment variable
+/// (with `cgi`, also the CGI variables collected for it), else the process's.
+fn env_value(r: &Request<'_>, var: &str, cgi: Option<&EnvironData>) -> Option<String> {
     r.notes()
         .get_str(var)
         .or_else(|| r.subprocess_env().get_str(var))
+        .or_else(|| {
+            cgi.and_then(|e| e.get(var))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
         .or_else(|| std::env::var(var).ok())
 }
 
@@ -83,8 +90,9 @@ fn resource(r: &Request<'_>) -> String {
     format!("{}|{}", with_port(&host, r.server_port()), name)
 }
 
-/// The `%{...}` answers for one request.
-struct ForRequest<'r, 'a>(&'r Request<'a>);
+/// The `%{...}` answers for one request (and, for values a dispatch script
+/// returned, its collected CGI variables).
+struct ForRequest<'r, 'a>(&'r Request<'a>, Option<&'r EnvironData>);
 
 impl Expansions for ForRequest<'_, '_> {
     fn resource(&self) -> String {
@@ -103,12 +111,12 @@ impl Expansions for ForRequest<'_, '_> {
     }
 
     fn env(&self, var: &str) -> Option<String> {
-        env_value(self.0, var)
+        env_value(self.0, var, self.1)
     }
 }
 
 fn expand(r: &Request<'_>, value: &str, default: &dyn Fn() -> String) -> String {
-    expand_group(value, &ForRequest(r), default)
+    expand_group(value, &ForRequest(r, None), default)
 }
 
 /// The application group (interpreter name; "" is the main interpreter).
@@ -131,7 +139,7 @@ pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
 /// `wsgi_server_group` expands it: none is `%{GLOBAL}` (""), `%{SERVER}`
 /// and `%{HOST}` are expanded, anything else is the name itself.
 pub fn server_group(r: &Request<'_>, value: Option<&str>) -> String {
-    let x = ForRequest(r);
+    let x = ForRequest(r, None);
     match value {
         None | Some("%{GLOBAL}") => String::new(),
         Some("%{SERVER}") => x.server(),
@@ -140,13 +148,36 @@ pub fn server_group(r: &Request<'_>, value: Option<&str>) -> String {
     }
 }
 
+/// The values a `WSGIDispatchScript` returned (process group, application
+/// group, callable), expanded as mod_wsgi does once it has built the
+/// request's environment: `%{ENV:VAR}` also finds the CGI variables in
+/// `cgi`, and a callable starting with `%` other than `%{ENV:VAR}` is
+/// `application`. An unset `%{ENV:VAR}` group is taken literally, as a
+/// configured one.
+pub fn returned(
+    r: &Request<'_>,
+    cgi: &EnvironData,
+    [pg, ag, co]: [Option<String>; 3],
+) -> [Option<String>; 3] {
+    let x = ForRequest(r, Some(cgi));
+    let group = |v: String| expand_group(&v, &x, &|| v.clone());
+    let callable = |v: String| {
+        if v.starts_with('%') && crate::config::expand::env_reference(&v).is_none() {
+            "application".to_string()
+        } else {
+            expand_callable(&v, &x)
+        }
+    };
+    [pg.map(group), ag.map(group), co.map(callable)]
+}
+
 /// The callable object name.
 pub fn callable_object(r: &Request<'_>, value: Option<&str>) -> String {
     match value {
         None => "application".to_string(),
         // A malformed `%{...}` is refused at configuration time; were one to
         // get here, it is a (missing) literal name, never a panic.
-        Some(v) => expand_callable(v, &ForRequest(r)),
+        Some(v) => expand_callable(v, &ForRequest(r, None)),
     }
 }
 
