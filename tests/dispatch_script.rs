@@ -165,6 +165,7 @@ def process_group(environ):
         environ['mod_wsgi.x-script_reloading'], environ['REQUEST_URI']))
     import mod_wsgi
     e.write('DISPATCH-INTERP %r\n' % mod_wsgi.application_group)
+    e.write('DISPATCH-KEYS %s\n' % ' '.join(sorted(environ)))
 "#;
     let b = Apache::builder(Mpm::Event);
     let app = b.write_app("app.wsgi", APP);
@@ -193,6 +194,17 @@ def process_group(environ):
     );
     // The script runs in the interpreter its application-group= names.
     assert!(log.contains("DISPATCH-INTERP 'disp'"), "{log}");
+    // Exactly mod_wsgi 6.1.1's keys for this request.
+    let keys = "CONTEXT_DOCUMENT_ROOT CONTEXT_PREFIX DOCUMENT_ROOT HTTP_CONNECTION HTTP_HOST \
+        PATH_INFO QUERY_STRING REMOTE_ADDR REMOTE_PORT REQUEST_METHOD REQUEST_SCHEME REQUEST_URI \
+        SCRIPT_FILENAME SCRIPT_NAME SERVER_ADDR SERVER_ADMIN SERVER_NAME SERVER_PORT \
+        SERVER_PROTOCOL SERVER_SOFTWARE apache.request_rec mod_wsgi.application_group \
+        mod_wsgi.handler_script mod_wsgi.listener_host mod_wsgi.listener_port \
+        mod_wsgi.path_info mod_wsgi.process_group mod_wsgi.request_handler \
+        mod_wsgi.request_id mod_wsgi.script_name mod_wsgi.server_pid \
+        mod_wsgi.x-enable_sendfile mod_wsgi.x-ignore_activity mod_wsgi.x-request_start_us \
+        mod_wsgi.x-script_reloading wsgi.errors";
+    assert!(log.contains(&format!("DISPATCH-KEYS {keys}\n")), "{log}");
 }
 
 #[test]
