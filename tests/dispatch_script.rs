@@ -373,3 +373,29 @@ fn contexts_and_bad_options() {
         assert!(!ct.ok(), "{bad} must fail: {}", ct.output);
     }
 }
+
+/// mod_wsgi documents the directive for `.htaccess` but registers it as
+/// ACCESS_CONF | RSRC_CONF, so Apache refuses it there; so do we.
+#[test]
+fn not_allowed_in_htaccess() {
+    let b = Apache::builder(Mpm::Event);
+    let dir = b.root().join("htdocs/ht");
+    write_file(&dir.join("index.html"), "static\n");
+    write_file(&dir.join(".htaccess"), "WSGIDispatchScript /srv/d.py\n");
+    let apache = b
+        // Apache's own refusal of a .htaccess line is an alert.
+        .allow_log("WSGIDispatchScript not allowed here")
+        .server(format!(
+            "<Directory \"{}\">\nAllowOverride All\n</Directory>",
+            dir.display()
+        ))
+        .start();
+    assert_eq!(apache.get("/ht/index.html").status, 500);
+    assert!(
+        apache
+            .error_log()
+            .contains("WSGIDispatchScript not allowed here"),
+        "{}",
+        apache.error_log()
+    );
+}
