@@ -12,7 +12,8 @@
 //! check comes after the dispatch, as mod_wsgi); `WSGIRestrictEmbedded On`
 //! still starts Python in the children for the script; a script that cannot
 //! be loaded is logged and the configured values are kept; a changed script
-//! is reloaded. These pass against mod_wsgi 6.1.1 too (`MOD_WSGI_SO`), but
+//! is reloaded; `WSGIHandlerScript` requests are dispatched too; the
+//! directive is refused in `.htaccess` (as mod_wsgi registers it). These pass against mod_wsgi 6.1.1 too (`MOD_WSGI_SO`), but
 //! for the texts of our own log lines; against 4.9.4, `dispatch_environ`
 //! (no `mod_wsgi.x-*` keys) and the chained UnicodeEncodeError fail.
 
@@ -398,4 +399,51 @@ fn not_allowed_in_htaccess() {
         "{}",
         apache.error_log()
     );
+}
+
+/// A `WSGIHandlerScript` request is dispatched too: the script may move it
+/// to a daemon group; its callable stays `handle_request` unless chosen.
+#[test]
+fn handler_script_requests_are_dispatched() {
+    const HANDLER: &str = r#"
+import mod_wsgi
+def handle_request(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('%s|%s|%s' % (mod_wsgi.process_group, environ['mod_wsgi.callable_object'],
+                           environ['SCRIPT_FILENAME'].rsplit('/', 1)[1])).encode()]
+def other(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('other|%s' % mod_wsgi.process_group).encode()]
+"#;
+    const ROUTE: &str = r#"
+def process_group(environ):
+    return 'd1' if environ['REQUEST_URI'].startswith('/d1') else None
+def callable_object(environ):
+    return 'other' if 'other' in environ['REQUEST_URI'] else None
+"#;
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let handler = b.write_app("handler.py", HANDLER);
+    let route = b.write_app("route.py", ROUTE);
+    let htdocs = b.root().join("htdocs");
+    write_file(&htdocs.join("page.txt"), "x");
+    write_file(&htdocs.join("d1/page.txt"), "x");
+    write_file(&htdocs.join("d1/other.txt"), "x");
+    let apache = b
+        .server("WSGIDaemonProcess d1 threads=2")
+        .server(format!("WSGIDispatchScript \"{}\"", route.display()))
+        .server(format!(
+            "<Directory \"{}\">\n    WSGIHandlerScript my-handler \"{}\"\n    \
+             AddHandler my-handler .txt\n</Directory>",
+            htdocs.display(),
+            handler.display()
+        ))
+        .start();
+    let get = |p: &str| {
+        let r = apache.get(p);
+        assert_eq!(r.status, 200, "{p}: {}", apache.error_log());
+        r.text()
+    };
+    assert_eq!(get("/page.txt"), "|handle_request|page.txt");
+    assert_eq!(get("/d1/page.txt"), "d1|handle_request|page.txt");
+    assert_eq!(get("/d1/other.txt"), "other|d1");
 }
