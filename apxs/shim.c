@@ -6,6 +6,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "scoreboard.h"
 
 APLOG_USE_MODULE(wsgi);
 
@@ -85,8 +86,17 @@ const command_rec wsgi_shim_command_table[] = {
     WSGI_DIRECTIVE("WSGIPythonEggs", RSRC_CONF, "Python eggs cache directory."),
     WSGI_DIRECTIVE("WSGISwitchInterval", RSRC_CONF,
                    "Override Python GIL switch interval (seconds)."),
+    WSGI_DIRECTIVE("WSGIServerMetrics", RSRC_CONF,
+                   "Enabled/Disable access to server metrics."),
     {NULL}
 };
+
+/* pre_mpm's scoreboard type is not needed on the Rust side. */
+static int wsgi_shim_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
+{
+    (void)sb_type;
+    return wsgi_cb->pre_mpm(p);
+}
 
 void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callbacks)
 {
@@ -98,6 +108,8 @@ void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callback
     wsgi_cb = callbacks;
 
     ap_hook_post_config(callbacks->post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After the core's, which creates the scoreboard (as mod_wsgi). */
+    ap_hook_pre_mpm(wsgi_shim_pre_mpm, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(callbacks->child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(callbacks->translate_name, after_alias, before_userdir,
                            APR_HOOK_MIDDLE);

@@ -13,6 +13,7 @@
 typedef struct wsgi_shim_callbacks {
     const char *(*directive)(cmd_parms *cmd, void *mconfig, const char *args);
     int (*post_config)(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+    int (*pre_mpm)(apr_pool_t *p);
     void (*child_init)(apr_pool_t *pchild, server_rec *s);
     int (*translate_name)(request_rec *r);
     int (*handler)(request_rec *r);

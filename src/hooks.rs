@@ -4,7 +4,8 @@
 //! `apache::config` and `apache::directive`, instantiated here and in
 //! `lib.rs` for `crate::config`'s types.
 //! `post_config` runs in the parent (never touches Python) and starts the
-//! daemon processes of the generation (`daemon::supervisor`); `child_init`
+//! daemon processes of the generation (`daemon::supervisor`), at start-up
+//! in `pre_mpm`, once the scoreboard exists; `child_init`
 //! closes the daemon sockets in each child, starts Python there and arranges
 //! its finalisation at child exit.
 
@@ -23,6 +24,7 @@ const OK: c_int = sys::OK as c_int;
 pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
     directive: crate::apache::directive::entry::<config::directives::Directives>,
     post_config,
+    pre_mpm,
     child_init,
     translate_name,
     handler,
@@ -61,6 +63,11 @@ fn post_config_run(pconf: Pool, server: Server) -> c_int {
     OK
 }
 
+unsafe extern "C" fn pre_mpm(_p: *mut sys::apr_pool_t) -> c_int {
+    entry::guarded("pre_mpm", crate::daemon::supervisor::start_deferred);
+    OK
+}
+
 unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
     // SAFETY: Apache passes its live main server; pchild lives until the child exits.
     unsafe { entry::server_pool_hook(pchild, s, "child_init", start_python) };
@@ -73,6 +80,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let cfg = server.config::<ServerConfig>();
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
+    let server_metrics = cfg.and_then(|c| c.server_metrics).unwrap_or(false);
     crate::python::configure_process(&settings);
     if restricted && !crate::python::preload::any(server) {
         // WSGIRestrictEmbedded On and nothing else needs Python here.
@@ -80,7 +88,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     }
     match init::initialize(
         &settings,
-        &modules::ProcessInfo::embedded(),
+        &modules::ProcessInfo::embedded(server_metrics),
         crate::wsgi::PYTHON_EXTENSION,
     ) {
         Ok(()) => {

@@ -19,6 +19,7 @@ pub struct Callbacks {
         *mut apr_pool_t,
         *mut server_rec,
     ) -> c_int,
+    pub pre_mpm: unsafe extern "C" fn(*mut apr_pool_t) -> c_int,
     pub child_init: unsafe extern "C" fn(*mut apr_pool_t, *mut server_rec),
     pub translate_name: unsafe extern "C" fn(*mut request_rec) -> c_int,
     pub handler: unsafe extern "C" fn(*mut request_rec) -> c_int,

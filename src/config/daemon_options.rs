@@ -62,6 +62,8 @@ pub struct DaemonOptions {
     pub queue_timeout: Option<Duration>,
     /// Restart the process when the GIL could not be taken for this long.
     pub deadlock_timeout: Option<Duration>,
+    /// `server-metrics=`: `mod_wsgi.server_metrics()` reads the scoreboard.
+    pub server_metrics: bool,
     /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
     pub limits: Limits,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
@@ -115,6 +117,7 @@ impl DaemonOptions {
             queue_timeout: None,
             restart_interval: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
+            server_metrics: false,
             limits: Limits::default(),
             not_enforced: Vec::new(),
         }
@@ -270,6 +273,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         lim::receive_buffer_size,
         "a number of bytes >= 512, or 0 for the system default",
     ),
+    (
+        "server-metrics",
+        super::server_metrics::daemon_option,
+        "On or Off",
+    ),
 ];
 
 /// Accepted and validated, but not enforced yet (logged as such at start-up).
@@ -283,7 +291,6 @@ const UNSUPPORTED: &[&str] = &[
     "eviction-timeout",
     "response-buffer-size",
     "response-flush-delay",
-    "server-metrics",
 ];
 
 /// Options mod_wsgi 6.0 removed (it answers them "Invalid option to WSGI

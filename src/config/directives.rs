@@ -55,6 +55,7 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIAcceptMutex", compat::accept_mutex, true),
     ("WSGISwitchInterval", compat::switch_interval, true),
     ("WSGIPythonEggs", compat::python_eggs, true),
+    ("WSGIServerMetrics", super::server_metrics::directive, true),
     (
         "WSGIDaemonProcess",
         super::daemon::directive_daemon_process,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod expand;
 pub mod python;
 pub mod script_scope;
+pub mod server_metrics;
 pub mod trusted_proxies;
 pub mod words;
 
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub python: PythonSettings,
     /// `WSGIRestrictEmbedded` (main server only).
     pub restrict_embedded: Option<bool>,
+    /// `WSGIServerMetrics` (main server only).
+    pub server_metrics: Option<bool>,
     /// `WSGIImportScript` entries (main server and virtual hosts).
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups and socket settings.
@@ -137,6 +140,7 @@ impl ServerConfig {
             aliases,
             python: parent.python.clone(),
             restrict_embedded: parent.restrict_embedded,
+            server_metrics: parent.server_metrics,
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
             daemon: daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),

@@ -141,6 +141,7 @@ pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), Star
         process_group: o.name.clone(),
         maximum_processes: o.processes as i32,
         threads_per_process: o.threads as i32,
+        server_metrics: o.server_metrics,
     };
     init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION).map_err(StartError::Python)
 }

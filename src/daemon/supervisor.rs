@@ -7,7 +7,9 @@
 //! then SIGKILL after 3 s, when the configuration pool is cleared at stop and
 //! restart). The per-generation [`Registry`] is inherited by the Apache
 //! children, which look groups up in it and close the listeners
-//! (`child_init`). Called from `hooks::post_config` and `child_init`.
+//! (`child_init`). At start-up the forks wait for `pre_mpm`, once the MPM
+//! has created the scoreboard, as mod_wsgi does. Called from
+//! `hooks::post_config`, `pre_mpm` and `child_init`.
 
 use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
@@ -18,7 +20,7 @@ use crate::apache::log_ids::{
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
-use crate::apache::{conftree, mpm, other_child, process};
+use crate::apache::{conftree, mpm, other_child, process, scoreboard};
 use crate::config::ServerConfig;
 use crate::config::daemon_options::DaemonOptions;
 use crate::config::script_scope::ScriptScope;
@@ -330,6 +332,37 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     // gone before any daemon inherits this stack.
     scrub_stack();
     *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
+    if scoreboard::exists() {
+        spawn_all(pconf, &reg);
+    } else {
+        // First start: as mod_wsgi, fork the daemons once the MPM has created
+        // the scoreboard (pre_mpm), so they inherit it for server_metrics().
+        *DEFERRED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Deferred(pconf, reg));
+    }
+    Ok(())
+}
+
+/// Daemons whose fork waits for the scoreboard: this generation's pconf
+/// and registry, from post_config to pre_mpm.
+struct Deferred(Pool, Arc<Registry>);
+
+// SAFETY: only the Apache parent, single-threaded, stores and takes it; the
+// pool is pconf, live until the next restart, which comes after pre_mpm.
+unsafe impl Send for Deferred {}
+
+static DEFERRED: Mutex<Option<Deferred>> = Mutex::new(None);
+
+/// pre_mpm (after the MPM created the scoreboard; at start-up only): forks
+/// the daemons post_config deferred. Nothing to do on later generations.
+pub fn start_deferred() {
+    let deferred = DEFERRED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(Deferred(pconf, reg)) = deferred {
+        spawn_all(pconf, &reg);
+    }
+}
+
+/// Forks every daemon of `reg` and watches it (restart on death).
+fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
     for group in &reg.groups {
         for index in 0..group.opts.processes {
             let mut slot = Slot {
@@ -344,7 +377,6 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
             }
         }
     }
-    Ok(())
 }
 
 /// This generation's groups: sockets, secrets. Not inlined, so that every
