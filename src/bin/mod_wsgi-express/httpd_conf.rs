@@ -294,6 +294,9 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
         "response-socket-timeout={}",
         d.response_socket_timeout
     ));
+    // Always written, last, as the original: On with --server-metrics.
+    let flag = if opts.server_metrics { "On" } else { "Off" };
+    words.push(format!("server-metrics={flag}"));
     let _ = writeln!(out, "WSGIDaemonProcess {} \\", q(&d.name));
     let last = words.len() - 1;
     for (i, word) in words.iter().enumerate() {

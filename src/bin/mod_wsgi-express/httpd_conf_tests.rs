@@ -115,6 +115,7 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "send-buffer-size=0".into(),
             "receive-buffer-size=0".into(),
             "response-socket-timeout=0".into(),
+            "server-metrics=Off".into(),
         ]
     );
     let app = f.path("app.wsgi");
@@ -220,6 +221,7 @@ fn daemon_process_and_socket_options() {
             // Written with --processes, as express does (0 = the module's default).
             "header-buffer-size=0".into(),
             "response-socket-timeout=7".into(),
+            "server-metrics=Off".into(),
         ]
     );
     line_at(&c, "WSGISocketPrefix \"/run/x/wsgi\"");
@@ -619,4 +621,19 @@ fn error_override_writes_the_directive() {
     let f = Fixture::new(&["event"]);
     assert!(!conf(&f, &[]).contains("WSGIErrorOverride"));
     assert!(conf(&f, &["--error-override"]).contains("WSGIErrorOverride On\n"));
+}
+
+#[test]
+fn server_metrics_opens_both_gates_with_extended_status() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &["--server-metrics"]);
+    line_at(&c, "WSGIServerMetrics On");
+    line_at(&c, "ExtendedStatus On");
+    assert!(c.contains("LoadModule status_module"), "{c}");
+    assert_eq!(daemon_words(&c).last().unwrap(), "server-metrics=On");
+    let c = conf(&f, &["--server-metrics", "--embedded-mode"]);
+    line_at(&c, "WSGIServerMetrics On");
+    let c = conf(&f, &[]);
+    assert!(!c.contains("WSGIServerMetrics") && !c.contains("ExtendedStatus"));
+    assert_eq!(daemon_words(&c).last().unwrap(), "server-metrics=Off");
 }
