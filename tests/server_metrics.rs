@@ -179,11 +179,14 @@ fn closed_by_default_and_gates_are_independent() {
     check_open(&apache, "/d", 32);
 }
 
-/// Daemons restarted by a graceful restart still see the scoreboard.
+/// Daemons started again by a graceful restart, and by a restart, fork
+/// at once (the scoreboard lives on) and still see it.
 #[test]
-fn daemons_see_the_scoreboard_after_a_graceful_restart() {
+fn daemons_see_the_scoreboard_after_restarts() {
     let apache = start(Mpm::Event, "");
     apache.graceful();
+    check_open(&apache, "/d", 32);
+    apache.restart();
     check_open(&apache, "/d", 32);
 }
 
