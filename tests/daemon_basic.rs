@@ -123,7 +123,7 @@ fn two_groups(mpm: Mpm) {
 per_mpm!(two_groups_serve_their_apps, two_groups);
 
 /// Keys whose values legitimately differ between an embedded and a daemon
-/// request (documented in docs/differences.md), or per request anyway.
+/// request (the group's own, as mod_wsgi), or per request anyway.
 const DIFFERENT_VALUES: &[&str] = &[
     "mod_wsgi.process_group",
     "mod_wsgi.request_start",
@@ -142,15 +142,8 @@ const DIFFERENT_VALUES: &[&str] = &[
     "REQUEST_URI",
     "UNIQUE_ID",
 ];
-/// Keys only the daemon adds.
-const DAEMON_ONLY: &[&str] = &[
-    "mod_wsgi.daemon_connects",
-    "mod_wsgi.daemon_restarts",
-    "mod_wsgi.script_reloading",
-];
-
+/// As mod_wsgi 6: the daemon environ has exactly the embedded keys.
 fn environ_parity(mpm: Mpm) {
-    ours_only!("the documented daemon-only keys are ours");
     let b = Apache::builder(mpm).with_socket_prefix();
     let app = b.app("environ_lines.wsgi");
     let apache = b
@@ -188,10 +181,7 @@ fn environ_parity(mpm: Mpm) {
         }
     }
     for k in dae.keys() {
-        assert!(
-            emb.contains_key(k) || DAEMON_ONLY.contains(&k.as_str()),
-            "daemon-only environ key {k} is not documented"
-        );
+        assert!(emb.contains_key(k), "daemon-only environ key {k}");
     }
     assert_eq!(dae["mod_wsgi.process_group"], "'par'");
     assert_eq!(emb["mod_wsgi.process_group"], "''");

@@ -377,6 +377,41 @@ fn inactivity_timeout_recycles_idle_daemon() {
     assert!(!pid_alive(first));
 }
 
+/// `WSGIIgnoreActivity On` (as mod_wsgi, for health checks): requests to
+/// that location neither arm nor reset inactivity-timeout, so a daemon
+/// polled only there is still recycled; the same polling elsewhere keeps it.
+#[test]
+fn ignored_requests_do_not_keep_an_idle_daemon() {
+    let b = daemon_builder(Mpm::Event, "processes=1 threads=2 inactivity-timeout=2");
+    let info = b.app("daemon_info.wsgi");
+    let apache = b
+        .server(format!("WSGIScriptAlias /health \"{}\"", info.display()))
+        .server("<Location /health>\nWSGIIgnoreActivity On\n</Location>")
+        .start();
+    let poll = |path: &str, seconds: u64| -> Vec<i32> {
+        let until = Instant::now() + Duration::from_secs(seconds);
+        let mut pids = Vec::new();
+        while Instant::now() < until {
+            let r = apache.get(path);
+            assert_eq!(r.status, 200, "{path}: {r:?}");
+            pids.push(pid_of(&r));
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        pids
+    };
+    // Counted activity: polling /info every 0.4 s keeps the process.
+    let first = pid_of(&apache.get("/info"));
+    assert!(poll("/info", 4).iter().all(|&p| p == first));
+    // Ignored: polling /health alone lets the timer run out (2 s plus the
+    // watchdog's tick; 8 s is generous).
+    let pids = poll("/health", 8);
+    assert!(
+        pids.iter().any(|&p| p != first),
+        "a daemon polled only through WSGIIgnoreActivity must be recycled: {pids:?}\n{}",
+        apache.error_log()
+    );
+}
+
 #[test]
 fn request_timeout_restarts_stuck_daemon() {
     ours_only!("WSGIRS log ids");

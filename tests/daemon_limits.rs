@@ -5,7 +5,7 @@
 //! `send-buffer-size` and `receive-buffer-size` (the daemon's listening
 //! socket) are what a daemon application sees; allocations beyond the memory
 //! limits fail with MemoryError; a daemon that burns through
-//! `cpu-time-limit` stops on SIGXCPU and is replaced; values out of range
+//! `cpu-time-limit` stops gracefully on SIGXCPU and is replaced; values out of range
 //! fail `apache2 -t` naming the option, the value and what is expected.
 
 #[macro_use]
@@ -141,7 +141,9 @@ fn negative_cpu_priority_when_started_as_root() {
 
 #[test]
 fn cpu_time_limit_stops_and_replaces_the_daemon() {
-    let apache = builder("threads=2 cpu-time-limit=2 shutdown-timeout=1")
+    // graceful-timeout=1: the burning request holds the graceful stop for
+    // 1 s, then gets shutdown-timeout (1 s), well before the hard limit.
+    let apache = builder("threads=2 cpu-time-limit=2 graceful-timeout=1 shutdown-timeout=1")
         .allow_log("WSGIRS0407|WSGIRS0434")
         .start();
     let first = limits(&apache, "/limits");
@@ -171,8 +173,9 @@ fn cpu_time_limit_stops_and_replaces_the_daemon() {
     assert_ne!(kv["pid"], first["pid"], "a new daemon process must serve");
     ours_only!("WSGIRS log ids");
     let log = apache.error_log();
+    // SIGXCPU began a graceful stop (the burning request was running).
     assert!(
-        log.contains("stopping (cpu-time-limit reached (SIGXCPU))"),
+        log.contains("[WSGIRS0470]") && log.contains("cpu-time-limit reached (SIGXCPU)"),
         "{log}"
     );
 }

@@ -65,10 +65,6 @@ fn invalid_start_response(mpm: Mpm) {
             "hop-by-hop header \"Connection\" not allowed",
         ),
         (
-            "/second-start-response",
-            "start_response() called a second time without exc_info",
-        ),
-        (
             "/write-str",
             "byte string value expected for write(), value of type str found",
         ),

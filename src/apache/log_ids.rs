@@ -103,8 +103,6 @@ pub const DUPLICATE_DAEMON_GROUP: LogId = LogId("WSGIRS0401");
 pub const DAEMON_SOCKET_FAILED: LogId = LogId("WSGIRS0402");
 /// No random bytes for the daemon secret.
 pub const NO_RANDOM_SECRET: LogId = LogId("WSGIRS0403");
-/// `WSGIDaemonProcess` options accepted but not enforced.
-pub const OPTIONS_NOT_ENFORCED: LogId = LogId("WSGIRS0404");
 /// A daemon process could not be forked.
 pub const DAEMON_FORK_FAILED: LogId = LogId("WSGIRS0405");
 /// A daemon process was started.
@@ -190,6 +188,11 @@ pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A request waited longer than `queue-timeout` for a daemon worker (504,
 /// the application did not run).
 pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
+/// A daemon process begins a graceful stop: it keeps serving while its
+/// requests in flight finish, for up to graceful- or eviction-timeout.
+pub const GRACEFUL_STOP: LogId = LogId("WSGIRS0470");
+/// The graceful stop of a daemon process timed out with requests running.
+pub const GRACEFUL_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0471");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -314,19 +314,18 @@ impl<'r> Request<'r> {
         rec.status = status as i32;
         rec.status_line = v;
     }
-    /// `set_status` with the line as "STATUS REASON" (or just the code when
-    /// `reason` is empty), written straight into the request pool.
-    pub fn set_status_reason(&mut self, status: u16, reason: &[u8]) {
+    /// `set_status` with the line as the code followed by `rest`, the
+    /// application's status line after its three digits ("" for a bare
+    /// code, which Apache completes with its own reason phrase; " " for an
+    /// empty reason; " Reason"), written straight into the request pool.
+    pub fn set_status_reason(&mut self, status: u16, rest: &[u8]) {
         let mut line = [0u8; 256];
         let code = status.to_string();
         let mut n = code.len();
         line[..n].copy_from_slice(code.as_bytes());
-        if !reason.is_empty() {
-            let take = reason.len().min(line.len() - n - 1);
-            line[n] = b' ';
-            line[n + 1..n + 1 + take].copy_from_slice(&reason[..take]);
-            n += 1 + take;
-        }
+        let take = rest.len().min(line.len() - n);
+        line[n..n + take].copy_from_slice(&rest[..take]);
+        n += take;
         let v = self.pool().strdup_bytes(&line[..n]);
         let rec = self.rec_mut();
         rec.status = status as i32;

@@ -124,7 +124,6 @@ mod tests {
         assert_eq!(l.stack_size, Some(524288));
         assert_eq!(l.send_buffer, Some(65536));
         assert_eq!(l.receive_buffer, None);
-        assert!(o.not_enforced.is_empty());
         let o = p(&["g", "cpu-time-limit=0", "memory-limit=0"]).unwrap();
         assert_eq!((o.limits.cpu_time, o.limits.memory), (None, None));
     }

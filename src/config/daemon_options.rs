@@ -5,6 +5,7 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::daemon_graceful::{self as grace, Graceful};
 use super::daemon_limits::{self as lim, Limits};
 use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
@@ -66,8 +67,8 @@ pub struct DaemonOptions {
     pub server_metrics: bool,
     /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
     pub limits: Limits,
-    /// Options accepted for compatibility but not enforced yet (logged at start-up).
-    pub not_enforced: Vec<String>,
+    /// graceful-timeout and eviction-timeout.
+    pub graceful: Graceful,
 }
 
 impl DaemonOptions {
@@ -119,7 +120,7 @@ impl DaemonOptions {
             deadlock_timeout: Some(Duration::from_secs(300)),
             server_metrics: false,
             limits: Limits::default(),
-            not_enforced: Vec::new(),
+            graceful: Graceful::default(),
         }
     }
 
@@ -237,7 +238,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         deadlock_timeout,
         "a number of seconds >= 0 (0: off)",
     ),
-    ("graceful-timeout", later, "a number of seconds >= 0"),
+    (
+        "graceful-timeout",
+        grace::graceful_timeout,
+        "a number of seconds >= 0 (0: stop at once)",
+    ),
+    (
+        "eviction-timeout",
+        grace::eviction_timeout,
+        "a number of seconds >= 0 (0: graceful-timeout)",
+    ),
     (
         "cpu-time-limit",
         lim::cpu_time_limit,
@@ -280,15 +290,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
     ),
 ];
 
-/// Accepted and validated, but not enforced yet (logged as such at start-up).
-const LATER: &[&str] = &["graceful-timeout"];
-
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
     "chroot",
     "interrupt-timeout",
     "startup-timeout",
-    "eviction-timeout",
     "response-buffer-size",
     "response-flush-delay",
 ];
@@ -337,9 +343,6 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
                 reason,
                 expected,
             })?;
-            if LATER.contains(k) {
-                o.not_enforced.push(k.to_string());
-            }
         } else if REMOVED.contains(&key) {
             return Err(ConfigError::RemovedOption {
                 group: name.clone(),
@@ -640,12 +643,6 @@ fn inactivity_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueE
     Ok(())
 }
 
-/// Accepted for compatibility, validated, and logged as not enforced yet.
-fn later(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
-    let _ = o;
-    seconds(v).map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,9 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn not_enforced_are_recorded() {
-        let o = p(&["g", "response-socket-timeout=30", "graceful-timeout=60"]).unwrap();
-        assert_eq!(o.not_enforced, vec!["graceful-timeout"]);
+    fn timeouts_off_and_defaults() {
         assert_eq!(
             p(&["g"]).unwrap().deadlock_timeout,
             Some(Duration::from_secs(300))
@@ -744,7 +739,6 @@ mod tests {
         );
         let o = p(&["g", "inactivity-timeout=2.5"]).unwrap();
         assert_eq!(o.inactivity_timeout, Some(Duration::from_millis(2500)));
-        assert!(o.not_enforced.is_empty());
     }
 
     #[test]
@@ -755,7 +749,6 @@ mod tests {
         assert_eq!(o.client_write_timeout(), Some(Duration::from_secs(7)));
         let o = p(&["g", "socket-timeout=7", "response-socket-timeout=2.5"]).unwrap();
         assert_eq!(o.client_write_timeout(), Some(Duration::from_millis(2500)));
-        assert!(o.not_enforced.is_empty());
         // 0: the same as socket-timeout, as mod_wsgi.
         let o = p(&["g", "socket-timeout=7", "response-socket-timeout=0"]).unwrap();
         assert_eq!(o.response_socket_timeout, None);

@@ -43,6 +43,8 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIApplicationGroup", application_group, false),
     ("WSGICallableObject", callable_object, false),
     ("WSGIPassAuthorization", pass_authorization, false),
+    ("WSGIPassApacheRequest", pass_apache_request, false),
+    ("WSGIIgnoreActivity", ignore_activity, false),
     ("WSGIScriptReloading", script_reloading, false),
     ("WSGIPythonHome", python_home, true),
     ("WSGIPythonPath", python_path, true),
@@ -429,6 +431,16 @@ fn callable_object(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     let v = one(name, args, "the name of the WSGI callable in the script")?;
     check_callable(name, v)?;
     t.dir.callable_object = Some(v.to_string());
+    Ok(())
+}
+
+fn pass_apache_request(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
+    t.dir.pass_apache_request = Some(on_off(name, args)?);
+    Ok(())
+}
+
+fn ignore_activity(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
+    t.dir.ignore_activity = Some(on_off(name, args)?);
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 pub mod alias;
 pub mod compat;
 pub mod daemon;
+pub mod daemon_graceful;
 pub mod daemon_limits;
 pub mod daemon_options;
 pub mod directives;
@@ -75,6 +76,11 @@ pub struct DirConfig {
     pub application_group: Option<String>,
     pub callable_object: Option<String>,
     pub pass_authorization: Option<bool>,
+    /// `WSGIPassApacheRequest`: `apache.request_rec` in the embedded environ.
+    pub pass_apache_request: Option<bool>,
+    /// `WSGIIgnoreActivity`: requests here do not reset a daemon's
+    /// inactivity-timeout.
+    pub ignore_activity: Option<bool>,
     pub script_reloading: Option<bool>,
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadMode>,
@@ -104,6 +110,8 @@ impl DirConfig {
             application_group: pick(&parent.application_group, &child.application_group),
             callable_object: pick(&parent.callable_object, &child.callable_object),
             pass_authorization: pick(&parent.pass_authorization, &child.pass_authorization),
+            pass_apache_request: pick(&parent.pass_apache_request, &child.pass_apache_request),
+            ignore_activity: pick(&parent.ignore_activity, &child.ignore_activity),
             script_reloading: pick(&parent.script_reloading, &child.script_reloading),
             chunked_request: pick(&parent.chunked_request, &child.chunked_request),
             map_head_to_get: pick(&parent.map_head_to_get, &child.map_head_to_get),

@@ -13,7 +13,7 @@ use crate::proto::{
     self, BodyStatus, ErrorKind, ErrorReport, FrameReader, FrameType, Message, PairList,
     ResponseEnd, ResponseHead, Session, Timings,
 };
-use crate::wsgi::{Head, Host, HostError, Outcome, Taken, request};
+use crate::wsgi::{Head, Host, HostError, Outcome, Taken, latin1, request};
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, sendmsg};
 use std::io::{BufReader, IoSlice};
@@ -110,15 +110,14 @@ impl DaemonHost {
     fn queue_head(&mut self, head: &Head) -> Result<(), HostError> {
         let mut pairs = proto::PairListBuf::new();
         for (k, v) in &head.headers {
+            // Validated latin-1 text: one byte per character, as embedded mode sends it.
             pairs
-                .push(k.as_bytes(), v.as_bytes())
+                .push(&latin1(k), &latin1(v))
                 .map_err(|e| HostError::Io(format!("response header: {e}")))?;
         }
-        let reason = head
-            .status_line
-            .split_once(' ')
-            .map(|(_, r)| r)
-            .unwrap_or("");
+        // The status line after its three digits, as the application wrote
+        // it: "" (a bare code), " " (an empty reason) or " Reason".
+        let reason = head.status_line.get(3..).unwrap_or("");
         let list = pairs.as_list();
         self.queue(&Message::ResponseHead(ResponseHead {
             status: head.status,

@@ -3,7 +3,8 @@
 //! and restarting daemons), the daemon process itself (`process`: its life
 //! from fork to exit; `bootstrap`: privileges, environment, Python; `state`:
 //! the one [`state::DaemonState`] its threads share; `workers`: the worker
-//! threads; `watchdog`: the timers that stop it; `stop_signal`: the
+//! threads; `watchdog`: the timers that stop it; `graceful`: the drain
+//! before a restart; `stop_signal`: the
 //! handled, never blocked, stop signals) and one connection in a
 //! daemon worker (`server`; `host`, the [`crate::wsgi::Host`] that speaks
 //! WSGP). `socket` owns the listening UNIX socket, `acceptor` the accept
@@ -16,6 +17,7 @@
 mod acceptor;
 mod bootstrap;
 pub mod error;
+pub mod graceful;
 mod host;
 mod limits;
 pub mod process;

@@ -79,6 +79,11 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     let request_start_us = (parse_f64(env.get("mod_wsgi.request_start")) * 1e6) as u64;
     stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
     let script = Script::of(&env);
+    // The child's word for the daemon only: mod_wsgi 6's daemon environ has
+    // exactly the embedded keys.
+    env.remove("mod_wsgi.script_reloading");
+    let ignored = env.remove(proto::IGNORE_ACTIVITY_KEY).is_some();
+    state.activity(worker_id, !ignored);
     if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
         refuse_script(reader.get_ref().get_ref(), group, &why);
         return;
@@ -417,7 +422,5 @@ fn fill_environ(env: &mut EnvironData, pairs: PairList<'_>, group: &Group) -> bo
     env.multiprocess = group.opts.multiprocess();
     env.run_once = false;
     env.set("mod_wsgi.process_group", group.opts.name.as_bytes());
-    env.set("mod_wsgi.daemon_connects", b"1");
-    env.set("mod_wsgi.daemon_restarts", b"0");
     head_only
 }

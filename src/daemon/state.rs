@@ -1,27 +1,43 @@
 //! The state of one daemon process, in one owned structure: whether it is
-//! stopping (and whether it stops itself, so the parent keeps the socket
-//! for the replacement), what its workers are doing (requests in flight,
-//! when each worker's request started, when the last one began or ended,
-//! how many were served), what the watchdogs read (when the GIL monitor last
-//! took the GIL) and the WSGI scripts it has run (for script reloading).
-//! Made once by `process::run` after the fork and shared (`Arc`) with the
-//! worker threads (`workers`), the watchdogs (`watchdog`) and each request
-//! (`server::serve`). Lock-free atomics, plus one mutex never held with the
-//! GIL; no method takes the GIL.
+//! stopping (and why, and whether it stops itself, so the parent keeps the
+//! socket for the replacement), whether it drains first (a graceful stop:
+//! for what and until when; `graceful` decides when to begin and end one),
+//! what its workers are doing (requests in flight, when each worker's
+//! request started, which of them are stale, when the last one began or
+//! ended, how many were served), what the watchdogs read (when the GIL
+//! monitor last took the GIL) and the WSGI scripts it has run (for script
+//! reloading). Made once by `process::run` after the fork and shared
+//! (`Arc`) with the worker threads (`workers`), the watchdogs (`watchdog`)
+//! and each request (`server::serve`). Lock-free atomics, plus two mutexes
+//! never held with the GIL; no method takes the GIL.
 
+use super::graceful::{self, Trigger};
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
 use crate::config::script_scope::ScriptScope;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-/// Why a daemon process stops itself (the text ends WSGIRS0412's line).
+/// A graceful stop under way: the process keeps serving until no
+/// non-stale request runs, or until `until_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SelfStop {
-    MaximumRequests,
-    ScriptChanged,
+pub struct Drain {
+    pub trigger: Trigger,
+    /// The deadline on the process's millisecond clock.
+    pub until_ms: u64,
+}
+
+/// What asking for a graceful stop did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrainStart {
+    /// Nothing to wait for (no non-stale request, or a zero timeout): stop now.
+    StopNow,
+    /// The drain began; this many non-stale requests were running.
+    Began(usize),
+    /// A drain (or the stop) was already under way: nothing changed.
+    AlreadyStopping,
 }
 
 /// One daemon process's state, shared by its threads.
@@ -40,6 +56,10 @@ pub struct DaemonState {
     self_restart: AtomicBool,
     /// Set when a WSGI script changed and this process restarts for it.
     script_changed: AtomicBool,
+    /// Why the process stops itself (the text ends WSGIRS0412's line).
+    stop_why: OnceLock<&'static str>,
+    /// The graceful stop under way, if any (begun once; never held with the GIL).
+    drain: Mutex<Option<Drain>>,
     /// Requests being served right now, and when the last one ended or began
     /// (ms), for inactivity-timeout.
     in_flight: AtomicU64,
@@ -49,6 +69,9 @@ pub struct DaemonState {
     /// Start time (ms, 0 = idle) of each worker's current request, for
     /// request-timeout.
     started_ms: Vec<AtomicU64>,
+    /// Whether each worker's current request is under `WSGIIgnoreActivity
+    /// On` (it does not count as activity for inactivity-timeout).
+    ignored: Vec<AtomicBool>,
     /// When the GIL monitor last took the GIL (ms), for deadlock-timeout.
     gil_seen_ms: AtomicU64,
     /// Asks the GIL monitor thread to end.
@@ -68,10 +91,15 @@ impl DaemonState {
             stopping: AtomicBool::new(false),
             self_restart: AtomicBool::new(false),
             script_changed: AtomicBool::new(false),
+            stop_why: OnceLock::new(),
+            drain: Mutex::new(None),
             in_flight: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             started_ms: (0..group.opts.threads).map(|_| AtomicU64::new(0)).collect(),
+            ignored: (0..group.opts.threads)
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             gil_seen_ms: AtomicU64::new(0),
             monitor_stop: AtomicBool::new(false),
             scripts: Mutex::new(Vec::new()),
@@ -102,44 +130,109 @@ impl DaemonState {
         self.self_restart.store(true, Ordering::SeqCst);
     }
 
-    /// Why the process stopped itself, once a worker asked it to.
-    pub fn self_stop(&self) -> Option<SelfStop> {
+    /// Why the process stopped itself, once a worker (or the drain) asked it to.
+    pub fn self_stop(&self) -> Option<&'static str> {
         if !self.is_stopping() {
             return None;
         }
-        Some(if self.script_changed.load(Ordering::SeqCst) {
-            SelfStop::ScriptChanged
-        } else {
-            SelfStop::MaximumRequests
-        })
+        self.stop_why.get().copied()
     }
 
-    /// A worker took a request.
+    /// Stops the process itself for `why` (the first reason given is kept).
+    pub fn stop_self(&self, why: &'static str) {
+        let _ = self.stop_why.set(why);
+        self.mark_self_restart();
+        self.stop();
+    }
+
+    /// A worker took a request. It counts as activity once its environ
+    /// shows it is not under `WSGIIgnoreActivity` ([`Self::activity`]).
     pub fn request_started(&self, worker: u32) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let start = self.now_ms();
-        self.last_activity_ms.store(start, Ordering::SeqCst);
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(start, Ordering::SeqCst);
         }
     }
 
-    /// A worker's request ended (whatever way); restarts the process at
-    /// maximum-requests.
+    /// The request `worker` serves counts as activity for
+    /// inactivity-timeout, or (`WSGIIgnoreActivity On`, as mod_wsgi) not:
+    /// then neither its start nor its end resets the timer.
+    pub fn activity(&self, worker: u32, counts: bool) {
+        if counts {
+            self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        } else if let Some(f) = self.ignored.get(worker as usize) {
+            f.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A worker's request ended (whatever way); at maximum-requests the
+    /// process restarts, gracefully if other requests are running.
     pub fn request_finished(&self, worker: u32) {
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(0, Ordering::SeqCst);
         }
-        self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        let ignored = self
+            .ignored
+            .get(worker as usize)
+            .is_some_and(|f| f.swap(false, Ordering::SeqCst));
+        if !ignored {
+            self.last_activity_ms.store(self.now_ms(), Ordering::SeqCst);
+        }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let served = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         let max = self.group.opts.maximum_requests;
-        if max > 0 && served == max {
+        if max > 0
+            && served == max
+            && let Some(why) = graceful::begin(self, Trigger::MaximumRequests)
+        {
             self.restart_self(
                 MAXIMUM_REQUESTS,
                 &format!("reached maximum-requests={max}; restarting"),
+                why,
             );
         }
+    }
+
+    /// Asks for a graceful stop for `trigger`, waiting up to `limit`: the
+    /// process keeps serving (and accepting) until no non-stale request
+    /// runs or the limit has passed. Only the first request counts.
+    pub fn begin_drain(&self, trigger: Trigger, limit: Duration) -> DrainStart {
+        let mut drain = self.drain.lock().unwrap_or_else(|e| e.into_inner());
+        if drain.is_some() || self.is_stopping() {
+            return DrainStart::AlreadyStopping;
+        }
+        let active = self.non_stale_requests();
+        if limit.is_zero() || active == 0 {
+            return DrainStart::StopNow;
+        }
+        *drain = Some(Drain {
+            trigger,
+            until_ms: self.now_ms() + limit.as_millis() as u64,
+        });
+        DrainStart::Began(active)
+    }
+
+    /// The graceful stop under way, if any.
+    pub fn drain(&self) -> Option<Drain> {
+        *self.drain.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests running now that are not stale, as mod_wsgi counts them for
+    /// a graceful stop: a request that has run longer than request-timeout
+    /// will not end by itself, so the drain does not wait for it.
+    pub fn non_stale_requests(&self) -> usize {
+        let stale_ms = self
+            .group
+            .opts
+            .request_timeout
+            .map_or(0, |d| d.as_millis() as u64);
+        let now = self.now_ms();
+        self.started_ms
+            .iter()
+            .map(|s| s.load(Ordering::SeqCst))
+            .filter(|&t| t > 0 && (stale_ms == 0 || now.saturating_sub(t) <= stale_ms))
+            .count()
     }
 
     /// Requests being served now.
@@ -209,12 +302,13 @@ impl DaemonState {
         self.restart_self(
             SCRIPT_CHANGED,
             &format!("restarting: WSGI script '{script}' changed"),
+            "WSGI script changed",
         );
     }
 
     /// Logs why this daemon process restarts itself, then stops it after its
     /// requests in flight (the supervisor starts a new one).
-    fn restart_self(&self, code: LogId, why: &str) {
+    fn restart_self(&self, code: LogId, why: &str, reason: &'static str) {
         log::server(
             Level::Info,
             None,
@@ -224,7 +318,6 @@ impl DaemonState {
                 self.group.opts.name
             ),
         );
-        self.mark_self_restart();
-        self.stop();
+        self.stop_self(reason);
     }
 }

@@ -15,8 +15,7 @@ use super::error::SupervisorError;
 use super::{process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
-    SOCKET_PATH_REPLACED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -265,18 +264,6 @@ impl Generation {
         let socket_timeout = opts.socket_timeout.unwrap_or(Duration::from_micros(
             self.apache_timeout_us.max(1_000_000) as u64,
         ));
-        if !opts.not_enforced.is_empty() {
-            log::server(
-                Level::Warning,
-                Some(s),
-                &format!(
-                    "{OPTIONS_NOT_ENFORCED} WSGIDaemonProcess {}: option(s) {} accepted but not enforced \
-                     by this version",
-                    opts.name,
-                    opts.not_enforced.join(", ")
-                ),
-            );
-        }
         let previous_token = self
             .previous
             .as_ref()
@@ -502,14 +489,14 @@ pub fn close_listeners_in_child() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn group(name: &str, id: usize, secret: u8, previous: Option<u8>) -> Arc<Group> {
-        let opts = crate::config::daemon_options::parse(&[name.to_string()]).unwrap();
+    /// A group of `opts` with no socket (unit tests here and in `graceful`).
+    pub(crate) fn group_of(opts: DaemonOptions, secret: u8, previous: Option<u8>) -> Arc<Group> {
         Arc::new(Group {
             opts: Arc::new(opts),
-            id,
+            id: 1,
             socket_path: String::new(),
             listener: -1,
             token: Mutex::new(AuthToken::from_bytes([secret; 32])),
@@ -524,6 +511,13 @@ mod tests {
             listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
         })
+    }
+
+    fn group(name: &str, id: usize, secret: u8, previous: Option<u8>) -> Arc<Group> {
+        let opts = crate::config::daemon_options::parse(&[name.to_string()]).unwrap();
+        let mut g = group_of(opts, secret, previous);
+        Arc::get_mut(&mut g).unwrap().id = id;
+        g
     }
 
     #[test]

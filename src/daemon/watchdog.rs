@@ -1,13 +1,15 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2,
-//! SIGXCPU at `cpu-time-limit`),
+//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR2; SIGUSR1
+//! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`),
 //! a worker stopping the process itself (maximum-requests, a changed
-//! script), restart-interval, inactivity-timeout, deadlock-timeout (fed by the GIL monitor
-//! thread started here) and request-timeout. Each timer is one function in
+//! script), a graceful stop under way, restart-interval, inactivity-timeout,
+//! deadlock-timeout (fed by the GIL monitor thread started here) and
+//! request-timeout. Each timer is one function in
 //! [`WATCHDOGS`]; a new one is one more entry. Called by `process::run`;
 //! only the GIL monitor takes the GIL (briefly, every 100 ms).
 
-use super::state::{DaemonState, SelfStop};
+use super::graceful::{self, Trigger};
+use super::state::DaemonState;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{DEADLOCK_TIMEOUT, REQUEST_TIMEOUT};
 use crate::config::daemon_options::DaemonOptions;
@@ -19,8 +21,9 @@ use std::time::Duration;
 type Watchdog = fn(&DaemonState, &DaemonOptions) -> Option<&'static str>;
 
 /// Every timer, checked in this order every 100 ms.
-const WATCHDOGS: [Watchdog; 5] = [
+const WATCHDOGS: [Watchdog; 6] = [
     self_stop,
+    drain,
     inactivity,
     deadlock,
     request_timeout,
@@ -35,20 +38,26 @@ pub fn wait_for_stop(state: &DaemonState) -> &'static str {
         if let Some(why) = WATCHDOGS.iter().find_map(|w| w(state, o)) {
             return why;
         }
-        match super::stop_signal::wait(Duration::from_millis(100)) {
-            Some(Signal::SIGXCPU) => return "cpu-time-limit reached (SIGXCPU)",
-            Some(s) => return s.as_str(),
-            None => {}
+        let why = match super::stop_signal::wait(Duration::from_millis(100)) {
+            Some(Signal::SIGXCPU) => graceful::begin(state, Trigger::CpuTimeLimit),
+            Some(Signal::SIGUSR1) => graceful::begin(state, Trigger::Signal),
+            Some(s) => Some(s.as_str()),
+            None => None,
+        };
+        if let Some(why) = why {
+            return why;
         }
     }
 }
 
 /// A worker stopped the process itself.
 fn self_stop(state: &DaemonState, _: &DaemonOptions) -> Option<&'static str> {
-    state.self_stop().map(|s| match s {
-        SelfStop::ScriptChanged => "WSGI script changed",
-        SelfStop::MaximumRequests => "maximum-requests reached",
-    })
+    state.self_stop()
+}
+
+/// A graceful stop under way ended: its requests finished, or its time is up.
+fn drain(state: &DaemonState, _: &DaemonOptions) -> Option<&'static str> {
+    graceful::watch(state)
 }
 
 /// inactivity-timeout: armed by the first request, fires when no request
@@ -88,10 +97,11 @@ fn deadlock(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
 }
 
 /// request-timeout: a request running longer than that restarts the
-/// process (the other requests get shutdown-timeout to finish).
+/// process, gracefully (the other requests get graceful-timeout, then
+/// shutdown-timeout, to finish; the late one is stale and not waited for).
 fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
     let limit = o.request_timeout?;
-    if state.request_older_than(limit.as_millis() as u64) {
+    if state.drain().is_none() && state.request_older_than(limit.as_millis() as u64) {
         log::server(
             Level::Err,
             None,
@@ -102,21 +112,18 @@ fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static st
                 limit.as_secs_f64()
             ),
         );
-        state.mark_self_restart();
-        return Some("request-timeout reached");
+        return graceful::begin(state, Trigger::RequestTimeout);
     }
     None
 }
 
-/// restart-interval: the process restarts once it has run that long, as
-/// for maximum-requests (it stops accepting, its requests get
-/// shutdown-timeout, the connections waiting on the socket go to its
-/// replacement).
+/// restart-interval: the process restarts once it has run that long,
+/// gracefully, as for maximum-requests (the connections waiting on the
+/// socket when it stops go to its replacement).
 fn restart_interval(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
     let limit = o.restart_interval?;
     if state.now_ms() >= limit.as_millis() as u64 {
-        state.mark_self_restart();
-        return Some("restart-interval reached");
+        return graceful::begin(state, Trigger::RestartInterval);
     }
     None
 }

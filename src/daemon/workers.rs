@@ -4,8 +4,10 @@
 //! [`DaemonState`]. A panic in a request is caught here (WSGIRS0417): the
 //! Apache child has already had an ERROR frame (or an aborted connection)
 //! from `server`, the request counts as finished and the thread keeps
-//! serving. Started and joined by `process::run`; workers run without the
-//! GIL (the WSGI core takes it per request).
+//! serving. While the process drains (a graceful stop) the workers go on
+//! accepting, and each checks after its request whether the drain is over
+//! (`graceful::after_request`). Started and joined by `process::run`;
+//! workers run without the GIL (the WSGI core takes it per request).
 
 use super::acceptor::Acceptor;
 use super::server;
@@ -81,5 +83,6 @@ fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
             );
         }
         state.request_finished(id);
+        super::graceful::after_request(state);
     }
 }

@@ -80,8 +80,10 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
         "http"
     }
     .to_string();
-    env.multithread = mpm::is_threaded();
-    env.multiprocess = mpm::is_forked() || mpm::max_processes() > 1;
+    // As mod_wsgi: from the MPM's limits, so `ThreadsPerChild 1` or
+    // `ServerLimit 1` (one process) say False.
+    env.multithread = mpm::is_threaded() && mpm::max_threads() != 1;
+    env.multiprocess = mpm::is_forked() && mpm::max_processes() != 1;
     env.run_once = false;
     add_mod_wsgi(&mut env, r, res);
     env

@@ -14,7 +14,7 @@ use crate::apache::conn::ClientSocketTimeout;
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
 use crate::apache::sys;
-use crate::wsgi::{Head, Host, HostError, Taken};
+use crate::wsgi::{Head, Host, HostError, Taken, latin1};
 use std::ffi::CStr;
 use std::os::fd::RawFd;
 use std::time::Duration;
@@ -136,8 +136,7 @@ impl Host for ApacheHost {
         self.r.set_status(head.status, &head.status_line);
         for (k, v) in &head.headers {
             // Validated latin-1 text: one byte per character on the wire.
-            let bytes: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
-            set_header(&mut self.r, k.as_bytes(), &bytes)?;
+            set_header(&mut self.r, &latin1(k), &latin1(v))?;
         }
         Ok(())
     }
@@ -214,6 +213,14 @@ impl Host for ApacheHost {
     }
 
     fn abort(&mut self) {
+        // What the application produced before failing goes out first, as
+        // mod_wsgi (which writes every chunk at once): the client sees the
+        // head and those bytes, then the connection closes without the
+        // response's end.
+        if self.out.is_used() && !self.gone {
+            self.out.push_flush();
+            let _ = self.pass();
+        }
         self.r.abort_connection();
     }
 

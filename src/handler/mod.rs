@@ -119,12 +119,18 @@ pub fn handler(r: Request<'_>) -> c_int {
             "mod_wsgi.script_reloading",
             if dir.script_reloading() { "1" } else { "0" },
         );
+        if dir.ignore_activity == Some(true) {
+            env.set(crate::proto::IGNORE_ACTIVITY_KEY, "1");
+        }
         return relay::handle(r, &groups.process, &groups.application, &env, dir);
     }
     if let Some(status) = check_embedded(&r) {
         return status;
     }
-    let env = cgi::collect(&r, &resolved);
+    let mut env = cgi::collect(&r, &resolved);
+    if dir.pass_apache_request == Some(true) {
+        env.request_rec = Some(r.as_ptr() as usize);
+    }
     let reload = dir.script_reloading();
     let (script, reload_mtime) = match kind {
         Kind::Script { .. } => (

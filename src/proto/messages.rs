@@ -175,7 +175,9 @@ pub struct BodyEnd<'a> {
 pub struct ResponseHead<'a> {
     /// Three-digit status, 100..=999.
     pub status: u16,
-    /// Reason phrase as given to `start_response` (≤ 4 KiB, may be empty).
+    /// The status line after its three digits, as given to `start_response`:
+    /// empty (a bare code), or a space and the reason phrase, which may be
+    /// empty (≤ 4 KiB).
     pub reason: &'a [u8],
     pub headers: PairList<'a>,
 }

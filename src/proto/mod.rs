@@ -52,3 +52,8 @@ pub use session::{Downstream, Session, Side, Upstream};
 /// `WSGIMapHEADToGET` shows the application a GET). The daemon removes it
 /// before the application sees the environ; its value is `1`.
 pub const HEADER_ONLY_KEY: &str = "mod_wsgi-rs.header_only";
+
+/// Private ENVIRON pair: the request is under `WSGIIgnoreActivity On`, so
+/// it does not reset the daemon's inactivity-timeout. The daemon removes it
+/// before the application sees the environ; its value is `1`.
+pub const IGNORE_ACTIVITY_KEY: &str = "mod_wsgi-rs.ignore_activity";

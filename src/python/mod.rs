@@ -2,13 +2,14 @@
 //! per-(thread, interpreter) thread states (`tstate`), the interpreter of each
 //! application group (`interp`), the `mod_wsgi` and `apache` modules
 //! (`modules`) with `server_metrics()` (`server_metrics`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
-//! (`logstream`), `WSGIRestrict*` (`restrict`) and WSGI script loading
-//! (`script`).
+//! (`logstream`), `WSGIRestrict*` (`restrict`), WSGI script loading
+//! (`script`) and the C heap's tuning (`heap`).
 //! Never used in the Apache parent: Python is initialised only in children
 //! (`child_init`) and, later, in daemon processes after fork.
 
 pub mod dict;
 pub mod enter;
+pub mod heap;
 pub mod init;
 pub mod interp;
 pub mod logstream;
@@ -62,13 +63,15 @@ pub fn discard(py: Python<'_>, err: PyErr) {
 }
 
 /// Applies the settings that belong to the process rather than to Python's
-/// initialisation (`WSGICaseSensitivity`, `WSGIPythonEggs`), before any
+/// initialisation (`WSGICaseSensitivity`, `WSGIPythonEggs`, the C heap's
+/// mmap threshold, see `heap`), before any
 /// request. Called by every process that runs WSGI scripts, whether or not
 /// it starts Python: each Apache child (`hooks::child_init`) and each
 /// daemon process (`daemon::bootstrap`), so that no setting is applied in
 /// one and forgotten in the other. Called before the process starts any
 /// thread. No GIL needed.
 pub fn configure_process(settings: &PythonSettings) {
+    heap::fix_mmap_threshold();
     script::set_case_sensitive(settings.case_sensitivity.unwrap_or(true));
     if let Some(eggs) = &settings.python_eggs {
         // SAFETY: child_init and the daemon's start-up run before this

@@ -20,6 +20,9 @@ pub struct EnvironData {
     pub times: Vec<(&'static str, f64)>,
     /// `mod_wsgi.*` integer keys (`mod_wsgi.thread_id`).
     pub ints: Vec<(&'static str, i64)>,
+    /// `WSGIPassApacheRequest On` in embedded mode: the address of the
+    /// request's `request_rec`, passed as the `apache.request_rec` capsule.
+    pub request_rec: Option<usize>,
 }
 
 impl EnvironData {
@@ -42,6 +45,17 @@ impl EnvironData {
     pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
         self.vars.remove(key)
     }
+}
+
+/// An unnamed capsule holding the `request_rec` address, as mod_wsgi's
+/// `PyCapsule_New(r, 0, 0)`; valid while the request runs.
+fn request_capsule(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held; the capsule only carries the address (no
+    // destructor), which is non-null as PyCapsule_New requires.
+    let raw =
+        unsafe { pyo3::ffi::PyCapsule_New(addr as *mut std::ffi::c_void, std::ptr::null(), None) };
+    // SAFETY: a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
 /// Decodes bytes as latin-1 (every byte is one code point).
@@ -125,6 +139,9 @@ pub fn build<'py>(
     }
     for (k, v) in &data.ints {
         env.set_item(PyString::intern(py, k), *v)?;
+    }
+    if let Some(addr) = data.request_rec {
+        env.set_item("apache.request_rec", request_capsule(py, addr)?)?;
     }
     Ok(env)
 }

@@ -34,6 +34,12 @@ pub struct Head {
     pub headers: Vec<(String, String)>,
 }
 
+/// A validated latin-1 header name or value as the bytes on the wire: one
+/// byte per character (`start_response` refuses characters above U+00FF).
+pub fn latin1(text: &str) -> Vec<u8> {
+    text.chars().map(|c| c as u32 as u8).collect()
+}
+
 /// Where one request's body comes from and its response goes.
 pub trait Host: Send {
     /// Reads up to `buf.len()` bytes of the request body; `Ok(0)` at the end.

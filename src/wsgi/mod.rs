@@ -41,4 +41,4 @@ fn module_attrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<file_wrapper::FileWrapper>(),
     )
 }
-pub use host::{Exchange, Head, Host, HostError, Taken};
+pub use host::{Exchange, Head, Host, HostError, Taken, latin1};

@@ -6,7 +6,7 @@
 //! All methods are called with the GIL held; host I/O releases it.
 
 use super::host::{Exchange, Head, Taken};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,9 @@ struct State {
     head: Option<Head>,
     sent: bool,
     content_length: Option<u64>,
+    /// A `Content-Length` value that is not a number: refused when the head
+    /// would go out, as mod_wsgi.
+    bad_length: Option<String>,
     written: u64,
 }
 
@@ -51,14 +54,31 @@ impl Response {
 
     /// Records (or, before anything was sent, replaces) the head.
     pub fn set_head(&self, head: Head) {
-        let content_length = head
+        let declared = head
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+            .map(|(_, v)| v.clone());
+        // As mod_wsgi's strtoff check: leading blanks and a sign allowed,
+        // nothing after the digits, not negative.
+        let parsed = declared
+            .as_deref()
+            .map(|v| v.trim_start().parse::<u64>().ok());
         let mut st = self.state();
-        st.content_length = content_length;
+        st.content_length = parsed.flatten();
+        st.bad_length = declared.filter(|_| parsed == Some(None));
         st.head = Some(head);
+    }
+
+    /// The error mod_wsgi raises at the first output when the head's
+    /// `Content-Length` is not a number.
+    fn check_length(st: &State) -> PyResult<()> {
+        match &st.bad_length {
+            Some(v) if !st.sent => Err(PyValueError::new_err(format!(
+                "invalid Content-Length header value: '{v}'"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Sends `data` (and the head first, if not yet sent). Empty data before
@@ -81,6 +101,7 @@ impl Response {
             if !st.sent && data.is_empty() && !force_head {
                 return Ok(());
             }
+            Self::check_length(&st)?;
             let head = (!st.sent).then(|| head.clone());
             st.sent = true;
             let allowed = match st.content_length {
@@ -145,7 +166,10 @@ impl Response {
         let head = {
             let st = self.state();
             match (&st.head, st.sent) {
-                (Some(h), false) => h.clone(),
+                (Some(h), false) => {
+                    Self::check_length(&st)?;
+                    h.clone()
+                }
                 _ => return Ok(false),
             }
         };

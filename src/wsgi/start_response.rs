@@ -180,11 +180,23 @@ impl StartResponse {
         headers: &Bound<'_, PyAny>,
         exc_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Write>> {
-        let exc_info = exc_info.filter(|e| !e.is_none() && e.is_truthy().unwrap_or(false));
-        match exc_info {
+        // As mod_wsgi 6: until the head has gone out, a later call replaces
+        // it, with or without exc_info; after that, exc_info is re-raised
+        // (PEP 3333) and a call without it is an error.
+        match exc_info.filter(|e| !e.is_none()) {
             Some(info) => {
+                let Ok(info) = info.cast::<PyTuple>() else {
+                    return Err(PyRuntimeError::new_err(
+                        "start_response() argument 'exc_info' must be a 3-tuple or None",
+                    ));
+                };
                 if self.response.head_sent() {
-                    // PEP 3333: headers already went out, re-raise the original error.
+                    if info.len() != 3 {
+                        return Err(PyTypeError::new_err(format!(
+                            "function takes exactly 3 arguments ({} given)",
+                            info.len()
+                        )));
+                    }
                     let value = info.get_item(1)?;
                     let tb = info.get_item(2)?;
                     let err = PyErr::from_value(value.call_method1("with_traceback", (tb,))?);
@@ -192,9 +204,9 @@ impl StartResponse {
                 }
             }
             None => {
-                if self.response.head_set() {
+                if self.response.head_sent() {
                     return Err(PyRuntimeError::new_err(
-                        "start_response() called a second time without exc_info: headers have already been set",
+                        "start_response() called more than once without exc_info",
                     ));
                 }
             }

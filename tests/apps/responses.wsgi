@@ -55,8 +55,20 @@ def application(environ, start_response):
         start_response("299", text)
         return [b"code only"]
     elif case == "/second-start-response":
-        start_response("200 OK", text)
+        write = start_response("200 OK", text)
+        write(b"first")
         start_response("201 Created", text)
+    elif case == "/second-start-response-before-output":
+        # As mod_wsgi 6: nothing went out yet, so the second call replaces the head.
+        start_response("500 First", text)
+        start_response("201 Created", text)
+        return [b"replaced"]
+    elif case == "/exc-info-not-tuple":
+        try:
+            start_response("200 OK", text, "not a tuple")
+        except RuntimeError as e:
+            start_response("200 OK", text)
+            return [str(e).encode()]
     elif case == "/exc-info-replace":
         start_response("200 OK", text + [("X-First", "1")])
         try:

@@ -280,6 +280,8 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("request-timeout={}", d.request_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
+    words.push(format!("graceful-timeout={}", d.graceful_timeout));
+    words.push(format!("eviction-timeout={}", d.eviction_timeout));
     words.push(format!("restart-interval={}", d.restart_interval));
     words.push(format!("cpu-time-limit={}", d.cpu_time_limit));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));
@@ -337,6 +339,14 @@ fn write_request_settings(out: &mut String, opts: &Options) {
     }
     if !opts.trusted_proxies.is_empty() {
         let _ = writeln!(out, "WSGITrustedProxies {}", opts.trusted_proxies.join(" "));
+    }
+    // As mod_wsgi-express: health-check URLs that do not keep an idle daemon.
+    for url in &opts.ignore_activity {
+        let _ = writeln!(
+            out,
+            "<Location {}>\nWSGIIgnoreActivity On\n</Location>",
+            q(url)
+        );
     }
     let _ = writeln!(out);
 }

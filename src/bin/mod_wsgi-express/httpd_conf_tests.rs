@@ -109,6 +109,8 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "request-timeout=60".into(),
             "inactivity-timeout=0".into(),
             "deadlock-timeout=60".into(),
+            "graceful-timeout=15".into(),
+            "eviction-timeout=0".into(),
             "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=5".into(),
@@ -213,6 +215,8 @@ fn daemon_process_and_socket_options() {
             "request-timeout=20".into(),
             "inactivity-timeout=300".into(),
             "deadlock-timeout=60".into(),
+            "graceful-timeout=15".into(),
+            "eviction-timeout=0".into(),
             "restart-interval=0".into(),
             "cpu-time-limit=0".into(),
             "shutdown-timeout=9".into(),
@@ -247,17 +251,38 @@ fn buffer_limit_and_recycling_options_are_written() {
             "131072",
             "--restart-interval",
             "600",
+            "--graceful-timeout",
+            "9",
+            "--eviction-timeout",
+            "4",
         ],
     );
     let words = daemon_words(&c);
     for w in [
         "restart-interval=600",
+        "graceful-timeout=9",
+        "eviction-timeout=4",
         "cpu-time-limit=30",
         "send-buffer-size=65536",
         "receive-buffer-size=131072",
     ] {
         assert!(words.contains(&w.to_string()), "{w} in {words:?}");
     }
+}
+
+#[test]
+fn ignore_activity_locations() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(
+        &f,
+        &["--ignore-activity", "/health", "--ignore-activity", "/ping"],
+    );
+    for url in ["/health", "/ping"] {
+        let at = line_at(&c, &format!("<Location \"{url}\">"));
+        let lines: Vec<&str> = c.lines().skip(at + 1).take(2).collect();
+        assert_eq!(lines, ["WSGIIgnoreActivity On", "</Location>"], "{c}");
+    }
+    assert!(!conf(&f, &[]).contains("WSGIIgnoreActivity"));
 }
 
 #[test]
@@ -290,6 +315,8 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--cpu-time-limit", "5"],
         &["--queue-timeout", "5"],
         &["--restart-interval", "5"],
+        &["--graceful-timeout", "5"],
+        &["--eviction-timeout", "5"],
         &["--send-buffer-size", "65536"],
         &["--receive-buffer-size", "65536"],
     ] {
@@ -311,8 +338,6 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     ] {
         assert!(f.try_options(bad).is_err(), "{bad:?}");
     }
-    let err = f.try_options(&["--graceful-timeout", "9"]).unwrap_err();
-    assert!(err.to_string().contains("does not enforce it yet"), "{err}");
     let err = f.try_options(&["--startup-timeout", "9"]).unwrap_err();
     assert!(err.to_string().contains("does not support"), "{err}");
 }

@@ -61,6 +61,11 @@ pub struct Daemon {
     pub queue_timeout: u32,
     /// `cpu-time-limit=` (0 = off): CPU seconds after which a process restarts.
     pub cpu_time_limit: u32,
+    /// `graceful-timeout=`: how long a restarting daemon process keeps serving
+    /// while its requests finish (0 = stop at once).
+    pub graceful_timeout: u32,
+    /// `eviction-timeout=`: the same for SIGUSR1 to a daemon (0 = graceful-timeout).
+    pub eviction_timeout: u32,
     /// `send-buffer-size=` / `receive-buffer-size=` of the daemon socket (0 =
     /// the system default).
     pub send_buffer_size: u32,
@@ -235,6 +240,8 @@ pub struct Options {
     pub error_override: bool,
     pub trusted_proxy_headers: Vec<String>,
     pub trusted_proxies: Vec<String>,
+    /// `--ignore-activity URL-PATH`: locations with `WSGIIgnoreActivity On`.
+    pub ignore_activity: Vec<String>,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

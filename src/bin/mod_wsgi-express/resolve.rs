@@ -392,6 +392,8 @@ fn daemon(
         cpu_time_limit: args.cpu_time_limit,
         queue_timeout: args.queue_timeout,
         restart_interval: args.restart_interval,
+        graceful_timeout: args.graceful_timeout,
+        eviction_timeout: args.eviction_timeout,
         send_buffer_size: args.send_buffer_size,
         receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args
@@ -487,6 +489,7 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         error_override: args.error_override,
         trusted_proxy_headers: args.trusted_proxy_headers.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        ignore_activity: args.ignore_activity.clone(),
         switch_interval: args.switch_interval,
         reload_on_changes: args.reload_on_changes,
         setup_only: args.setup_only,

@@ -15,8 +15,6 @@ use std::path::{Component, Path, PathBuf};
 /// Why a group of options is refused for now.
 const UNSUPPORTED_DAEMON: &str =
     "the module's WSGIDaemonProcess does not support the matching option yet";
-const NOT_ENFORCED: &str =
-    "the module's WSGIDaemonProcess accepts the matching option but does not enforce it yet";
 const SPARE: &str = "the MPM sizing is fixed (see Sizing in docs/express.md)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
@@ -38,13 +36,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "free-threading is not implemented yet",
     ),
     ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
-    ("graceful_timeout", "--graceful-timeout", NOT_ENFORCED),
-    ("eviction_timeout", "--eviction-timeout", UNSUPPORTED_DAEMON),
-    (
-        "ignore_activity",
-        "--ignore-activity",
-        "WSGIIgnoreActivity is not implemented yet",
-    ),
     (
         "interrupt_timeout",
         "--interrupt-timeout",
@@ -111,6 +102,8 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("cpu_time_limit", "--cpu-time-limit"),
     ("queue_timeout", "--queue-timeout"),
     ("restart_interval", "--restart-interval"),
+    ("graceful_timeout", "--graceful-timeout"),
+    ("eviction_timeout", "--eviction-timeout"),
     ("send_buffer_size", "--send-buffer-size"),
     ("receive_buffer_size", "--receive-buffer-size"),
 ];

@@ -585,7 +585,7 @@ impl<H: RelayHost> Link<'_, H> {
             return Step::Done(self.fail(sys::HTTP_BAD_GATEWAY, &text));
         }
         // As mod_wsgi: "200 Error" is its old way to ask for Apache's 500 page.
-        if status == 200 && h.reason == b"Error" {
+        if status == 200 && h.reason == b" Error" {
             return Step::Discard(Then::Status(sys::HTTP_INTERNAL_SERVER_ERROR as c_int));
         }
         // As mod_wsgi (and CGI): status 200 with a local Location is an internal

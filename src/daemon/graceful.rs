@@ -1,0 +1,245 @@
+//! The graceful stop of a daemon process, as mod_wsgi 6 does it: when the
+//! process must restart for maximum-requests, restart-interval,
+//! cpu-time-limit (SIGXCPU), request-timeout or SIGUSR1, and requests that
+//! are not stale (see `DaemonState::non_stale_requests`) are running, it
+//! keeps serving, still accepting new requests, until none is running
+//! (each worker checks after its request, the main thread every 100 ms),
+//! then stops at once; after `graceful-timeout` (for a SIGUSR1 with
+//! `eviction-timeout` set, that instead) it stops anyway, and the requests
+//! still running get `shutdown-timeout`. Idle, or with a zero timeout, it
+//! stops at once. Every such stop is the process's own (the replacement
+//! takes what waits on the socket). The drain itself is kept in
+//! [`DaemonState`]; this file decides and logs. Called by `watchdog` (the
+//! timers and signals), `state` (maximum-requests) and `workers`.
+
+use super::state::{DaemonState, DrainStart};
+use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{GRACEFUL_STOP, GRACEFUL_TIMEOUT_EXPIRED};
+use std::time::Duration;
+
+/// What makes a daemon process stop gracefully.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    MaximumRequests,
+    RestartInterval,
+    CpuTimeLimit,
+    RequestTimeout,
+    /// SIGUSR1 sent to the daemon process.
+    Signal,
+}
+
+impl Trigger {
+    /// The reason a stop for this trigger gives (it ends WSGIRS0412's line).
+    fn reason(self, eviction: bool) -> &'static str {
+        match self {
+            Trigger::MaximumRequests => "maximum-requests reached",
+            Trigger::RestartInterval => "restart-interval reached",
+            Trigger::CpuTimeLimit => "cpu-time-limit reached (SIGXCPU)",
+            Trigger::RequestTimeout => "request-timeout reached",
+            Trigger::Signal if eviction => "SIGUSR1 (process eviction)",
+            Trigger::Signal => "SIGUSR1",
+        }
+    }
+
+    /// How long the drain may last, which option says so, and whether it
+    /// is a process eviction.
+    fn limit(self, state: &DaemonState) -> (Duration, &'static str, bool) {
+        let g = &state.group.opts.graceful;
+        match self {
+            Trigger::Signal => match g.on_signal() {
+                (d, true) => (d, "eviction-timeout", true),
+                (d, false) => (d, "graceful-timeout", false),
+            },
+            _ => (g.timeout, "graceful-timeout", false),
+        }
+    }
+}
+
+/// The process must restart for `trigger`: begins the drain when
+/// non-stale requests are running (logged, WSGIRS0470) and returns None,
+/// or returns the reason to stop now (the stop is marked as the process's
+/// own). None too when a drain or a stop is already under way.
+pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
+    let (limit, option, eviction) = trigger.limit(state);
+    match state.begin_drain(trigger, limit) {
+        DrainStart::StopNow => {
+            state.mark_self_restart();
+            Some(trigger.reason(eviction))
+        }
+        DrainStart::Began(active) => {
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "{GRACEFUL_STOP} daemon process {} of group '{}': {}; graceful stop: it keeps \
+                     serving until its {active} request(s) in flight finish, for up to \
+                     {option}={:.1}s",
+                    std::process::id(),
+                    state.group.opts.name,
+                    trigger.reason(eviction),
+                    limit.as_secs_f64()
+                ),
+            );
+            None
+        }
+        DrainStart::AlreadyStopping => None,
+    }
+}
+
+/// After each request, as mod_wsgi's workers: a draining process with no
+/// non-stale request left stops now.
+pub fn after_request(state: &DaemonState) {
+    if state.drain().is_some() && state.non_stale_requests() == 0 {
+        state.stop_self(drained(state));
+    }
+}
+
+const DRAINED: &str = "graceful stop: requests in flight finished";
+const STALE_LEFT: &str = "graceful stop: only stale requests left";
+
+/// Why a drain with no non-stale request left ends.
+fn drained(state: &DaemonState) -> &'static str {
+    if state.in_flight() > 0 {
+        STALE_LEFT
+    } else {
+        DRAINED
+    }
+}
+
+/// The watchdog of a drain under way (checked every 100 ms): stops the
+/// process once no non-stale request runs (a request may have turned
+/// stale), or when the drain's time is up (WSGIRS0471).
+pub fn watch(state: &DaemonState) -> Option<&'static str> {
+    let drain = state.drain()?;
+    let active = state.non_stale_requests();
+    if active == 0 {
+        state.mark_self_restart();
+        return Some(drained(state));
+    }
+    if state.now_ms() < drain.until_ms {
+        return None;
+    }
+    let (limit, option, _) = drain.trigger.limit(state);
+    let o = &state.group.opts;
+    log::server(
+        Level::Warning,
+        None,
+        &format!(
+            "{GRACEFUL_TIMEOUT_EXPIRED} daemon process {} of group '{}': {option}={:.1}s \
+             expired with {active} request(s) still running; stopping, they get \
+             shutdown-timeout={:.1}s to finish",
+            std::process::id(),
+            o.name,
+            limit.as_secs_f64(),
+            o.shutdown_timeout.as_secs_f64()
+        ),
+    );
+    state.mark_self_restart();
+    Some(if option == "eviction-timeout" {
+        "graceful stop: eviction-timeout expired"
+    } else {
+        "graceful stop: graceful-timeout expired"
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The drain's decisions, without the logging paths (unit tests cannot
+    //! link Apache's log functions): tests/daemon_graceful.rs runs the rest.
+    use super::*;
+    use crate::config::daemon_options::parse;
+    use crate::daemon::supervisor::tests::group_of;
+    use std::sync::Arc;
+
+    fn state(options: &[&str]) -> Arc<DaemonState> {
+        let args: Vec<String> = std::iter::once("g")
+            .chain(options.iter().copied())
+            .map(str::to_string)
+            .collect();
+        let group = group_of(parse(&args).unwrap(), 1, None);
+        DaemonState::new(&group, Arc::default())
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn idle_or_zero_timeout_stops_at_once() {
+        let s = state(&["threads=2"]);
+        assert_eq!(
+            s.begin_drain(Trigger::RestartInterval, secs(15)),
+            DrainStart::StopNow
+        );
+        s.request_started(0);
+        assert_eq!(
+            s.begin_drain(Trigger::Signal, Duration::ZERO),
+            DrainStart::StopNow
+        );
+        assert!(s.drain().is_none());
+    }
+
+    #[test]
+    fn a_busy_process_drains_once_and_keeps_serving() {
+        let s = state(&["threads=3"]);
+        s.request_started(0);
+        s.request_started(2);
+        assert_eq!(
+            s.begin_drain(Trigger::CpuTimeLimit, secs(15)),
+            DrainStart::Began(2)
+        );
+        // Only the first trigger counts.
+        assert_eq!(
+            s.begin_drain(Trigger::Signal, secs(1)),
+            DrainStart::AlreadyStopping
+        );
+        let d = s.drain().unwrap();
+        assert_eq!(d.trigger, Trigger::CpuTimeLimit);
+        assert!(d.until_ms >= s.now_ms() + 14_000);
+        // Requests still run: the workers' check does not stop it.
+        after_request(&s);
+        assert!(!s.is_stopping());
+    }
+
+    #[test]
+    fn stale_requests_are_not_counted() {
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        s.request_started(1);
+        assert_eq!(s.non_stale_requests(), 2);
+        assert_eq!(
+            s.begin_drain(Trigger::MaximumRequests, secs(15)),
+            DrainStart::Began(2)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(s.non_stale_requests(), 0);
+        // The workers' check stops it: nothing left worth waiting for.
+        after_request(&s);
+        assert!(s.is_stopping() && s.is_self_restart());
+        assert_eq!(s.self_stop(), Some(STALE_LEFT));
+        // Without request-timeout no request is ever stale.
+        let s = state(&["threads=1"]);
+        s.request_started(0);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(s.non_stale_requests(), 1);
+    }
+
+    #[test]
+    fn sigusr1_takes_eviction_timeout_when_set() {
+        let s = state(&["graceful-timeout=7", "eviction-timeout=3"]);
+        assert_eq!(
+            Trigger::Signal.limit(&s),
+            (secs(3), "eviction-timeout", true)
+        );
+        assert_eq!(
+            Trigger::MaximumRequests.limit(&s),
+            (secs(7), "graceful-timeout", false)
+        );
+        assert_eq!(Trigger::Signal.reason(true), "SIGUSR1 (process eviction)");
+        let s = state(&["graceful-timeout=7"]);
+        assert_eq!(
+            Trigger::Signal.limit(&s),
+            (secs(7), "graceful-timeout", false)
+        );
+    }
+}
