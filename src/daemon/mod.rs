@@ -19,6 +19,7 @@ pub mod error;
 mod host;
 mod limits;
 pub mod process;
+mod request_timer;
 pub mod server;
 pub mod socket;
 pub mod state;

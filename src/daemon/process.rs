@@ -139,6 +139,7 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         )
     });
     let monitor = watchdog::start_gil_monitor(state);
+    super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
     log_stopping(group, why);

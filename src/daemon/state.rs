@@ -9,6 +9,7 @@
 //! (`server::serve`). Lock-free atomics, plus one mutex never held with the
 //! GIL; no method takes the GIL.
 
+use super::request_timer::RequestTimers;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
@@ -49,6 +50,9 @@ pub struct DaemonState {
     /// Start time (ms, 0 = idle) of each worker's current request, for
     /// request-timeout.
     started_ms: Vec<AtomicU64>,
+    /// Per-thread request-timeout/interrupt-timeout records and the
+    /// startup-timeout deadline.
+    pub timers: RequestTimers,
     /// When the GIL monitor last took the GIL (ms), for deadlock-timeout.
     gil_seen_ms: AtomicU64,
     /// Asks the GIL monitor thread to end.
@@ -72,6 +76,7 @@ impl DaemonState {
             last_activity_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             started_ms: (0..group.opts.threads).map(|_| AtomicU64::new(0)).collect(),
+            timers: RequestTimers::new(group.opts.threads),
             gil_seen_ms: AtomicU64::new(0),
             monitor_stop: AtomicBool::new(false),
             scripts: Mutex::new(Vec::new()),
@@ -124,9 +129,17 @@ impl DaemonState {
         }
     }
 
+    /// When worker `worker`'s request started (ms; 0: idle).
+    pub fn started_ms(&self, worker: u32) -> u64 {
+        self.started_ms
+            .get(worker as usize)
+            .map_or(0, |s| s.load(Ordering::SeqCst))
+    }
+
     /// A worker's request ended (whatever way); restarts the process at
     /// maximum-requests.
     pub fn request_finished(&self, worker: u32) {
+        self.timers.set_group(worker, None);
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(0, Ordering::SeqCst);
         }
@@ -150,15 +163,6 @@ impl DaemonState {
     /// When a request last began or ended (0: never).
     pub fn last_activity_ms(&self) -> u64 {
         self.last_activity_ms.load(Ordering::SeqCst)
-    }
-
-    /// Whether some worker's request started at least `limit_ms` ago.
-    pub fn request_older_than(&self, limit_ms: u64) -> bool {
-        let now = self.now_ms();
-        self.started_ms.iter().any(|s| {
-            let t = s.load(Ordering::SeqCst);
-            t > 0 && now.saturating_sub(t) >= limit_ms
-        })
     }
 
     /// The GIL monitor took the GIL just now.

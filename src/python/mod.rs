@@ -11,11 +11,13 @@ pub mod dict;
 pub mod enter;
 pub mod init;
 pub mod interp;
+pub mod interrupt;
 pub mod logstream;
 pub mod modules;
 pub mod preload;
 pub mod restrict;
 pub mod script;
+pub mod stacks;
 pub mod tstate;
 
 use crate::config::python::PythonSettings;

@@ -69,6 +69,7 @@ pub fn install(
     m.add("maximum_processes", info.maximum_processes)?;
     m.add("threads_per_process", info.threads_per_process)?;
     module_attrs(&m)?;
+    super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
     sys_modules.set_item("mod_wsgi", &m)?;
 
