@@ -37,18 +37,12 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "--free-threading",
         "free-threading is not implemented yet",
     ),
-    ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
     ("graceful_timeout", "--graceful-timeout", NOT_ENFORCED),
     ("eviction_timeout", "--eviction-timeout", UNSUPPORTED_DAEMON),
     (
         "ignore_activity",
         "--ignore-activity",
         "WSGIIgnoreActivity is not implemented yet",
-    ),
-    (
-        "interrupt_timeout",
-        "--interrupt-timeout",
-        UNSUPPORTED_DAEMON,
     ),
     (
         "response_flush_delay",
@@ -101,6 +95,8 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("maximum_requests", "--maximum-requests"),
     ("shutdown_timeout", "--shutdown-timeout"),
     ("request_timeout", "--request-timeout"),
+    ("interrupt_timeout", "--interrupt-timeout"),
+    ("startup_timeout", "--startup-timeout"),
     ("inactivity_timeout", "--inactivity-timeout"),
     ("deadlock_timeout", "--deadlock-timeout"),
     ("connect_timeout", "--connect-timeout"),
