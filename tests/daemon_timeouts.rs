@@ -275,3 +275,34 @@ fn deadlock_timeout_logs_the_stacks_without_the_gil() {
     assert!(log.contains("in holding_the_gil"), "{log}");
     assert!(log.contains(", request running for"), "{log}");
 }
+
+/// startup-timeout also bounds the group's `WSGIImportScript` preload,
+/// the first load attempt of a daemon: a preload that hangs ends the
+/// process after the stacks and WSGIRS0468 are logged, and it is replaced.
+#[test]
+fn startup_timeout_bounds_a_hanging_preload() {
+    ours_only!("WSGIRS log ids");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let hang = b.write_app(
+        "hang.py",
+        "import time\n\ndef hanging_preload():\n    time.sleep(60)\n\nhanging_preload()\n",
+    );
+    let apache = b
+        .log_level("warn wsgi:info")
+        .server("WSGIDaemonProcess t processes=1 threads=1 startup-timeout=2 shutdown-timeout=1")
+        .server(format!(
+            "WSGIImportScript \"{}\" process-group=t application-group=%{{GLOBAL}}",
+            hang.display()
+        ))
+        .start();
+    let t = Instant::now();
+    let mut log = apache.error_log();
+    while log.matches("[WSGIRS0468]").count() < 2 && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+        log = apache.error_log();
+    }
+    // Two attempts in 20 s: each ended about 2 s after it began.
+    assert!(log.matches("[WSGIRS0468]").count() >= 2, "{log}");
+    assert!(log.contains("in hanging_preload"), "{log}");
+    assert!(!log.contains("[WSGIRS0411]"), "never ready:\n{log}");
+}

@@ -279,3 +279,54 @@ fn raise(state: &DaemonState, (w, ident, group): Job) {
         );
     }
 }
+
+/// Held while the group's `WSGIImportScript` scripts run, before any
+/// request (the watchdogs are not running yet): with startup-timeout set,
+/// a watcher ends the process if they have not finished by then (stacks
+/// and WSGIRS0468 logged first), and the supervisor starts a new one.
+pub struct PreloadGuard(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for PreloadGuard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Starts startup-timeout's watch over the preload (None when not set).
+pub fn guard_preload(state: &Arc<DaemonState>) -> Option<PreloadGuard> {
+    let limit = state.group.opts.startup_timeout?;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (st, seen) = (state.clone(), done.clone());
+    let deadline = std::time::Instant::now() + limit;
+    std::thread::Builder::new()
+        .name("wsgi-startup".into())
+        .spawn(move || {
+            while std::time::Instant::now() < deadline {
+                if seen.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if seen.load(Ordering::SeqCst) {
+                return;
+            }
+            log_stacks(&st, None, "startup-timeout, before restarting");
+            log::server(
+                Level::Err,
+                None,
+                &format!(
+                    "{} daemon process {} of group '{}': its WSGIImportScript scripts have not \
+                     finished within startup-timeout={:.1}s; restarting the process",
+                    crate::apache::log_ids::STARTUP_TIMEOUT,
+                    std::process::id(),
+                    st.group.opts.name,
+                    limit.as_secs_f64()
+                ),
+            );
+            // SAFETY: the main thread is stuck in Python; leave without
+            // Apache's exit handlers, as a crashed daemon would.
+            unsafe { libc::_exit(1) }
+        })
+        .ok()?;
+    Some(PreloadGuard(done))
+}
