@@ -136,6 +136,22 @@ fn interrupt_timeout_raises_request_timeout_in_the_stuck_thread() {
     let r = apache.get("/app/class");
     assert_eq!(r.text(), "mod_wsgi.RequestTimeout True False");
     let first = pid(&apache);
+    // Load on the other thread meanwhile: a bounded loop of short requests,
+    // none of which may be interrupted or see another process.
+    let client = apache.client();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let halt = stop.clone();
+    let load = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            if halt.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let r = client.get("/app/slices?seconds=0.2");
+            seen.push(r.status);
+        }
+        seen
+    });
     let t = Instant::now();
     let r = apache.get("/app/slices?seconds=30");
     assert_eq!(r.status, 504, "{r:?}\n{}", apache.error_log());
@@ -143,6 +159,12 @@ fn interrupt_timeout_raises_request_timeout_in_the_stuck_thread() {
         t.elapsed() < Duration::from_secs(10),
         "took {:?}",
         t.elapsed()
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = load.join().unwrap();
+    assert!(
+        seen.len() >= 3 && seen.iter().all(|s| *s == 200),
+        "{seen:?}"
     );
     assert_eq!(pid(&apache), first, "the process survives");
     let log = apache.error_log();

@@ -168,7 +168,7 @@ pub fn check(state: &DaemonState) -> Option<(LogId, String, u32)> {
                 crate::apache::log_ids::REQUEST_TIMEOUT,
                 format!(
                     "worker thread {w}'s request has run longer than request-timeout={:.1}s \
-                     (x(1+ln {}) threads = {:.1}s); restarting the process",
+                     x (1 + ln {} threads) = {:.1}s; restarting the process",
                     limit.as_secs_f64(),
                     o.threads,
                     fire as f64 / 1000.0
@@ -180,7 +180,7 @@ pub fn check(state: &DaemonState) -> Option<(LogId, String, u32)> {
         let raised = slot.raised_ms.load(Ordering::SeqCst);
         if raised < started {
             slot.raised_ms.store(now, Ordering::SeqCst);
-            interrupt_thread(state, w, now.saturating_sub(started));
+            interrupt_thread(state, w, now.saturating_sub(started), fire);
             return None;
         }
         if now.saturating_sub(raised) > grace.as_millis() as u64 {
@@ -221,7 +221,7 @@ pub fn start_interrupter(state: &Arc<DaemonState>) {
 }
 
 /// Hands the raise of RequestTimeout in worker `w` to the interrupting thread.
-fn interrupt_thread(state: &DaemonState, w: u32, ran_ms: u64) {
+fn interrupt_thread(state: &DaemonState, w: u32, ran_ms: u64, fire_ms: u64) {
     let slot = &state.timers.slots[w as usize];
     let group = slot.group.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let o = &state.group.opts;
@@ -230,12 +230,14 @@ fn interrupt_thread(state: &DaemonState, w: u32, ran_ms: u64) {
         None,
         &format!(
             "{REQUEST_INTERRUPTING} daemon process {} of group '{}': worker thread {w}'s request has \
-             run {:.1}s, past request-timeout={:.1}s; raising mod_wsgi.RequestTimeout in it \
-             (interrupt-timeout={:.1}s to unwind)",
+             run {:.1}s, past request-timeout={:.1}s x (1 + ln {} threads) = {:.1}s; raising \
+             mod_wsgi.RequestTimeout in it (interrupt-timeout={:.1}s to unwind)",
             std::process::id(),
             o.name,
             ran_ms as f64 / 1000.0,
             o.request_timeout.unwrap_or_default().as_secs_f64(),
+            o.threads,
+            fire_ms as f64 / 1000.0,
             o.interrupt_timeout.unwrap_or_default().as_secs_f64()
         ),
     );
