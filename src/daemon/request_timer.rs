@@ -151,8 +151,9 @@ fn log_dump(state: &DaemonState, why: &str, lines: &[String]) {
 }
 
 /// request-timeout's watchdog: None while every thread is within its
-/// threshold (or was just interrupted); else logs the stacks and says why
-/// the process restarts (`code` and text for the log line).
+/// threshold (or has just had RequestTimeout raised in it); else why the
+/// process restarts (log id, text) and the stuck worker, for the caller to
+/// log after the stacks.
 pub fn check(state: &DaemonState) -> Option<(LogId, String, u32)> {
     let o = &state.group.opts;
     let limit = o.request_timeout?;
