@@ -188,6 +188,18 @@ pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A request waited longer than `queue-timeout` for a daemon worker (504,
 /// the application did not run).
 pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
+/// request-timeout passed in a thread with interrupt-timeout set:
+/// `mod_wsgi.RequestTimeout` is raised in it.
+pub const REQUEST_INTERRUPTING: LogId = LogId("WSGIRS0465");
+/// The Python stacks of every thread, logged by a daemon timer before it
+/// interrupts or restarts anything (the frame lines follow).
+pub const STACK_DUMP: LogId = LogId("WSGIRS0466");
+/// `mod_wsgi.RequestTimeout` unwound a request (504, or a truncated response).
+pub const REQUEST_INTERRUPTED: LogId = LogId("WSGIRS0467");
+/// No WSGI script loaded within `startup-timeout` of the first request.
+pub const STARTUP_TIMEOUT: LogId = LogId("WSGIRS0468");
+/// A thread did not unwind within `interrupt-timeout` of its RequestTimeout.
+pub const INTERRUPT_TIMEOUT: LogId = LogId("WSGIRS0469");
 /// A daemon process begins a graceful stop: it keeps serving while its
 /// requests in flight finish, for up to graceful- or eviction-timeout.
 pub const GRACEFUL_STOP: LogId = LogId("WSGIRS0470");

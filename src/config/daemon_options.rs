@@ -54,8 +54,15 @@ pub struct DaemonOptions {
     pub maximum_requests: u64,
     /// Restart after this long without a running request (armed by the first request).
     pub inactivity_timeout: Option<Duration>,
-    /// Restart the process when a request runs longer than this.
+    /// request-timeout: a thread whose request runs longer than this (scaled
+    /// by the thread count, `request_timer`) is interrupted or restarts the process.
     pub request_timeout: Option<Duration>,
+    /// interrupt-timeout: raise `mod_wsgi.RequestTimeout` in a timed-out
+    /// thread and give it this long to unwind before restarting.
+    pub interrupt_timeout: Option<Duration>,
+    /// startup-timeout: restart when the WSGI script has not loaded this
+    /// long after the first request began loading it.
+    pub startup_timeout: Option<Duration>,
     /// `restart-interval`: the process restarts after this long.
     pub restart_interval: Option<Duration>,
     /// `queue-timeout`: a request that waited longer than this for a
@@ -115,6 +122,8 @@ impl DaemonOptions {
             maximum_requests: 0,
             inactivity_timeout: None,
             request_timeout: None,
+            interrupt_timeout: None,
+            startup_timeout: None,
             queue_timeout: None,
             restart_interval: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
@@ -224,6 +233,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of seconds >= 0 (0: off)",
     ),
     (
+        "interrupt-timeout",
+        interrupt_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
+        "startup-timeout",
+        startup_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
         "queue-timeout",
         queue_timeout,
         "a number of seconds >= 0 (0: off)",
@@ -293,8 +312,6 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
     "chroot",
-    "interrupt-timeout",
-    "startup-timeout",
     "response-buffer-size",
     "response-flush-delay",
 ];
@@ -622,6 +639,16 @@ fn deadlock_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueErr
 fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.request_timeout = (!d.is_zero()).then_some(d);
+    Ok(())
+}
+
+fn interrupt_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    o.interrupt_timeout = Some(seconds(v)?).filter(|d| !d.is_zero());
+    Ok(())
+}
+
+fn startup_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    o.startup_timeout = Some(seconds(v)?).filter(|d| !d.is_zero());
     Ok(())
 }
 

@@ -387,6 +387,10 @@ impl Finisher {
                 },
                 trailers: PairList::EMPTY,
             }),
+            request::Ended::Responded(Outcome::TimedOut) => Message::Error(ErrorReport {
+                kind: ErrorKind::RequestTimeout,
+                message: b"request-timeout: mod_wsgi.RequestTimeout interrupted the application",
+            }),
             _ => Message::Error(ErrorReport {
                 kind: ErrorKind::AppException,
                 message: b"the WSGI application failed; see the daemon's log",

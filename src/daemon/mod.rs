@@ -21,6 +21,7 @@ pub mod graceful;
 mod host;
 mod limits;
 pub mod process;
+mod request_timer;
 pub mod server;
 pub mod socket;
 pub mod state;

@@ -95,6 +95,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
     // any request is accepted, as mod_wsgi.
     if let Some(main) = log::main_server() {
+        // startup-timeout covers a preload that hangs.
+        let _watch = super::request_timer::guard_preload(&state);
         crate::python::preload::run_group(main, &o.name);
     }
     log::server(
@@ -139,6 +141,7 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         )
     });
     let monitor = watchdog::start_gil_monitor(state);
+    super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
     log_stopping(group, why);

@@ -126,6 +126,12 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         out,
     });
     let timing = (queue_start_us, accepted_us);
+    // For request-timeout's interrupt (the interpreter to raise in) and
+    // startup-timeout (armed by the first request that may load the script).
+    state.timers.set_group(worker_id, Some(&app_group));
+    state
+        .timers
+        .arm_startup(state.now_ms(), group.opts.startup_timeout);
     run(&script, &app_group, &env, Finisher::new(host), timing);
 }
 

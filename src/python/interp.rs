@@ -111,6 +111,21 @@ pub fn for_group(group: &str) -> Result<&'static Interp, InterpError> {
     Ok(leaked)
 }
 
+/// The interpreter of `group` if it exists already (never creates one).
+pub fn existing(group: &str) -> Option<&'static Interp> {
+    if group.is_empty() {
+        return main();
+    }
+    let subs = SUBS.lock().unwrap_or_else(|e| e.into_inner());
+    subs.iter().find(|i| i.group == group).copied()
+}
+
+/// Every interpreter of this process, the main one first.
+pub fn all() -> Vec<&'static Interp> {
+    let subs = SUBS.lock().unwrap_or_else(|e| e.into_inner());
+    main().into_iter().chain(subs.iter().copied()).collect()
+}
+
 fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let _entered = tstate::enter(main);
     // SAFETY: this thread holds the GIL with its main-interpreter state current.

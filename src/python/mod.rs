@@ -12,12 +12,14 @@ pub mod enter;
 pub mod heap;
 pub mod init;
 pub mod interp;
+pub mod interrupt;
 pub mod logstream;
 pub mod modules;
 pub mod preload;
 pub mod restrict;
 pub mod script;
 pub mod server_metrics;
+pub mod stacks;
 pub mod tstate;
 
 use crate::config::python::PythonSettings;

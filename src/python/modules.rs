@@ -77,6 +77,7 @@ pub fn install(
     super::server_metrics::allow(info.server_metrics);
     m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
     module_attrs(&m)?;
+    super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
     sys_modules.set_item("mod_wsgi", &m)?;
 

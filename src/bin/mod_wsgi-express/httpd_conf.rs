@@ -278,7 +278,9 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("socket-timeout={}", d.socket_timeout));
     words.push(format!("connect-timeout={}", d.connect_timeout));
     words.push(format!("request-timeout={}", d.request_timeout));
+    words.push(format!("interrupt-timeout={}", d.interrupt_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
+    words.push(format!("startup-timeout={}", d.startup_timeout));
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
     words.push(format!("graceful-timeout={}", d.graceful_timeout));
     words.push(format!("eviction-timeout={}", d.eviction_timeout));

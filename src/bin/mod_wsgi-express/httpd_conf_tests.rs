@@ -107,7 +107,9 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "socket-timeout=60".into(),
             "connect-timeout=15".into(),
             "request-timeout=60".into(),
+            "interrupt-timeout=0".into(),
             "inactivity-timeout=0".into(),
+            "startup-timeout=15".into(),
             "deadlock-timeout=60".into(),
             "graceful-timeout=15".into(),
             "eviction-timeout=0".into(),
@@ -188,6 +190,10 @@ fn daemon_process_and_socket_options() {
             "20",
             "--inactivity-timeout",
             "300",
+            "--interrupt-timeout",
+            "4",
+            "--startup-timeout",
+            "30",
             "--response-socket-timeout",
             "7",
             "--socket-prefix",
@@ -213,7 +219,9 @@ fn daemon_process_and_socket_options() {
             "socket-timeout=30".into(),
             "connect-timeout=5".into(),
             "request-timeout=20".into(),
+            "interrupt-timeout=4".into(),
             "inactivity-timeout=300".into(),
+            "startup-timeout=30".into(),
             "deadlock-timeout=60".into(),
             "graceful-timeout=15".into(),
             "eviction-timeout=0".into(),
@@ -338,7 +346,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     ] {
         assert!(f.try_options(bad).is_err(), "{bad:?}");
     }
-    let err = f.try_options(&["--startup-timeout", "9"]).unwrap_err();
+    let err = f.try_options(&["--response-flush-delay", "9"]).unwrap_err();
     assert!(err.to_string().contains("does not support"), "{err}");
 }
 

@@ -43,8 +43,15 @@ pub struct Daemon {
     pub socket_timeout: u32,
     pub connect_timeout: u32,
     pub shutdown_timeout: u32,
-    /// `request-timeout=` (0 = off): a request running that long restarts the process.
+    /// `request-timeout=` (0 = off): per thread, scaled by `1 + ln(threads)`
+    /// as mod_wsgi 6; interrupts the thread (interrupt-timeout) or restarts the process.
     pub request_timeout: u32,
+    /// `interrupt-timeout=` (0 = off): seconds a thread interrupted by
+    /// `mod_wsgi.RequestTimeout` has to unwind before the process restarts.
+    pub interrupt_timeout: u32,
+    /// `startup-timeout=` (0 = off): seconds the first request may wait for
+    /// the WSGI script to load before the process restarts.
+    pub startup_timeout: u32,
     /// `inactivity-timeout=` (0 = off): a process idle that long restarts.
     pub inactivity_timeout: u32,
     /// `deadlock-timeout=`: a process whose GIL is held that long restarts.

@@ -385,6 +385,8 @@ fn daemon(
         connect_timeout: args.connect_timeout,
         shutdown_timeout: args.shutdown_timeout,
         request_timeout: args.request_timeout,
+        interrupt_timeout: args.interrupt_timeout,
+        startup_timeout: args.startup_timeout,
         inactivity_timeout: args.inactivity_timeout,
         deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,

@@ -35,12 +35,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "--free-threading",
         "free-threading is not implemented yet",
     ),
-    ("startup_timeout", "--startup-timeout", UNSUPPORTED_DAEMON),
-    (
-        "interrupt_timeout",
-        "--interrupt-timeout",
-        UNSUPPORTED_DAEMON,
-    ),
     (
         "response_flush_delay",
         "--response-flush-delay",
@@ -92,6 +86,8 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("maximum_requests", "--maximum-requests"),
     ("shutdown_timeout", "--shutdown-timeout"),
     ("request_timeout", "--request-timeout"),
+    ("interrupt_timeout", "--interrupt-timeout"),
+    ("startup_timeout", "--startup-timeout"),
     ("inactivity_timeout", "--inactivity-timeout"),
     ("deadlock_timeout", "--deadlock-timeout"),
     ("connect_timeout", "--connect-timeout"),
