@@ -6,6 +6,7 @@
 //! configuration is read; never touches Python.
 
 use super::daemon_limits::{self as lim, Limits};
+use super::daemon_relay::{self as relay, ResponseRelay};
 use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
 use std::time::Duration;
@@ -64,6 +65,8 @@ pub struct DaemonOptions {
     pub deadlock_timeout: Option<Duration>,
     /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
     pub limits: Limits,
+    /// `response-flush-delay` and `response-buffer-size`.
+    pub relay: ResponseRelay,
     /// Options accepted for compatibility but not enforced yet (logged at start-up).
     pub not_enforced: Vec<String>,
 }
@@ -116,6 +119,7 @@ impl DaemonOptions {
             restart_interval: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
             limits: Limits::default(),
+            relay: ResponseRelay::default(),
             not_enforced: Vec::new(),
         }
     }
@@ -197,6 +201,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "response-socket-timeout",
         response_socket_timeout,
         "a number of seconds >= 0 (0: socket-timeout)",
+    ),
+    (
+        "response-buffer-size",
+        relay::response_buffer_size,
+        "a number of bytes >= 65536, or 0 for the default",
+    ),
+    (
+        "response-flush-delay",
+        relay::response_flush_delay,
+        "a number of milliseconds >= 0",
     ),
     ("listen-backlog", listen_backlog, "a number >= 1"),
     (
@@ -281,8 +295,6 @@ const UNSUPPORTED: &[&str] = &[
     "interrupt-timeout",
     "startup-timeout",
     "eviction-timeout",
-    "response-buffer-size",
-    "response-flush-delay",
     "server-metrics",
 ];
 

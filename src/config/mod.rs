@@ -11,6 +11,7 @@ pub mod compat;
 pub mod daemon;
 pub mod daemon_limits;
 pub mod daemon_options;
+pub mod daemon_relay;
 pub mod directives;
 pub mod error;
 pub mod expand;
