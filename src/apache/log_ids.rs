@@ -190,6 +190,9 @@ pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A request waited longer than `queue-timeout` for a daemon worker (504,
 /// the application did not run).
 pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
+/// A daemon accepted a request whose Apache child had already given up on
+/// it (shut its end: 504, 503 or cancelled): the application did not run.
+pub const REQUEST_ABANDONED: LogId = LogId("WSGIRS0475");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

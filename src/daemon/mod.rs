@@ -6,13 +6,14 @@
 //! threads; `watchdog`: the timers that stop it; `stop_signal`: the
 //! handled, never blocked, stop signals) and one connection in a
 //! daemon worker (`server`; `host`, the [`crate::wsgi::Host`] that speaks
-//! WSGP). `socket` owns the listening UNIX socket, `acceptor` the accept
+//! WSGP; `abandoned`, the check that the Apache child still waits for it). `socket` owns the listening UNIX socket, `acceptor` the accept
 //! turn. The configuration is in `crate::config::daemon`; the Apache-child
 //! side of a request is `crate::handler::relay`.
 //!
 //! The Apache parent never touches Python, starts no thread and holds no
 //! lock across a fork; Python exists only in forked daemon processes.
 
+mod abandoned;
 mod acceptor;
 mod bootstrap;
 pub mod error;

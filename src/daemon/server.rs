@@ -108,6 +108,10 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         }
         out.clear();
     }
+    // A request the Apache child already answered (504, 503) runs nothing.
+    if super::abandoned::before_start(reader.get_ref().get_ref(), group, env.get("REQUEST_URI")) {
+        return;
+    }
     let host = Box::new(DaemonHost {
         reader,
         session,
