@@ -242,6 +242,10 @@ fn daemon_options_reach_the_daemon_processes() {
                 "65536",
                 "--receive-buffer-size",
                 "65536",
+                "--response-buffer-size",
+                "1048576",
+                "--response-flush-delay",
+                "20",
                 "--socket-prefix",
                 &sockets,
             ],
@@ -289,6 +293,8 @@ fn daemon_options_reach_the_daemon_processes() {
         ("cpu-time-limit", "600"),
         ("send-buffer-size", "65536"),
         ("receive-buffer-size", "65536"),
+        ("response-buffer-size", "1048576"),
+        ("response-flush-delay", "20"),
     ] {
         assert!(
             daemon_words(&conf).contains(&(key.into(), value.into())),
