@@ -5,6 +5,7 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::daemon_chroot;
 use super::daemon_limits::{self as lim, Limits};
 use super::daemon_relay::{self as relay, ResponseRelay};
 use super::error::{ConfigError, OptionValueError};
@@ -33,6 +34,8 @@ pub struct DaemonOptions {
     pub script_group: Option<String>,
     pub supplementary_groups: Vec<(String, u32)>,
     pub home: Option<String>,
+    /// `chroot=`: the daemon's root directory (normalised, no trailing `/`).
+    pub chroot: Option<String>,
     pub display_name: Option<String>,
     pub umask: Option<u32>,
     pub lang: Option<String>,
@@ -98,6 +101,7 @@ impl DaemonOptions {
             script_group: None,
             supplementary_groups: Vec::new(),
             home: None,
+            chroot: None,
             display_name: None,
             umask: None,
             lang: None,
@@ -162,6 +166,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a comma-separated list of group names",
     ),
     ("home", home, "an absolute directory path"),
+    (
+        "chroot",
+        daemon_chroot::chroot,
+        "an absolute directory (only when Apache starts as root)",
+    ),
     ("display-name", display_name, "a process name or %{GROUP}"),
     ("umask", umask, "an octal umask such as 0022"),
     ("lang", lang, "a LANG value such as en_US.UTF-8"),
@@ -291,7 +300,6 @@ const LATER: &[&str] = &["graceful-timeout"];
 
 /// Options of mod_wsgi that this version refuses rather than ignore silently.
 const UNSUPPORTED: &[&str] = &[
-    "chroot",
     "interrupt-timeout",
     "startup-timeout",
     "eviction-timeout",
@@ -711,8 +719,8 @@ mod tests {
         assert!(e.contains("must not run as root"), "{e}");
         let e = p(&["g", "user=#0"]).unwrap_err();
         assert!(e.contains("must not run as root"), "{e}");
-        let e = p(&["g", "chroot=/x"]).unwrap_err();
-        assert!(e.contains("'chroot' is not supported"), "{e}");
+        let e = p(&["g", "chroot=x"]).unwrap_err();
+        assert!(e.contains("Invalid chroot directory"), "{e}");
         let e = p(&["g", "newrelic-environment=x"]).unwrap_err();
         assert!(e.contains("removed in mod_wsgi 6.0"), "{e}");
         let e = p(&["g", "socket-user=no-such-user-xyz"]).unwrap_err();

@@ -9,6 +9,7 @@
 pub mod alias;
 pub mod compat;
 pub mod daemon;
+pub mod daemon_chroot;
 pub mod daemon_limits;
 pub mod daemon_options;
 pub mod daemon_relay;

@@ -1,7 +1,8 @@
 //! Daemon mode (`WSGIDaemonProcess`) outside the Apache children: the
 //! supervisor in the Apache parent (`supervisor`: sockets, secrets, forking
 //! and restarting daemons), the daemon process itself (`process`: its life
-//! from fork to exit; `bootstrap`: privileges, environment, Python; `state`:
+//! from fork to exit; `bootstrap`: privileges, environment, Python;
+//! `chroot`: the `chroot=` root and the request paths inside it; `state`:
 //! the one [`state::DaemonState`] its threads share; `workers`: the worker
 //! threads; `watchdog`: the timers that stop it; `stop_signal`: the
 //! handled, never blocked, stop signals) and one connection in a
@@ -16,6 +17,7 @@
 mod abandoned;
 mod acceptor;
 mod bootstrap;
+mod chroot;
 pub mod error;
 mod host;
 mod limits;

@@ -10,7 +10,9 @@ use super::host::{DaemonHost, Finisher, PanicAnswer};
 use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{CONNECTION_REFUSED, QUEUE_TIMEOUT_EXPIRED, SCRIPT_OUT_OF_SCOPE};
+use crate::apache::log_ids::{
+    CONNECTION_REFUSED, QUEUE_TIMEOUT_EXPIRED, SCRIPT_OUT_OF_SCOPE, SCRIPT_OUTSIDE_CHROOT,
+};
 use crate::config::script_scope::ScopeRefusal;
 use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
@@ -78,8 +80,19 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     };
     let request_start_us = (parse_f64(env.get("mod_wsgi.request_start")) * 1e6) as u64;
     stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
+    if let Some(root) = &group.opts.chroot
+        && let Err(why) = super::chroot::rewrite(&mut env, root)
+    {
+        refuse_outside_chroot(reader.get_ref().get_ref(), &why);
+        return;
+    }
     let script = Script::of(&env);
-    if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
+    // The configuration names the script by its path outside the chroot.
+    let scoped = match &group.opts.chroot {
+        Some(root) => super::chroot::outside(root, &script.path),
+        None => script.path.clone(),
+    };
+    if let Err(why) = state.script_scope.check(&scoped, &group.opts.name) {
         refuse_script(reader.get_ref().get_ref(), group, &why);
         return;
     }
@@ -268,6 +281,19 @@ fn refuse_script(mut w: &UnixStream, group: &Group, why: &ScopeRefusal) {
         &Message::Reject(Reject {
             reason: proto::RejectReason::Auth,
             message: why.to_string().as_bytes(),
+        }),
+        &mut Vec::new(),
+    );
+}
+
+/// Refuses a script outside the `chroot=` directory (500, as mod_wsgi).
+fn refuse_outside_chroot(mut w: &UnixStream, why: &str) {
+    log::server(Level::Err, None, &format!("{SCRIPT_OUTSIDE_CHROOT} {why}"));
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason: proto::RejectReason::Auth,
+            message: why.as_bytes(),
         }),
         &mut Vec::new(),
     );
