@@ -145,3 +145,42 @@ fn chroot_value_is_checked() {
         ct.output
     );
 }
+
+/// As mod_wsgi, `chroot=` is refused when the configuration is not read as
+/// root: `apache2 -t` run as the Apache user (www-data) fails with its
+/// message, while the same configuration passes as root.
+#[test]
+fn chroot_is_refused_when_apache_is_not_root() {
+    ours_only!("our message framing");
+    if !nix::unistd::Uid::current().is_root() {
+        eprintln!("skipped: needs root to run configtest as another user");
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let b = Apache::builder(Mpm::Event).server("WSGIDaemonProcess g chroot=/srv/jail");
+    assert!(b.config_test().ok(), "{}", b.config_test().output);
+    let conf = b.root().join("as-user.conf");
+    std::fs::write(&conf, b.render(free_port())).unwrap();
+    let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+    let out = Command::new(APACHE_BIN)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LANG", "C")
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .uid(www.uid.as_raw())
+        .gid(www.gid.as_raw())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("Cannot chroot WSGI daemon process when not root."),
+        "{text}"
+    );
+}
