@@ -2,7 +2,7 @@
 //! connection it accepted: whether the Apache child is still waiting for
 //! the answer. A child that gave up on the request while it waited in the
 //! listen backlog (its queue-timeout or socket-timeout answered 504, or it
-//! cancelled the request for another reason) has shut its end of the
+//! cancelled the request for another reason) has closed its end of the
 //! connection, so the application is not run for a request nobody will
 //! receive (logged, WSGIRS0475). Called by `server::serve` on the worker
 //! thread, without the GIL.
@@ -13,19 +13,19 @@ use crate::apache::log_ids::REQUEST_ABANDONED;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
-/// Whether the Apache child has shut down its end of `stream` (it sends
-/// nothing more and reads nothing more). Checked without waiting.
+/// Whether the Apache child has shut down both directions of `stream`
+/// (CANCEL then close, or it died): the kernel then reports a hang-up.
+/// A half-close after BODY_END is only a hint in WSGP (it reports no
+/// hang-up) and does not count. Checked without waiting.
 fn child_gone(stream: &UnixStream) -> bool {
-    // Linux's POLLRDHUP: the peer shut down its writing half. nix has no
-    // name for it (and its `revents()` drops unknown bits), so libc's poll.
     let mut fd = libc::pollfd {
         fd: stream.as_raw_fd(),
-        events: libc::POLLIN | libc::POLLRDHUP,
+        events: libc::POLLIN,
         revents: 0,
     };
     // SAFETY: one valid pollfd for the duration of the call, no wait.
     let n = unsafe { libc::poll(&mut fd, 1, 0) };
-    n > 0 && fd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR) != 0
 }
 
 /// True (and logged) when the request on `stream` was abandoned by the
