@@ -205,6 +205,12 @@ pub const INTERRUPT_TIMEOUT: LogId = LogId("WSGIRS0469");
 pub const GRACEFUL_STOP: LogId = LogId("WSGIRS0470");
 /// The graceful stop of a daemon process timed out with requests running.
 pub const GRACEFUL_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0471");
+/// A daemon accepted a request whose Apache child had already given up on
+/// it (shut its end: 504, 503 or cancelled): the application did not run.
+pub const REQUEST_ABANDONED: LogId = LogId("WSGIRS0475");
+/// `chroot=`: the request's WSGI script is not within the chroot directory
+/// (500, as mod_wsgi).
+pub const SCRIPT_OUTSIDE_CHROOT: LogId = LogId("WSGIRS0476");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

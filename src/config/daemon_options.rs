@@ -5,8 +5,10 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::daemon_chroot;
 use super::daemon_graceful::{self as grace, Graceful};
 use super::daemon_limits::{self as lim, Limits};
+use super::daemon_relay::{self as relay, ResponseRelay};
 use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub struct DaemonOptions {
     pub script_group: Option<String>,
     pub supplementary_groups: Vec<(String, u32)>,
     pub home: Option<String>,
+    /// `chroot=`: the daemon's root directory (normalised, no trailing `/`).
+    pub chroot: Option<String>,
     pub display_name: Option<String>,
     pub umask: Option<u32>,
     pub lang: Option<String>,
@@ -76,6 +80,8 @@ pub struct DaemonOptions {
     pub limits: Limits,
     /// graceful-timeout and eviction-timeout.
     pub graceful: Graceful,
+    /// `response-flush-delay` and `response-buffer-size`.
+    pub relay: ResponseRelay,
 }
 
 impl DaemonOptions {
@@ -105,6 +111,7 @@ impl DaemonOptions {
             script_group: None,
             supplementary_groups: Vec::new(),
             home: None,
+            chroot: None,
             display_name: None,
             umask: None,
             lang: None,
@@ -130,6 +137,7 @@ impl DaemonOptions {
             server_metrics: false,
             limits: Limits::default(),
             graceful: Graceful::default(),
+            relay: ResponseRelay::default(),
         }
     }
 
@@ -171,6 +179,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a comma-separated list of group names",
     ),
     ("home", home, "an absolute directory path"),
+    (
+        "chroot",
+        daemon_chroot::chroot,
+        "an absolute directory (only when Apache starts as root)",
+    ),
     ("display-name", display_name, "a process name or %{GROUP}"),
     ("umask", umask, "an octal umask such as 0022"),
     ("lang", lang, "a LANG value such as en_US.UTF-8"),
@@ -210,6 +223,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "response-socket-timeout",
         response_socket_timeout,
         "a number of seconds >= 0 (0: socket-timeout)",
+    ),
+    (
+        "response-buffer-size",
+        relay::response_buffer_size,
+        "a number of bytes >= 65536, or 0 for the default",
+    ),
+    (
+        "response-flush-delay",
+        relay::response_flush_delay,
+        "a number of milliseconds >= 0",
     ),
     ("listen-backlog", listen_backlog, "a number >= 1"),
     (
@@ -309,13 +332,6 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
     ),
 ];
 
-/// Options of mod_wsgi that this version refuses rather than ignore silently.
-const UNSUPPORTED: &[&str] = &[
-    "chroot",
-    "response-buffer-size",
-    "response-flush-delay",
-];
-
 /// Options mod_wsgi 6.0 removed (it answers them "Invalid option to WSGI
 /// daemon process definition."); refused with that said.
 const REMOVED: &[&str] = &["newrelic-config-file", "newrelic-environment"];
@@ -362,11 +378,6 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
             })?;
         } else if REMOVED.contains(&key) {
             return Err(ConfigError::RemovedOption {
-                group: name.clone(),
-                key: key.to_string(),
-            });
-        } else if UNSUPPORTED.contains(&key) {
-            return Err(ConfigError::UnsupportedOption {
                 group: name.clone(),
                 key: key.to_string(),
             });
@@ -730,8 +741,8 @@ mod tests {
         assert!(e.contains("must not run as root"), "{e}");
         let e = p(&["g", "user=#0"]).unwrap_err();
         assert!(e.contains("must not run as root"), "{e}");
-        let e = p(&["g", "chroot=/x"]).unwrap_err();
-        assert!(e.contains("'chroot' is not supported"), "{e}");
+        let e = p(&["g", "chroot=x"]).unwrap_err();
+        assert!(e.contains("Invalid chroot directory"), "{e}");
         let e = p(&["g", "newrelic-environment=x"]).unwrap_err();
         assert!(e.contains("removed in mod_wsgi 6.0"), "{e}");
         let e = p(&["g", "socket-user=no-such-user-xyz"]).unwrap_err();

@@ -9,9 +9,11 @@
 pub mod alias;
 pub mod compat;
 pub mod daemon;
+pub mod daemon_chroot;
 pub mod daemon_graceful;
 pub mod daemon_limits;
 pub mod daemon_options;
+pub mod daemon_relay;
 pub mod directives;
 pub mod error;
 pub mod expand;

@@ -293,11 +293,13 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     if d.processes.is_some() || d.header_buffer_size != 0 {
         words.push(format!("header-buffer-size={}", d.header_buffer_size));
     }
+    words.push(format!("response-buffer-size={}", d.response_buffer_size));
     // Always written, as the original does (0 = the module uses socket-timeout).
     words.push(format!(
         "response-socket-timeout={}",
         d.response_socket_timeout
     ));
+    words.push(format!("response-flush-delay={}", d.response_flush_delay));
     // Always written, last, as the original: On with --server-metrics.
     let flag = if opts.server_metrics { "On" } else { "Off" };
     words.push(format!("server-metrics={flag}"));

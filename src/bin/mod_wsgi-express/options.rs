@@ -62,6 +62,12 @@ pub struct Daemon {
     /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
     /// the client while a daemon response is relayed.
     pub response_socket_timeout: u32,
+    /// `response-buffer-size=` (0 = the module's default, 8 MiB): the
+    /// relay's runaway guard, a flush after that many unflushed bytes.
+    pub response_buffer_size: u32,
+    /// `response-flush-delay=` milliseconds the relay waits for more
+    /// daemon output before flushing (0: flush at once).
+    pub response_flush_delay: u32,
     /// `restart-interval=` (0 = off): seconds after which a daemon process restarts.
     pub restart_interval: u32,
     /// `queue-timeout=` (0 = off): seconds a request may wait for a daemon worker.

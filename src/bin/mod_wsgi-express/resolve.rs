@@ -158,6 +158,9 @@ fn check_values(args: &ServerArgs) -> Result<()> {
     if args.header_buffer_size != 0 && args.header_buffer_size < 8192 {
         bail!("--header-buffer-size must be 0 (the default) or at least 8192");
     }
+    if args.response_buffer_size != 0 && args.response_buffer_size < 65536 {
+        bail!("--response-buffer-size must be 0 (the default, 8 MB) or at least 65536");
+    }
     for (name, size) in [
         ("--send-buffer-size", args.send_buffer_size),
         ("--receive-buffer-size", args.receive_buffer_size),
@@ -391,6 +394,8 @@ fn daemon(
         deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,
         response_socket_timeout: args.response_socket_timeout,
+        response_buffer_size: args.response_buffer_size,
+        response_flush_delay: args.response_flush_delay,
         cpu_time_limit: args.cpu_time_limit,
         queue_timeout: args.queue_timeout,
         restart_interval: args.restart_interval,

@@ -13,8 +13,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Why a group of options is refused for now.
-const UNSUPPORTED_DAEMON: &str =
-    "the module's WSGIDaemonProcess does not support the matching option yet";
 const SPARE: &str = "the MPM sizing is fixed (see Sizing in docs/express.md)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
 const AUTH: &str = "auth scripts are not implemented yet";
@@ -34,16 +32,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "free_threading",
         "--free-threading",
         "free-threading is not implemented yet",
-    ),
-    (
-        "response_flush_delay",
-        "--response-flush-delay",
-        UNSUPPORTED_DAEMON,
-    ),
-    (
-        "response_buffer_size",
-        "--response-buffer-size",
-        UNSUPPORTED_DAEMON,
     ),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
     ("host_access_script", "--host-access-script", AUTH),
@@ -94,6 +82,8 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("daemon_backlog", "--daemon-backlog"),
     ("header_buffer_size", "--header-buffer-size"),
     ("response_socket_timeout", "--response-socket-timeout"),
+    ("response_buffer_size", "--response-buffer-size"),
+    ("response_flush_delay", "--response-flush-delay"),
     ("socket_prefix", "--socket-prefix"),
     ("cpu_time_limit", "--cpu-time-limit"),
     ("queue_timeout", "--queue-timeout"),

@@ -7,6 +7,7 @@
 //! in Apache, a fake in the unit tests), so nothing here touches Apache.
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
+use super::pacing::Pacing;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
     BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
@@ -15,6 +16,7 @@ use crate::apache::log_ids::{
     QUEUE_TIMEOUT_EXPIRED, REQUEST_TOO_LARGE, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
 };
 use crate::apache::sys;
+use crate::config::daemon_relay::ResponseRelay;
 use crate::handler::buffers;
 use crate::proto::{
     self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
@@ -68,6 +70,8 @@ pub(super) struct Settings {
     /// for a daemon worker ends; the daemon then ACCEPTs as soon as a
     /// worker takes the request, so the first frame must come by then.
     pub queue_deadline_us: Option<u64>,
+    /// `response-flush-delay` and `response-buffer-size` (see `pacing`).
+    pub relay: ResponseRelay,
 }
 
 /// The request as encoded for the daemon, sent unchanged on every attempt.
@@ -262,6 +266,7 @@ fn attempt<H: RelayHost>(
                 Vec::new()
             },
             restarting: None,
+            pacing: Pacing::new(settings.relay),
         },
     };
     // Replay the frames already written through the session so it knows the state.
@@ -298,6 +303,8 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
+    /// When response bytes passed downstream get a FLUSH.
+    pacing: Pacing,
 }
 
 impl<H: RelayHost> Drop for Relay<'_, H> {
@@ -324,6 +331,12 @@ impl<H: RelayHost> Relay<'_, H> {
     fn run(&mut self) -> c_int {
         let mut queued = self.link.enter_queue();
         loop {
+            let ready = self.reader.frame_ready().unwrap_or(true);
+            if self.link.pacing.flush_before_read(&self.link.stream, ready)
+                && self.link.host.write(&[], true).is_err()
+            {
+                return self.link.client_write_failed();
+            }
             let read = self.reader.read_message(&self.link.stream);
             if let Some(restore) = queued.take() {
                 let _ = self.link.stream.set_read_timeout(restore);
@@ -518,14 +531,19 @@ impl<H: RelayHost> Link<'_, H> {
                 }
                 Step::Next
             }
-            Message::ResponseBody { data, flush } => {
+            Message::ResponseBody { data, .. } => {
                 self.head_sent = true;
+                let flush = self.pacing.passing(data.len());
                 if self.host.write(data, flush).is_err() {
                     return Step::Done(self.client_write_failed());
                 }
                 Step::Next
             }
-            Message::ResponseFile(f) => self.on_file(fd, f.offset, f.length),
+            Message::ResponseFile(f) => {
+                // A file goes out with a FLUSH after it.
+                self.pacing.flushed();
+                self.on_file(fd, f.offset, f.length)
+            }
             Message::ResponseEnd(_) => {
                 // Flush now rather than at the end-of-request bucket (see
                 // `ApacheHost::finish`).

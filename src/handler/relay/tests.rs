@@ -181,6 +181,7 @@ fn settings() -> Settings {
         write_timeout: Some(Duration::from_secs(7)),
         max_head: 32 * 1024,
         queue_deadline_us: None,
+        relay: Default::default(),
     }
 }
 
