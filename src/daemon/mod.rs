@@ -15,6 +15,7 @@
 
 mod acceptor;
 mod bootstrap;
+mod death;
 pub mod error;
 mod host;
 mod limits;

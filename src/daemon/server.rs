@@ -60,7 +60,9 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         daemon_pid: PID.with(|p| *p),
         worker_id,
     });
-    // ACCEPT leaves with the response head (the Apache child does not wait for it).
+    // ACCEPT goes out once the checks below pass, before the application
+    // runs: the Apache child learns which process and thread run the
+    // request, to name them if the connection breaks (a daemon that dies).
     let mut out = Vec::with_capacity(1024);
     if session.send(&accept).is_err() || accept.encode(&mut out).is_err() {
         return;
@@ -92,22 +94,22 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         refuse_restarting(reader.get_ref().get_ref());
         return;
     }
-    if let Some(limit) = group.opts.queue_timeout {
-        if !left_queue_in_time(
+    if let Some(limit) = group.opts.queue_timeout
+        && !left_queue_in_time(
             reader.get_ref().get_ref(),
             group,
             limit,
             request_start_us,
             accepted_us,
-        ) {
-            return;
-        }
-        // The Apache child waits for ACCEPT only until the queue timeout.
-        if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
-            return;
-        }
-        out.clear();
+        )
+    {
+        return;
     }
+    // With queue-timeout the Apache child waits for ACCEPT only until then.
+    if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
+        return;
+    }
+    out.clear();
     let host = Box::new(DaemonHost {
         reader,
         session,

@@ -10,7 +10,7 @@
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
 use super::error::SupervisorError;
-use super::{process as daemon_process, socket};
+use super::{death, process as daemon_process, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
@@ -325,6 +325,7 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if groups.is_empty() {
         return Ok(());
     }
+    death::install();
     let reg = build(pconf, s, groups, previous)?;
     // Drawing the secrets left copies of them in the frames below this one:
     // gone before any daemon inherits this stack.
@@ -401,6 +402,7 @@ impl Slot {
             let reg = registry().unwrap_or_default();
             daemon_process::run(&self.group, &reg, self.index, delay, parent);
         }
+        death::watch(pid);
         self.started = Instant::now();
         self.delay = delay;
         log::server(
@@ -433,17 +435,13 @@ impl Slot {
 impl other_child::Watch for Slot {
     /// A daemon died: restart it (unless Apache is stopping), with back-off.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
-        let how = if libc::WIFSIGNALED(status) {
-            format!("killed by signal {}", libc::WTERMSIG(status))
-        } else {
-            format!("exited with status {}", libc::WEXITSTATUS(status))
-        };
+        let (how, abnormal) = how_it_ended(death::take(pid), status);
         if mpm::is_stopping() {
             return None;
         }
         let delay = self.backoff();
         log::server(
-            Level::Warning,
+            if abnormal { Level::Err } else { Level::Warning },
             None,
             &format!(
                 "{DAEMON_DIED} daemon process {pid} of group '{}' {how}; restarting it{}",
@@ -459,8 +457,33 @@ impl other_child::Watch for Slot {
     }
 }
 
+/// How a daemon ended, for the log ("killed by signal 11 (SIGSEGV, core
+/// dumped)", "exited with status 1"), and whether that was abnormal (a
+/// signal or a non-zero status). `seen` is what the SIGCHLD peek saw;
+/// without it only APR's `code` is known, an exit status or a signal
+/// number, which cannot be told apart.
+fn how_it_ended(seen: Option<death::Ended>, code: c_int) -> (String, bool) {
+    match seen {
+        Some(death::Ended::Killed { signal, core }) => {
+            let name =
+                nix::sys::signal::Signal::try_from(signal).map_or("unknown signal", |s| s.as_str());
+            let core = if core { ", core dumped" } else { "" };
+            (format!("killed by signal {signal} ({name}{core})"), true)
+        }
+        Some(death::Ended::Exited(status)) => (format!("exited with status {status}"), status != 0),
+        None if code == 0 => ("exited with status 0".into(), false),
+        None => (
+            format!(
+                "ended with code {code} (an exit status, or the number of the signal that killed it)"
+            ),
+            true,
+        ),
+    }
+}
+
 /// child_init in an Apache child: close the daemon listeners it inherited.
 pub fn close_listeners_in_child() {
+    death::uninstall_in_child();
     if let Some(reg) = registry() {
         for g in &reg.groups {
             // SAFETY: the child never uses the listener; closing our inherited copy.
@@ -492,6 +515,34 @@ mod tests {
             listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
         })
+    }
+
+    #[test]
+    fn a_death_names_the_signal_or_the_status() {
+        use death::Ended::{Exited, Killed};
+        let segv = Killed {
+            signal: libc::SIGSEGV,
+            core: true,
+        };
+        assert_eq!(
+            how_it_ended(Some(segv), 11),
+            ("killed by signal 11 (SIGSEGV, core dumped)".into(), true)
+        );
+        let kill = Killed {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        assert_eq!(
+            how_it_ended(Some(kill), 9),
+            ("killed by signal 9 (SIGKILL)".into(), true)
+        );
+        let one = how_it_ended(Some(Exited(1)), 1);
+        assert_eq!(one, ("exited with status 1".into(), true));
+        assert_eq!(
+            how_it_ended(None, 0),
+            ("exited with status 0".into(), false)
+        );
+        assert!(how_it_ended(None, 1).0.contains("ended with code 1"));
     }
 
     #[test]

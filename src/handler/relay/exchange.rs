@@ -7,6 +7,7 @@
 //! in Apache, a fake in the unit tests), so nothing here touches Apache.
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
+use super::in_flight::InFlight;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
     BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
@@ -79,6 +80,16 @@ pub(super) struct Frames<'a> {
     /// The request has a body (relayed on BODY_CREDIT); without one,
     /// BODY_END goes out with the environ.
     body: bool,
+    /// Method and path, for the log line if the daemon's connection breaks.
+    request: String,
+}
+
+impl Frames<'_> {
+    /// Names the request (method and path) in the relay's log lines.
+    pub(super) fn describing(mut self, method: &[u8], path: &[u8]) -> Self {
+        self.request = super::in_flight::request_line(method, path);
+        self
+    }
 }
 
 /// Whether a response header from a daemon can go on the wire as is: a
@@ -143,6 +154,7 @@ pub(super) fn encode<'a>(
             environ_frame,
             body_end_frame,
             body,
+            request: String::new(),
         }),
         (Err(e), _) | (_, Err(e)) => Err(format!(
             "{REQUEST_TOO_LARGE} cannot encode the request for the daemon: {e}"
@@ -262,6 +274,7 @@ fn attempt<H: RelayHost>(
                 Vec::new()
             },
             restarting: None,
+            in_flight: InFlight::new(frames.request.clone()),
         },
     };
     // Replay the frames already written through the session so it knows the state.
@@ -298,6 +311,8 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
+    /// What the daemon has of the request (for a broken connection's log line).
+    in_flight: InFlight,
 }
 
 impl<H: RelayHost> Drop for Relay<'_, H> {
@@ -451,13 +466,10 @@ impl<H: RelayHost> Link<'_, H> {
     fn daemon_closed(&mut self) -> c_int {
         let text = format!(
             "{DAEMON_CLOSED} Truncated or oversized response headers received from daemon process \
-             '{}': the daemon closed the connection{}",
+             '{}': the daemon closed the connection before the end of the response{}; {}",
             self.name,
-            if self.head_sent {
-                " before the end of the response"
-            } else {
-                ""
-            }
+            if self.head_sent { "" } else { " head" },
+            self.in_flight.describe()
         );
         self.broken(sys::HTTP_BAD_GATEWAY, text)
     }
@@ -478,8 +490,10 @@ impl<H: RelayHost> Link<'_, H> {
                 self.broken(sys::HTTP_GATEWAY_TIME_OUT, text)
             }
             proto::ProtoError::Io(e) => {
-                let text =
-                    format!("{DAEMON_READ_ERROR} error reading from daemon process '{name}': {e}");
+                let text = format!(
+                    "{DAEMON_READ_ERROR} error reading from daemon process '{name}': {e}; {}",
+                    self.in_flight.describe()
+                );
                 self.broken(sys::HTTP_BAD_GATEWAY, text)
             }
             e => {
@@ -497,7 +511,10 @@ impl<H: RelayHost> Link<'_, H> {
     fn on_frame(&mut self, msg: Message<'_>, fd: Option<OwnedFd>) -> Step {
         let name = self.name;
         match msg {
-            Message::Accept(_) => Step::Next,
+            Message::Accept(a) => {
+                self.in_flight.accepted(a.daemon_pid, a.worker_id);
+                Step::Next
+            }
             Message::Reject(rej) => self.on_reject(rej),
             Message::BodyCredit(n) => {
                 if !self.body_done
@@ -512,7 +529,9 @@ impl<H: RelayHost> Link<'_, H> {
                         return Step::Next;
                     }
                     let text = format!(
-                        "{BODY_SEND_FAILED} error sending the request body to daemon process '{name}': {e}"
+                        "{BODY_SEND_FAILED} error sending the request body to daemon process \
+                         '{name}': {e}; {}",
+                        self.in_flight.describe()
                     );
                     return Step::Done(self.broken(sys::HTTP_BAD_GATEWAY, text));
                 }

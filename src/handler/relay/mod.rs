@@ -19,6 +19,7 @@
 //! Runs on the request thread; no Python.
 
 mod exchange;
+mod in_flight;
 mod script_owner;
 
 pub use exchange::RelayHost;
@@ -217,7 +218,7 @@ pub fn handle(
         application_group: application_group.as_bytes(),
     };
     let frames = match exchange::encode(hello, env, r.header_only(), has_body(&r)) {
-        Ok(f) => f,
+        Ok(f) => f.describing(r.method().unwrap_or(b""), r.uri_bytes()),
         Err(text) => return fail(&r, sys::HTTP_INTERNAL_SERVER_ERROR, &text),
     };
     let settings = Settings {
