@@ -190,6 +190,14 @@ pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A request waited longer than `queue-timeout` for a daemon worker (504,
 /// the application did not run).
 pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
+/// A stopping daemon did not finish finalising Python within
+/// `shutdown-timeout` (a non-daemon thread, an atexit handler): it exits
+/// regardless.
+pub const SHUTDOWN_TIMED_OUT: LogId = LogId("WSGIRS0480");
+/// A sub-interpreter still runs threads the application started when the
+/// process ends: its atexit handlers run, the interpreter is not ended
+/// (ending it would free the thread states those threads run on).
+pub const INTERPRETER_LEFT_RUNNING: LogId = LogId("WSGIRS0481");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -20,6 +20,7 @@ pub mod error;
 mod host;
 mod limits;
 pub mod process;
+mod reaper;
 pub mod server;
 pub mod socket;
 pub mod state;

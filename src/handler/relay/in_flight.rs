@@ -95,7 +95,8 @@ mod tests {
         let d = f.describe();
         assert!(d.contains("request 'GET /crash' had run "), "{d}");
         assert!(d.contains("daemon process 1234 (worker thread 3)"), "{d}");
-        assert!(d.contains("WSGIRS0407 for pid 1234"), "{d}");
+        let tie = format!("{} for pid 1234", DAEMON_DIED.code());
+        assert!(d.contains(&tie), "{d}");
     }
 
     #[test]
