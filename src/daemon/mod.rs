@@ -21,6 +21,7 @@ mod host;
 mod limits;
 pub mod process;
 mod reaper;
+mod respawn;
 pub mod server;
 pub mod socket;
 pub mod state;

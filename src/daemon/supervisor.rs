@@ -3,18 +3,20 @@
 //! the first dry-run pass it creates one listening socket and one random
 //! secret per `WSGIDaemonProcess` group, forks `processes` daemons, and
 //! registers each with APR's other-child machinery (restart on death, with
-//! back-off against crash loops) and `apr_pool_note_subprocess` (SIGTERM,
+//! back-off against crash loops; how it died comes from `death`; a failed
+//! fork is retried by `respawn` from the monitor hook) and
+//! `apr_pool_note_subprocess` (SIGTERM,
 //! then SIGKILL after 3 s, when the configuration pool is cleared at stop and
 //! restart). The per-generation [`Registry`] is inherited by the Apache
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). Called from `hooks::post_config` and `child_init`.
 
 use super::error::SupervisorError;
-use super::{death, process as daemon_process, socket};
+use super::{death, process as daemon_process, respawn, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, OPTIONS_NOT_ENFORCED,
-    SOCKET_PATH_REPLACED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_FORK_RETRY, DAEMON_STARTED, LIMIT_NOT_APPLIED,
+    OPTIONS_NOT_ENFORCED, SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -129,8 +131,12 @@ pub fn registry() -> Option<Arc<Registry>> {
 
 /// One supervised process slot: the group and index it serves, and how
 /// its current process fared (for the back-off). Owned by pconf (through
-/// `other_child::watch`) until the configuration pool is cleared.
+/// `other_child::watch`, or `respawn` while a fork fails) until the
+/// configuration pool is cleared.
+#[derive(Clone)]
 struct Slot {
+    /// The configuration pool that owns the watch.
+    pool: Pool,
     group: Arc<Group>,
     index: u32,
     started: Instant,
@@ -321,6 +327,8 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
         return Ok(());
     }
     let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // The previous generation's failed slots went with its pool.
+    respawn::clear();
     let groups = collect_groups(s)?;
     if groups.is_empty() {
         return Ok(());
@@ -334,14 +342,16 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     for group in &reg.groups {
         for index in 0..group.opts.processes {
             let mut slot = Slot {
+                pool: pconf,
                 group: group.clone(),
                 index,
                 started: Instant::now(),
                 delay: Duration::ZERO,
                 quick_deaths: 0,
             };
-            if let Some(pid) = slot.spawn(Duration::ZERO) {
-                other_child::watch(pconf, pid, slot);
+            match slot.spawn(Duration::ZERO) {
+                Some(pid) => other_child::watch(pconf, pid, slot),
+                None => respawn::queue(pconf, Box::new(slot)),
             }
         }
     }
@@ -453,7 +463,41 @@ impl other_child::Watch for Slot {
                 }
             ),
         );
-        self.spawn(delay)
+        let pid = self.spawn(delay);
+        if pid.is_none() {
+            respawn::queue(self.pool, Box::new(self.clone()));
+        }
+        pid
+    }
+}
+
+impl respawn::Respawn for Slot {
+    fn respawn(&mut self, pool: Pool) -> Option<i32> {
+        let pid = self.spawn(Duration::ZERO)?;
+        other_child::watch(pool, pid, self.clone());
+        Some(pid)
+    }
+
+    fn failed(&self, failures: u32, next: Duration) {
+        log::server(
+            Level::Err,
+            None,
+            &format!(
+                "{DAEMON_FORK_RETRY} daemon process #{} of group '{}' could not be forked \
+                 ({failures} time(s) in a row); trying again in {} s",
+                self.index,
+                self.group.opts.name,
+                next.as_secs()
+            ),
+        );
+    }
+}
+
+/// Apache's monitor hook (the parent's maintenance loop, about every 10
+/// s): forks again the daemon slots whose fork failed, when due.
+pub fn monitor() {
+    if !mpm::is_stopping() {
+        respawn::retry_due();
     }
 }
 
