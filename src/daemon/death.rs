@@ -65,6 +65,26 @@ pub fn watch(pid: i32) {
     }
 }
 
+/// Frees the slots of processes that no longer exist (daemons of an
+/// earlier generation, stopped and reaped when its pool was cleared, whose
+/// death APR reported to no one). Called when a generation starts.
+pub fn forget_gone() {
+    for (slot, end) in PIDS.iter().zip(ENDS.iter()) {
+        let pid = slot.load(Ordering::SeqCst);
+        if pid > 0 && !exists(pid) {
+            end.store(0, Ordering::SeqCst);
+            slot.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Whether process `pid` exists (a zombie counts).
+fn exists(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 sends nothing; it only checks the pid.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || nix::errno::Errno::last() != nix::errno::Errno::ESRCH
+}
+
 /// How `pid` ended, if the handler saw it; stops watching it.
 pub fn take(pid: i32) -> Option<Ended> {
     let i = PIDS.iter().position(|p| p.load(Ordering::SeqCst) == pid)?;
@@ -158,8 +178,12 @@ mod tests {
             })
         );
         assert_eq!(take(a), None);
+        watch(a);
         let mut exit3 = exit3;
         assert_eq!(exit3.wait().unwrap().code(), Some(3));
         assert!(sleeper.wait().is_ok());
+        // Reaped elsewhere: its slot is freed when a generation starts.
+        forget_gone();
+        assert!(PIDS.iter().all(|p| p.load(Ordering::SeqCst) != a));
     }
 }

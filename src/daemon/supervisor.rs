@@ -334,6 +334,7 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
         return Ok(());
     }
     death::install();
+    death::forget_gone();
     let reg = build(pconf, s, groups, previous)?;
     // Drawing the secrets left copies of them in the frames below this one:
     // gone before any daemon inherits this stack.
