@@ -7,6 +7,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "scoreboard.h"
+#include "mpm_common.h"
 
 APLOG_USE_MODULE(wsgi);
 
@@ -118,6 +119,7 @@ void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callback
     ap_hook_translate_name(callbacks->translate_name, after_alias, before_userdir,
                            APR_HOOK_MIDDLE);
     ap_hook_handler(callbacks->handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(callbacks->monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 void wsgi_shim_log_error(const char *file, int line, int level, apr_status_t status,

@@ -17,6 +17,7 @@ typedef struct wsgi_shim_callbacks {
     void (*child_init)(apr_pool_t *pchild, server_rec *s);
     int (*translate_name)(request_rec *r);
     int (*handler)(request_rec *r);
+    int (*monitor)(apr_pool_t *p, server_rec *s);
 } wsgi_shim_callbacks;
 
 /* The command table; referenced by the module record in src/lib.rs. */

@@ -28,6 +28,7 @@ pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
     child_init,
     translate_name,
     handler,
+    monitor,
 };
 
 /// The module record's register_hooks: hands the Rust entry points to the shim.
@@ -66,6 +67,18 @@ fn post_config_run(pconf: Pool, server: Server) -> c_int {
 unsafe extern "C" fn pre_mpm(_p: *mut sys::apr_pool_t) -> c_int {
     entry::guarded("pre_mpm", crate::daemon::supervisor::start_deferred);
     OK
+}
+
+/// monitor in the parent (its maintenance loop, about every 10 s): forks
+/// again the daemon slots whose fork failed (`daemon::supervisor::monitor`).
+unsafe extern "C" fn monitor(_p: *mut sys::apr_pool_t, s: *mut sys::server_rec) -> c_int {
+    // SAFETY: Apache passes its live main server.
+    unsafe {
+        entry::server_hook(s, "monitor", |_| {
+            crate::daemon::supervisor::monitor();
+            OK
+        })
+    }
 }
 
 unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {

@@ -211,6 +211,17 @@ pub const REQUEST_ABANDONED: LogId = LogId("WSGIRS0475");
 /// `chroot=`: the request's WSGI script is not within the chroot directory
 /// (500, as mod_wsgi).
 pub const SCRIPT_OUTSIDE_CHROOT: LogId = LogId("WSGIRS0476");
+/// A stopping daemon did not finish finalising Python within
+/// `shutdown-timeout` (a non-daemon thread, an atexit handler): it exits
+/// regardless.
+pub const SHUTDOWN_TIMED_OUT: LogId = LogId("WSGIRS0480");
+/// A sub-interpreter still runs threads the application started when the
+/// process ends: its atexit handlers run, the interpreter is not ended
+/// (ending it would free the thread states those threads run on).
+pub const INTERPRETER_LEFT_RUNNING: LogId = LogId("WSGIRS0481");
+/// A daemon process could not be forked: the slot is forked again after a
+/// back-off (1 s doubling to 60 s, checked by the monitor hook).
+pub const DAEMON_FORK_RETRY: LogId = LogId("WSGIRS0482");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -23,6 +23,8 @@ pub struct Callbacks {
     pub child_init: unsafe extern "C" fn(*mut apr_pool_t, *mut server_rec),
     pub translate_name: unsafe extern "C" fn(*mut request_rec) -> c_int,
     pub handler: unsafe extern "C" fn(*mut request_rec) -> c_int,
+    /// Apache's monitor hook (the parent's maintenance loop).
+    pub monitor: unsafe extern "C" fn(*mut apr_pool_t, *mut server_rec) -> c_int,
 }
 
 unsafe extern "C" {

@@ -53,7 +53,7 @@ pub struct DaemonHost {
     /// Apache sends no body (HEAD): a body shorter than `Content-Length` is expected.
     pub(super) head_only: bool,
     pub(super) request_id: String,
-    /// Frames encoded but not written yet (starts with ACCEPT).
+    /// Frames encoded but not written yet.
     pub(super) out: Vec<u8>,
 }
 

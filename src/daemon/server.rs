@@ -62,7 +62,9 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         daemon_pid: PID.with(|p| *p),
         worker_id,
     });
-    // ACCEPT leaves with the response head (the Apache child does not wait for it).
+    // ACCEPT goes out once the checks below pass, before the application
+    // runs: the Apache child learns which process and thread run the
+    // request, to name them if the connection breaks (a daemon that dies).
     let mut out = Vec::with_capacity(1024);
     if session.send(&accept).is_err() || accept.encode(&mut out).is_err() {
         return;
@@ -89,26 +91,26 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     ) else {
         return;
     };
-    if let Some(limit) = group.opts.queue_timeout {
-        if !left_queue_in_time(
+    if let Some(limit) = group.opts.queue_timeout
+        && !left_queue_in_time(
             reader.get_ref().get_ref(),
             group,
             limit,
             request_start_us,
             accepted_us,
-        ) {
-            return;
-        }
-        // The Apache child waits for ACCEPT only until the queue timeout.
-        if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
-            return;
-        }
-        out.clear();
+        )
+    {
+        return;
     }
     // A request the Apache child already answered (504, 503) runs nothing.
     if super::abandoned::before_start(reader.get_ref().get_ref(), group, env.get("REQUEST_URI")) {
         return;
     }
+    // With queue-timeout the Apache child waits for ACCEPT only until then.
+    if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
+        return;
+    }
+    out.clear();
     let host = Box::new(DaemonHost {
         reader,
         session,

@@ -20,6 +20,8 @@
 //! Runs on the request thread; no Python.
 
 mod exchange;
+mod frames;
+mod in_flight;
 mod pacing;
 mod script_owner;
 
@@ -218,8 +220,8 @@ pub fn handle(
         process_group: name.as_bytes(),
         application_group: application_group.as_bytes(),
     };
-    let frames = match exchange::encode(hello, env, r.header_only(), has_body(&r)) {
-        Ok(f) => f,
+    let frames = match frames::encode(hello, env, r.header_only(), has_body(&r)) {
+        Ok(f) => f.describing(r.method().unwrap_or(b""), r.uri_bytes()),
         Err(text) => return fail(&r, sys::HTTP_INTERNAL_SERVER_ERROR, &text),
     };
     let settings = Settings {

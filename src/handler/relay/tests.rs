@@ -8,10 +8,13 @@ use crate::apache::log_ids::{
     BAD_RESPONSE_HEAD, BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR,
     DAEMON_REJECTED,
 };
+use crate::handler::relay::frames::encode;
+use crate::proto::Hello;
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
 };
 use crate::wsgi::Head;
+use crate::wsgi::environ::EnvironData;
 
 /// Header pairs as bytes.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
