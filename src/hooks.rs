@@ -26,6 +26,10 @@ pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
     child_init,
     translate_name,
     handler,
+    access_checker: crate::auth::access_checker,
+    check_password: crate::auth::check_password,
+    get_realm_hash: crate::auth::get_realm_hash,
+    check_authorization: crate::auth::check_authorization,
 };
 
 /// The module record's register_hooks: hands the Rust entry points to the shim.
@@ -74,8 +78,9 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
     crate::python::configure_process(&settings);
-    if restricted && !crate::python::preload::any(server) {
-        // WSGIRestrictEmbedded On and nothing else needs Python here.
+    if restricted && !crate::python::preload::any(server) && !config::auth::python_required() {
+        // WSGIRestrictEmbedded On and nothing else (no preloaded or auth
+        // script) needs Python here.
         return OK;
     }
     match init::initialize(
