@@ -337,3 +337,50 @@ fn script_reloading_and_directive_errors() {
         .config_test();
     assert!(ct.ok(), "{}", ct.output);
 }
+
+/// OR_AUTHCFG: the scripts may be named in `.htaccess` under
+/// `AllowOverride AuthConfig` (and not without it).
+#[test]
+fn htaccess_with_auth_config_override() {
+    let b = auth_modules(Apache::builder(Mpm::Event));
+    let app = b.write_app("app.wsgi", APP);
+    let access = b.write_app("access.py", ACCESS);
+    let apps = app.parent().unwrap().to_path_buf();
+    std::fs::write(
+        apps.join(".htaccess"),
+        format!("WSGIAccessScript \"{}\"\n", access.display()),
+    )
+    .unwrap();
+    let apache = b
+        .server(format!(
+            "<Directory \"{}\">\nAllowOverride AuthConfig\n</Directory>",
+            apps.display()
+        ))
+        .server(format!("WSGIScriptAlias /access \"{}\"", app.display()))
+        .start();
+    assert_eq!(apache.get("/access/allow").status, 200);
+    assert_eq!(apache.get("/access/deny").status, 403);
+    drop(apache);
+
+    // Without the override Apache refuses the .htaccess file (500).
+    let b = auth_modules(Apache::builder(Mpm::Event));
+    let app = b.write_app("app.wsgi", APP);
+    let apps = app.parent().unwrap().to_path_buf();
+    std::fs::write(apps.join(".htaccess"), "WSGIAccessScript /a.py\n").unwrap();
+    let apache = b
+        .server(format!(
+            "<Directory \"{}\">\nAllowOverride FileInfo\n</Directory>",
+            apps.display()
+        ))
+        .server(format!("WSGIScriptAlias /access \"{}\"", app.display()))
+        .allow_log("WSGIAccessScript not allowed here")
+        .start();
+    assert_eq!(apache.get("/access/allow").status, 500);
+    assert!(
+        apache
+            .error_log()
+            .contains("WSGIAccessScript not allowed here"),
+        "{}",
+        apache.error_log()
+    );
+}

@@ -5,17 +5,15 @@
 //! (`Require wsgi-group NAME...` calls `WSGIAuthGroupScript`'s
 //! `groups_for_user(environ, user)`) and the access_checker hook
 //! (`WSGIAccessScript`'s `allow_access(environ, host)`), with mod_wsgi 6's
-//! answers for each result (`wsgi_auth.c`). The C entry points are here,
-//! each catching panics; the shim registers them (`apxs/shim.c`).
+//! answers for each result (`wsgi_auth.c`). The C entry points are the
+//! crate root's (`hooks.rs`, each through `apache::entry`); the shim
+//! registers them (`apxs/shim.c`).
 
 mod call;
 mod environ;
 
-use crate::apache::entry;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{
-    ACCESS_DENIED, AUTH_BAD_RESULT, AUTH_NO_SCRIPT, GROUP_NOT_MEMBER, PANIC_REQUEST,
-};
+use crate::apache::log_ids::{ACCESS_DENIED, AUTH_BAD_RESULT, AUTH_NO_SCRIPT, GROUP_NOT_MEMBER};
 use crate::apache::request::Request;
 use crate::apache::shim::{AuthnStatus, AuthzStatus};
 use crate::apache::sys;
@@ -23,107 +21,10 @@ use crate::config::DirConfig;
 use call::{Call, Reading};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyString};
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 
-/// Runs `f` on the live request `r`, a panic giving `on_panic` (logged).
-///
-/// # Safety
-/// `r` must be the live request Apache passed to the hook or provider.
-unsafe fn guarded<T>(
-    r: *mut sys::request_rec,
-    what: &str,
-    on_panic: T,
-    f: impl FnOnce(Request<'_>) -> T,
-) -> T {
-    // SAFETY: the caller's contract.
-    let req = unsafe { Request::from_ptr(r) };
-    match entry::catch(|| f(req)) {
-        Ok(v) => v,
-        Err(msg) => {
-            // SAFETY: as above; the closure's borrow has ended.
-            let req = unsafe { Request::from_ptr(r) };
-            log::request(
-                Level::Err,
-                &req,
-                &format!("{PANIC_REQUEST} internal error (panic) in {what}: {msg}"),
-            );
-            on_panic
-        }
-    }
-}
-
-/// The C string `p` (NULL is empty).
-///
-/// # Safety
-/// `p` must be NULL or a NUL-terminated string live for the call.
-unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
-    // SAFETY: the caller's contract.
-    unsafe { crate::apache::cbytes(p) }.unwrap_or(b"")
-}
-
-fn dir<'r>(r: &Request<'r>) -> DirConfig {
+fn dir(r: &Request<'_>) -> DirConfig {
     r.dir_config::<DirConfig>().cloned().unwrap_or_default()
-}
-
-/// The access_checker hook.
-pub(crate) unsafe extern "C" fn access_checker(r: *mut sys::request_rec) -> c_int {
-    // SAFETY: Apache passes the live request of this hook.
-    unsafe { entry::request_hook(r, "access_checker", check_access) }
-}
-
-/// The `wsgi` provider's `check_password`.
-pub(crate) unsafe extern "C" fn check_password(
-    r: *mut sys::request_rec,
-    user: *const c_char,
-    password: *const c_char,
-) -> c_int {
-    let error = AuthnStatus::GeneralError as c_int;
-    // SAFETY: Apache passes the live request and NUL-terminated strings
-    // that outlive this call.
-    unsafe {
-        let (user, password) = (bytes(user), bytes(password));
-        guarded(r, "the wsgi auth provider", error, |r| {
-            password_check(r, user, password) as c_int
-        })
-    }
-}
-
-/// The `wsgi` provider's `get_realm_hash`.
-pub(crate) unsafe extern "C" fn get_realm_hash(
-    r: *mut sys::request_rec,
-    user: *const c_char,
-    realm: *const c_char,
-    rethash: *mut *mut c_char,
-) -> c_int {
-    let error = AuthnStatus::GeneralError as c_int;
-    // SAFETY: as `check_password`; `rethash` is mod_auth_digest's out pointer.
-    unsafe {
-        let (user, realm) = (bytes(user), bytes(realm));
-        guarded(r, "the wsgi auth provider", error, |r| {
-            let (status, hash) = realm_hash(&r, user, realm);
-            if let Some(hash) = hash
-                && !rethash.is_null()
-            {
-                *rethash = r.pool().strdup_bytes(&hash) as *mut c_char;
-            }
-            status as c_int
-        })
-    }
-}
-
-/// The `wsgi-group` provider's `check_authorization`.
-pub(crate) unsafe extern "C" fn check_authorization(
-    r: *mut sys::request_rec,
-    require_args: *const c_char,
-) -> c_int {
-    let denied = AuthzStatus::Denied as c_int;
-    // SAFETY: as `check_password`.
-    unsafe {
-        let args = String::from_utf8_lossy(bytes(require_args)).into_owned();
-        guarded(r, "the wsgi-group authz provider", denied, |r| {
-            authorize(&r, &args) as c_int
-        })
-    }
 }
 
 fn no_script(r: &Request<'_>, what: &str) {
@@ -134,7 +35,7 @@ fn no_script(r: &Request<'_>, what: &str) {
     );
 }
 
-fn password_check(mut r: Request<'_>, user: &[u8], password: &[u8]) -> AuthnStatus {
+pub fn password_check(mut r: Request<'_>, user: &[u8], password: &[u8]) -> AuthnStatus {
     let dir = dir(&r);
     let Some(script) = &dir.auth_user_script else {
         no_script(&r, "user authentication");
@@ -183,7 +84,7 @@ fn password_check(mut r: Request<'_>, user: &[u8], password: &[u8]) -> AuthnStat
     }
 }
 
-fn realm_hash(r: &Request<'_>, user: &[u8], realm: &[u8]) -> (AuthnStatus, Option<Vec<u8>>) {
+pub fn realm_hash(r: &Request<'_>, user: &[u8], realm: &[u8]) -> (AuthnStatus, Option<Vec<u8>>) {
     let dir = dir(r);
     let Some(script) = &dir.auth_user_script else {
         no_script(r, "user authentication");
@@ -271,7 +172,7 @@ fn groups(r: &Request<'_>, dir: &DirConfig, user: &[u8]) -> Option<Vec<Vec<u8>>>
     call::run(r, &c, &args, read)
 }
 
-fn authorize(r: &Request<'_>, require_args: &str) -> AuthzStatus {
+pub fn authorize(r: &Request<'_>, require_args: &str) -> AuthzStatus {
     let Some(user) = r.user() else {
         return AuthzStatus::DeniedNoUser;
     };
@@ -313,7 +214,7 @@ fn authorize(r: &Request<'_>, require_args: &str) -> AuthzStatus {
     AuthzStatus::Denied
 }
 
-fn check_access(r: Request<'_>) -> c_int {
+pub fn check_access(r: Request<'_>) -> c_int {
     let dir = dir(&r);
     let Some(script) = &dir.access_script else {
         return sys::DECLINED;
