@@ -141,6 +141,12 @@ fn basic_auth(mpm: Mpm, daemon: bool) {
     );
     // wsgi.errors writes into the error log; the default group is %{GLOBAL}.
     assert!(log.contains("check_password alice in ''"), "{log}");
+    // mod_auth_basic tells the two apart: None is an unknown user.
+    assert!(log.contains("user ghost not found: /basic/x"), "{log}");
+    assert!(
+        log.contains("user alice: authentication failure for \"/basic/x\": Password Mismatch"),
+        "{log}"
+    );
     if !is_reference() {
         // mod_wsgi 6.1.1 logs the exception's last line only.
         assert!(
