@@ -39,7 +39,7 @@ def get_realm_hash(environ, user, realm):
         raise RuntimeError("digest failure")
     return hashlib.md5(("%s:%s:secret-%s" % (user, realm, user)).encode()).hexdigest()
 def groups_for_user(environ, user):
-    return {"alice": ["admins", "staff"], "bob": [b"staff"], "boom": 42}.get(user, [])
+    return {"alice": ["admins", "staff"], "bob": [b"staff"], "dave": 42}.get(user, [])
 "#;
 
 const ACCESS: &str = r#"
@@ -234,7 +234,17 @@ fn group_auth(mpm: Mpm, daemon: bool) {
     // Apache answers an authenticated user that Require refuses).
     assert_eq!(get("Ym9iOnNlY3JldC1ib2I=").status, 401);
     assert_eq!(get("Y2Fyb2w6c2VjcmV0LWNhcm9s").status, 401);
+    // A result that is not an iterable of names denies, logged.
+    assert_eq!(get("ZGF2ZTpzZWNyZXQtZGF2ZQ==").status, 401);
     let log = apache.error_log();
+    assert!(
+        log.contains("Result returned from 'groups_for_user' in"),
+        "{log}"
+    );
+    assert!(
+        log.contains("is not iterable; expected an iterable sequence of byte strings."),
+        "{log}"
+    );
     if !is_reference() {
         assert!(log.contains("[WSGIRS0516] Authorization of user 'bob' to access '/group/x' failed. User is not a member of designated groups."), "{log}");
         assert!(log.contains("[WSGIRS0516] Authorization of user 'carol' to access '/group/x' failed. User is not a member of any groups."), "{log}");
