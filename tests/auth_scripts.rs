@@ -334,6 +334,11 @@ fn script_reloading_and_directive_errors() {
             "WSGIAuthUserScript",
         ),
         ("WSGIGroupAuthoritative maybe", "WSGIGroupAuthoritative"),
+        // Removed in mod_wsgi 6.0: an unknown directive.
+        (
+            "WSGIUserAuthoritative Off",
+            "Invalid command 'WSGIUserAuthoritative'",
+        ),
     ] {
         let ct = auth_modules(Apache::builder(Mpm::Event))
             .server(format!("<Location /x>\n{line}\n</Location>"))
