@@ -230,6 +230,24 @@ pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 /// `WSGIVerboseDebugging` was given: accepted, no effect (as mod_wsgi 6).
 pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
 
+// ---- 051x: auth scripts (auth) ---------------------------------------------------
+
+/// An auth, group or access script raised (loading it or in its function);
+/// the traceback follows.
+pub const AUTH_SCRIPT_FAILED: LogId = LogId("WSGIRS0510");
+/// An auth, group or access script lacks the function its hook calls.
+pub const AUTH_NO_FUNCTION: LogId = LogId("WSGIRS0511");
+/// An auth, group or access script's function returned a value of the wrong kind.
+pub const AUTH_BAD_RESULT: LogId = LogId("WSGIRS0512");
+/// The interpreter of an auth script's application group is not available.
+pub const AUTH_NO_INTERPRETER: LogId = LogId("WSGIRS0513");
+/// A provider or hook ran where no script is configured for it.
+pub const AUTH_NO_SCRIPT: LogId = LogId("WSGIRS0514");
+/// `WSGIAccessScript` refused the client (403).
+pub const ACCESS_DENIED: LogId = LogId("WSGIRS0515");
+/// `Require wsgi-group`: the user is in none of the groups named.
+pub const GROUP_NOT_MEMBER: LogId = LogId("WSGIRS0516");
+
 #[cfg(test)]
 mod tests {
     use super::*;

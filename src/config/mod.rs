@@ -7,6 +7,7 @@
 //! `post_config` has run (children only read it).
 
 pub mod alias;
+pub mod auth;
 pub mod compat;
 pub mod daemon;
 pub mod daemon_chroot;
@@ -99,6 +100,14 @@ pub struct DirConfig {
     /// `WSGIRestrictProcess`: the process groups requests here may select
     /// ("" is `%{GLOBAL}`, embedded mode).
     pub restrict_process: Option<Vec<String>>,
+    /// `WSGIAccessScript`.
+    pub access_script: Option<auth::AuthScript>,
+    /// `WSGIAuthUserScript` (the `wsgi` authn provider).
+    pub auth_user_script: Option<auth::AuthScript>,
+    /// `WSGIAuthGroupScript` (the `wsgi-group` authz provider).
+    pub auth_group_script: Option<auth::AuthScript>,
+    /// `WSGIGroupAuthoritative` (no effect, as in mod_wsgi 6).
+    pub group_authoritative: Option<bool>,
 }
 
 impl DirConfig {
@@ -131,6 +140,10 @@ impl DirConfig {
                 .cloned()
                 .collect(),
             restrict_process: pick(&parent.restrict_process, &child.restrict_process),
+            access_script: pick(&parent.access_script, &child.access_script),
+            auth_user_script: pick(&parent.auth_user_script, &child.auth_user_script),
+            auth_group_script: pick(&parent.auth_group_script, &child.auth_group_script),
+            group_authoritative: pick(&parent.group_authoritative, &child.group_authoritative),
         }
     }
 

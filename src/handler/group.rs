@@ -119,6 +119,18 @@ pub fn application_group(r: &Request<'_>, value: Option<&str>) -> String {
     }
 }
 
+/// The application group of an auth script (mod_wsgi's
+/// `wsgi_server_group`): unset or `%{GLOBAL}` is the main interpreter (""),
+/// `%{SERVER}` and `%{HOST}` expand, anything else is taken as it is.
+pub fn auth_group(r: &Request<'_>, value: Option<&str>) -> String {
+    match value {
+        None | Some("%{GLOBAL}") => String::new(),
+        Some("%{SERVER}") => ForRequest(r).server(),
+        Some("%{HOST}") => ForRequest(r).host(),
+        Some(v) => v.to_string(),
+    }
+}
+
 /// The process group ("" means embedded mode).
 pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
     match value {

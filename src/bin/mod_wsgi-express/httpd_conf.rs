@@ -56,6 +56,11 @@ pub fn render(opts: &Options) -> String {
     write_document_root(&mut out, opts);
     https::write_redirect(&mut out, opts);
     write_app(&mut out, opts);
+    crate::auth::write(
+        &mut out,
+        &opts.auth,
+        &format!("{}:{}", opts.host, opts.port),
+    );
     write_appended(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
@@ -166,6 +171,7 @@ fn write_modules(out: &mut String, opts: &Options) {
     }
     modules.extend_from_slice(https::modules(opts));
     modules.extend_from_slice(proxy::modules(opts));
+    modules.extend_from_slice(crate::auth::modules(&opts.auth));
     for name in modules {
         load_module(
             out,

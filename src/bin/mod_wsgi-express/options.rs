@@ -255,6 +255,8 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// `--ignore-activity URL-PATH`: locations with `WSGIIgnoreActivity On`.
     pub ignore_activity: Vec<String>,
+    /// The auth script options (`auth.rs`).
+    pub auth: crate::auth::Auth,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,
@@ -310,6 +312,9 @@ pub fn check_access(opts: &Options) -> Result<()> {
             validation::check_readable(&opts.run_as, config, "Paste Deploy configuration")?
         }
         _ => {}
+    }
+    for (what, path) in crate::auth::scripts(&opts.auth) {
+        validation::check_readable(&opts.run_as, path, what)?;
     }
     let mut statics: Vec<(&str, PathBuf)> = vec![("document root", opts.document_root.clone())];
     for (_, target) in &opts.url_aliases {

@@ -64,6 +64,7 @@ struct Derived {
     process_name: String,
     proxy_mount_points: Vec<(String, String)>,
     proxy_virtual_hosts: Vec<(String, String)>,
+    auth: crate::auth::Auth,
 }
 
 /// Resolves the options. `matches` are the subcommand's matches (to reject unimplemented
@@ -117,6 +118,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         Mode::Daemon => Some(daemon(args, &paths, &host, &server_root, &display_name)?),
         Mode::Embedded => None,
     };
+    let auth = crate::auth::resolve(args, matches, &|p: &str| paths.abs(p))?;
     let derived = Derived {
         mode,
         daemon,
@@ -140,6 +142,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         proxy_mount_points,
         proxy_virtual_hosts,
         server_root,
+        auth,
     };
     Ok(assemble(args, env, &paths, derived))
 }
@@ -522,5 +525,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         proxy_mount_points: d.proxy_mount_points,
         proxy_virtual_hosts: d.proxy_virtual_hosts,
         server_root: d.server_root,
+        auth: d.auth,
     }
 }
