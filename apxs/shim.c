@@ -3,9 +3,14 @@
  * defined in Rust (src/lib.rs). */
 #include "shim.h"
 
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "scoreboard.h"
+#include "mpm_common.h"
+#include "ap_provider.h"
+#include "mod_auth.h"
 
 APLOG_USE_MODULE(wsgi);
 
@@ -91,8 +96,66 @@ const command_rec wsgi_shim_command_table[] = {
     WSGI_DIRECTIVE("WSGIPythonEggs", RSRC_CONF, "Python eggs cache directory."),
     WSGI_DIRECTIVE("WSGISwitchInterval", RSRC_CONF,
                    "Override Python GIL switch interval (seconds)."),
+    WSGI_DIRECTIVE("WSGIServerMetrics", RSRC_CONF,
+                   "Enabled/Disable access to server metrics."),
+    WSGI_DIRECTIVE("WSGIAccessScript", OR_AUTHCFG, "Location of WSGI host access script file."),
+    WSGI_DIRECTIVE("WSGIAuthUserScript", OR_AUTHCFG, "Location of WSGI user auth script file."),
+    WSGI_DIRECTIVE("WSGIAuthGroupScript", OR_AUTHCFG, "Location of WSGI group auth script file."),
+    WSGI_DIRECTIVE("WSGIGroupAuthoritative", OR_AUTHCFG,
+                   "Enable/Disable as being authoritative on groups."),
     {NULL}
 };
+
+/* The status values src/apache/shim.rs returns through the callbacks. */
+_Static_assert(AUTH_DENIED == 0 && AUTH_GRANTED == 1 && AUTH_USER_FOUND == 2 &&
+                   AUTH_USER_NOT_FOUND == 3 && AUTH_GENERAL_ERROR == 4,
+               "authn_status values differ from src/apache/shim.rs");
+_Static_assert(AUTHZ_DENIED == 0 && AUTHZ_GRANTED == 1 && AUTHZ_NEUTRAL == 2 &&
+                   AUTHZ_GENERAL_ERROR == 3 && AUTHZ_DENIED_NO_USER == 4,
+               "authz_status values differ from src/apache/shim.rs");
+
+static authn_status wsgi_shim_check_password(request_rec *r, const char *user,
+                                             const char *password)
+{
+    return (authn_status)wsgi_cb->check_password(r, user, password);
+}
+
+static authn_status wsgi_shim_get_realm_hash(request_rec *r, const char *user,
+                                             const char *realm, char **rethash)
+{
+    return (authn_status)wsgi_cb->get_realm_hash(r, user, realm, rethash);
+}
+
+static authz_status wsgi_shim_check_authorization(request_rec *r, const char *require_args,
+                                                  const void *parsed_require_line)
+{
+    (void)parsed_require_line;
+    return (authz_status)wsgi_cb->check_authorization(r, require_args);
+}
+
+/* The `wsgi` authn provider (AuthBasicProvider/AuthDigestProvider wsgi) and
+ * the `wsgi-group` authz provider (Require wsgi-group ...), as mod_wsgi. */
+static const authn_provider wsgi_shim_authn_provider = {
+    &wsgi_shim_check_password,
+    &wsgi_shim_get_realm_hash,
+};
+
+static const authz_provider wsgi_shim_authz_provider = {
+    &wsgi_shim_check_authorization,
+    NULL,
+};
+
+int wsgi_shim_access_denial_logged(request_rec *r)
+{
+    return ap_satisfies(r) != SATISFY_ANY || !ap_some_auth_required(r);
+}
+
+/* pre_mpm's scoreboard type is not needed on the Rust side. */
+static int wsgi_shim_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
+{
+    (void)sb_type;
+    return wsgi_cb->pre_mpm(p);
+}
 
 void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callbacks)
 {
@@ -100,14 +163,26 @@ void wsgi_shim_register_hooks(apr_pool_t *p, const wsgi_shim_callbacks *callback
      * (so Alias wins over WSGIScriptAlias) and before mod_userdir. */
     static const char *const after_alias[] = {"mod_alias.c", NULL};
     static const char *const before_userdir[] = {"mod_userdir.c", "mod_vhost_alias.c", NULL};
+    /* As mod_wsgi: the host access script after mod_ssl, before mod_authz_host. */
+    static const char *const after_ssl[] = {"mod_ssl.c", NULL};
+    static const char *const before_authz_host[] = {"mod_authz_host.c", NULL};
 
     wsgi_cb = callbacks;
 
     ap_hook_post_config(callbacks->post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After the core's, which creates the scoreboard (as mod_wsgi). */
+    ap_hook_pre_mpm(wsgi_shim_pre_mpm, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(callbacks->child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(callbacks->translate_name, after_alias, before_userdir,
                            APR_HOOK_MIDDLE);
     ap_hook_handler(callbacks->handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(callbacks->monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_access_checker(callbacks->access_checker, after_ssl, before_authz_host,
+                           APR_HOOK_MIDDLE);
+    ap_register_provider(p, AUTHN_PROVIDER_GROUP, "wsgi", AUTHN_PROVIDER_VERSION,
+                         &wsgi_shim_authn_provider);
+    ap_register_provider(p, AUTHZ_PROVIDER_GROUP, "wsgi-group", AUTHZ_PROVIDER_VERSION,
+                         &wsgi_shim_authz_provider);
 }
 
 void wsgi_shim_log_error(const char *file, int line, int level, apr_status_t status,

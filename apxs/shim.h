@@ -13,9 +13,19 @@
 typedef struct wsgi_shim_callbacks {
     const char *(*directive)(cmd_parms *cmd, void *mconfig, const char *args);
     int (*post_config)(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+    int (*pre_mpm)(apr_pool_t *p);
     void (*child_init)(apr_pool_t *pchild, server_rec *s);
     int (*translate_name)(request_rec *r);
     int (*handler)(request_rec *r);
+    int (*monitor)(apr_pool_t *p, server_rec *s);
+    /* Auth (src/auth): the access_checker hook and the two providers. The
+     * provider callbacks return the values of mod_auth.h's authn_status and
+     * authz_status (shim.c checks that they agree with src/apache/shim.rs). */
+    int (*access_checker)(request_rec *r);
+    int (*check_password)(request_rec *r, const char *user, const char *password);
+    int (*get_realm_hash)(request_rec *r, const char *user, const char *realm,
+                          char **rethash);
+    int (*check_authorization)(request_rec *r, const char *require_args);
 } wsgi_shim_callbacks;
 
 /* The command table; referenced by the module record in src/lib.rs. */
@@ -29,5 +39,9 @@ void wsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t st
 
 void wsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b);
 int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
+
+/* Whether a refusal by the access checker is logged (as mod_wsgi: unless
+ * `Satisfy Any` lets authentication still admit the request). */
+int wsgi_shim_access_denial_logged(request_rec *r);
 
 #endif

@@ -4,28 +4,37 @@
 //! `apache::config` and `apache::directive`, instantiated here and in
 //! `lib.rs` for `crate::config`'s types.
 //! `post_config` runs in the parent (never touches Python) and starts the
-//! daemon processes of the generation (`daemon::supervisor`); `child_init`
+//! daemon processes of the generation (`daemon::supervisor`), at start-up
+//! in `pre_mpm`, once the scoreboard exists; `child_init`
 //! closes the daemon sockets in each child, starts Python there and arranges
-//! its finalisation at child exit.
+//! its finalisation at child exit. The auth callbacks (access_checker, the
+//! `wsgi` and `wsgi-group` providers) hand off to `crate::auth`.
 
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{PYTHON_INITIALISED, PYTHON_START_FAILED};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
+use crate::apache::shim::{AuthnStatus, AuthzStatus};
 use crate::apache::{shim, sys};
 use crate::config::{self, ServerConfig};
 use crate::python::{init, modules};
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int};
 
 const OK: c_int = sys::OK as c_int;
 
 pub static CALLBACKS: shim::Callbacks = shim::Callbacks {
     directive: crate::apache::directive::entry::<config::directives::Directives>,
     post_config,
+    pre_mpm,
     child_init,
     translate_name,
     handler,
+    monitor,
+    access_checker,
+    check_password,
+    get_realm_hash,
+    check_authorization,
 };
 
 /// The module record's register_hooks: hands the Rust entry points to the shim.
@@ -61,6 +70,23 @@ fn post_config_run(pconf: Pool, server: Server) -> c_int {
     OK
 }
 
+unsafe extern "C" fn pre_mpm(_p: *mut sys::apr_pool_t) -> c_int {
+    entry::guarded("pre_mpm", crate::daemon::supervisor::start_deferred);
+    OK
+}
+
+/// monitor in the parent (its maintenance loop, about every 10 s): forks
+/// again the daemon slots whose fork failed (`daemon::supervisor::monitor`).
+unsafe extern "C" fn monitor(_p: *mut sys::apr_pool_t, s: *mut sys::server_rec) -> c_int {
+    // SAFETY: Apache passes its live main server.
+    unsafe {
+        entry::server_hook(s, "monitor", |_| {
+            crate::daemon::supervisor::monitor();
+            OK
+        })
+    }
+}
+
 unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
     // SAFETY: Apache passes its live main server; pchild lives until the child exits.
     unsafe { entry::server_pool_hook(pchild, s, "child_init", start_python) };
@@ -73,19 +99,24 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
     let cfg = server.config::<ServerConfig>();
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);
+    let server_metrics = cfg.and_then(|c| c.server_metrics).unwrap_or(false);
     crate::python::configure_process(&settings);
     let scripts_here = server
         .distinct_configs::<ServerConfig>()
         .iter()
         .any(|(_, c)| c.python_in_children);
-    if restricted && !scripts_here && !crate::python::preload::any(server) {
-        // WSGIRestrictEmbedded On and nothing else (an import or dispatch
+    if restricted
+        && !scripts_here
+        && !crate::python::preload::any(server)
+        && !config::auth::python_required()
+    {
+        // WSGIRestrictEmbedded On and nothing else (an import, dispatch or auth
         // script) needs Python here.
         return OK;
     }
     match init::initialize(
         &settings,
-        &modules::ProcessInfo::embedded(),
+        &modules::ProcessInfo::embedded(server_metrics),
         crate::wsgi::PYTHON_EXTENSION,
     ) {
         Ok(()) => {
@@ -123,4 +154,77 @@ unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> c_int {
 unsafe extern "C" fn handler(r: *mut sys::request_rec) -> c_int {
     // SAFETY: Apache passes the live request of this hook.
     unsafe { entry::request_hook(r, "handler", crate::handler::handler) }
+}
+
+unsafe extern "C" fn access_checker(r: *mut sys::request_rec) -> c_int {
+    // SAFETY: Apache passes the live request of this hook.
+    unsafe { entry::request_hook(r, "access_checker", crate::auth::check_access) }
+}
+
+/// The C string `p` as bytes (NULL is empty).
+///
+/// # Safety
+/// `p` must be NULL or a NUL-terminated string live for `'a`.
+unsafe fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    // SAFETY: the caller's contract.
+    unsafe { crate::apache::cbytes(p) }.unwrap_or(b"")
+}
+
+/// The `wsgi` authn provider's `check_password` (an `authn_status`).
+unsafe extern "C" fn check_password(
+    r: *mut sys::request_rec,
+    user: *const c_char,
+    password: *const c_char,
+) -> c_int {
+    // SAFETY: Apache passes the live request and NUL-terminated strings
+    // that outlive this call.
+    let (user, password) = unsafe { (c_bytes(user), c_bytes(password)) };
+    let error = AuthnStatus::GeneralError as c_int;
+    // SAFETY: as above.
+    unsafe {
+        entry::request_call(r, "the wsgi auth provider", error, |r| {
+            crate::auth::password_check(r, user, password) as c_int
+        })
+    }
+}
+
+/// The `wsgi` authn provider's `get_realm_hash`: the hash, a copy in the
+/// request pool, goes to `*rethash`.
+unsafe extern "C" fn get_realm_hash(
+    r: *mut sys::request_rec,
+    user: *const c_char,
+    realm: *const c_char,
+    rethash: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: as `check_password`.
+    let (user, realm) = unsafe { (c_bytes(user), c_bytes(realm)) };
+    let error = AuthnStatus::GeneralError as c_int;
+    // SAFETY: as above; `rethash` is mod_auth_digest's out pointer.
+    unsafe {
+        entry::request_call(r, "the wsgi auth provider", error, |r| {
+            let (status, hash) = crate::auth::realm_hash(&r, user, realm);
+            if let Some(hash) = hash
+                && !rethash.is_null()
+            {
+                *rethash = r.pool().strdup_bytes(&hash) as *mut c_char;
+            }
+            status as c_int
+        })
+    }
+}
+
+/// The `wsgi-group` authz provider's `check_authorization` (an `authz_status`).
+unsafe extern "C" fn check_authorization(
+    r: *mut sys::request_rec,
+    require_args: *const c_char,
+) -> c_int {
+    // SAFETY: Apache passes the live request and its Require line's arguments.
+    let args = String::from_utf8_lossy(unsafe { c_bytes(require_args) }).into_owned();
+    let denied = AuthzStatus::Denied as c_int;
+    // SAFETY: as above.
+    unsafe {
+        entry::request_call(r, "the wsgi-group authz provider", denied, |r| {
+            crate::auth::authorize(&r, &args) as c_int
+        })
+    }
 }

@@ -17,6 +17,7 @@
 #![cfg_attr(any(test, feature = "standalone"), allow(dead_code, unused_imports))]
 
 pub mod apache;
+pub mod auth;
 pub mod config;
 pub mod daemon;
 pub mod handler;

@@ -188,9 +188,12 @@ fn killed_under_load(sig: i32) {
         (1..=2).contains(&failed.len()),
         "expected 1 or 2 requests (those in the victim) to fail: {failed:?}"
     );
+    // kill(2) returns before the victim is gone: on a loaded machine it may
+    // still take a connection in the moment before the signal lands.
+    let landed = killed + Duration::from_millis(500);
     for o in &failed {
         assert!(
-            o.start < killed && o.start + o.took > killed,
+            o.start < landed && o.start + o.took > killed,
             "a 502 for a request not in flight at the kill: {o:?}"
         );
         assert!(o.took < Duration::from_secs(3), "502 too late: {o:?}");

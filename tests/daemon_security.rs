@@ -83,8 +83,8 @@ fn bad_daemon_options_fail_config_test() {
         ),
         ("WSGIDaemonProcess g user=root", &["must not run as root"]),
         (
-            "WSGIDaemonProcess g chroot=/",
-            &["'chroot' is not supported"],
+            "WSGIDaemonProcess g chroot=jail",
+            &["Invalid chroot directory for WSGI daemon process."],
         ),
         (
             "WSGIDaemonProcess g user=no-such-user-xyz",

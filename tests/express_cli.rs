@@ -89,8 +89,7 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
     for opt in [
-        &["--startup-timeout", "30"][..],
-        &["--enable-coverage"],
+        &["--enable-coverage"][..],
         &["--debug-mode"],
         &["--add-handler", ".x", "/x.wsgi"],
     ] {

@@ -246,6 +246,10 @@ fn daemon_options_reach_the_daemon_processes() {
                 "65536",
                 "--receive-buffer-size",
                 "65536",
+                "--response-buffer-size",
+                "1048576",
+                "--response-flush-delay",
+                "20",
                 "--socket-prefix",
                 &sockets,
             ],
@@ -294,6 +298,8 @@ fn daemon_options_reach_the_daemon_processes() {
         ("eviction-timeout", "4"),
         ("send-buffer-size", "65536"),
         ("receive-buffer-size", "65536"),
+        ("response-buffer-size", "1048576"),
+        ("response-flush-delay", "20"),
     ] {
         assert!(
             daemon_words(&conf).contains(&(key.into(), value.into())),

@@ -18,3 +18,4 @@
 #include "apr_network_io.h"
 #include "ap_listen.h"
 #include "unixd.h"
+#include "scoreboard.h"

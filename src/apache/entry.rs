@@ -74,6 +74,41 @@ where
     }
 }
 
+/// Runs a request callback whose result is not an HTTP status (an auth
+/// provider's `authn_status`/`authz_status`): a NULL request or a panic
+/// (logged) gives `fallback`.
+///
+/// # Safety
+/// `r` must be NULL or the live request Apache passed to the callback.
+pub unsafe fn request_call<T, F>(r: *mut sys::request_rec, what: &str, fallback: T, f: F) -> T
+where
+    F: FnOnce(Request<'_>) -> T,
+{
+    if r.is_null() {
+        return fallback;
+    }
+    // SAFETY: Apache hands us a live request for the duration of the call,
+    // on this thread.
+    let req = unsafe { Request::from_ptr(r) };
+    match catch_unwind(AssertUnwindSafe(|| f(req))) {
+        Ok(v) => v,
+        Err(_) => {
+            // SAFETY: as above; the closure's borrow has ended.
+            let req = unsafe { Request::from_ptr(r) };
+            log::request(
+                Level::Err,
+                &req,
+                &format!(
+                    "{PANIC_REQUEST} internal error (panic) in {what}: {}; the request \
+                     fails and this process keeps serving",
+                    take_panic()
+                ),
+            );
+            fallback
+        }
+    }
+}
+
 /// Hands the hook table to the shim (the module record's register_hooks)
 /// after installing the panic hook.
 ///

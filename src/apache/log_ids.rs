@@ -188,11 +188,40 @@ pub const SCRIPT_OUT_OF_SCOPE: LogId = LogId("WSGIRS0460");
 /// A request waited longer than `queue-timeout` for a daemon worker (504,
 /// the application did not run).
 pub const QUEUE_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0464");
+/// request-timeout passed in a thread with interrupt-timeout set:
+/// `mod_wsgi.RequestTimeout` is raised in it.
+pub const REQUEST_INTERRUPTING: LogId = LogId("WSGIRS0465");
+/// The Python stacks of every thread, logged by a daemon timer before it
+/// interrupts or restarts anything (the frame lines follow).
+pub const STACK_DUMP: LogId = LogId("WSGIRS0466");
+/// `mod_wsgi.RequestTimeout` unwound a request (504, or a truncated response).
+pub const REQUEST_INTERRUPTED: LogId = LogId("WSGIRS0467");
+/// No WSGI script loaded within `startup-timeout` of the first request.
+pub const STARTUP_TIMEOUT: LogId = LogId("WSGIRS0468");
+/// A thread did not unwind within `interrupt-timeout` of its RequestTimeout.
+pub const INTERRUPT_TIMEOUT: LogId = LogId("WSGIRS0469");
 /// A daemon process begins a graceful stop: it keeps serving while its
 /// requests in flight finish, for up to graceful- or eviction-timeout.
 pub const GRACEFUL_STOP: LogId = LogId("WSGIRS0470");
 /// The graceful stop of a daemon process timed out with requests running.
 pub const GRACEFUL_TIMEOUT_EXPIRED: LogId = LogId("WSGIRS0471");
+/// A daemon accepted a request whose Apache child had already given up on
+/// it (shut its end: 504, 503 or cancelled): the application did not run.
+pub const REQUEST_ABANDONED: LogId = LogId("WSGIRS0475");
+/// `chroot=`: the request's WSGI script is not within the chroot directory
+/// (500, as mod_wsgi).
+pub const SCRIPT_OUTSIDE_CHROOT: LogId = LogId("WSGIRS0476");
+/// A stopping daemon did not finish finalising Python within
+/// `shutdown-timeout` (a non-daemon thread, an atexit handler): it exits
+/// regardless.
+pub const SHUTDOWN_TIMED_OUT: LogId = LogId("WSGIRS0480");
+/// A sub-interpreter still runs threads the application started when the
+/// process ends: its atexit handlers run, the interpreter is not ended
+/// (ending it would free the thread states those threads run on).
+pub const INTERPRETER_LEFT_RUNNING: LogId = LogId("WSGIRS0481");
+/// A daemon process could not be forked: the slot is forked again after a
+/// back-off (1 s doubling to 60 s, checked by the monitor hook).
+pub const DAEMON_FORK_RETRY: LogId = LogId("WSGIRS0482");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 
@@ -208,6 +237,24 @@ pub const DISPATCH_INTERPRETER: LogId = LogId("WSGIRS0505");
 pub const DISPATCH_LOAD_FAILED: LogId = LogId("WSGIRS0506");
 /// A `WSGIDispatchScript` hook raised or returned a bad value (500).
 pub const DISPATCH_FAILED: LogId = LogId("WSGIRS0507");
+
+// ---- 051x: auth scripts (auth) ---------------------------------------------------
+
+/// An auth, group or access script raised (loading it or in its function);
+/// the traceback follows.
+pub const AUTH_SCRIPT_FAILED: LogId = LogId("WSGIRS0510");
+/// An auth, group or access script lacks the function its hook calls.
+pub const AUTH_NO_FUNCTION: LogId = LogId("WSGIRS0511");
+/// An auth, group or access script's function returned a value of the wrong kind.
+pub const AUTH_BAD_RESULT: LogId = LogId("WSGIRS0512");
+/// The interpreter of an auth script's application group is not available.
+pub const AUTH_NO_INTERPRETER: LogId = LogId("WSGIRS0513");
+/// A provider or hook ran where no script is configured for it.
+pub const AUTH_NO_SCRIPT: LogId = LogId("WSGIRS0514");
+/// `WSGIAccessScript` refused the client (403).
+pub const ACCESS_DENIED: LogId = LogId("WSGIRS0515");
+/// `Require wsgi-group`: the user is in none of the groups named.
+pub const GROUP_NOT_MEMBER: LogId = LogId("WSGIRS0516");
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 //! `directive`: the directive callback with a `cmd_parms` view) and small
 //! safe views of Apache's request, server, connection (`conn`), pool, table
 //! and output brigade (`brigade`) structures, APR's other-child registration
-//! (`other_child`) and process-level calls for daemons (`process`). Nothing
+//! (`other_child`), a copy of the scoreboard (`scoreboard`) and process-level calls for daemons (`process`). Nothing
 //! outside this folder dereferences an Apache pointer or declares an
 //! `extern "C"` function, except the crate root: `hooks.rs` and `lib.rs` only
 //! hand Apache's pointers to `entry`. Imports nothing of the crate but
@@ -25,6 +25,7 @@ pub mod pool;
 pub mod process;
 pub mod regex;
 pub mod request;
+pub mod scoreboard;
 pub mod shim;
 #[allow(
     non_upper_case_globals,

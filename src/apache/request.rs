@@ -250,6 +250,34 @@ impl<'r> Request<'r> {
     pub fn user(&self) -> Option<&'r [u8]> {
         self.b(self.rec().user)
     }
+    /// Sets `r->user` (a copy in the request pool), as an authn provider may.
+    pub fn set_user(&mut self, user: &[u8]) {
+        let v = self.pool().strdup_bytes(user) as *mut std::ffi::c_char;
+        self.rec_mut().user = v;
+    }
+    /// The client's host as mod_wsgi's access hook asks for it
+    /// (`ap_get_remote_host(..., REMOTE_HOST, ...)`: the name when
+    /// `HostnameLookups` found one), else the client's address.
+    pub fn remote_host(&self) -> Option<&'r [u8]> {
+        // SAFETY: the request, its connection and per-directory configuration
+        // are live; REMOTE_HOST (0) returns NULL or a string in the
+        // connection's pool.
+        let host = unsafe {
+            sys::ap_get_remote_host(
+                self.rec().connection,
+                self.rec().per_dir_config as *mut c_void,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        self.b(host).or_else(|| self.useragent_ip())
+    }
+    /// Whether a refusal by an access checker is logged (not under
+    /// `Satisfy Any` with authentication configured), as mod_wsgi decides.
+    pub fn access_denial_logged(&self) -> bool {
+        // SAFETY: the request is live for this hook.
+        unsafe { super::shim::wsgi_shim_access_denial_logged(self.r) != 0 }
+    }
     pub fn auth_type(&self) -> Option<&'r [u8]> {
         self.b(self.rec().ap_auth_type)
     }

@@ -683,6 +683,18 @@ pub const APLOG_NOERRNO: u32 = 16;
 pub const APLOG_TOCLIENT: u32 = 32;
 pub const APLOG_STARTUP: u32 = 64;
 pub const APLOG_NO_MODULE: i32 = -1;
+pub const SERVER_DEAD: u32 = 0;
+pub const SERVER_STARTING: u32 = 1;
+pub const SERVER_READY: u32 = 2;
+pub const SERVER_BUSY_READ: u32 = 3;
+pub const SERVER_BUSY_WRITE: u32 = 4;
+pub const SERVER_BUSY_KEEPALIVE: u32 = 5;
+pub const SERVER_BUSY_LOG: u32 = 6;
+pub const SERVER_BUSY_DNS: u32 = 7;
+pub const SERVER_CLOSING: u32 = 8;
+pub const SERVER_GRACEFUL: u32 = 9;
+pub const SERVER_IDLE_KILL: u32 = 10;
+pub const SERVER_NUM_STATUS: u32 = 11;
 pub const AP_MPMQ_NOT_SUPPORTED: u32 = 0;
 pub const AP_MPMQ_STATIC: u32 = 1;
 pub const AP_MPMQ_DYNAMIC: u32 = 2;
@@ -712,6 +724,7 @@ pub type __gid_t = ::std::os::raw::c_uint;
 pub type __ino_t = ::std::os::raw::c_ulong;
 pub type __off_t = ::std::os::raw::c_long;
 pub type __pid_t = ::std::os::raw::c_int;
+pub type __clock_t = ::std::os::raw::c_long;
 pub type __rlim_t = ::std::os::raw::c_ulong;
 pub type __time_t = ::std::os::raw::c_long;
 pub type __suseconds_t = ::std::os::raw::c_long;
@@ -722,6 +735,7 @@ pub type gid_t = __gid_t;
 pub type uid_t = __uid_t;
 pub type off_t = __off_t;
 pub type pid_t = __pid_t;
+pub type clock_t = __clock_t;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct timeval {
@@ -3645,6 +3659,107 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn ap_update_mtime(r: *mut request_rec, dependency_mtime: apr_time_t);
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct tms {
+    pub tms_utime: clock_t,
+    pub tms_stime: clock_t,
+    pub tms_cutime: clock_t,
+    pub tms_cstime: clock_t,
+}
+pub type ap_generation_t = ::std::os::raw::c_int;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct worker_score {
+    pub tid: apr_os_thread_t,
+    pub thread_num: ::std::os::raw::c_int,
+    pub pid: pid_t,
+    pub generation: ap_generation_t,
+    pub status: ::std::os::raw::c_uchar,
+    pub conn_count: ::std::os::raw::c_ushort,
+    pub conn_bytes: apr_off_t,
+    pub access_count: ::std::os::raw::c_ulong,
+    pub bytes_served: apr_off_t,
+    pub my_access_count: ::std::os::raw::c_ulong,
+    pub my_bytes_served: apr_off_t,
+    pub start_time: apr_time_t,
+    pub stop_time: apr_time_t,
+    pub last_used: apr_time_t,
+    pub times: tms,
+    pub client: [::std::os::raw::c_char; 32usize],
+    pub request: [::std::os::raw::c_char; 64usize],
+    pub vhost: [::std::os::raw::c_char; 32usize],
+    pub protocol: [::std::os::raw::c_char; 16usize],
+    pub duration: apr_time_t,
+    pub client64: [::std::os::raw::c_char; 64usize],
+}
+impl Default for worker_score {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct global_score {
+    pub server_limit: ::std::os::raw::c_int,
+    pub thread_limit: ::std::os::raw::c_int,
+    pub running_generation: ap_generation_t,
+    pub restart_time: apr_time_t,
+    pub times: tms,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct process_score {
+    pub pid: pid_t,
+    pub generation: ap_generation_t,
+    pub quiescing: ::std::os::raw::c_char,
+    pub not_accepting: ::std::os::raw::c_char,
+    pub connections: apr_uint32_t,
+    pub write_completion: apr_uint32_t,
+    pub lingering_close: apr_uint32_t,
+    pub keep_alive: apr_uint32_t,
+    pub suspended: apr_uint32_t,
+    pub bucket: ::std::os::raw::c_int,
+    pub wait_io: apr_uint32_t,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct scoreboard {
+    pub global: *mut global_score,
+    pub parent: *mut process_score,
+    pub servers: *mut *mut worker_score,
+}
+impl Default for scoreboard {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+unsafe extern "C" {
+    pub fn ap_exists_scoreboard_image() -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn ap_get_scoreboard_worker_from_indexes(
+        child_num: ::std::os::raw::c_int,
+        thread_num: ::std::os::raw::c_int,
+    ) -> *mut worker_score;
+}
+unsafe extern "C" {
+    pub fn ap_get_scoreboard_process(x: ::std::os::raw::c_int) -> *mut process_score;
+}
+unsafe extern "C" {
+    pub fn ap_get_scoreboard_global() -> *mut global_score;
+}
+unsafe extern "C" {
+    pub static mut ap_scoreboard_image: *mut scoreboard;
 }
 unsafe extern "C" {
     pub fn ap_mpm_query(

@@ -5,8 +5,10 @@
 //! Called by `config::directives` in the Apache parent while the
 //! configuration is read; never touches Python.
 
+use super::daemon_chroot;
 use super::daemon_graceful::{self as grace, Graceful};
 use super::daemon_limits::{self as lim, Limits};
+use super::daemon_relay::{self as relay, ResponseRelay};
 use super::error::{ConfigError, OptionValueError};
 use crate::config::python::{Home, validate_home};
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub struct DaemonOptions {
     pub script_group: Option<String>,
     pub supplementary_groups: Vec<(String, u32)>,
     pub home: Option<String>,
+    /// `chroot=`: the daemon's root directory (normalised, no trailing `/`).
+    pub chroot: Option<String>,
     pub display_name: Option<String>,
     pub umask: Option<u32>,
     pub lang: Option<String>,
@@ -54,8 +58,15 @@ pub struct DaemonOptions {
     pub maximum_requests: u64,
     /// Restart after this long without a running request (armed by the first request).
     pub inactivity_timeout: Option<Duration>,
-    /// Restart the process when a request runs longer than this.
+    /// request-timeout: a thread whose request runs longer than this (scaled
+    /// by the thread count, `request_timer`) is interrupted or restarts the process.
     pub request_timeout: Option<Duration>,
+    /// interrupt-timeout: raise `mod_wsgi.RequestTimeout` in a timed-out
+    /// thread and give it this long to unwind before restarting.
+    pub interrupt_timeout: Option<Duration>,
+    /// startup-timeout: restart when the WSGI script has not loaded this
+    /// long after the first request began loading it.
+    pub startup_timeout: Option<Duration>,
     /// `restart-interval`: the process restarts after this long.
     pub restart_interval: Option<Duration>,
     /// `queue-timeout`: a request that waited longer than this for a
@@ -63,10 +74,14 @@ pub struct DaemonOptions {
     pub queue_timeout: Option<Duration>,
     /// Restart the process when the GIL could not be taken for this long.
     pub deadlock_timeout: Option<Duration>,
+    /// `server-metrics=`: `mod_wsgi.server_metrics()` reads the scoreboard.
+    pub server_metrics: bool,
     /// cpu-time-limit, cpu-priority, memory limits, stack-size, buffer sizes.
     pub limits: Limits,
     /// graceful-timeout and eviction-timeout.
     pub graceful: Graceful,
+    /// `response-flush-delay` and `response-buffer-size`.
+    pub relay: ResponseRelay,
 }
 
 impl DaemonOptions {
@@ -96,6 +111,7 @@ impl DaemonOptions {
             script_group: None,
             supplementary_groups: Vec::new(),
             home: None,
+            chroot: None,
             display_name: None,
             umask: None,
             lang: None,
@@ -113,11 +129,15 @@ impl DaemonOptions {
             maximum_requests: 0,
             inactivity_timeout: None,
             request_timeout: None,
+            interrupt_timeout: None,
+            startup_timeout: None,
             queue_timeout: None,
             restart_interval: None,
             deadlock_timeout: Some(Duration::from_secs(300)),
+            server_metrics: false,
             limits: Limits::default(),
             graceful: Graceful::default(),
+            relay: ResponseRelay::default(),
         }
     }
 
@@ -159,6 +179,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a comma-separated list of group names",
     ),
     ("home", home, "an absolute directory path"),
+    (
+        "chroot",
+        daemon_chroot::chroot,
+        "an absolute directory (only when Apache starts as root)",
+    ),
     ("display-name", display_name, "a process name or %{GROUP}"),
     ("umask", umask, "an octal umask such as 0022"),
     ("lang", lang, "a LANG value such as en_US.UTF-8"),
@@ -199,6 +224,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         response_socket_timeout,
         "a number of seconds >= 0 (0: socket-timeout)",
     ),
+    (
+        "response-buffer-size",
+        relay::response_buffer_size,
+        "a number of bytes >= 65536, or 0 for the default",
+    ),
+    (
+        "response-flush-delay",
+        relay::response_flush_delay,
+        "a number of milliseconds >= 0",
+    ),
     ("listen-backlog", listen_backlog, "a number >= 1"),
     (
         "shutdown-timeout",
@@ -218,6 +253,16 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
     (
         "request-timeout",
         request_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
+        "interrupt-timeout",
+        interrupt_timeout,
+        "a number of seconds >= 0 (0: off)",
+    ),
+    (
+        "startup-timeout",
+        startup_timeout,
         "a number of seconds >= 0 (0: off)",
     ),
     (
@@ -280,16 +325,11 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         lim::receive_buffer_size,
         "a number of bytes >= 512, or 0 for the system default",
     ),
-];
-
-/// Options of mod_wsgi that this version refuses rather than ignore silently.
-const UNSUPPORTED: &[&str] = &[
-    "chroot",
-    "interrupt-timeout",
-    "startup-timeout",
-    "response-buffer-size",
-    "response-flush-delay",
-    "server-metrics",
+    (
+        "server-metrics",
+        super::server_metrics::daemon_option,
+        "On or Off",
+    ),
 ];
 
 /// Options mod_wsgi 6.0 removed (it answers them "Invalid option to WSGI
@@ -338,11 +378,6 @@ pub fn parse(args: &[String]) -> Result<DaemonOptions, ConfigError> {
             })?;
         } else if REMOVED.contains(&key) {
             return Err(ConfigError::RemovedOption {
-                group: name.clone(),
-                key: key.to_string(),
-            });
-        } else if UNSUPPORTED.contains(&key) {
-            return Err(ConfigError::UnsupportedOption {
                 group: name.clone(),
                 key: key.to_string(),
             });
@@ -618,6 +653,16 @@ fn request_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueErro
     Ok(())
 }
 
+fn interrupt_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    o.interrupt_timeout = Some(seconds(v)?).filter(|d| !d.is_zero());
+    Ok(())
+}
+
+fn startup_timeout(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
+    o.startup_timeout = Some(seconds(v)?).filter(|d| !d.is_zero());
+    Ok(())
+}
+
 fn restart_interval(o: &mut DaemonOptions, v: &str) -> Result<(), OptionValueError> {
     let d = seconds(v)?;
     o.restart_interval = (!d.is_zero()).then_some(d);
@@ -696,8 +741,8 @@ mod tests {
         assert!(e.contains("must not run as root"), "{e}");
         let e = p(&["g", "user=#0"]).unwrap_err();
         assert!(e.contains("must not run as root"), "{e}");
-        let e = p(&["g", "chroot=/x"]).unwrap_err();
-        assert!(e.contains("'chroot' is not supported"), "{e}");
+        let e = p(&["g", "chroot=x"]).unwrap_err();
+        assert!(e.contains("Invalid chroot directory"), "{e}");
         let e = p(&["g", "newrelic-environment=x"]).unwrap_err();
         assert!(e.contains("removed in mod_wsgi 6.0"), "{e}");
         let e = p(&["g", "socket-user=no-such-user-xyz"]).unwrap_err();

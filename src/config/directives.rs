@@ -20,7 +20,7 @@ pub struct Target<'a> {
     pub dir: &'a mut DirConfig,
 }
 
-type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), ConfigError>;
+pub(super) type Parser = fn(&mut Target<'_>, &str, &[String]) -> Result<(), ConfigError>;
 
 /// (name, parser, allowed only in the main server config).
 const DIRECTIVES: &[(&str, Parser, bool)] = &[
@@ -57,6 +57,15 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIAcceptMutex", compat::accept_mutex, true),
     ("WSGISwitchInterval", compat::switch_interval, true),
     ("WSGIPythonEggs", compat::python_eggs, true),
+    ("WSGIServerMetrics", super::server_metrics::directive, true),
+    ("WSGIAccessScript", super::auth::access_script, false),
+    ("WSGIAuthUserScript", super::auth::auth_user_script, false),
+    ("WSGIAuthGroupScript", super::auth::auth_group_script, false),
+    (
+        "WSGIGroupAuthoritative",
+        super::auth::group_authoritative,
+        false,
+    ),
     ("WSGIDispatchScript", super::dispatch::directive, false),
     (
         "WSGIDaemonProcess",

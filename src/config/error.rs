@@ -152,12 +152,6 @@ pub enum ConfigError {
         reason: OptionValueError,
         expected: &'static str,
     },
-    /// A mod_wsgi `WSGIDaemonProcess` option this version refuses.
-    #[error(
-        "{D} {group}: option '{key}' is not supported by this version of mod_wsgi-rs \
-         (see docs/directives/WSGIDaemonProcess.md)"
-    )]
-    UnsupportedOption { group: String, key: String },
     /// `script-user=` and `script-group=` together (mod_wsgi refuses it too).
     #[error("{D} {group}: Only one of script-user and script-group allowed.")]
     ScriptUserAndGroup { group: String },

@@ -7,17 +7,21 @@
 //! `post_config` has run (children only read it).
 
 pub mod alias;
+pub mod auth;
 pub mod compat;
 pub mod daemon;
+pub mod daemon_chroot;
 pub mod daemon_graceful;
 pub mod daemon_limits;
 pub mod daemon_options;
+pub mod daemon_relay;
 pub mod directives;
 pub mod dispatch;
 pub mod error;
 pub mod expand;
 pub mod python;
 pub mod script_scope;
+pub mod server_metrics;
 pub mod trusted_proxies;
 pub mod words;
 
@@ -35,6 +39,8 @@ pub struct ServerConfig {
     pub python: PythonSettings,
     /// `WSGIRestrictEmbedded` (main server only).
     pub restrict_embedded: Option<bool>,
+    /// `WSGIServerMetrics` (main server only).
+    pub server_metrics: Option<bool>,
     /// `WSGIImportScript` entries (main server and virtual hosts).
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups and socket settings.
@@ -99,6 +105,14 @@ pub struct DirConfig {
     /// `WSGIRestrictProcess`: the process groups requests here may select
     /// ("" is `%{GLOBAL}`, embedded mode).
     pub restrict_process: Option<Vec<String>>,
+    /// `WSGIAccessScript`.
+    pub access_script: Option<auth::AuthScript>,
+    /// `WSGIAuthUserScript` (the `wsgi` authn provider).
+    pub auth_user_script: Option<auth::AuthScript>,
+    /// `WSGIAuthGroupScript` (the `wsgi-group` authz provider).
+    pub auth_group_script: Option<auth::AuthScript>,
+    /// `WSGIGroupAuthoritative` (no effect, as in mod_wsgi 6).
+    pub group_authoritative: Option<bool>,
     /// `WSGIDispatchScript`.
     pub dispatch_script: Option<dispatch::DispatchScript>,
 }
@@ -133,6 +147,10 @@ impl DirConfig {
                 .cloned()
                 .collect(),
             restrict_process: pick(&parent.restrict_process, &child.restrict_process),
+            access_script: pick(&parent.access_script, &child.access_script),
+            auth_user_script: pick(&parent.auth_user_script, &child.auth_user_script),
+            auth_group_script: pick(&parent.auth_group_script, &child.auth_group_script),
+            group_authoritative: pick(&parent.group_authoritative, &child.group_authoritative),
             dispatch_script: pick(&parent.dispatch_script, &child.dispatch_script),
         }
     }
@@ -153,6 +171,7 @@ impl ServerConfig {
             aliases,
             python: parent.python.clone(),
             restrict_embedded: parent.restrict_embedded,
+            server_metrics: parent.server_metrics,
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
             daemon: daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),

@@ -1,7 +1,7 @@
 //! Bringing a freshly forked daemon process up to the point where it can
 //! serve: signal dispositions, closing what it must not keep (Apache's
-//! listeners, other groups' sockets), the process name, the privilege drop
-//! (refusing uid 0, an error on any failure) with the resource limits
+//! listeners, other groups' sockets), the process name, `chroot=` and the
+//! privilege drop (refusing uid 0, an error on any failure) with the resource limits
 //! around it (`limits`), home/umask/locale/environment,
 //! then the Python settings of the group, the per-process settings shared
 //! with the Apache children (`python::configure_process`) and Python itself
@@ -141,6 +141,7 @@ pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), Star
         process_group: o.name.clone(),
         maximum_processes: o.processes as i32,
         threads_per_process: o.threads as i32,
+        server_metrics: o.server_metrics,
     };
     init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION).map_err(StartError::Python)
 }
@@ -174,6 +175,11 @@ fn drop_privileges(group: &Group) -> Result<(), StartError> {
         _ => group.apache_gid,
     };
     let gid = nix::unistd::Gid::from_raw(gid);
+    // As mod_wsgi: chroot first (the user was looked up outside it),
+    // then the group, the supplementary groups and the user.
+    if let Some(root) = &o.chroot {
+        super::chroot::enter(root)?;
+    }
     nix::unistd::setgid(gid).map_err(|source| StartError::Setgid {
         gid: gid.as_raw(),
         source,

@@ -50,6 +50,8 @@ impl SupervisorError {
 pub enum StartError {
     #[error("cannot change to home directory '{home}': {source}")]
     Home { home: String, source: io::Error },
+    #[error("Unable to change root directory to '{root}': {source}")]
+    Chroot { root: String, source: Errno },
     #[error("refusing to run a daemon process as root (user=, or the Apache User)")]
     Root,
     #[error("setgid({gid}) failed: {source}")]

@@ -53,7 +53,7 @@ pub struct DaemonHost {
     /// Apache sends no body (HEAD): a body shorter than `Content-Length` is expected.
     pub(super) head_only: bool,
     pub(super) request_id: String,
-    /// Frames encoded but not written yet (starts with ACCEPT).
+    /// Frames encoded but not written yet.
     pub(super) out: Vec<u8>,
 }
 
@@ -386,6 +386,10 @@ impl Finisher {
                     queue_us: accepted_us.saturating_sub(queue_start_us),
                 },
                 trailers: PairList::EMPTY,
+            }),
+            request::Ended::Responded(Outcome::TimedOut) => Message::Error(ErrorReport {
+                kind: ErrorKind::RequestTimeout,
+                message: b"request-timeout: mod_wsgi.RequestTimeout interrupted the application",
             }),
             _ => Message::Error(ErrorReport {
                 kind: ErrorKind::AppException,

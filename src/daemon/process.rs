@@ -5,8 +5,9 @@
 //! sharing one [`DaemonState`], then wait on the main thread for a stop
 //! signal or a watchdog (`watchdog`) and stop: no new connections, in-flight
 //! requests get up to `shutdown-timeout`, then Python is finalised if
-//! everything ended. A `threads=0` daemon runs its service scripts on the
-//! main thread instead (`service_main`). Called by `supervisor` in the
+//! everything ended, within another `shutdown-timeout` (`reaper`). A
+//! `threads=0` daemon runs its service scripts on the main thread instead
+//! (`service_main`). Called by `supervisor` in the
 //! forked child; the main thread holds the GIL only inside `python::init`,
 //! the preload and the finalisation.
 
@@ -95,6 +96,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
     // any request is accepted, as mod_wsgi.
     if let Some(main) = log::main_server() {
+        // startup-timeout covers a preload that hangs.
+        let _watch = super::request_timer::guard_preload(&state);
         crate::python::preload::run_group(main, &o.name);
     }
     log::server(
@@ -109,6 +112,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     );
     let all_done = serve_until_stopped(&state);
     if all_done && settings.destroy_interpreter() {
+        // Finalising waits for the application's threads and atexit handlers.
+        super::reaper::arm(&o.name, "finalising Python", o.shutdown_timeout);
         init::finalize();
     }
     // SAFETY: leaving the forked process without Apache's exit handlers.
@@ -139,6 +144,7 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         )
     });
     let monitor = watchdog::start_gil_monitor(state);
+    super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
     log_stopping(group, why);

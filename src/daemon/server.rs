@@ -10,7 +10,9 @@ use super::host::{DaemonHost, Finisher, PanicAnswer};
 use super::state::DaemonState;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{CONNECTION_REFUSED, QUEUE_TIMEOUT_EXPIRED, SCRIPT_OUT_OF_SCOPE};
+use crate::apache::log_ids::{
+    CONNECTION_REFUSED, QUEUE_TIMEOUT_EXPIRED, SCRIPT_OUT_OF_SCOPE, SCRIPT_OUTSIDE_CHROOT,
+};
 use crate::config::script_scope::ScopeRefusal;
 use crate::proto::{self, FrameReader, Limits, Message, PairList, Reject, Session, Side};
 use crate::wsgi::environ::EnvironData;
@@ -60,7 +62,9 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         daemon_pid: PID.with(|p| *p),
         worker_id,
     });
-    // ACCEPT leaves with the response head (the Apache child does not wait for it).
+    // ACCEPT goes out once the checks below pass, before the application
+    // runs: the Apache child learns which process and thread run the
+    // request, to name them if the connection breaks (a daemon that dies).
     let mut out = Vec::with_capacity(1024);
     if session.send(&accept).is_err() || accept.encode(&mut out).is_err() {
         return;
@@ -78,41 +82,35 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
     };
     let request_start_us = (parse_f64(env.get("mod_wsgi.request_start")) * 1e6) as u64;
     stamp_times(&mut env, queue_start_us, accepted_us, worker_id);
-    let script = Script::of(&env);
-    // The child's word for the daemon only: mod_wsgi 6's daemon environ has
-    // exactly the embedded keys.
-    env.remove("mod_wsgi.script_reloading");
-    let ignored = env.remove(proto::IGNORE_ACTIVITY_KEY).is_some();
-    state.activity(worker_id, !ignored);
-    if let Err(why) = state.script_scope.check(&script.path, &group.opts.name) {
-        refuse_script(reader.get_ref().get_ref(), group, &why);
+    let Some(script) = admit(
+        reader.get_ref().get_ref(),
+        state,
+        worker_id,
+        &mut env,
+        &app_group,
+    ) else {
         return;
-    }
-    // A changed script restarts the process rather than reloading the script
-    // alone; the request goes back to the Apache child, which sends it again.
-    if let Some(mtime) = script.reload_mtime
-        && state.script_changed(&app_group, &script.path, mtime)
-    {
-        state.restart_for_changed_script(&script.path);
-        refuse_restarting(reader.get_ref().get_ref());
-        return;
-    }
-    if let Some(limit) = group.opts.queue_timeout {
-        if !left_queue_in_time(
+    };
+    if let Some(limit) = group.opts.queue_timeout
+        && !left_queue_in_time(
             reader.get_ref().get_ref(),
             group,
             limit,
             request_start_us,
             accepted_us,
-        ) {
-            return;
-        }
-        // The Apache child waits for ACCEPT only until the queue timeout.
-        if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
-            return;
-        }
-        out.clear();
+        )
+    {
+        return;
     }
+    // A request the Apache child already answered (504, 503) runs nothing.
+    if super::abandoned::before_start(reader.get_ref().get_ref(), group, env.get("REQUEST_URI")) {
+        return;
+    }
+    // With queue-timeout the Apache child waits for ACCEPT only until then.
+    if std::io::Write::write_all(&mut reader.get_ref().get_ref(), &out).is_err() {
+        return;
+    }
+    out.clear();
     let host = Box::new(DaemonHost {
         reader,
         session,
@@ -126,7 +124,57 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         out,
     });
     let timing = (queue_start_us, accepted_us);
+    // For request-timeout's interrupt (the interpreter to raise in) and
+    // startup-timeout (armed by the first request that may load the script).
+    state.timers.set_group(worker_id, Some(&app_group));
+    state
+        .timers
+        .arm_startup(state.now_ms(), group.opts.startup_timeout);
     run(&script, &app_group, &env, Finisher::new(host), timing);
+}
+
+/// What the request may run, checked before it runs: the chroot rewrite,
+/// the environ keys meant for the daemon only, the script scope and a
+/// changed script (which restarts the process; the request goes back to the
+/// Apache child, which sends it again). None when refused (answered on
+/// `stream`).
+fn admit(
+    stream: &UnixStream,
+    state: &DaemonState,
+    worker_id: u32,
+    env: &mut EnvironData,
+    app_group: &str,
+) -> Option<Script> {
+    let group = &state.group;
+    if let Some(root) = &group.opts.chroot
+        && let Err(why) = super::chroot::rewrite(env, root)
+    {
+        refuse_outside_chroot(stream, &why);
+        return None;
+    }
+    let script = Script::of(env);
+    // The child's word for the daemon only: mod_wsgi 6's daemon environ has
+    // exactly the embedded keys.
+    env.remove("mod_wsgi.script_reloading");
+    let ignored = env.remove(proto::IGNORE_ACTIVITY_KEY).is_some();
+    state.activity(worker_id, !ignored);
+    // The configuration names the script by its path outside the chroot.
+    let scoped = match &group.opts.chroot {
+        Some(root) => super::chroot::outside(root, &script.path),
+        None => script.path.clone(),
+    };
+    if let Err(why) = state.script_scope.check(&scoped, &group.opts.name) {
+        refuse_script(stream, group, &why);
+        return None;
+    }
+    if let Some(mtime) = script.reload_mtime
+        && state.script_changed(app_group, &script.path, mtime)
+    {
+        state.restart_for_changed_script(&script.path);
+        refuse_restarting(stream);
+        return None;
+    }
+    Some(script)
 }
 
 /// Runs the request through the WSGI core and writes the final frame.
@@ -269,6 +317,19 @@ fn refuse_script(mut w: &UnixStream, group: &Group, why: &ScopeRefusal) {
         &Message::Reject(Reject {
             reason: proto::RejectReason::Auth,
             message: why.to_string().as_bytes(),
+        }),
+        &mut Vec::new(),
+    );
+}
+
+/// Refuses a script outside the `chroot=` directory (500, as mod_wsgi).
+fn refuse_outside_chroot(mut w: &UnixStream, why: &str) {
+    log::server(Level::Err, None, &format!("{SCRIPT_OUTSIDE_CHROOT} {why}"));
+    let _ = proto::write_message(
+        &mut w,
+        &Message::Reject(Reject {
+            reason: proto::RejectReason::Auth,
+            message: why.as_bytes(),
         }),
         &mut Vec::new(),
     );

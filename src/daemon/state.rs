@@ -12,6 +12,7 @@
 //! never held with the GIL; no method takes the GIL.
 
 use super::graceful::{self, Trigger};
+use super::request_timer::RequestTimers;
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
@@ -72,6 +73,9 @@ pub struct DaemonState {
     /// Whether each worker's current request is under `WSGIIgnoreActivity
     /// On` (it does not count as activity for inactivity-timeout).
     ignored: Vec<AtomicBool>,
+    /// Per-thread request-timeout/interrupt-timeout records and the
+    /// startup-timeout deadline.
+    pub timers: RequestTimers,
     /// When the GIL monitor last took the GIL (ms), for deadlock-timeout.
     gil_seen_ms: AtomicU64,
     /// Asks the GIL monitor thread to end.
@@ -100,6 +104,7 @@ impl DaemonState {
             ignored: (0..group.opts.threads)
                 .map(|_| AtomicBool::new(false))
                 .collect(),
+            timers: RequestTimers::new(group.opts.threads),
             gil_seen_ms: AtomicU64::new(0),
             monitor_stop: AtomicBool::new(false),
             scripts: Mutex::new(Vec::new()),
@@ -166,9 +171,17 @@ impl DaemonState {
         }
     }
 
+    /// When worker `worker`'s request started (ms; 0: idle).
+    pub fn started_ms(&self, worker: u32) -> u64 {
+        self.started_ms
+            .get(worker as usize)
+            .map_or(0, |s| s.load(Ordering::SeqCst))
+    }
+
     /// A worker's request ended (whatever way); at maximum-requests the
     /// process restarts, gracefully if other requests are running.
     pub fn request_finished(&self, worker: u32) {
+        self.timers.set_group(worker, None);
         if let Some(s) = self.started_ms.get(worker as usize) {
             s.store(0, Ordering::SeqCst);
         }
@@ -222,11 +235,11 @@ impl DaemonState {
     /// a graceful stop: a request that has run longer than request-timeout
     /// will not end by itself, so the drain does not wait for it.
     pub fn non_stale_requests(&self) -> usize {
-        let stale_ms = self
-            .group
-            .opts
-            .request_timeout
-            .map_or(0, |d| d.as_millis() as u64);
+        // request-timeout plus the interrupt-timeout grace, as mod_wsgi.
+        let o = &self.group.opts;
+        let stale_ms = o.request_timeout.map_or(0, |d| {
+            (d + o.interrupt_timeout.unwrap_or_default()).as_millis() as u64
+        });
         let now = self.now_ms();
         self.started_ms
             .iter()
@@ -243,15 +256,6 @@ impl DaemonState {
     /// When a request last began or ended (0: never).
     pub fn last_activity_ms(&self) -> u64 {
         self.last_activity_ms.load(Ordering::SeqCst)
-    }
-
-    /// Whether some worker's request started at least `limit_ms` ago.
-    pub fn request_older_than(&self, limit_ms: u64) -> bool {
-        let now = self.now_ms();
-        self.started_ms.iter().any(|s| {
-            let t = s.load(Ordering::SeqCst);
-            t > 0 && now.saturating_sub(t) >= limit_ms
-        })
     }
 
     /// The GIL monitor took the GIL just now.

@@ -3,21 +3,26 @@
 //! the first dry-run pass it creates one listening socket and one random
 //! secret per `WSGIDaemonProcess` group, forks `processes` daemons, and
 //! registers each with APR's other-child machinery (restart on death, with
-//! back-off against crash loops) and `apr_pool_note_subprocess` (SIGTERM,
+//! back-off against crash loops; how it died comes from `death`; a failed
+//! fork is retried by `respawn` from the monitor hook) and
+//! `apr_pool_note_subprocess` (SIGTERM,
 //! then SIGKILL after 3 s, when the configuration pool is cleared at stop and
 //! restart). The per-generation [`Registry`] is inherited by the Apache
 //! children, which look groups up in it and close the listeners
-//! (`child_init`). Called from `hooks::post_config` and `child_init`.
+//! (`child_init`). At start-up the forks wait for `pre_mpm`, once the MPM
+//! has created the scoreboard, as mod_wsgi does. Called from
+//! `hooks::post_config`, `pre_mpm` and `child_init`.
 
 use super::error::SupervisorError;
-use super::{process as daemon_process, socket};
+use super::{death, process as daemon_process, respawn, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_STARTED, LIMIT_NOT_APPLIED, SOCKET_PATH_REPLACED,
+    DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_FORK_RETRY, DAEMON_STARTED, LIMIT_NOT_APPLIED,
+    SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
-use crate::apache::{conftree, mpm, other_child, process};
+use crate::apache::{conftree, mpm, other_child, process, scoreboard};
 use crate::config::ServerConfig;
 use crate::config::daemon_options::DaemonOptions;
 use crate::config::script_scope::ScriptScope;
@@ -128,8 +133,12 @@ pub fn registry() -> Option<Arc<Registry>> {
 
 /// One supervised process slot: the group and index it serves, and how
 /// its current process fared (for the back-off). Owned by pconf (through
-/// `other_child::watch`) until the configuration pool is cleared.
+/// `other_child::watch`, or `respawn` while a fork fails) until the
+/// configuration pool is cleared.
+#[derive(Clone)]
 struct Slot {
+    /// The configuration pool that owns the watch.
+    pool: Pool,
     group: Arc<Group>,
     index: u32,
     started: Instant,
@@ -308,30 +317,66 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
         return Ok(());
     }
     let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // The previous generation's failed slots went with its pool.
+    respawn::clear();
     let groups = collect_groups(s)?;
     if groups.is_empty() {
         return Ok(());
     }
+    death::install();
+    death::forget_gone();
     let reg = build(pconf, s, groups, previous)?;
     // Drawing the secrets left copies of them in the frames below this one:
     // gone before any daemon inherits this stack.
     scrub_stack();
     *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
+    if scoreboard::exists() {
+        spawn_all(pconf, &reg);
+    } else {
+        // First start: as mod_wsgi, fork the daemons once the MPM has created
+        // the scoreboard (pre_mpm), so they inherit it for server_metrics().
+        *DEFERRED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Deferred(pconf, reg));
+    }
+    Ok(())
+}
+
+/// Daemons whose fork waits for the scoreboard: this generation's pconf
+/// and registry, from post_config to pre_mpm.
+struct Deferred(Pool, Arc<Registry>);
+
+// SAFETY: only the Apache parent, single-threaded, stores and takes it; the
+// pool is pconf, live until the next restart, which comes after pre_mpm.
+unsafe impl Send for Deferred {}
+
+static DEFERRED: Mutex<Option<Deferred>> = Mutex::new(None);
+
+/// pre_mpm (after the MPM created the scoreboard; at start-up only): forks
+/// the daemons post_config deferred. Nothing to do on later generations.
+pub fn start_deferred() {
+    let deferred = DEFERRED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(Deferred(pconf, reg)) = deferred {
+        spawn_all(pconf, &reg);
+    }
+}
+
+/// Forks every daemon of `reg` and watches it (restart on death).
+fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
     for group in &reg.groups {
         for index in 0..group.opts.processes {
             let mut slot = Slot {
+                pool: pconf,
                 group: group.clone(),
                 index,
                 started: Instant::now(),
                 delay: Duration::ZERO,
                 quick_deaths: 0,
             };
-            if let Some(pid) = slot.spawn(Duration::ZERO) {
-                other_child::watch(pconf, pid, slot);
+            match slot.spawn(Duration::ZERO) {
+                Some(pid) => other_child::watch(pconf, pid, slot),
+                None => respawn::queue(pconf, Box::new(slot)),
             }
         }
     }
-    Ok(())
 }
 
 /// This generation's groups: sockets, secrets. Not inlined, so that every
@@ -388,6 +433,7 @@ impl Slot {
             let reg = registry().unwrap_or_default();
             daemon_process::run(&self.group, &reg, self.index, delay, parent);
         }
+        death::watch(pid);
         self.started = Instant::now();
         self.delay = delay;
         log::server(
@@ -420,17 +466,13 @@ impl Slot {
 impl other_child::Watch for Slot {
     /// A daemon died: restart it (unless Apache is stopping), with back-off.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
-        let how = if libc::WIFSIGNALED(status) {
-            format!("killed by signal {}", libc::WTERMSIG(status))
-        } else {
-            format!("exited with status {}", libc::WEXITSTATUS(status))
-        };
+        let (how, abnormal) = how_it_ended(death::take(pid), status);
         if mpm::is_stopping() {
             return None;
         }
         let delay = self.backoff();
         log::server(
-            Level::Warning,
+            if abnormal { Level::Err } else { Level::Warning },
             None,
             &format!(
                 "{DAEMON_DIED} daemon process {pid} of group '{}' {how}; restarting it{}",
@@ -442,12 +484,71 @@ impl other_child::Watch for Slot {
                 }
             ),
         );
-        self.spawn(delay)
+        let pid = self.spawn(delay);
+        if pid.is_none() {
+            respawn::queue(self.pool, Box::new(self.clone()));
+        }
+        pid
+    }
+}
+
+impl respawn::Respawn for Slot {
+    fn respawn(&mut self, pool: Pool) -> Option<i32> {
+        let pid = self.spawn(Duration::ZERO)?;
+        other_child::watch(pool, pid, self.clone());
+        Some(pid)
+    }
+
+    fn failed(&self, failures: u32, next: Duration) {
+        log::server(
+            Level::Err,
+            None,
+            &format!(
+                "{DAEMON_FORK_RETRY} daemon process #{} of group '{}' could not be forked \
+                 ({failures} time(s) in a row); trying again in {} s",
+                self.index,
+                self.group.opts.name,
+                next.as_secs()
+            ),
+        );
+    }
+}
+
+/// Apache's monitor hook (the parent's maintenance loop, about every 10
+/// s): forks again the daemon slots whose fork failed, when due.
+pub fn monitor() {
+    if !mpm::is_stopping() {
+        respawn::retry_due();
+    }
+}
+
+/// How a daemon ended, for the log ("killed by signal 11 (SIGSEGV, core
+/// dumped)", "exited with status 1"), and whether that was abnormal (a
+/// signal or a non-zero status). `seen` is what the SIGCHLD peek saw;
+/// without it only APR's `code` is known, an exit status or a signal
+/// number, which cannot be told apart.
+fn how_it_ended(seen: Option<death::Ended>, code: c_int) -> (String, bool) {
+    match seen {
+        Some(death::Ended::Killed { signal, core }) => {
+            let name =
+                nix::sys::signal::Signal::try_from(signal).map_or("unknown signal", |s| s.as_str());
+            let core = if core { ", core dumped" } else { "" };
+            (format!("killed by signal {signal} ({name}{core})"), true)
+        }
+        Some(death::Ended::Exited(status)) => (format!("exited with status {status}"), status != 0),
+        None if code == 0 => ("exited with status 0".into(), false),
+        None => (
+            format!(
+                "ended with code {code} (an exit status, or the number of the signal that killed it)"
+            ),
+            true,
+        ),
     }
 }
 
 /// child_init in an Apache child: close the daemon listeners it inherited.
 pub fn close_listeners_in_child() {
+    death::uninstall_in_child();
     if let Some(reg) = registry() {
         for g in &reg.groups {
             // SAFETY: the child never uses the listener; closing our inherited copy.
@@ -486,6 +587,34 @@ pub(crate) mod tests {
         let mut g = group_of(opts, secret, previous);
         Arc::get_mut(&mut g).unwrap().id = id;
         g
+    }
+
+    #[test]
+    fn a_death_names_the_signal_or_the_status() {
+        use death::Ended::{Exited, Killed};
+        let segv = Killed {
+            signal: libc::SIGSEGV,
+            core: true,
+        };
+        assert_eq!(
+            how_it_ended(Some(segv), 11),
+            ("killed by signal 11 (SIGSEGV, core dumped)".into(), true)
+        );
+        let kill = Killed {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        assert_eq!(
+            how_it_ended(Some(kill), 9),
+            ("killed by signal 9 (SIGKILL)".into(), true)
+        );
+        let one = how_it_ended(Some(Exited(1)), 1);
+        assert_eq!(one, ("exited with status 1".into(), true));
+        assert_eq!(
+            how_it_ended(None, 0),
+            ("exited with status 0".into(), false)
+        );
+        assert!(how_it_ended(None, 1).0.contains("ended with code 1"));
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! only the GIL monitor takes the GIL (briefly, every 100 ms).
 
 use super::graceful::{self, Trigger};
+use super::request_timer;
 use super::state::DaemonState;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{DEADLOCK_TIMEOUT, REQUEST_TIMEOUT};
+use crate::apache::log_ids::{DEADLOCK_TIMEOUT, INTERRUPT_TIMEOUT, STARTUP_TIMEOUT};
 use crate::config::daemon_options::DaemonOptions;
 use nix::sys::signal::Signal;
 use std::sync::Arc;
@@ -21,12 +22,13 @@ use std::time::Duration;
 type Watchdog = fn(&DaemonState, &DaemonOptions) -> Option<&'static str>;
 
 /// Every timer, checked in this order every 100 ms.
-const WATCHDOGS: [Watchdog; 6] = [
+const WATCHDOGS: [Watchdog; 7] = [
     self_stop,
     drain,
     inactivity,
     deadlock,
     request_timeout,
+    startup_timeout,
     restart_interval,
 ];
 
@@ -80,6 +82,8 @@ fn deadlock(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
     let limit = o.deadlock_timeout?;
     let seen = state.gil_seen_ms();
     if seen > 0 && state.now_ms().saturating_sub(seen) >= limit.as_millis() as u64 {
+        // Read without the GIL: whoever holds it keeps it.
+        request_timer::log_stacks(state, None, "deadlock-timeout, before restarting");
         log::server(
             Level::Err,
             None,
@@ -96,25 +100,49 @@ fn deadlock(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
     None
 }
 
-/// request-timeout: a request running longer than that restarts the
-/// process, gracefully (the other requests get graceful-timeout, then
-/// shutdown-timeout, to finish; the late one is stale and not waited for).
-fn request_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
-    let limit = o.request_timeout?;
-    if state.drain().is_none() && state.request_older_than(limit.as_millis() as u64) {
-        log::server(
-            Level::Err,
-            None,
-            &format!(
-                "{REQUEST_TIMEOUT} daemon process {} has a request running longer than \
-                 request-timeout={:.1}s; restarting the process",
-                std::process::id(),
-                limit.as_secs_f64()
-            ),
-        );
-        return graceful::begin(state, Trigger::RequestTimeout);
+/// request-timeout and interrupt-timeout, per thread (`request_timer`):
+/// the stacks, then a graceful restart (the other requests get
+/// graceful-timeout, then shutdown-timeout, to finish; the late one is
+/// stale and not waited for).
+fn request_timeout(state: &DaemonState, _: &DaemonOptions) -> Option<&'static str> {
+    if state.drain().is_some() {
+        return None;
     }
-    None
+    let (code, why, worker) = request_timer::check(state)?;
+    request_timer::log_stacks(state, Some(worker), "request-timeout, before restarting");
+    log::server(
+        Level::Err,
+        None,
+        &format!("{code} daemon process {}: {why}", std::process::id()),
+    );
+    if code == INTERRUPT_TIMEOUT {
+        state.mark_self_restart();
+        return Some("interrupt-timeout reached");
+    }
+    graceful::begin(state, Trigger::RequestTimeout)
+}
+
+/// startup-timeout: armed by the first request, cancelled once a WSGI
+/// script has loaded (as mod_wsgi); a process that could not load one
+/// within it restarts.
+fn startup_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
+    let limit = o.startup_timeout?;
+    if !state.timers.startup_expired(state.now_ms()) {
+        return None;
+    }
+    log::server(
+        Level::Err,
+        None,
+        &format!(
+            "{STARTUP_TIMEOUT} daemon process {} of group '{}' has not loaded its WSGI script \
+             within startup-timeout={:.1}s of the first request; restarting the process",
+            std::process::id(),
+            o.name,
+            limit.as_secs_f64()
+        ),
+    );
+    state.mark_self_restart();
+    Some("startup-timeout reached")
 }
 
 /// restart-interval: the process restarts once it has run that long,

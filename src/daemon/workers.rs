@@ -58,6 +58,7 @@ pub fn join(workers: Vec<JoinHandle<()>>, deadline: Instant) -> bool {
 /// then serve what is still queued on the socket (connections made before
 /// the parent removed it) so that a stop or restart drops no request.
 fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
+    state.timers.thread_started(id);
     loop {
         let stopping = state.is_stopping();
         if stopping && state.is_self_restart() {

@@ -89,6 +89,22 @@ pub fn collect(r: &Request<'_>, res: &Resolved<'_>) -> EnvironData {
     env
 }
 
+/// The variables of an auth script's environ (`WSGIAccessScript`,
+/// `WSGIAuthUserScript`, `WSGIAuthGroupScript`): mod_wsgi's `Auth_environ`
+/// has the headers (never `Authorization`), the server, connection and
+/// request variables and `mod_wsgi.process_group` (always "": the scripts
+/// run in the Apache child) and `mod_wsgi.application_group`, but none of
+/// `SetEnv`'s variables and no `wsgi.*` keys but `wsgi.errors`.
+pub fn collect_auth(r: &Request<'_>, application_group: &str) -> EnvironData {
+    let mut env = EnvironData::new();
+    add_headers(&mut env, r, false);
+    add_server(&mut env, r);
+    add_request(&mut env, r, Some(false));
+    env.set("mod_wsgi.process_group", "");
+    env.set("mod_wsgi.application_group", application_group);
+    env
+}
+
 /// `HTTP_*`, `CONTENT_TYPE` and `CONTENT_LENGTH` from the request headers.
 fn add_headers(env: &mut EnvironData, r: &Request<'_>, pass_authorization: bool) {
     // Keys set from headers so far, as "\0KEY\0KEY\0", to join repeats.

@@ -135,8 +135,8 @@ pub fn process_group(r: &Request<'_>, value: Option<&str>) -> String {
     }
 }
 
-/// A `WSGIDispatchScript`'s `application-group=` as mod_wsgi's
-/// `wsgi_server_group` expands it: none is `%{GLOBAL}` (""), `%{SERVER}`
+/// The `application-group=` of a `WSGIDispatchScript` or an auth script
+/// as mod_wsgi's `wsgi_server_group` expands it: none is `%{GLOBAL}` (""), `%{SERVER}`
 /// and `%{HOST}` are expanded, anything else is the name itself.
 pub fn server_group(r: &Request<'_>, value: Option<&str>) -> String {
     let x = ForRequest(r, None);

@@ -431,6 +431,7 @@ fn run(
     let host = host::ApacheHost::new(unsafe { r.unbounded() }).with_sendfile(sendfile);
     match request::run(target, &env, Box::new(host)) {
         request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
+        request::Ended::Responded(Outcome::TimedOut) => sys::HTTP_GATEWAY_TIME_OUT as c_int,
         request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {
             SERVER_ERROR
         }

@@ -211,6 +211,12 @@ impl FdFrameReader {
         self.buf.take_storage()
     }
 
+    /// True if a whole frame (or a piece of a split RESPONSE_BODY) is
+    /// buffered, so `read_message` returns without reading the socket.
+    pub fn frame_ready(&mut self) -> Result<bool> {
+        self.buf.frame_ready()
+    }
+
     /// The next message, with its descriptor for RESPONSE_FILE; `Ok(None)` on a clean EOF.
     pub fn read_message(
         &mut self,

@@ -11,7 +11,9 @@
 
 use super::{enter, init, tstate};
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{INTERPRETER_FAILED, LogId, SUB_INTERPRETER_CREATED};
+use crate::apache::log_ids::{
+    INTERPRETER_FAILED, INTERPRETER_LEFT_RUNNING, LogId, SUB_INTERPRETER_CREATED,
+};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use std::sync::{Mutex, OnceLock};
@@ -111,6 +113,21 @@ pub fn for_group(group: &str) -> Result<&'static Interp, InterpError> {
     Ok(leaked)
 }
 
+/// The interpreter of `group` if it exists already (never creates one).
+pub fn existing(group: &str) -> Option<&'static Interp> {
+    if group.is_empty() {
+        return main();
+    }
+    let subs = SUBS.lock().unwrap_or_else(|e| e.into_inner());
+    subs.iter().find(|i| i.group == group).copied()
+}
+
+/// Every interpreter of this process, the main one first.
+pub fn all() -> Vec<&'static Interp> {
+    let subs = SUBS.lock().unwrap_or_else(|e| e.into_inner());
+    main().into_iter().chain(subs.iter().copied()).collect()
+}
+
 fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let _entered = tstate::enter(main);
     // SAFETY: this thread holds the GIL with its main-interpreter state current.
@@ -174,32 +191,115 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
 
 /// Ends every sub-interpreter (running their `atexit` handlers), then
 /// finalises the main interpreter. Called at process exit, on the thread
-/// that initialised Python, when no request is running.
+/// that initialised Python, when no request is running. A sub-interpreter
+/// still running threads the application started is not ended (that would
+/// free the thread states they run on, or abort the process): its
+/// `atexit` handlers run, and then Python is not finalised at all, the main
+/// interpreter's shutdown steps (waiting for its non-daemon threads, its
+/// `atexit` handlers) run alone (WSGIRS0481). The application's non-daemon
+/// threads are waited for, as `Py_EndInterpreter` and `Py_FinalizeEx` do:
+/// a daemon bounds that with its shutdown reaper.
 pub(crate) fn finalize_all(main_ts: *mut ffi::PyThreadState) {
     // SAFETY: `main_ts` is the state saved at start-up; Apache has stopped
     // its request threads, so nobody else holds the GIL.
     unsafe { ffi::PyEval_RestoreThread(main_ts) };
     let subs: Vec<&'static Interp> = SUBS.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut left_running = false;
     for interp in subs {
-        // SAFETY: GIL held. A fresh thread state becomes the interpreter's
-        // only one (the worker threads' states are cleared and deleted), as
-        // Py_EndInterpreter requires.
-        unsafe {
-            let ts = ffi::PyThreadState_New(interp.ptr);
-            ffi::PyThreadState_Swap(ts);
-            let mut other = ffi::PyInterpreterState_ThreadHead(interp.ptr);
-            while !other.is_null() {
-                let next = ffi::PyThreadState_Next(other);
-                if other != ts {
-                    ffi::PyThreadState_Clear(other);
-                    ffi::PyThreadState_Delete(other);
-                }
-                other = next;
-            }
-            ffi::Py_EndInterpreter(ts);
-            ffi::PyThreadState_Swap(main_ts);
-        }
+        // SAFETY: GIL held (with `main_ts` current, put back by `end`).
+        left_running |= !unsafe { end(interp, main_ts) };
+    }
+    if left_running {
+        // SAFETY: GIL held with the main thread state current.
+        unsafe { run_shutdown_steps() };
+        return;
     }
     // SAFETY: GIL held with the main thread state current.
     unsafe { ffi::Py_FinalizeEx() };
+}
+
+/// What `Py_EndInterpreter`/`Py_FinalizeEx` do before tearing down: wait
+/// for the non-daemon threads (`threading._shutdown`), run `atexit`.
+const SHUTDOWN_STEPS: &std::ffi::CStr =
+    c"import threading, atexit\nthreading._shutdown()\natexit._run_exitfuncs()\n";
+
+/// Runs [`SHUTDOWN_STEPS`] in the current interpreter (errors are printed
+/// to its `sys.stderr`, the error log).
+///
+/// # Safety
+/// The GIL must be held with a thread state of that interpreter current.
+unsafe fn run_shutdown_steps() {
+    // SAFETY: the caller's contract; a NUL-terminated program.
+    unsafe { ffi::PyRun_SimpleString(SHUTDOWN_STEPS.as_ptr()) };
+}
+
+/// Ends `interp` on a fresh thread state, freeing only our threads' states;
+/// returns false (having run its shutdown steps) when threads the
+/// application started still run in it, and leaves it.
+///
+/// # Safety
+/// The GIL must be held; `main_ts` is current again on return.
+unsafe fn end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> bool {
+    // SAFETY: GIL held; a fresh state of the interpreter becomes current.
+    let ts = unsafe { ffi::PyThreadState_New(interp.ptr) };
+    // SAFETY: as above.
+    unsafe { ffi::PyThreadState_Swap(ts) };
+    // Our worker threads' states go first (those threads have ended or
+    // will not run Python again): freeing one releases the lock that
+    // `threading` holds for it (the thread that imported `threading` counts
+    // as its main thread, which `threading._shutdown` waits for).
+    for other in states_of(interp, ts)
+        .into_iter()
+        .filter(|t| tstate::is_ours(*t))
+    {
+        // SAFETY: GIL held; a state of ours, not current, on no running thread.
+        unsafe {
+            ffi::PyThreadState_Clear(other);
+            ffi::PyThreadState_Delete(other);
+        }
+    }
+    // SAFETY: GIL held with `ts` current: wait for the non-daemon threads
+    // first, so the threads that end now do not count below.
+    unsafe { ffi::PyRun_SimpleString(c"import threading\nthreading._shutdown()\n".as_ptr()) };
+    let theirs = states_of(interp, ts).len();
+    if theirs > 0 {
+        // SAFETY: GIL held with `ts` current.
+        unsafe { run_shutdown_steps() };
+        log::server(
+            Level::Info,
+            None,
+            &format!(
+                "{INTERPRETER_LEFT_RUNNING} process {}: application group '{}' still runs {theirs} \
+                 thread(s) the application started; its atexit handlers ran, the interpreter is \
+                 left as it is and Python is not finalised",
+                std::process::id(),
+                interp.group
+            ),
+        );
+        // SAFETY: back to the main state (`ts` stays, unused, until exit).
+        unsafe { ffi::PyThreadState_Swap(main_ts) };
+        return false;
+    }
+    // SAFETY: GIL held; `ts` is the interpreter's only state, as
+    // Py_EndInterpreter requires.
+    unsafe {
+        ffi::Py_EndInterpreter(ts);
+        ffi::PyThreadState_Swap(main_ts);
+    }
+    true
+}
+
+/// The thread states of `interp` but `ts`.
+fn states_of(interp: &Interp, ts: *mut ffi::PyThreadState) -> Vec<*mut ffi::PyThreadState> {
+    let mut out = Vec::new();
+    // SAFETY: the caller holds the GIL; walking the interpreter's states.
+    let mut other = unsafe { ffi::PyInterpreterState_ThreadHead(interp.ptr) };
+    while !other.is_null() {
+        if other != ts {
+            out.push(other);
+        }
+        // SAFETY: as above.
+        other = unsafe { ffi::PyThreadState_Next(other) };
+    }
+    out
 }

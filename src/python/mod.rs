@@ -1,7 +1,7 @@
 //! The embedded Python: start-up from the directives (`init`), the
 //! per-(thread, interpreter) thread states (`tstate`), the interpreter of each
 //! application group (`interp`), the `mod_wsgi` and `apache` modules
-//! (`modules`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
+//! (`modules`) with `server_metrics()` (`server_metrics`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
 //! (`logstream`), `WSGIRestrict*` (`restrict`), WSGI script loading
 //! (`script`) and the C heap's tuning (`heap`).
 //! Never used in the Apache parent: Python is initialised only in children
@@ -12,11 +12,14 @@ pub mod enter;
 pub mod heap;
 pub mod init;
 pub mod interp;
+pub mod interrupt;
 pub mod logstream;
 pub mod modules;
 pub mod preload;
 pub mod restrict;
 pub mod script;
+pub mod server_metrics;
+pub mod stacks;
 pub mod tstate;
 
 use crate::config::python::PythonSettings;

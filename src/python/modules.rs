@@ -1,6 +1,7 @@
 //! The `mod_wsgi` and `apache` Python modules, created directly in each
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
-//! every interpreter the same way). Static attributes only here; events and
+//! every interpreter the same way). Static attributes and
+//! `server_metrics()` (`python::server_metrics`); events and the other
 //! metrics are a later issue.
 //!
 //! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
@@ -27,15 +28,20 @@ pub struct ProcessInfo {
     pub process_group: String,
     pub maximum_processes: i32,
     pub threads_per_process: i32,
+    /// `mod_wsgi.server_metrics()` may read the scoreboard here
+    /// (`WSGIServerMetrics` in a child, `server-metrics=` in a daemon).
+    pub server_metrics: bool,
 }
 
 impl ProcessInfo {
-    /// Embedded mode: sizes come from the MPM.
-    pub fn embedded() -> ProcessInfo {
+    /// Embedded mode: sizes come from the MPM; `server_metrics` is
+    /// `WSGIServerMetrics`.
+    pub fn embedded(server_metrics: bool) -> ProcessInfo {
         ProcessInfo {
             process_group: String::new(),
             maximum_processes: mpm::max_processes(),
             threads_per_process: mpm::max_threads(),
+            server_metrics,
         }
     }
 }
@@ -68,7 +74,10 @@ pub fn install(
     m.add("application_group", application_group)?;
     m.add("maximum_processes", info.maximum_processes)?;
     m.add("threads_per_process", info.threads_per_process)?;
+    super::server_metrics::allow(info.server_metrics);
+    m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
     module_attrs(&m)?;
+    super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
     sys_modules.set_item("mod_wsgi", &m)?;
 

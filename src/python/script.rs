@@ -14,6 +14,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static LOAD_LOCK: Mutex<()> = Mutex::new(());
+/// Set once any WSGI script has loaded in this process (startup-timeout).
+static ANY_LOADED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a WSGI script has loaded in this process: a daemon's
+/// startup-timeout is cancelled by it, as mod_wsgi's.
+pub fn any_loaded() -> bool {
+    ANY_LOADED.load(Ordering::SeqCst)
+}
 /// `WSGICaseSensitivity`; set once per process before any request.
 static CASE_SENSITIVE: AtomicBool = AtomicBool::new(true);
 
@@ -105,6 +113,7 @@ pub fn load<'py>(
     let mut forced = false;
     if let Some(m) = cached(py, &name, mtime)? {
         if !reload_requested(py, &m, resource) {
+            ANY_LOADED.store(true, Ordering::SeqCst);
             return Ok(m);
         }
         forced = true;
@@ -113,6 +122,7 @@ pub fn load<'py>(
         .lock_py_attached(py)
         .unwrap_or_else(|e| e.into_inner());
     if !forced && let Some(m) = cached(py, &name, mtime)? {
+        ANY_LOADED.store(true, Ordering::SeqCst);
         return Ok(m);
     }
     let source = std::fs::read(path).map_err(|e| {
@@ -151,6 +161,7 @@ pub fn load<'py>(
     }
     // Marks the module complete (see `cached`).
     module.setattr("__mtime__", file_mtime)?;
+    ANY_LOADED.store(true, Ordering::SeqCst);
     Ok(module.into_any())
 }
 

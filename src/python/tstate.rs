@@ -17,7 +17,29 @@ use super::interp::Interp;
 use pyo3::ffi;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Every thread state this module made or adopted (addresses), as opposed
+/// to those of threads the application started: only these may be freed
+/// when an interpreter is ended (`interp::finalize_all`). Never freed
+/// before then, so an address is never reused by another state.
+static OURS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn record(ts: *mut ffi::PyThreadState) {
+    OURS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(ts as usize);
+}
+
+/// Whether `ts` is a thread state of ours (an Apache or daemon worker
+/// thread's, or the one an interpreter was created with), not one of a
+/// thread the application started.
+pub fn is_ours(ts: *mut ffi::PyThreadState) -> bool {
+    OURS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&(ts as usize))
+}
 
 /// Threads inside Python, or about to enter it, or just leaving it: see
 /// [`Inside`] for the exact window counted.
@@ -118,6 +140,7 @@ fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
             unsafe { ffi::PyThreadState_New(interp.as_ptr()) }
         };
         states.push((interp.id(), ts));
+        record(ts);
         ts
     })
 }
@@ -127,6 +150,7 @@ fn thread_state(interp: &Interp) -> *mut ffi::PyThreadState {
 pub fn adopt(interp: &Interp, ts: *mut ffi::PyThreadState) {
     debug_assert!(known(interp).is_none());
     STATES.with(|states| states.borrow_mut().push((interp.id(), ts)));
+    record(ts);
 }
 
 /// Holds the GIL with this thread's state for one interpreter current.

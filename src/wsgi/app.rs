@@ -10,7 +10,9 @@ use super::host::Exchange;
 use super::response::Response;
 use super::start_response::StartResponse;
 use crate::apache::log::Level;
-use crate::apache::log_ids::{APP_EXCEPTION, CLIENT_CLOSED, CONTENT_LENGTH_SHORT};
+use crate::apache::log_ids::{
+    APP_EXCEPTION, CLIENT_CLOSED, CONTENT_LENGTH_SHORT, REQUEST_INTERRUPTED,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use std::sync::Arc;
@@ -24,6 +26,9 @@ pub enum Outcome {
     FailedBeforeHead,
     /// It failed after the head was sent: the connection has been aborted.
     FailedAfterHead,
+    /// `mod_wsgi.RequestTimeout` (interrupt-timeout) unwound it before the
+    /// head was sent: the host answers 504.
+    TimedOut,
 }
 
 /// Logs lines through the request's host, releasing the GIL.
@@ -190,6 +195,21 @@ fn outcome(
                 return Outcome::FailedAfterHead;
             }
             Outcome::Completed
+        }
+        Some(e) if crate::python::interrupt::is_request_timeout(py, &e) => {
+            // mod_wsgi's words; the thread is free again.
+            let (line, outcome) = if sent {
+                py.detach(|| exchange.with_host(|h| h.abort())).ok();
+                let line =
+                    "Request interrupted by RequestTimeout after headers sent; response truncated.";
+                (line, Outcome::FailedAfterHead)
+            } else {
+                let line = "Request interrupted by RequestTimeout; thread recovered.";
+                (line, Outcome::TimedOut)
+            };
+            let line = format!("{REQUEST_INTERRUPTED} {line} (WSGI script '{label}')");
+            log_lines(py, exchange, Level::Info, &[line]);
+            outcome
         }
         Some(e) => {
             let client_gone = py

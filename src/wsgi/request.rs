@@ -82,6 +82,7 @@ fn log_failure(
 
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
     let script = target.script;
+    crate::python::interrupt::clear_pending(py);
     let loaded = script::load(py, script, target.reload_mtime, target.resource)
         .and_then(|m| script::callable(&m, target.callable, script));
     let application = match loaded {

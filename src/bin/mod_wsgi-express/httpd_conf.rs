@@ -56,6 +56,11 @@ pub fn render(opts: &Options) -> String {
     write_document_root(&mut out, opts);
     https::write_redirect(&mut out, opts);
     write_app(&mut out, opts);
+    crate::auth::write(
+        &mut out,
+        &opts.auth,
+        &format!("{}:{}", opts.host, opts.port),
+    );
     write_appended(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
@@ -166,6 +171,7 @@ fn write_modules(out: &mut String, opts: &Options) {
     }
     modules.extend_from_slice(https::modules(opts));
     modules.extend_from_slice(proxy::modules(opts));
+    modules.extend_from_slice(crate::auth::modules(&opts.auth));
     for name in modules {
         load_module(
             out,
@@ -278,7 +284,9 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("socket-timeout={}", d.socket_timeout));
     words.push(format!("connect-timeout={}", d.connect_timeout));
     words.push(format!("request-timeout={}", d.request_timeout));
+    words.push(format!("interrupt-timeout={}", d.interrupt_timeout));
     words.push(format!("inactivity-timeout={}", d.inactivity_timeout));
+    words.push(format!("startup-timeout={}", d.startup_timeout));
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
     words.push(format!("graceful-timeout={}", d.graceful_timeout));
     words.push(format!("eviction-timeout={}", d.eviction_timeout));
@@ -291,11 +299,16 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     if d.processes.is_some() || d.header_buffer_size != 0 {
         words.push(format!("header-buffer-size={}", d.header_buffer_size));
     }
+    words.push(format!("response-buffer-size={}", d.response_buffer_size));
     // Always written, as the original does (0 = the module uses socket-timeout).
     words.push(format!(
         "response-socket-timeout={}",
         d.response_socket_timeout
     ));
+    words.push(format!("response-flush-delay={}", d.response_flush_delay));
+    // Always written, last, as the original: On with --server-metrics.
+    let flag = if opts.server_metrics { "On" } else { "Off" };
+    words.push(format!("server-metrics={flag}"));
     let _ = writeln!(out, "WSGIDaemonProcess {} \\", q(&d.name));
     let last = words.len() - 1;
     for (i, word) in words.iter().enumerate() {

@@ -107,7 +107,9 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "socket-timeout=60".into(),
             "connect-timeout=15".into(),
             "request-timeout=60".into(),
+            "interrupt-timeout=0".into(),
             "inactivity-timeout=0".into(),
+            "startup-timeout=15".into(),
             "deadlock-timeout=60".into(),
             "graceful-timeout=15".into(),
             "eviction-timeout=0".into(),
@@ -116,7 +118,10 @@ fn daemon_mode_is_the_default_with_the_express_daemon_group() {
             "shutdown-timeout=5".into(),
             "send-buffer-size=0".into(),
             "receive-buffer-size=0".into(),
+            "response-buffer-size=0".into(),
             "response-socket-timeout=0".into(),
+            "response-flush-delay=5".into(),
+            "server-metrics=Off".into(),
         ]
     );
     let app = f.path("app.wsgi");
@@ -187,6 +192,10 @@ fn daemon_process_and_socket_options() {
             "20",
             "--inactivity-timeout",
             "300",
+            "--interrupt-timeout",
+            "4",
+            "--startup-timeout",
+            "30",
             "--response-socket-timeout",
             "7",
             "--socket-prefix",
@@ -212,7 +221,9 @@ fn daemon_process_and_socket_options() {
             "socket-timeout=30".into(),
             "connect-timeout=5".into(),
             "request-timeout=20".into(),
+            "interrupt-timeout=4".into(),
             "inactivity-timeout=300".into(),
+            "startup-timeout=30".into(),
             "deadlock-timeout=60".into(),
             "graceful-timeout=15".into(),
             "eviction-timeout=0".into(),
@@ -223,7 +234,10 @@ fn daemon_process_and_socket_options() {
             "receive-buffer-size=0".into(),
             // Written with --processes, as express does (0 = the module's default).
             "header-buffer-size=0".into(),
+            "response-buffer-size=0".into(),
             "response-socket-timeout=7".into(),
+            "response-flush-delay=5".into(),
+            "server-metrics=Off".into(),
         ]
     );
     line_at(&c, "WSGISocketPrefix \"/run/x/wsgi\"");
@@ -266,6 +280,30 @@ fn buffer_limit_and_recycling_options_are_written() {
     ] {
         assert!(words.contains(&w.to_string()), "{w} in {words:?}");
     }
+}
+
+/// As pip's 6.1.1 express: both always written, after the buffer sizes
+/// (0 and 5 by default); a value given is written as given.
+#[test]
+fn response_relay_options_are_written() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(
+        &f,
+        &[
+            "--response-buffer-size",
+            "1048576",
+            "--response-flush-delay",
+            "0",
+        ],
+    );
+    let words = daemon_words(&c);
+    for w in ["response-buffer-size=1048576", "response-flush-delay=0"] {
+        assert!(words.contains(&w.to_string()), "{w} in {words:?}");
+    }
+    let err = f
+        .try_options(&["--response-buffer-size", "65535"])
+        .unwrap_err();
+    assert!(err.to_string().contains("at least 65536"), "{err}");
 }
 
 #[test]
@@ -317,6 +355,8 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--eviction-timeout", "5"],
         &["--send-buffer-size", "65536"],
         &["--receive-buffer-size", "65536"],
+        &["--response-buffer-size", "65536"],
+        &["--response-flush-delay", "50"],
     ] {
         let mut args = opt.to_vec();
         args.push("--embedded-mode");
@@ -336,8 +376,6 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     ] {
         assert!(f.try_options(bad).is_err(), "{bad:?}");
     }
-    let err = f.try_options(&["--startup-timeout", "9"]).unwrap_err();
-    assert!(err.to_string().contains("does not support"), "{err}");
 }
 
 #[test]
@@ -644,4 +682,127 @@ fn error_override_writes_the_directive() {
     let f = Fixture::new(&["event"]);
     assert!(!conf(&f, &[]).contains("WSGIErrorOverride"));
     assert!(conf(&f, &["--error-override"]).contains("WSGIErrorOverride On\n"));
+}
+
+#[test]
+fn server_metrics_opens_both_gates_with_extended_status() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &["--server-metrics"]);
+    line_at(&c, "WSGIServerMetrics On");
+    line_at(&c, "ExtendedStatus On");
+    assert!(c.contains("LoadModule status_module"), "{c}");
+    assert_eq!(daemon_words(&c).last().unwrap(), "server-metrics=On");
+    let c = conf(&f, &["--server-metrics", "--embedded-mode"]);
+    line_at(&c, "WSGIServerMetrics On");
+    let c = conf(&f, &[]);
+    assert!(!c.contains("WSGIServerMetrics") && !c.contains("ExtendedStatus"));
+    assert_eq!(daemon_words(&c).last().unwrap(), "server-metrics=Off");
+}
+
+/// The lines of the `<Location />` block that holds `needle`.
+fn location_with(conf: &str, needle: &str) -> Vec<String> {
+    let lines: Vec<&str> = conf.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} in:\n{conf}"));
+    let start = (0..at).rev().find(|&i| lines[i] == "<Location />").unwrap();
+    let end = (at..lines.len())
+        .find(|&i| lines[i] == "</Location>")
+        .unwrap();
+    lines[start..=end]
+        .iter()
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn auth_options_write_the_location_blocks_of_express() {
+    let f = Fixture::new(&["event"]);
+    let (users, groups, hosts) = (f.path("users.py"), f.path("groups.py"), f.path("hosts.py"));
+    let c = conf(
+        &f,
+        &[
+            "--auth-user-script",
+            &users,
+            "--auth-type",
+            "digest",
+            "--auth-group-script",
+            &groups,
+            "--auth-group",
+            "admins",
+            "--host-access-script",
+            &hosts,
+        ],
+    );
+    assert_eq!(
+        location_with(&c, "WSGIAuthUserScript"),
+        [
+            "<Location />".to_string(),
+            "AuthType Digest".into(),
+            "AuthName \"localhost:8000\"".into(),
+            "AuthDigestProvider wsgi".into(),
+            format!("WSGIAuthUserScript \"{users}\""),
+            format!("WSGIAuthGroupScript \"{groups}\""),
+            "<RequireAll>".into(),
+            "Require valid-user".into(),
+            "Require wsgi-group \"admins\"".into(),
+            "</RequireAll>".into(),
+            "</Location>".into(),
+        ]
+    );
+    assert_eq!(
+        location_with(&c, "WSGIAccessScript"),
+        [
+            "<Location />".to_string(),
+            format!("WSGIAccessScript \"{hosts}\""),
+            "</Location>".into()
+        ]
+    );
+    for m in ["auth_basic", "auth_digest", "authz_user"] {
+        assert!(c.contains(&format!("LoadModule {m}_module ")), "{m}: {c}");
+    }
+    // Basic by default, no group check without a group script.
+    let c = conf(&f, &["--auth-user-script", &users]);
+    let block = location_with(&c, "WSGIAuthUserScript");
+    assert!(
+        block.contains(&"AuthBasicProvider wsgi".to_string()),
+        "{block:?}"
+    );
+    assert!(
+        !c.contains("wsgi-group") && !c.contains("WSGIAccessScript"),
+        "{c}"
+    );
+    let c = conf(&f, &[]);
+    assert!(
+        !c.contains("WSGIAuthUserScript") && !c.contains("auth_basic"),
+        "{c}"
+    );
+}
+
+#[test]
+fn auth_options_without_what_they_refine_are_refused() {
+    let f = Fixture::new(&["event"]);
+    let users = f.path("users.py");
+    for (args, needle) in [
+        (
+            vec!["--auth-type", "Digest"],
+            "--auth-type needs --auth-user-script",
+        ),
+        (
+            vec!["--auth-group-script", "/g.py"],
+            "--auth-group-script needs --auth-user-script",
+        ),
+        (
+            vec!["--auth-user-script", &users, "--auth-group", "x"],
+            "--auth-group needs --auth-group-script",
+        ),
+        (
+            vec!["--auth-user-script", &users, "--auth-type", "NTLM"],
+            "--auth-type must be Basic or Digest (got 'NTLM')",
+        ),
+    ] {
+        let e = f.try_options(&args).unwrap_err().to_string();
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
 }

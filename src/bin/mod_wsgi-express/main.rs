@@ -13,6 +13,7 @@
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
 
 mod apachectl;
+mod auth;
 mod cli;
 mod entry;
 mod httpd_conf;

@@ -43,8 +43,15 @@ pub struct Daemon {
     pub socket_timeout: u32,
     pub connect_timeout: u32,
     pub shutdown_timeout: u32,
-    /// `request-timeout=` (0 = off): a request running that long restarts the process.
+    /// `request-timeout=` (0 = off): per thread, scaled by `1 + ln(threads)`
+    /// as mod_wsgi 6; interrupts the thread (interrupt-timeout) or restarts the process.
     pub request_timeout: u32,
+    /// `interrupt-timeout=` (0 = off): seconds a thread interrupted by
+    /// `mod_wsgi.RequestTimeout` has to unwind before the process restarts.
+    pub interrupt_timeout: u32,
+    /// `startup-timeout=` (0 = off): seconds the first request may wait for
+    /// the WSGI script to load before the process restarts.
+    pub startup_timeout: u32,
     /// `inactivity-timeout=` (0 = off): a process idle that long restarts.
     pub inactivity_timeout: u32,
     /// `deadlock-timeout=`: a process whose GIL is held that long restarts.
@@ -55,6 +62,12 @@ pub struct Daemon {
     /// `response-socket-timeout=` (0 = socket-timeout): timeout of writes to
     /// the client while a daemon response is relayed.
     pub response_socket_timeout: u32,
+    /// `response-buffer-size=` (0 = the module's default, 8 MiB): the
+    /// relay's runaway guard, a flush after that many unflushed bytes.
+    pub response_buffer_size: u32,
+    /// `response-flush-delay=` milliseconds the relay waits for more
+    /// daemon output before flushing (0: flush at once).
+    pub response_flush_delay: u32,
     /// `restart-interval=` (0 = off): seconds after which a daemon process restarts.
     pub restart_interval: u32,
     /// `queue-timeout=` (0 = off): seconds a request may wait for a daemon worker.
@@ -242,6 +255,8 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// `--ignore-activity URL-PATH`: locations with `WSGIIgnoreActivity On`.
     pub ignore_activity: Vec<String>,
+    /// The auth script options (`auth.rs`).
+    pub auth: crate::auth::Auth,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,
@@ -297,6 +312,9 @@ pub fn check_access(opts: &Options) -> Result<()> {
             validation::check_readable(&opts.run_as, config, "Paste Deploy configuration")?
         }
         _ => {}
+    }
+    for (what, path) in crate::auth::scripts(&opts.auth) {
+        validation::check_readable(&opts.run_as, path, what)?;
     }
     let mut statics: Vec<(&str, PathBuf)> = vec![("document root", opts.document_root.clone())];
     for (_, target) in &opts.url_aliases {

@@ -64,6 +64,7 @@ struct Derived {
     process_name: String,
     proxy_mount_points: Vec<(String, String)>,
     proxy_virtual_hosts: Vec<(String, String)>,
+    auth: crate::auth::Auth,
 }
 
 /// Resolves the options. `matches` are the subcommand's matches (to reject unimplemented
@@ -117,6 +118,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         Mode::Daemon => Some(daemon(args, &paths, &host, &server_root, &display_name)?),
         Mode::Embedded => None,
     };
+    let auth = crate::auth::resolve(args, matches, &|p: &str| paths.abs(p))?;
     let derived = Derived {
         mode,
         daemon,
@@ -140,6 +142,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         proxy_mount_points,
         proxy_virtual_hosts,
         server_root,
+        auth,
     };
     Ok(assemble(args, env, &paths, derived))
 }
@@ -157,6 +160,9 @@ fn check_values(args: &ServerArgs) -> Result<()> {
     }
     if args.header_buffer_size != 0 && args.header_buffer_size < 8192 {
         bail!("--header-buffer-size must be 0 (the default) or at least 8192");
+    }
+    if args.response_buffer_size != 0 && args.response_buffer_size < 65536 {
+        bail!("--response-buffer-size must be 0 (the default, 8 MB) or at least 65536");
     }
     for (name, size) in [
         ("--send-buffer-size", args.send_buffer_size),
@@ -385,10 +391,14 @@ fn daemon(
         connect_timeout: args.connect_timeout,
         shutdown_timeout: args.shutdown_timeout,
         request_timeout: args.request_timeout,
+        interrupt_timeout: args.interrupt_timeout,
+        startup_timeout: args.startup_timeout,
         inactivity_timeout: args.inactivity_timeout,
         deadlock_timeout: args.deadlock_timeout,
         header_buffer_size: args.header_buffer_size,
         response_socket_timeout: args.response_socket_timeout,
+        response_buffer_size: args.response_buffer_size,
+        response_flush_delay: args.response_flush_delay,
         cpu_time_limit: args.cpu_time_limit,
         queue_timeout: args.queue_timeout,
         restart_interval: args.restart_interval,
@@ -515,5 +525,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         proxy_mount_points: d.proxy_mount_points,
         proxy_virtual_hosts: d.proxy_virtual_hosts,
         server_root: d.server_root,
+        auth: d.auth,
     }
 }

@@ -7,20 +7,23 @@
 //! in Apache, a fake in the unit tests), so nothing here touches Apache.
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
+use super::frames::{Frames, body_complete};
+use super::in_flight::InFlight;
+use super::pacing::Pacing;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
     BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
     CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED,
     DAEMON_UNREACHABLE, HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR,
-    QUEUE_TIMEOUT_EXPIRED, REQUEST_TOO_LARGE, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
+    QUEUE_TIMEOUT_EXPIRED, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
 };
 use crate::apache::sys;
+use crate::config::daemon_relay::ResponseRelay;
 use crate::handler::buffers;
 use crate::proto::{
-    self, BodyEnd, BodyStatus, CancelReason, EnvironBuilder, FdFrameReader, Hello, Limits, Message,
-    PairList, RejectReason, ResponseHead,
+    self, BodyEnd, BodyStatus, CancelReason, FdFrameReader, Limits, Message, PairList,
+    RejectReason, ResponseHead,
 };
-use crate::wsgi::environ::EnvironData;
 use crate::wsgi::{Host, HostError};
 use std::ffi::{CStr, CString, c_int};
 use std::io::{self, IoSlice};
@@ -68,17 +71,8 @@ pub(super) struct Settings {
     /// for a daemon worker ends; the daemon then ACCEPTs as soon as a
     /// worker takes the request, so the first frame must come by then.
     pub queue_deadline_us: Option<u64>,
-}
-
-/// The request as encoded for the daemon, sent unchanged on every attempt.
-pub(super) struct Frames<'a> {
-    hello: Hello<'a>,
-    hello_frame: Vec<u8>,
-    environ_frame: buffers::Pooled,
-    body_end_frame: Vec<u8>,
-    /// The request has a body (relayed on BODY_CREDIT); without one,
-    /// BODY_END goes out with the environ.
-    body: bool,
+    /// `response-flush-delay` and `response-buffer-size` (see `pacing`).
+    pub relay: ResponseRelay,
 }
 
 /// Whether a response header from a daemon can go on the wire as is: a
@@ -98,56 +92,6 @@ pub(super) fn now_us() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
-}
-
-fn body_complete() -> Message<'static> {
-    Message::BodyEnd(BodyEnd {
-        status: BodyStatus::Complete,
-        trailers: PairList::EMPTY,
-    })
-}
-
-/// Encodes HELLO, ENVIRON (with the private header-only pair for a HEAD
-/// request, so the daemon knows Apache sends no body) and BODY_END. The
-/// error is the log line of a 500.
-pub(super) fn encode<'a>(
-    hello: Hello<'a>,
-    env: &EnvironData,
-    header_only: bool,
-    body: bool,
-) -> Result<Frames<'a>, String> {
-    let mut environ = EnvironBuilder::with_buffer(buffers::ENVIRON.take());
-    let mut push_err = None;
-    for (k, v) in env.vars.iter() {
-        if let Err(e) = environ.push(k.as_bytes(), v) {
-            push_err = Some(e);
-        }
-    }
-    let _ = environ.push(b"wsgi.url_scheme", env.url_scheme.as_bytes());
-    if header_only {
-        let _ = environ.push(proto::HEADER_ONLY_KEY.as_bytes(), b"1");
-    }
-    for (k, v) in &env.times {
-        let _ = environ.push(k.as_bytes(), format!("{v:.6}").as_bytes());
-    }
-    let environ_frame = buffers::Pooled(environ.finish(), &buffers::ENVIRON);
-    if let Some(e) = push_err {
-        return Err(format!(
-            "{REQUEST_TOO_LARGE} request environment too large for the daemon protocol: {e}"
-        ));
-    }
-    match (Message::Hello(hello).to_frame(), body_complete().to_frame()) {
-        (Ok(hello_frame), Ok(body_end_frame)) => Ok(Frames {
-            hello,
-            hello_frame,
-            environ_frame,
-            body_end_frame,
-            body,
-        }),
-        (Err(e), _) | (_, Err(e)) => Err(format!(
-            "{REQUEST_TOO_LARGE} cannot encode the request for the daemon: {e}"
-        )),
-    }
 }
 
 /// Logs `msg` in the request's context and returns `status`.
@@ -262,6 +206,8 @@ fn attempt<H: RelayHost>(
                 Vec::new()
             },
             restarting: None,
+            pacing: Pacing::new(settings.relay),
+            in_flight: InFlight::new(frames.request.clone()),
         },
     };
     // Replay the frames already written through the session so it knows the state.
@@ -298,6 +244,10 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
+    /// When response bytes passed downstream get a FLUSH.
+    pacing: Pacing,
+    /// What the daemon has of the request (for a broken connection's log line).
+    in_flight: InFlight,
 }
 
 impl<H: RelayHost> Drop for Relay<'_, H> {
@@ -324,6 +274,12 @@ impl<H: RelayHost> Relay<'_, H> {
     fn run(&mut self) -> c_int {
         let mut queued = self.link.enter_queue();
         loop {
+            let ready = self.reader.frame_ready().unwrap_or(true);
+            if self.link.pacing.flush_before_read(&self.link.stream, ready)
+                && self.link.host.write(&[], true).is_err()
+            {
+                return self.link.client_write_failed();
+            }
             let read = self.reader.read_message(&self.link.stream);
             if let Some(restore) = queued.take() {
                 let _ = self.link.stream.set_read_timeout(restore);
@@ -451,13 +407,10 @@ impl<H: RelayHost> Link<'_, H> {
     fn daemon_closed(&mut self) -> c_int {
         let text = format!(
             "{DAEMON_CLOSED} Truncated or oversized response headers received from daemon process \
-             '{}': the daemon closed the connection{}",
+             '{}': the daemon closed the connection before the end of the response{}; {}",
             self.name,
-            if self.head_sent {
-                " before the end of the response"
-            } else {
-                ""
-            }
+            if self.head_sent { "" } else { " head" },
+            self.in_flight.describe()
         );
         self.broken(sys::HTTP_BAD_GATEWAY, text)
     }
@@ -478,8 +431,10 @@ impl<H: RelayHost> Link<'_, H> {
                 self.broken(sys::HTTP_GATEWAY_TIME_OUT, text)
             }
             proto::ProtoError::Io(e) => {
-                let text =
-                    format!("{DAEMON_READ_ERROR} error reading from daemon process '{name}': {e}");
+                let text = format!(
+                    "{DAEMON_READ_ERROR} error reading from daemon process '{name}': {e}; {}",
+                    self.in_flight.describe()
+                );
                 self.broken(sys::HTTP_BAD_GATEWAY, text)
             }
             e => {
@@ -497,7 +452,10 @@ impl<H: RelayHost> Link<'_, H> {
     fn on_frame(&mut self, msg: Message<'_>, fd: Option<OwnedFd>) -> Step {
         let name = self.name;
         match msg {
-            Message::Accept(_) => Step::Next,
+            Message::Accept(a) => {
+                self.in_flight.accepted(a.daemon_pid, a.worker_id);
+                Step::Next
+            }
             Message::Reject(rej) => self.on_reject(rej),
             Message::BodyCredit(n) => {
                 if !self.body_done
@@ -512,20 +470,27 @@ impl<H: RelayHost> Link<'_, H> {
                         return Step::Next;
                     }
                     let text = format!(
-                        "{BODY_SEND_FAILED} error sending the request body to daemon process '{name}': {e}"
+                        "{BODY_SEND_FAILED} error sending the request body to daemon process \
+                         '{name}': {e}; {}",
+                        self.in_flight.describe()
                     );
                     return Step::Done(self.broken(sys::HTTP_BAD_GATEWAY, text));
                 }
                 Step::Next
             }
-            Message::ResponseBody { data, flush } => {
+            Message::ResponseBody { data, .. } => {
                 self.head_sent = true;
+                let flush = self.pacing.passing(data.len());
                 if self.host.write(data, flush).is_err() {
                     return Step::Done(self.client_write_failed());
                 }
                 Step::Next
             }
-            Message::ResponseFile(f) => self.on_file(fd, f.offset, f.length),
+            Message::ResponseFile(f) => {
+                // A file goes out with a FLUSH after it.
+                self.pacing.flushed();
+                self.on_file(fd, f.offset, f.length)
+            }
             Message::ResponseEnd(_) => {
                 // Flush now rather than at the end-of-request bucket (see
                 // `ApacheHost::finish`).

@@ -14,11 +14,15 @@
 //! read anything) sends the request again, for up to connect-timeout.
 //! This file finds the group, encodes the request and connects; the relay
 //! itself (`exchange`) is generic over [`RelayHost`] and unit-tested over a
-//! socketpair. `script_owner` refuses (403) a script whose owner or group
+//! socketpair; `pacing` decides when the response is flushed downstream
+//! (`response-flush-delay`, `response-buffer-size`). `script_owner` refuses (403) a script whose owner or group
 //! does not match `script-user=`/`script-group=`, before connecting.
 //! Runs on the request thread; no Python.
 
 mod exchange;
+mod frames;
+mod in_flight;
+mod pacing;
 mod script_owner;
 
 pub use exchange::RelayHost;
@@ -216,8 +220,8 @@ pub fn handle(
         process_group: name.as_bytes(),
         application_group: application_group.as_bytes(),
     };
-    let frames = match exchange::encode(hello, env, r.header_only(), has_body(&r)) {
-        Ok(f) => f,
+    let frames = match frames::encode(hello, env, r.header_only(), has_body(&r)) {
+        Ok(f) => f.describing(r.method().unwrap_or(b""), r.uri_bytes()),
         Err(text) => return fail(&r, sys::HTTP_INTERNAL_SERVER_ERROR, &text),
     };
     let settings = Settings {
@@ -228,6 +232,7 @@ pub fn handle(
             .opts
             .queue_timeout
             .map(|q| (r.request_time().max(0) as u64).saturating_add(q.as_micros() as u64)),
+        relay: group.opts.relay,
     };
     let sendfile = dir.enable_sendfile.unwrap_or(false);
     // SAFETY: the request outlives this call; the host is dropped before return.

@@ -8,10 +8,13 @@ use crate::apache::log_ids::{
     BAD_RESPONSE_HEAD, BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR,
     DAEMON_REJECTED,
 };
+use crate::handler::relay::frames::encode;
+use crate::proto::Hello;
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
 };
 use crate::wsgi::Head;
+use crate::wsgi::environ::EnvironData;
 
 /// Header pairs as bytes.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -181,6 +184,7 @@ fn settings() -> Settings {
         write_timeout: Some(Duration::from_secs(7)),
         max_head: 32 * 1024,
         queue_deadline_us: None,
+        relay: Default::default(),
     }
 }
 
