@@ -58,6 +58,8 @@ struct PythonInfo {
     prefix: String,
     libdir: String,
     stdlib: String,
+    /// A free-threaded build (PEP 703, `Py_GIL_DISABLED`): "1", else "0".
+    gil_disabled: String,
 }
 
 fn python_info() -> PythonInfo {
@@ -66,7 +68,8 @@ fn python_info() -> PythonInfo {
                   print('%d.%d' % sys.version_info[:2])\n\
                   print(sys.base_prefix)\n\
                   print(sysconfig.get_config_var('LIBDIR') or '')\n\
-                  print(sysconfig.get_path('stdlib'))";
+                  print(sysconfig.get_path('stdlib'))\n\
+                  print(int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))";
     let out = run(&executable, &["-c", script]).unwrap_or_else(|| {
         panic!("mod_wsgi-rs: cannot run the Python named by PYO3_PYTHON ({executable})")
     });
@@ -78,6 +81,7 @@ fn python_info() -> PythonInfo {
         prefix: next(),
         libdir: next(),
         stdlib: next(),
+        gil_disabled: next(),
     }
 }
 
@@ -157,6 +161,10 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{}", py.libdir);
     }
     println!("cargo:rustc-env=MOD_WSGI_PYTHON_VERSION={}", py.version);
+    println!(
+        "cargo:rustc-env=MOD_WSGI_PYTHON_GIL_DISABLED={}",
+        py.gil_disabled
+    );
     println!("cargo:rustc-env=MOD_WSGI_PYTHON_PREFIX={}", py.prefix);
 
     #[cfg(feature = "bindgen")]

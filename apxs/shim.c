@@ -94,6 +94,11 @@ const command_rec wsgi_shim_command_table[] = {
     WSGI_DIRECTIVE("WSGIAcceptMutex", RSRC_CONF, "Set accept mutex type for daemon processes."),
     WSGI_DIRECTIVE("WSGIVerboseDebugging", RSRC_CONF, "Enable/Disable verbose debugging messages."),
     WSGI_DIRECTIVE("WSGIPythonEggs", RSRC_CONF, "Python eggs cache directory."),
+    WSGI_DIRECTIVE("WSGIPerInterpreterGIL", RSRC_CONF,
+                   "Enable/Disable per-interpreter GIL for sub-interpreters (Python 3.12+)."),
+    WSGI_DIRECTIVE("WSGIFreeThreading", RSRC_CONF,
+                   "Enable/Disable free-threaded Python (GIL disabled) for the matched process "
+                   "(Python 3.13+ free-threaded build)."),
     WSGI_DIRECTIVE("WSGISwitchInterval", RSRC_CONF,
                    "Override Python GIL switch interval (seconds)."),
     WSGI_DIRECTIVE("WSGIServerMetrics", RSRC_CONF,

@@ -15,6 +15,19 @@ def application(environ, start_response):\n    \
     start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
     return [('%r %r' % (sys.getswitchinterval(), os.environ.get('PYTHON_EGG_CACHE'))).encode()]\n";
 
+/// Directives mod_wsgi 4.9.4 (the reference, when it is the module under
+/// test) does not have.
+fn reference_lacks(line: &str) -> bool {
+    is_reference()
+        && [
+            "WSGISwitchInterval",
+            "WSGIPerInterpreterGIL",
+            "WSGIFreeThreading",
+        ]
+        .iter()
+        .any(|d| line.starts_with(d))
+}
+
 #[test]
 fn accepted_in_the_main_server_only() {
     let lines = [
@@ -24,10 +37,12 @@ fn accepted_in_the_main_server_only() {
         "WSGIAcceptMutex fcntl",
         "WSGISwitchInterval 0.01",
         "WSGIPythonEggs /tmp/eggs",
+        "WSGIPerInterpreterGIL Off",
+        "WSGIFreeThreading off",
     ];
     for line in lines {
-        if is_reference() && line.starts_with("WSGISwitchInterval") {
-            continue; // not in mod_wsgi 4.9.4
+        if reference_lacks(line) {
+            continue;
         }
         let ct = Apache::builder(Mpm::Event).global(line).config_test();
         assert!(ct.ok(), "{line}: {}", ct.output);
@@ -69,6 +84,14 @@ fn bad_values_name_directive_and_value() {
         (
             "WSGIAcceptMutex spin",
             "WSGIAcceptMutex must be one of: default | flock | fcntl | sysvsem | posixsem | pthread (got 'spin')",
+        ),
+        (
+            "WSGIPerInterpreterGIL yes",
+            "WSGIPerInterpreterGIL must be one of: Off | On (got 'yes')",
+        ),
+        (
+            "WSGIFreeThreading 1",
+            "WSGIFreeThreading must be one of: Off | On (got '1')",
         ),
         (
             "WSGISwitchInterval 0",
@@ -147,4 +170,36 @@ fn effects_in_children_and_daemons() {
         "{}",
         apache.error_log()
     );
+}
+
+/// On this Python 3.11 build, as mod_wsgi on a build without the feature:
+/// `WSGIPerInterpreterGIL On` and `WSGIFreeThreading On` are accepted with
+/// mod_wsgi's warning each, and change nothing (the app is served, one GIL).
+#[test]
+fn interpreter_features_on_a_build_without_them() {
+    ours_only!("pip's mod_wsgi 6.1.1 has them, 4.9.4 not; our build's Python decides");
+    let probe = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import sys, sysconfig; print(sys.version_info[:2] < (3, 12), not sysconfig.get_config_var('Py_GIL_DISABLED'))"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "True True",
+        "this test expects the build's Python (3.11, with the GIL)"
+    );
+    let b = Apache::builder(Mpm::Event);
+    let app = b.write_app("probe.wsgi", PROBE);
+    let apache = b
+        .global("WSGIPerInterpreterGIL On")
+        .global("WSGIFreeThreading On")
+        .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .start();
+    assert_eq!(apache.get("/e").status, 200);
+    let log = apache.error_log();
+    for line in [
+        "[WSGIRS0502] WSGIPerInterpreterGIL requires Python 3.12 or later; directive has no effect on this build.",
+        "[WSGIRS0503] WSGIFreeThreading On has no effect: this Python build does not support free-threading (PEP 703).",
+    ] {
+        assert!(log.contains(line), "{line}\n{log}");
+    }
 }

@@ -229,6 +229,10 @@ pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 
 /// `WSGIVerboseDebugging` was given: accepted, no effect (as mod_wsgi 6).
 pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
+/// `WSGIPerInterpreterGIL On` on a Python build before 3.12: no effect.
+pub const PER_INTERPRETER_GIL_UNAVAILABLE: LogId = LogId("WSGIRS0502");
+/// `WSGIFreeThreading On` on a Python build with the GIL: no effect.
+pub const FREE_THREADING_UNAVAILABLE: LogId = LogId("WSGIRS0503");
 /// The interpreter of a `WSGIDispatchScript`'s application group could not
 /// be had (500).
 pub const DISPATCH_INTERPRETER: LogId = LogId("WSGIRS0505");

@@ -3,13 +3,58 @@
 //! as mod_wsgi 6), `WSGIAcceptMutex` (accepted; our daemons serialise
 //! accepting without a cross-process mutex), `WSGISwitchInterval`
 //! (`sys.setswitchinterval` in the Apache children) and `WSGIPythonEggs`
-//! (`PYTHON_EGG_CACHE` in the Apache children). All are main-server only.
+//! (`PYTHON_EGG_CACHE` in the Apache children), `WSGIPerInterpreterGIL` and
+//! `WSGIFreeThreading` (checked; on a Python build without the feature, a
+//! warning and no effect, as mod_wsgi; on one with it, refused, since this
+//! version does not implement them yet). All are main-server only.
 
 use super::directives::{Target, on_off, one};
 use super::error::ConfigError;
 use crate::apache::directive::Cmd;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::VERBOSE_DEBUGGING_IGNORED;
+use crate::apache::log_ids::{
+    FREE_THREADING_UNAVAILABLE, PER_INTERPRETER_GIL_UNAVAILABLE, VERBOSE_DEBUGGING_IGNORED,
+};
+use crate::config::python::BUILD_PYTHON_VERSION;
+
+/// Whether the Python this module is built against is free-threaded.
+const GIL_DISABLED: bool = matches!(env!("MOD_WSGI_PYTHON_GIL_DISABLED").as_bytes(), b"1");
+
+/// Whether the build's Python has a per-interpreter GIL (3.12 and later).
+fn has_per_interpreter_gil(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (3, 12)
+}
+
+/// `WSGIPerInterpreterGIL On|Off`: checked; On works only where the build
+/// cannot honour it (a warning, see `notice`).
+pub fn per_interpreter_gil(
+    _t: &mut Target<'_>,
+    name: &str,
+    args: &[String],
+) -> Result<(), ConfigError> {
+    if on_off(name, args)? && has_per_interpreter_gil(BUILD_PYTHON_VERSION) {
+        return Err(ConfigError::FeatureNotImplemented {
+            directive: name.to_string(),
+            feature: "the per-interpreter GIL",
+            python: BUILD_PYTHON_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// `WSGIFreeThreading On|Off`: likewise, for a free-threaded build.
+pub fn free_threading(_t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
+    if on_off(name, args)? && GIL_DISABLED {
+        return Err(ConfigError::FeatureNotImplemented {
+            directive: name.to_string(),
+            feature: "free-threaded Python",
+            python: BUILD_PYTHON_VERSION,
+        });
+    }
+    Ok(())
+}
 
 /// The mechanisms mod_wsgi accepts on Linux (APR's `APR_HAS_*_SERIALIZE`).
 const ACCEPT_MUTEXES: &[&str] = &[
@@ -62,9 +107,31 @@ pub fn python_eggs(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     Ok(())
 }
 
-/// What a directive logs once accepted (mod_wsgi 6 logs at info while
-/// reading the configuration).
-pub fn notice(cmd: &Cmd<'_>, name: &str) {
+/// What a directive logs once accepted (mod_wsgi 6 logs while reading the
+/// configuration, in its words).
+pub fn notice(cmd: &Cmd<'_>, name: &str, args: &[String]) {
+    let on = matches!(args, [v] if v.eq_ignore_ascii_case("on"));
+    if on && name.eq_ignore_ascii_case("WSGIPerInterpreterGIL") {
+        log::server(
+            Level::Warning,
+            Some(cmd.server()),
+            &format!(
+                "{PER_INTERPRETER_GIL_UNAVAILABLE} WSGIPerInterpreterGIL requires Python 3.12 \
+                 or later; directive has no effect on this build."
+            ),
+        );
+    }
+    if on && name.eq_ignore_ascii_case("WSGIFreeThreading") {
+        log::server(
+            Level::Warning,
+            Some(cmd.server()),
+            &format!(
+                "{FREE_THREADING_UNAVAILABLE} WSGIFreeThreading On has no effect: this Python \
+                 build does not support free-threading (PEP 703). Rebuild Python with \
+                 --disable-gil to use it."
+            ),
+        );
+    }
     if name.eq_ignore_ascii_case("WSGIVerboseDebugging") {
         log::server(
             Level::Info,
@@ -92,6 +159,20 @@ mod tests {
         };
         apply(&mut t, name, &words).map_err(|e| e.to_string())?;
         Ok(s)
+    }
+
+    #[test]
+    fn interpreter_features() {
+        assert!(has_per_interpreter_gil("3.12") && has_per_interpreter_gil("3.13"));
+        assert!(!has_per_interpreter_gil("3.11") && !has_per_interpreter_gil("3.9"));
+        for name in ["WSGIPerInterpreterGIL", "WSGIFreeThreading"] {
+            assert!(run(name, &["Off"]).is_ok(), "{name}");
+            let e = run(name, &["maybe"]).unwrap_err();
+            assert_eq!(e, format!("{name} must be one of: Off | On (got 'maybe')"));
+        }
+        let gil = run("WSGIPerInterpreterGIL", &["On"]);
+        assert_eq!(gil.is_err(), has_per_interpreter_gil(BUILD_PYTHON_VERSION));
+        assert_eq!(run("WSGIFreeThreading", &["on"]).is_err(), GIL_DISABLED);
     }
 
     #[test]

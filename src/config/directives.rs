@@ -57,6 +57,8 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGIAcceptMutex", compat::accept_mutex, true),
     ("WSGISwitchInterval", compat::switch_interval, true),
     ("WSGIPythonEggs", compat::python_eggs, true),
+    ("WSGIPerInterpreterGIL", compat::per_interpreter_gil, true),
+    ("WSGIFreeThreading", compat::free_threading, true),
     ("WSGIServerMetrics", super::server_metrics::directive, true),
     ("WSGIAccessScript", super::auth::access_script, false),
     ("WSGIAuthUserScript", super::auth::auth_user_script, false),
@@ -568,7 +570,7 @@ fn parse_line(
     }
     let words = super::words::split(args);
     apply(&mut Target { server, dir }, &name, &words)?;
-    compat::notice(cmd, &name);
+    compat::notice(cmd, &name, &words);
     if name.eq_ignore_ascii_case("WSGISocketPrefix")
         && let Some(prefix) = &server.daemon.socket_prefix
     {

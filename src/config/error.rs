@@ -15,6 +15,17 @@ const D: &str = "WSGIDaemonProcess";
 /// directive (as written) and, where there is one, the bad value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
+    /// A mod_wsgi feature this build's Python has but this version of
+    /// mod_wsgi-rs does not implement yet: refused rather than ignored.
+    #[error(
+        "{directive} On: {feature} is not implemented by this version of mod_wsgi-rs \
+         (built with Python {python}); use {directive} Off or leave the directive out"
+    )]
+    FeatureNotImplemented {
+        directive: String,
+        feature: &'static str,
+        python: &'static str,
+    },
     /// Not in this module's directive table.
     #[error("{directive}: not a directive of this module")]
     UnknownDirective { directive: String },
