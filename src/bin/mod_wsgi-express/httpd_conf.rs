@@ -683,3 +683,7 @@ fn write_appended(out: &mut String, opts: &Options) {
 #[cfg(test)]
 #[path = "httpd_conf_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "httpd_conf_auth_tests.rs"]
+mod auth_tests;
