@@ -3,16 +3,21 @@
 //! the outcome; the configuration callbacks are the generic trampolines of
 //! `apache::config` and `apache::directive`, instantiated here and in
 //! `lib.rs` for `crate::config`'s types.
-//! `post_config` runs in the parent (never touches Python) and starts the
+//! `post_config` runs in the parent (never touches Python), creates the
+//! shared statistics segment (`stats`) and starts the
 //! daemon processes of the generation (`daemon::supervisor`), at start-up
 //! in `pre_mpm`, once the scoreboard exists; `child_init`
-//! closes the daemon sockets in each child, starts Python there and arranges
+//! closes the daemon sockets in each child, takes its statistics slot,
+//! starts Python there and arranges
 //! its finalisation at child exit. The auth callbacks (access_checker, the
 //! `wsgi` and `wsgi-group` providers) hand off to `crate::auth`.
 
 use crate::apache::entry;
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{PYTHON_INITIALISED, PYTHON_START_FAILED};
+use crate::apache::log_ids::{
+    PYTHON_INITIALISED, PYTHON_START_FAILED, STATS_GROUPS_DROPPED, STATS_NO_SLOT,
+    STATS_SEGMENT_FAILED, STATS_SEGMENT_SMALL,
+};
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
 use crate::apache::shim::{AuthnStatus, AuthzStatus};
@@ -58,6 +63,7 @@ unsafe extern "C" fn post_config(
 /// adds `mod_wsgi-rs/X Python/Y` to the Server header and banner.
 fn post_config_run(pconf: Pool, server: Server) -> c_int {
     log::set_main_server(server);
+    prepare_stats(server);
     if let Err(e) = crate::daemon::supervisor::start(pconf, server) {
         log::server(Level::Emerg, Some(server), &format!("{} {e}", e.log_id()));
         return sys::HTTP_INTERNAL_SERVER_ERROR as c_int;
@@ -68,6 +74,61 @@ fn post_config_run(pconf: Pool, server: Server) -> c_int {
         config::python::BUILD_PYTHON_VERSION
     ));
     OK
+}
+
+/// Creates (once) the shared statistics segment and names this
+/// configuration's daemon groups in it; problems are logged, never fatal.
+fn prepare_stats(server: Server) {
+    let mut names = Vec::new();
+    let mut daemons = 0usize;
+    for (_, cfg) in server.distinct_configs::<ServerConfig>() {
+        for g in &cfg.daemon.groups {
+            names.push(g.name.clone());
+            daemons += g.processes as usize;
+        }
+    }
+    let children = crate::apache::mpm::hard_limit_processes() as usize;
+    let (level, msg) = match crate::stats::prepare(&names, children + daemons) {
+        Ok(crate::stats::Prepared::Ready) => return,
+        Ok(crate::stats::Prepared::TooSmall { capacity, needed }) => (
+            Level::Warning,
+            format!(
+                "{STATS_SEGMENT_SMALL} the statistics segment has {capacity} process slots, this \
+                 configuration may need {needed}: processes beyond them are not counted"
+            ),
+        ),
+        Ok(crate::stats::Prepared::GroupsDropped(groups)) => (
+            Level::Warning,
+            format!(
+                "{STATS_GROUPS_DROPPED} the statistics group table is full: groups {} are not counted",
+                groups.join(", ")
+            ),
+        ),
+        Err(e) => (
+            Level::Alert,
+            format!("{STATS_SEGMENT_FAILED} cannot create the statistics segment: {e}"),
+        ),
+    };
+    log::server(level, Some(server), &msg);
+}
+
+/// In an Apache child: takes its statistics slot, given back at exit.
+fn claim_stats(pchild: Pool, server: Server) {
+    if crate::stats::segment().is_none() {
+        return;
+    }
+    if crate::stats::claim_child(crate::apache::mpm::max_threads() as u32) {
+        pchild.on_cleanup(crate::stats::release_self);
+    } else {
+        log::server(
+            Level::Warning,
+            Some(server),
+            &format!(
+                "{STATS_NO_SLOT} Apache child {} found no free statistics slot: it is not counted",
+                std::process::id()
+            ),
+        );
+    }
 }
 
 unsafe extern "C" fn pre_mpm(_p: *mut sys::apr_pool_t) -> c_int {
@@ -96,6 +157,7 @@ unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::serve
 fn start_python(pchild: Pool, server: Server) -> c_int {
     log::set_main_server(server);
     crate::daemon::supervisor::close_listeners_in_child();
+    claim_stats(pchild, server);
     let cfg = server.config::<ServerConfig>();
     let settings = cfg.map(|c| c.python.clone()).unwrap_or_default();
     let restricted = cfg.and_then(|c| c.restrict_embedded).unwrap_or(false);

@@ -10,7 +10,8 @@
 //! module, script loading), `config` (every directive and option parser and
 //! the merged configuration), `apache` (the only C-facing code: bindings,
 //! shim, entry wrapper, logging, request views) and `proto` (the daemon wire
-//! protocol, no FFI). The exported module record `wsgi_module`, defined
+//! protocol, no FFI); `stats` (the shared process statistics behind the
+//! `wsgi-metrics` and `wsgi-health` endpoints) imports nothing of the crate. The exported module record `wsgi_module`, defined
 //! below, is the only symbol this library exports.
 
 // Unit tests are built without the module record, which leaves the hooks unused.
@@ -24,6 +25,7 @@ pub mod handler;
 mod hooks;
 pub mod proto;
 pub mod python;
+pub mod stats;
 pub mod wsgi;
 
 use apache::sys;

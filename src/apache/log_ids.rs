@@ -260,6 +260,22 @@ pub const ACCESS_DENIED: LogId = LogId("WSGIRS0515");
 /// `Require wsgi-group`: the user is in none of the groups named.
 pub const GROUP_NOT_MEMBER: LogId = LogId("WSGIRS0516");
 
+// ---- 056x-057x: metrics and health endpoints (stats, handler::monitoring) ----
+
+/// The shared statistics segment could not be created: the endpoints show nothing.
+pub const STATS_SEGMENT_FAILED: LogId = LogId("WSGIRS0560");
+/// The shared statistics segment (sized at start-up) is smaller than this
+/// configuration may need: processes beyond it are not counted.
+pub const STATS_SEGMENT_SMALL: LogId = LogId("WSGIRS0561");
+/// The statistics group table is full: these process groups are not counted.
+pub const STATS_GROUPS_DROPPED: LogId = LogId("WSGIRS0562");
+/// A process found no free statistics slot: it is not counted.
+pub const STATS_NO_SLOT: LogId = LogId("WSGIRS0563");
+/// `wsgi-metrics`/`wsgi-health` asked with a method other than GET or HEAD (405).
+pub const MONITORING_METHOD: LogId = LogId("WSGIRS0564");
+/// `wsgi-health` answered 503: the groups not ready are named.
+pub const HEALTH_UNAVAILABLE: LogId = LogId("WSGIRS0565");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,11 @@ pub fn max_processes() -> i32 {
     query(sys::AP_MPMQ_MAX_DAEMONS).max(1)
 }
 
+/// `ServerLimit`: the most child processes the MPM may run at once.
+pub fn hard_limit_processes() -> i32 {
+    query(sys::AP_MPMQ_HARD_LIMIT_DAEMONS).max(1)
+}
+
 /// Threads per child process (1 for prefork).
 pub fn max_threads() -> i32 {
     query(sys::AP_MPMQ_MAX_THREADS).max(1)

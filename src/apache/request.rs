@@ -291,6 +291,10 @@ impl<'r> Request<'r> {
     pub fn request_time(&self) -> i64 {
         self.rec().request_time
     }
+    /// The response status set so far.
+    pub fn status(&self) -> u16 {
+        self.rec().status.clamp(0, 999) as u16
+    }
     pub fn headers_in(&self) -> Table {
         // SAFETY: request tables live as long as the request.
         unsafe { Table::from_ptr(self.rec().headers_in) }

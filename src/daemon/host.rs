@@ -55,6 +55,8 @@ pub struct DaemonHost {
     pub(super) request_id: String,
     /// Frames encoded but not written yet.
     pub(super) out: Vec<u8>,
+    /// The response status sent (0: none yet), for the statistics.
+    pub(super) status: u16,
 }
 
 impl DaemonHost {
@@ -119,6 +121,7 @@ impl DaemonHost {
         // it: "" (a bare code), " " (an empty reason) or " Reason".
         let reason = head.status_line.get(3..).unwrap_or("");
         let list = pairs.as_list();
+        self.status = head.status;
         self.queue(&Message::ResponseHead(ResponseHead {
             status: head.status,
             reason: reason.as_bytes(),
@@ -365,6 +368,18 @@ impl Finisher {
         let _ = h.stream().shutdown(std::net::Shutdown::Write);
     }
 
+    /// The status the request counts under in the statistics: the one
+    /// sent, else what the Apache child answers (504 after request-timeout,
+    /// 500 for a failure before the head).
+    pub(super) fn status(&self, ended: &request::Ended) -> u16 {
+        let sent = self.with(|h| Ok(h.status)).unwrap_or(0);
+        match ended {
+            _ if sent != 0 => sent,
+            request::Ended::Responded(Outcome::TimedOut) => 504,
+            _ => 500,
+        }
+    }
+
     pub(super) fn finish(
         &self,
         ended: request::Ended,
@@ -520,6 +535,7 @@ mod tests {
             head_only: false,
             request_id: String::new(),
             out: Vec::new(),
+            status: 0,
         };
         (h, c)
     }

@@ -7,7 +7,8 @@
 //! requests get up to `shutdown-timeout`, then Python is finalised if
 //! everything ended, within another `shutdown-timeout` (`reaper`). A
 //! `threads=0` daemon runs its service scripts on the main thread instead
-//! (`service_main`). Called by `supervisor` in the
+//! (`service_main`). Its statistics slot (`stats`) is taken at start and
+//! marked ready once it accepts. Called by `supervisor` in the
 //! forked child; the main thread holds the GIL only inside `python::init`,
 //! the preload and the finalisation.
 
@@ -18,7 +19,9 @@ use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING};
+use crate::apache::log_ids::{
+    DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING, STATS_NO_SLOT,
+};
 use crate::python::init;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +60,7 @@ fn sleep_unless_stopped(d: Duration) {
 }
 
 fn log_stopping(group: &Group, why: &str) {
+    crate::stats::set_stop_reason(why);
     log::server(
         Level::Info,
         None,
@@ -69,9 +73,29 @@ fn log_stopping(group: &Group, why: &str) {
     );
 }
 
+/// Takes this daemon's statistics slot (freed by the supervisor when it
+/// reaps the process); ready once it accepts (`stats::set_ready`).
+fn claim_stats(group: &Group) {
+    if crate::stats::segment().is_some()
+        && !crate::stats::claim_daemon(&group.opts.name, group.opts.threads)
+    {
+        log::server(
+            Level::Warning,
+            None,
+            &format!(
+                "{STATS_NO_SLOT} daemon process {} of group '{}' found no free statistics slot: \
+                 it is not counted",
+                std::process::id(),
+                group.opts.name
+            ),
+        );
+    }
+}
+
 /// Runs the daemon process forked by `parent`; never returns.
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
     let state = DaemonState::new(group, reg.scripts.clone());
+    claim_stats(group);
     let signals = bootstrap::signals();
     bootstrap::die_with_parent(parent);
     if let Err(e) = signals {
@@ -110,6 +134,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
             o.threads
         ),
     );
+    crate::stats::set_ready(true);
     let all_done = serve_until_stopped(&state);
     if all_done && settings.destroy_interpreter() {
         // Finalising waits for the application's threads and atexit handlers.
@@ -188,6 +213,7 @@ fn service_main(state: Arc<DaemonState>) -> ! {
             group.opts.name
         ),
     );
+    crate::stats::set_ready(true);
     if let Some(main) = log::main_server() {
         crate::python::preload::run_group(main, &group.opts.name);
     }

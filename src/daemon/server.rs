@@ -122,6 +122,7 @@ pub fn serve(stream: UnixStream, state: &DaemonState, worker_id: u32) {
         head_only,
         request_id,
         out,
+        status: 0,
     });
     let timing = (queue_start_us, accepted_us);
     // For request-timeout's interrupt (the interpreter to raise in) and
@@ -196,6 +197,12 @@ fn run(
     fault_injection(env);
     let started = Instant::now();
     let ended = request::run(&target, env, Box::new(finisher.clone()));
+    let status = finisher.status(&ended);
+    crate::stats::record(
+        status,
+        started.elapsed().as_micros() as u64,
+        accepted_us.saturating_sub(queue_start_us),
+    );
     finisher.finish(ended, started, queue_start_us, accepted_us);
 }
 

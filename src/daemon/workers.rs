@@ -71,6 +71,7 @@ fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
             continue;
         };
         state.request_started(id);
+        crate::stats::request_began();
         if let Err(panic) = entry::catch(|| server::serve(stream, state, id)) {
             log::server(
                 Level::Err,
@@ -83,6 +84,7 @@ fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
                 ),
             );
         }
+        crate::stats::request_ended();
         state.request_finished(id);
         super::graceful::after_request(state);
     }

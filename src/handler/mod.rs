@@ -10,6 +10,7 @@ pub mod cgi;
 pub mod dispatch;
 pub mod group;
 pub mod host;
+pub mod monitoring;
 pub mod proxy;
 pub mod relay;
 
@@ -78,9 +79,13 @@ enum Kind<'a> {
     Handler(&'a HandlerScript),
 }
 
-/// The content handler for `wsgi-script`, `application/x-httpd-wsgi` and
-/// the names registered by `WSGIHandlerScript`.
-pub fn handler(r: Request<'_>) -> c_int {
+/// The content handler for `wsgi-script`, `application/x-httpd-wsgi`, the
+/// names registered by `WSGIHandlerScript`, and the `wsgi-metrics` and
+/// `wsgi-health` endpoints (`monitoring`).
+pub fn handler(mut r: Request<'_>) -> c_int {
+    if let Some(status) = monitoring::handle(&mut r) {
+        return status;
+    }
     let default_dir = DirConfig::default();
     let dir = r.dir_config::<DirConfig>().unwrap_or(&default_dir);
     let Some(kind) = kind(&r, dir) else {
@@ -429,11 +434,18 @@ fn run(
     // SAFETY: the request outlives the exchange, which `request::run` expires
     // before returning.
     let host = host::ApacheHost::new(unsafe { r.unbounded() }).with_sendfile(sendfile);
-    match request::run(target, &env, Box::new(host)) {
+    let started = std::time::Instant::now();
+    let queue_us = crate::stats::now_us().saturating_sub(r.request_time().max(0) as u64);
+    crate::stats::request_began();
+    let rv = match request::run(target, &env, Box::new(host)) {
         request::Ended::Responded(Outcome::Completed | Outcome::FailedAfterHead) => OK,
         request::Ended::Responded(Outcome::TimedOut) => sys::HTTP_GATEWAY_TIME_OUT as c_int,
         request::Ended::Responded(Outcome::FailedBeforeHead) | request::Ended::NotRun => {
             SERVER_ERROR
         }
-    }
+    };
+    crate::stats::request_ended();
+    let status = if rv == OK { r.status() } else { rv as u16 };
+    crate::stats::record(status, started.elapsed().as_micros() as u64, queue_us);
+    rv
 }
