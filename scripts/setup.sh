@@ -2,14 +2,15 @@
 # Installs what building and testing mod_wsgi-rs needs on Debian/Ubuntu
 # (Apache with its development files, the system Python with its headers,
 # Flask and Django for the framework tests, Paste Deploy for the
-# mod_wsgi-express tests, htpasswd, curl, openssl (test certificates), libclang
+# mod_wsgi-express tests, prometheus_client (its OpenMetrics parser reads
+# the wsgi-metrics page in the endpoint tests), htpasswd, curl, openssl (test certificates), libclang
 # for the bindings check, g++ for libFuzzer in the fuzz stage, and as root
 # dpkg-dev, lintian and Debian's own mod_wsgi for the Debian package's test),
 # then builds the module and mod_wsgi-express. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy curl openssl libclang-dev g++)
+packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy python3-prometheus-client curl openssl libclang-dev g++)
 # tests/packaging_deb.rs (root only) builds, lints and installs the .deb beside Debian's mod_wsgi.
 [ "$(id -u)" = 0 ] && packages+=(dpkg-dev lintian libapache2-mod-wsgi-py3)
 missing=()
