@@ -34,7 +34,8 @@ pub fn handle(r: &mut Request<'_>) -> Option<c_int> {
             &format!("{MONITORING_METHOD} {name} answers GET and HEAD only"),
         );
         r.headers_out().set("Allow", "GET, HEAD");
-        return Some(sys::HTTP_METHOD_NOT_ALLOWED as c_int);
+        let body = format!("{name} answers GET and HEAD only\n");
+        return Some(send(r, 405, "405 Method Not Allowed", "text/plain", &body));
     }
     let groups = stats::snapshot();
     let (status, ctype, body) = if metrics {
@@ -50,9 +51,13 @@ pub fn handle(r: &mut Request<'_>) -> Option<c_int> {
         }
         (if ok { 200 } else { 503 }, "application/json", body)
     };
-    if status != 200 {
-        r.set_status(status, "503 Service Unavailable");
-    }
+    let line = if status == 200 { "200 OK" } else { "503 Service Unavailable" };
+    Some(send(r, status, line, ctype, &body))
+}
+
+/// Sends a whole response of ours; OK (the status is in the request).
+fn send(r: &mut Request<'_>, status: u16, line: &str, ctype: &str, body: &str) -> c_int {
+    r.set_status(status, line);
     r.headers_out().set("Cache-Control", "no-store");
     r.set_content_type(ctype.as_bytes());
     r.set_content_length(body.len() as i64);
@@ -61,7 +66,7 @@ pub fn handle(r: &mut Request<'_>) -> Option<c_int> {
     if out.pass() != 0 {
         r.abort_connection();
     }
-    Some(sys::OK as c_int)
+    sys::OK as c_int
 }
 
 /// The daemon groups of the current generation: name and request-timeout.
