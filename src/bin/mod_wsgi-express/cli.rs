@@ -493,6 +493,18 @@ pub struct ServerArgs {
     /// Enable /server-status (localhost only).
     #[arg(long)]
     pub server_status: bool,
+    /// URL path of the OpenMetrics page (wsgi-metrics; local clients only).
+    #[arg(long, value_name = "URL-PATH")]
+    pub metrics_url: Option<String>,
+    /// Host or network also allowed to read --metrics-url (as 'Require ip'; repeatable).
+    #[arg(long, value_name = "IP-OR-NETWORK", action = ArgAction::Append)]
+    pub metrics_allow: Vec<String>,
+    /// URL path of the health check (wsgi-health; local clients only).
+    #[arg(long, value_name = "URL-PATH")]
+    pub health_url: Option<String>,
+    /// Host or network also allowed to read --health-url (as 'Require ip'; repeatable).
+    #[arg(long, value_name = "IP-OR-NETWORK", action = ArgAction::Append)]
+    pub health_allow: Vec<String>,
     /// Telemetry target, unix:/path.
     #[arg(long, value_name = "TARGET")]
     pub telemetry_service: Option<String>,

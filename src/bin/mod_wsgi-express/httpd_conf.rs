@@ -61,6 +61,7 @@ pub fn render(opts: &Options) -> String {
         &opts.auth,
         &format!("{}:{}", opts.host, opts.port),
     );
+    crate::monitoring::write(&mut out, &opts.monitoring);
     write_appended(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {

@@ -19,6 +19,7 @@ mod entry;
 mod httpd_conf;
 mod https;
 mod module;
+mod monitoring;
 mod options;
 mod proxy;
 mod python_home;

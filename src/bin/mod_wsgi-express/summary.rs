@@ -20,6 +20,9 @@ pub fn render(opts: &Options, setup: bool) -> String {
     if opts.server_status {
         line("Server Status", format!("{}server-status", opts.url));
     }
+    for (label, url) in crate::monitoring::summary(&opts.monitoring, &opts.url) {
+        line(label, url);
+    }
     line("Server Root", opts.server_root.display().to_string());
     line("Server Conf", opts.httpd_conf.display().to_string());
     line(
