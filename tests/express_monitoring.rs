@@ -70,16 +70,22 @@ fn metrics_and_health_urls() {
         "{conf}"
     );
     assert!(
-        conf.contains("<Location \"/-/health\">\n    SetHandler wsgi-health\n    Require local\n</Location>"),
+        conf.contains(
+            "<Location \"/-/health\">\n    SetHandler wsgi-health\n    Require local\n</Location>"
+        ),
         "{conf}"
     );
     let logs = server.logs();
     assert!(
-        logs.contains(&format!("Metrics URL        : http://127.0.0.1:{port}/-/metrics")),
+        logs.contains(&format!(
+            "Metrics URL        : http://127.0.0.1:{port}/-/metrics"
+        )),
         "{logs}"
     );
     assert!(
-        logs.contains(&format!("Health URL         : http://127.0.0.1:{port}/-/health")),
+        logs.contains(&format!(
+            "Health URL         : http://127.0.0.1:{port}/-/health"
+        )),
         "{logs}"
     );
     server.interrupt_and_wait();
@@ -96,8 +102,14 @@ fn a_bad_allow_value_is_refused() {
             &["--health-url", "/h", "--health-allow", "example.com"][..],
             "--health-allow takes what Apache's 'Require ip' takes",
         ),
-        (&["--metrics-allow", "10.0.0.1"], "--metrics-allow '10.0.0.1' needs --metrics-url"),
-        (&["--metrics-url", "metrics"], "--metrics-url must be a URL path"),
+        (
+            &["--metrics-allow", "10.0.0.1"],
+            "--metrics-allow '10.0.0.1' needs --metrics-url",
+        ),
+        (
+            &["--metrics-url", "metrics"],
+            "--metrics-url must be a URL path",
+        ),
     ] {
         let mut all = vec!["setup-server", app.as_str(), "--server-root", &root];
         all.extend_from_slice(args);

@@ -97,7 +97,11 @@ fn unavailable_during_start_up() {
         .start();
     let (status, doc) = health(&apache);
     assert_eq!(status, 503, "{doc}");
-    assert_eq!(group_counts(&doc, "slow").map(|c| (c.0, c.1)), Some((1, 0)), "{doc}");
+    assert_eq!(
+        group_counts(&doc, "slow").map(|c| (c.0, c.1)),
+        Some((1, 0)),
+        "{doc}"
+    );
     let doc = wait_status(&apache, 200, "ready after the import script");
     assert_eq!(group_counts(&doc, "slow"), Some((1, 1, 1, 0)), "{doc}");
 }
@@ -139,7 +143,10 @@ fn embedded_only_is_ok_and_other_methods_are_refused() {
         .allow_log("WSGIRS0564")
         .start();
     let (status, doc) = health(&apache);
-    assert_eq!((status, doc.as_str()), (200, "{\"status\": \"ok\", \"groups\": {}}\n"));
+    assert_eq!(
+        (status, doc.as_str()),
+        (200, "{\"status\": \"ok\", \"groups\": {}}\n")
+    );
     let r = apache.post("/health", b"x");
     assert_eq!(r.status, 405, "{r:?}");
     let allow = r.header("Allow").unwrap_or("");

@@ -3,7 +3,8 @@
 //! group that served them, in embedded mode (group "") and in daemon mode,
 //! under every MPM; failures count as 5xx; the histograms, worker threads,
 //! daemon processes and per-process memory and CPU are there; a daemon that
-//! recycles itself counts a restart with its reason.
+//! recycles itself counts a restart with its reason. The endpoint works
+//! under a WSGI mount at "/".
 
 #[macro_use]
 mod common;
@@ -31,8 +32,9 @@ fn embedded(mpm: Mpm) {
     let hello = b.app("hello.wsgi");
     let boom = b.app("raise_error.wsgi");
     let apache = b
-        .server(format!("WSGIScriptAlias /hello \"{}\"", hello.display()))
         .server(format!("WSGIScriptAlias /boom \"{}\"", boom.display()))
+        // The endpoint's SetHandler wins over a WSGI mount at "/".
+        .server(format!("WSGIScriptAlias / \"{}\"", hello.display()))
         .server(METRICS)
         .allow_log("harness-boom-4711|RuntimeError|Traceback|File \"|raise RuntimeError|Exception occurred")
         .start();
@@ -44,25 +46,40 @@ fn embedded(mpm: Mpm) {
     let m = scrape(&apache);
     let g = "process_group=\"\"";
     assert_eq!(
-        value(&m, &format!("mod_wsgi_requests_total{{{g},status_class=\"2xx\"}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_requests_total{{{g},status_class=\"2xx\"}}")
+        ),
         n as f64,
         "{m:#?}"
     );
     assert_eq!(
-        value(&m, &format!("mod_wsgi_requests_total{{{g},status_class=\"5xx\"}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_requests_total{{{g},status_class=\"5xx\"}}")
+        ),
         1.0
     );
     assert_eq!(
-        value(&m, &format!("mod_wsgi_request_duration_seconds_count{{{g}}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_request_duration_seconds_count{{{g}}}")
+        ),
         (n + 1) as f64
     );
     assert_eq!(
-        value(&m, &format!("mod_wsgi_queue_wait_seconds_bucket{{le=\"+Inf\",{g}}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_queue_wait_seconds_bucket{{le=\"+Inf\",{g}}}")
+        ),
         (n + 1) as f64
     );
     // The metrics request itself is not a WSGI request.
     assert_eq!(value(&m, &format!("mod_wsgi_active_requests{{{g}}}")), 0.0);
-    let threads = value(&m, &format!("mod_wsgi_worker_threads{{{g},state=\"idle\"}}"));
+    let threads = value(
+        &m,
+        &format!("mod_wsgi_worker_threads{{{g},state=\"idle\"}}"),
+    );
     assert!(threads >= 1.0, "{m:#?}");
     let children: Vec<_> = with_prefix(&m, "mod_wsgi_process_resident_memory_bytes{pid=").collect();
     assert!(!children.is_empty(), "{m:#?}");
@@ -98,27 +115,53 @@ fn daemon(mpm: Mpm) {
         (value(&m, &busy) == 0.0).then_some(m)
     });
     assert_eq!(
-        value(&m, &format!("mod_wsgi_requests_total{{{web},status_class=\"2xx\"}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_requests_total{{{web},status_class=\"2xx\"}}")
+        ),
         n as f64,
         "{m:#?}"
     );
     assert_eq!(
-        value(&m, "mod_wsgi_requests_total{process_group=\"\",status_class=\"2xx\"}"),
+        value(
+            &m,
+            "mod_wsgi_requests_total{process_group=\"\",status_class=\"2xx\"}"
+        ),
         0.0
     );
     assert_eq!(
-        value(&m, "mod_wsgi_requests_total{process_group=\"other\",status_class=\"2xx\"}"),
+        value(
+            &m,
+            "mod_wsgi_requests_total{process_group=\"other\",status_class=\"2xx\"}"
+        ),
         0.0
     );
     assert_eq!(
-        value(&m, &format!("mod_wsgi_request_duration_seconds_count{{{web}}}")),
+        value(
+            &m,
+            &format!("mod_wsgi_request_duration_seconds_count{{{web}}}")
+        ),
         n as f64
     );
-    assert!(value(&m, &format!("mod_wsgi_request_duration_seconds_sum{{{web}}}")) > 0.0);
-    assert_eq!(value(&m, &format!("mod_wsgi_daemon_processes{{{web}}}")), 2.0);
-    assert_eq!(value(&m, "mod_wsgi_daemon_processes{process_group=\"other\"}"), 1.0);
+    assert!(
+        value(
+            &m,
+            &format!("mod_wsgi_request_duration_seconds_sum{{{web}}}")
+        ) > 0.0
+    );
     assert_eq!(
-        value(&m, &format!("mod_wsgi_worker_threads{{{web},state=\"idle\"}}")),
+        value(&m, &format!("mod_wsgi_daemon_processes{{{web}}}")),
+        2.0
+    );
+    assert_eq!(
+        value(&m, "mod_wsgi_daemon_processes{process_group=\"other\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("mod_wsgi_worker_threads{{{web},state=\"idle\"}}")
+        ),
         6.0
     );
     let pids = with_prefix(&m, "mod_wsgi_process_resident_memory_bytes{pid=")
@@ -143,19 +186,30 @@ fn restarts(mpm: Mpm) {
     for _ in 0..6 {
         assert_eq!(apache.get("/hello").status, 200);
     }
-    let key = "mod_wsgi_daemon_restarts_total{process_group=\"recycled\",reason=\"maximum-requests\"}";
-    let m = wait_for(Duration::from_secs(30), "restarts by maximum-requests", || {
-        let m = scrape(&apache);
-        (value(&m, key) >= 2.0).then_some(m)
-    });
+    let key =
+        "mod_wsgi_daemon_restarts_total{process_group=\"recycled\",reason=\"maximum-requests\"}";
+    let m = wait_for(
+        Duration::from_secs(30),
+        "restarts by maximum-requests",
+        || {
+            let m = scrape(&apache);
+            (value(&m, key) >= 2.0).then_some(m)
+        },
+    );
     // The requests of the processes that ended are still counted.
     assert_eq!(
-        value(&m, "mod_wsgi_requests_total{process_group=\"recycled\",status_class=\"2xx\"}"),
+        value(
+            &m,
+            "mod_wsgi_requests_total{process_group=\"recycled\",status_class=\"2xx\"}"
+        ),
         6.0,
         "{m:#?}"
     );
     assert_eq!(
-        value(&m, "mod_wsgi_daemon_restarts_total{process_group=\"recycled\",reason=\"crash\"}"),
+        value(
+            &m,
+            "mod_wsgi_daemon_restarts_total{process_group=\"recycled\",reason=\"crash\"}"
+        ),
         0.0
     );
 }
@@ -182,11 +236,17 @@ fn a_running_request_is_active() {
         (value(&m, "mod_wsgi_active_requests{process_group=\"web\"}") == 1.0).then_some(m)
     });
     assert_eq!(
-        value(&m, "mod_wsgi_worker_threads{process_group=\"web\",state=\"busy\"}"),
+        value(
+            &m,
+            "mod_wsgi_worker_threads{process_group=\"web\",state=\"busy\"}"
+        ),
         1.0
     );
     assert_eq!(
-        value(&m, "mod_wsgi_worker_threads{process_group=\"web\",state=\"idle\"}"),
+        value(
+            &m,
+            "mod_wsgi_worker_threads{process_group=\"web\",state=\"idle\"}"
+        ),
         1.0
     );
     assert_eq!(slow.join().unwrap(), 200);
@@ -195,9 +255,17 @@ fn a_running_request_is_active() {
         let m = scrape(&apache);
         (value(&m, "mod_wsgi_active_requests{process_group=\"web\"}") == 0.0).then_some(m)
     });
-    assert!(value(&m, "mod_wsgi_request_duration_seconds_sum{process_group=\"web\"}") >= 3.5);
+    assert!(
+        value(
+            &m,
+            "mod_wsgi_request_duration_seconds_sum{process_group=\"web\"}"
+        ) >= 3.5
+    );
     assert_eq!(
-        value(&m, "mod_wsgi_request_duration_seconds_bucket{le=\"2.5\",process_group=\"web\"}"),
+        value(
+            &m,
+            "mod_wsgi_request_duration_seconds_bucket{le=\"2.5\",process_group=\"web\"}"
+        ),
         0.0
     );
 }

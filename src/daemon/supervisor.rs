@@ -470,7 +470,11 @@ impl other_child::Watch for Slot {
         if mpm::is_stopping() {
             return None;
         }
-        crate::stats::daemon_ended(pid, &self.group.opts.name, if abnormal { "crash" } else { "exit" });
+        crate::stats::daemon_ended(
+            pid,
+            &self.group.opts.name,
+            if abnormal { "crash" } else { "exit" },
+        );
         let delay = self.backoff();
         log::server(
             if abnormal { Level::Err } else { Level::Warning },

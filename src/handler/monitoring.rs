@@ -39,7 +39,11 @@ pub fn handle(r: &mut Request<'_>) -> Option<c_int> {
     }
     let groups = stats::snapshot();
     let (status, ctype, body) = if metrics {
-        (200, stats::openmetrics::CONTENT_TYPE, stats::openmetrics::render(&groups))
+        (
+            200,
+            stats::openmetrics::CONTENT_TYPE,
+            stats::openmetrics::render(&groups),
+        )
     } else {
         let (ok, body) = health(&groups, &current_groups());
         if !ok {
@@ -51,7 +55,11 @@ pub fn handle(r: &mut Request<'_>) -> Option<c_int> {
         }
         (if ok { 200 } else { 503 }, "application/json", body)
     };
-    let line = if status == 200 { "200 OK" } else { "503 Service Unavailable" };
+    let line = if status == 200 {
+        "200 OK"
+    } else {
+        "503 Service Unavailable"
+    };
     Some(send(r, status, line, ctype, &body))
 }
 
@@ -108,7 +116,10 @@ pub fn health(views: &[GroupView], groups: &[(String, Option<Duration>)]) -> (bo
         let empty = GroupView::default();
         let v = views.iter().find(|v| &v.name == name).unwrap_or(&empty);
         let daemons: Vec<_> = v.procs.iter().filter(|p| p.daemon).collect();
-        let ready = daemons.iter().filter(|p| p.accepting(*timeout, now)).count();
+        let ready = daemons
+            .iter()
+            .filter(|p| p.accepting(*timeout, now))
+            .count();
         all_ok &= ready > 0;
         let threads: u32 = daemons.iter().map(|p| p.threads).sum();
         let busy: u32 = daemons.iter().map(|p| p.busy).sum();
@@ -159,7 +170,9 @@ mod tests {
         let (ok, body) = health(&views, &groups);
         assert!(!ok);
         assert!(body.starts_with("{\"status\": \"unavailable\""), "{body}");
-        assert!(body.contains("\"a\": {\"processes\": 1, \"ready\": 1, \"threads\": 2, \"busy\": 1}"));
+        assert!(
+            body.contains("\"a\": {\"processes\": 1, \"ready\": 1, \"threads\": 2, \"busy\": 1}")
+        );
         assert!(body.contains("\"b\\\"\": {\"processes\": 0, \"ready\": 0"));
         let (ok, _) = health(&views[..1], &groups[..1]);
         assert!(ok);

@@ -61,7 +61,10 @@ pub struct Histogram {
 impl Histogram {
     pub fn observe(&self, us: u64) {
         let secs = us as f64 / 1e6;
-        let i = BOUNDS.iter().position(|b| secs <= *b).unwrap_or(BOUNDS.len());
+        let i = BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BOUNDS.len());
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(us, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);

@@ -53,7 +53,10 @@ pub enum Prepared {
     Ready,
     /// The segment (made for an earlier configuration) has fewer slots
     /// than this one may need: processes beyond it are not counted.
-    TooSmall { capacity: usize, needed: usize },
+    TooSmall {
+        capacity: usize,
+        needed: usize,
+    },
     /// The group table is full: these groups are not counted.
     GroupsDropped(Vec<String>),
 }

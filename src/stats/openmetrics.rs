@@ -35,7 +35,11 @@ fn histogram(out: &mut String, name: &str, group: &str, h: &HistView) {
             "{name}_bucket{{process_group=\"{group}\",le=\"{le}\"}} {cumulative}"
         );
     }
-    let _ = writeln!(out, "{name}_sum{{process_group=\"{group}\"}} {}", secs(h.sum_us));
+    let _ = writeln!(
+        out,
+        "{name}_sum{{process_group=\"{group}\"}} {}",
+        secs(h.sum_us)
+    );
     let _ = writeln!(out, "{name}_count{{process_group=\"{group}\"}} {}", h.count);
 }
 
@@ -43,7 +47,12 @@ fn histogram(out: &mut String, name: &str, group: &str, h: &HistView) {
 pub fn render(groups: &[GroupView]) -> String {
     let mut out = String::with_capacity(4096);
     let named: Vec<(String, &GroupView)> = groups.iter().map(|g| (esc(&g.name), g)).collect();
-    family(&mut out, "mod_wsgi_requests", "counter", "WSGI requests served, by HTTP status class.");
+    family(
+        &mut out,
+        "mod_wsgi_requests",
+        "counter",
+        "WSGI requests served, by HTTP status class.",
+    );
     for (n, g) in &named {
         for (class, count) in CLASSES.iter().zip(g.status.iter()) {
             let _ = writeln!(
@@ -53,17 +62,33 @@ pub fn render(groups: &[GroupView]) -> String {
         }
     }
     let hists = [
-        ("mod_wsgi_request_duration_seconds", "Time the WSGI application took per request."),
-        ("mod_wsgi_queue_wait_seconds", "Time a request waited before the application started."),
+        (
+            "mod_wsgi_request_duration_seconds",
+            "Time the WSGI application took per request.",
+        ),
+        (
+            "mod_wsgi_queue_wait_seconds",
+            "Time a request waited before the application started.",
+        ),
     ];
     for (i, (name, help)) in hists.iter().enumerate() {
         family(&mut out, name, "histogram", help);
         for (n, g) in &named {
-            histogram(&mut out, name, n, if i == 0 { &g.duration } else { &g.queue });
+            histogram(
+                &mut out,
+                name,
+                n,
+                if i == 0 { &g.duration } else { &g.queue },
+            );
         }
     }
     gauges(&mut out, &named);
-    family(&mut out, "mod_wsgi_daemon_restarts", "counter", "Daemon processes restarted, by reason.");
+    family(
+        &mut out,
+        "mod_wsgi_daemon_restarts",
+        "counter",
+        "Daemon processes restarted, by reason.",
+    );
     for (n, g) in named.iter().filter(|(n, _)| !n.is_empty()) {
         for (reason, count) in REASONS.iter().zip(g.restarts.iter()) {
             let _ = writeln!(
@@ -79,11 +104,25 @@ pub fn render(groups: &[GroupView]) -> String {
 
 /// Active requests, worker threads, daemon processes.
 fn gauges(out: &mut String, named: &[(String, &GroupView)]) {
-    family(out, "mod_wsgi_active_requests", "gauge", "WSGI requests being served now.");
+    family(
+        out,
+        "mod_wsgi_active_requests",
+        "gauge",
+        "WSGI requests being served now.",
+    );
     for (n, g) in named {
-        let _ = writeln!(out, "mod_wsgi_active_requests{{process_group=\"{n}\"}} {}", g.busy());
+        let _ = writeln!(
+            out,
+            "mod_wsgi_active_requests{{process_group=\"{n}\"}} {}",
+            g.busy()
+        );
     }
-    family(out, "mod_wsgi_worker_threads", "gauge", "Request threads, busy or idle.");
+    family(
+        out,
+        "mod_wsgi_worker_threads",
+        "gauge",
+        "Request threads, busy or idle.",
+    );
     for (n, g) in named {
         let (threads, busy) = (g.threads(), g.busy());
         let idle = threads.saturating_sub(busy);
@@ -96,9 +135,18 @@ fn gauges(out: &mut String, named: &[(String, &GroupView)]) {
             "mod_wsgi_worker_threads{{process_group=\"{n}\",state=\"idle\"}} {idle}"
         );
     }
-    family(out, "mod_wsgi_daemon_processes", "gauge", "Daemon processes running.");
+    family(
+        out,
+        "mod_wsgi_daemon_processes",
+        "gauge",
+        "Daemon processes running.",
+    );
     for (n, g) in named.iter().filter(|(n, _)| !n.is_empty()) {
-        let _ = writeln!(out, "mod_wsgi_daemon_processes{{process_group=\"{n}\"}} {}", g.daemons());
+        let _ = writeln!(
+            out,
+            "mod_wsgi_daemon_processes{{process_group=\"{n}\"}} {}",
+            g.daemons()
+        );
     }
 }
 

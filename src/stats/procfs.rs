@@ -44,7 +44,12 @@ fn parse(text: &str) -> Option<Stat> {
     let state = f.first()?.chars().next()?;
     let num = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok());
     // SAFETY: sysconf only reads system constants.
-    let (tck, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let (tck, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
     let ticks = num(14)? + num(15)?;
     Some(Stat {
         state,

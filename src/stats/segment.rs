@@ -90,7 +90,11 @@ impl Segment {
         if let Some(i) = self.group_index(name) {
             return Some(i);
         }
-        let i = self.header().groups.iter().position(|g| g.name().is_none())?;
+        let i = self
+            .header()
+            .groups
+            .iter()
+            .position(|g| g.name().is_none())?;
         self.header().groups[i].set_name(name);
         Some(i)
     }
@@ -117,7 +121,8 @@ impl Segment {
         let s = &slots[i];
         self.retire(s);
         s.kind.store(kind, Ordering::Relaxed);
-        s.group.store(group.min(GROUPS - 1) as u32, Ordering::Relaxed);
+        s.group
+            .store(group.min(GROUPS - 1) as u32, Ordering::Relaxed);
         s.threads.store(threads, Ordering::Relaxed);
         s.busy.store(0, Ordering::Relaxed);
         s.ready.store(0, Ordering::Relaxed);

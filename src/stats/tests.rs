@@ -61,6 +61,8 @@ fn the_page_is_openmetrics() {
     g.duration.count = 3;
     let page = openmetrics::render(&[g]);
     assert!(page.ends_with("# EOF\n"));
-    assert!(page.contains("mod_wsgi_requests_total{process_group=\"a\\\"b\",status_class=\"2xx\"} 3"));
+    assert!(
+        page.contains("mod_wsgi_requests_total{process_group=\"a\\\"b\",status_class=\"2xx\"} 3")
+    );
     assert!(page.contains("le=\"+Inf\"} 3"));
 }

@@ -43,7 +43,10 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
         !err.contains("No module named 'prometheus_client'"),
         "python3-prometheus-client is missing: run scripts/setup.sh"
     );
-    assert!(out.status.success(), "the parser refused the page: {err}\n{page}");
+    assert!(
+        out.status.success(),
+        "the parser refused the page: {err}\n{page}"
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
@@ -73,7 +76,10 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < until, "gave up after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < until,
+            "gave up after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -91,5 +97,10 @@ pub fn group_counts(doc: &str, group: &str) -> Option<(u64, u64, u64, u64)> {
             .parse()
             .ok()
     };
-    Some((field("processes")?, field("ready")?, field("threads")?, field("busy")?))
+    Some((
+        field("processes")?,
+        field("ready")?,
+        field("threads")?,
+        field("busy")?,
+    ))
 }

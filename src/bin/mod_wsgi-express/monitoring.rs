@@ -40,7 +40,10 @@ pub fn resolve(args: &ServerArgs) -> Result<Monitoring> {
     if let (Some(m), Some(h)) = (&metrics, &health)
         && m.url == h.url
     {
-        bail!("--metrics-url and --health-url must differ (both '{}')", m.url);
+        bail!(
+            "--metrics-url and --health-url must differ (both '{}')",
+            m.url
+        );
     }
     Ok(Monitoring { metrics, health })
 }
@@ -56,7 +59,9 @@ fn endpoint(
         return Ok(None);
     };
     if !url.starts_with('/') || url.chars().any(|c| c.is_whitespace() || c == '"') {
-        bail!("{url_flag} must be a URL path starting with '/' without spaces or quotes (got '{url}')");
+        bail!(
+            "{url_flag} must be a URL path starting with '/' without spaces or quotes (got '{url}')"
+        );
     }
     for a in allow {
         if !is_ip_spec(a) {
@@ -83,7 +88,9 @@ pub fn is_ip_spec(s: &str) -> bool {
         let parts: Vec<&str> = addr.trim_end_matches('.').split('.').collect();
         return mask.is_none()
             && (1..=3).contains(&parts.len())
-            && parts.iter().all(|p| !p.is_empty() && p.parse::<u8>().is_ok());
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.parse::<u8>().is_ok());
     };
     match (mask, ip) {
         (None, _) => true,
@@ -129,12 +136,25 @@ mod tests {
     #[test]
     fn require_ip_values() {
         for ok in [
-            "10.1.2.3", "10.1", "10.1.", "192.168.0.0/16", "10.0.0.0/255.0.0.0", "::1",
+            "10.1.2.3",
+            "10.1",
+            "10.1.",
+            "192.168.0.0/16",
+            "10.0.0.0/255.0.0.0",
+            "::1",
             "2001:db8::/32",
         ] {
             assert!(is_ip_spec(ok), "{ok}");
         }
-        for bad in ["", "example.com", "10.0.0.0/33", "10.1/8", "::1/129", "300.1", "1.2.3.4.5"] {
+        for bad in [
+            "",
+            "example.com",
+            "10.0.0.0/33",
+            "10.1/8",
+            "::1/129",
+            "300.1",
+            "1.2.3.4.5",
+        ] {
             assert!(!is_ip_spec(bad), "{bad}");
         }
     }
