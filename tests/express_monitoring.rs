@@ -53,14 +53,18 @@ fn metrics_and_health_urls() {
     for _ in 0..5 {
         assert_eq!(get_localhost(port, "/hello").status, 200);
     }
-    let r = get_localhost(port, "/-/metrics");
-    assert_eq!(r.status, 200, "{}", server.logs());
-    let m = parse(&r.text());
-    let served: f64 = with_prefix(&m, "mod_wsgi_requests_total{")
-        .filter(|(k, _)| k.contains("status_class=\"2xx\""))
-        .map(|(_, v)| v)
-        .sum();
-    assert_eq!(served, 5.0, "{m:#?}");
+    // A request is counted a moment after its response has gone.
+    let served = wait_for(Duration::from_secs(20), "5 requests counted", || {
+        let r = get_localhost(port, "/-/metrics");
+        assert_eq!(r.status, 200, "{}", server.logs());
+        let m = parse(&r.text());
+        let served: f64 = with_prefix(&m, "mod_wsgi_requests_total{")
+            .filter(|(k, _)| k.contains("status_class=\"2xx\""))
+            .map(|(_, v)| v)
+            .sum();
+        (served >= 5.0).then_some(served)
+    });
+    assert_eq!(served, 5.0);
     let conf = std::fs::read_to_string(root.join("httpd.conf")).unwrap();
     assert!(
         conf.contains(

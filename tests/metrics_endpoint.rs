@@ -43,8 +43,13 @@ fn embedded(mpm: Mpm) {
         assert_eq!(apache.get("/hello").status, 200);
     }
     assert_eq!(apache.get("/boom").status, 500);
-    let m = scrape(&apache);
     let g = "process_group=\"\"";
+    // A request is counted a moment after its response has gone.
+    let count = format!("mod_wsgi_request_duration_seconds_count{{{g}}}");
+    let m = wait_for(Duration::from_secs(20), "every request counted", || {
+        let m = scrape(&apache);
+        (value(&m, &count) >= (n + 1) as f64).then_some(m)
+    });
     assert_eq!(
         value(
             &m,
@@ -269,3 +274,58 @@ fn a_running_request_is_active() {
         0.0
     );
 }
+
+/// The segment outlives a graceful restart and a restart: the counts of
+/// the old generation's children and daemons stay, and only the processes
+/// running now are listed.
+fn across_restarts(mpm: Mpm) {
+    ours_only!("wsgi-metrics is ours");
+    let b = Apache::builder(mpm).with_socket_prefix();
+    let hello = b.app("hello.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess web processes=2 threads=2")
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=web",
+            hello.display()
+        ))
+        .server(format!("WSGIScriptAlias /e \"{}\"", hello.display()))
+        .server(METRICS)
+        .start();
+    for _ in 0..4 {
+        assert_eq!(apache.get("/d").status, 200);
+        assert_eq!(apache.get("/e").status, 200);
+    }
+    let web_2xx = "mod_wsgi_requests_total{process_group=\"web\",status_class=\"2xx\"}";
+    let embedded_2xx = "mod_wsgi_requests_total{process_group=\"\",status_class=\"2xx\"}";
+    // A request is counted a moment after its response has gone.
+    let counted = |key: &str, n: f64| {
+        wait_for(Duration::from_secs(20), key, || {
+            let m = scrape(&apache);
+            (value(&m, key) == n).then_some(())
+        })
+    };
+    counted(web_2xx, 4.0);
+    counted(embedded_2xx, 4.0);
+    apache.graceful();
+    assert_eq!(apache.get("/d").status, 200);
+    counted(web_2xx, 5.0);
+    apache.restart();
+    assert_eq!(apache.get("/e").status, 200);
+    counted(embedded_2xx, 5.0);
+    let m = wait_for(Duration::from_secs(30), "the new daemons only", || {
+        let m = scrape(&apache);
+        let pids = with_prefix(&m, "mod_wsgi_process_resident_memory_bytes{pid=")
+            .filter(|(k, _)| k.contains("process_group=\"web\""))
+            .count();
+        (pids == 2 && value(&m, "mod_wsgi_daemon_processes{process_group=\"web\"}") == 2.0)
+            .then_some(m)
+    });
+    assert_eq!(value(&m, web_2xx), 5.0, "{m:#?}");
+    assert_eq!(value(&m, embedded_2xx), 5.0, "{m:#?}");
+    // Old generations' stopped daemons are not restarts.
+    let restarts: f64 = with_prefix(&m, "mod_wsgi_daemon_restarts_total{")
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(restarts, 0.0, "{m:#?}");
+}
+per_mpm!(counts_survive_restarts, across_restarts);

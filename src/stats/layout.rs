@@ -172,5 +172,10 @@ pub struct ProcSlot {
 #[repr(C)]
 pub struct Header {
     pub capacity: AtomicU32,
+    /// Folds of a slot into its group under way, and folds done: a reader
+    /// that saw either change reads again (a fold adds to the group, then
+    /// zeroes the slot, and must not be seen half done).
+    pub folding: AtomicU32,
+    pub folds: AtomicU64,
     pub groups: [GroupRec; GROUPS],
 }

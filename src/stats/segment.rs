@@ -132,12 +132,35 @@ impl Segment {
         Some(i)
     }
 
-    /// Moves a slot's counts (held with [`BUSY_PID`]) into its group.
+    /// Moves a slot's counts (held with [`BUSY_PID`]) into its group,
+    /// announced to readers ([`Segment::consistent`]).
     fn retire(&self, s: &ProcSlot) {
+        let h = self.header();
         let g = s.group.load(Ordering::Relaxed) as usize;
-        if let Some(rec) = self.header().groups.get(g) {
+        if let Some(rec) = h.groups.get(g) {
+            h.folding.fetch_add(1, Ordering::SeqCst);
             rec.retired.absorb(&s.counters);
+            h.folds.fetch_add(1, Ordering::SeqCst);
+            h.folding.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// Runs `read` until no fold happened during it (a few tries at most:
+    /// a process that died in the middle of a fold leaves it marked).
+    pub fn consistent<T>(&self, mut read: impl FnMut() -> T) -> T {
+        let h = self.header();
+        for _ in 0..20 {
+            let before = h.folds.load(Ordering::SeqCst);
+            if h.folding.load(Ordering::SeqCst) == 0 {
+                let v = read();
+                if h.folding.load(Ordering::SeqCst) == 0 && h.folds.load(Ordering::SeqCst) == before
+                {
+                    return v;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        read()
     }
 
     /// Frees the slot of `pid` (its owner exiting, or the parent that

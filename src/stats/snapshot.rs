@@ -89,11 +89,16 @@ impl GroupView {
     }
 }
 
-/// Every named group, in table order (embedded, "", first).
+/// Every named group, in table order (embedded, "", first), read while
+/// no slot is being folded into its group.
 pub fn snapshot() -> Vec<GroupView> {
     let Some(seg) = super::segment() else {
         return Vec::new();
     };
+    seg.consistent(|| read(seg))
+}
+
+fn read(seg: &super::segment::Segment) -> Vec<GroupView> {
     let mut out: Vec<(usize, GroupView)> = seg
         .groups()
         .map(|(i, rec, name)| {
