@@ -154,3 +154,30 @@ fn embedded_only_is_ok_and_other_methods_are_refused() {
     assert!(!allow.contains("POST"), "{r:?}");
     assert_eq!(apache.post("/metrics", b"x").status, 405);
 }
+
+/// Every worker of a group busy for longer than its request-timeout: 503
+/// while the process is still marked ready (the RequestTimeout raised in
+/// the worker cannot land while it sleeps in C), 200 once it is free.
+#[test]
+fn unavailable_while_every_worker_is_stuck() {
+    ours_only!("wsgi-health is ours");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let sleep = b.app("sleep.wsgi");
+    let apache = b
+        .server("WSGIDaemonProcess stuck threads=1 request-timeout=2 interrupt-timeout=60")
+        .server(format!(
+            "WSGIScriptAlias /sleep \"{}\" process-group=stuck",
+            sleep.display()
+        ))
+        .server(ENDPOINTS)
+        .start();
+    wait_status(&apache, 200, "ready");
+    let client = apache.client();
+    let slow = std::thread::spawn(move || client.get("/sleep?seconds=12").status);
+    let doc = wait_status(&apache, 503, "unavailable once stuck past request-timeout");
+    assert_eq!(group_counts(&doc, "stuck"), Some((1, 0, 1, 1)), "{doc}");
+    let status = slow.join().unwrap();
+    assert!(status >= 500, "the request-timeout answer: {status}");
+    let doc = wait_status(&apache, 200, "ok once the worker is free");
+    assert_eq!(group_counts(&doc, "stuck").map(|c| c.1), Some(1), "{doc}");
+}
