@@ -98,10 +98,23 @@ fn claim(kind: u32, group: usize, threads: u32) -> bool {
     match seg.claim(pid, kind, group, threads) {
         Some(i) => {
             OWN.store(i, Ordering::Relaxed);
+            AT_FORK.call_once(|| {
+                // SAFETY: registers a handler that only stores an atomic,
+                // which is async-signal-safe, as a child of fork needs.
+                unsafe { libc::pthread_atfork(None, None, Some(forget_slot)) };
+            });
             true
         }
         None => false,
     }
+}
+
+static AT_FORK: std::sync::Once = std::sync::Once::new();
+
+/// In a process forked by a process owning a slot (the application's
+/// `os.fork()`, a subprocess): the slot is not its own.
+extern "C" fn forget_slot() {
+    OWN.store(usize::MAX, Ordering::Relaxed);
 }
 
 /// An Apache child with `threads` request threads; false if no slot.
@@ -118,12 +131,10 @@ pub fn claim_daemon(name: &str, threads: u32) -> bool {
     }
 }
 
-/// This process's slot, if it has one (a process forked by the
-/// application inherits the index but not the slot).
+/// This process's slot, if it has one (a process it forks forgets it:
+/// [`forget_slot`]).
 fn own() -> Option<&'static layout::ProcSlot> {
-    let i = OWN.load(Ordering::Relaxed);
-    let s = segment()?.slots().get(i)?;
-    (s.pid.load(Ordering::Relaxed) == std::process::id() as i32).then_some(s)
+    segment()?.slots().get(OWN.load(Ordering::Relaxed))
 }
 
 /// This process exits: its counts go to its group, the slot is free.
