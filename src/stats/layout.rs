@@ -15,6 +15,17 @@ pub const BOUNDS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// [`BOUNDS`] in microseconds (what a request's time is compared with).
+const BOUNDS_US: [u64; BOUNDS.len()] = {
+    let mut out = [0u64; BOUNDS.len()];
+    let mut i = 0;
+    while i < BOUNDS.len() {
+        out[i] = (BOUNDS[i] * 1e6 + 0.5) as u64;
+        i += 1;
+    }
+    out
+};
+
 /// Status classes counted: 1xx..5xx (anything else counts as 5xx).
 pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -60,11 +71,10 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn observe(&self, us: u64) {
-        let secs = us as f64 / 1e6;
-        let i = BOUNDS
+        let i = BOUNDS_US
             .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(BOUNDS.len());
+            .position(|b| us <= *b)
+            .unwrap_or(BOUNDS_US.len());
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(us, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);

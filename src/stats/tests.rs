@@ -66,3 +66,20 @@ fn the_page_is_openmetrics() {
     );
     assert!(page.contains("le=\"+Inf\"} 3"));
 }
+
+#[test]
+fn a_duration_lands_in_the_first_bucket_at_or_above_it() {
+    let h = layout::Histogram::default();
+    for us in [5_000, 5_001, 60_000_000, 60_000_001, 0] {
+        h.observe(us);
+    }
+    let counts: Vec<u64> = h
+        .buckets
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .collect();
+    assert_eq!(counts[0], 2, "{counts:?}"); // 0 and 5 ms (le 0.005)
+    assert_eq!(counts[1], 1, "{counts:?}"); // 5.001 ms (le 0.01)
+    assert_eq!(counts[layout::BOUNDS.len() - 1], 1, "{counts:?}"); // 60 s
+    assert_eq!(counts[layout::BOUNDS.len()], 1, "{counts:?}"); // +Inf
+}
