@@ -75,6 +75,12 @@ fn stopped(mpm: Mpm) {
     assert!(doc.starts_with("{\"status\": \"unavailable\""), "{doc}");
     assert_eq!(group_counts(&doc, "web"), Some((1, 0, 2, 0)), "{doc}");
     assert_eq!(group_counts(&doc, "other").map(|c| c.1), Some(1), "{doc}");
+    // The metrics page does not wait for the stopped daemon either.
+    let m = parse(&apache.get("/metrics").text());
+    assert_eq!(
+        value(&m, "mod_wsgi_daemon_processes{process_group=\"web\"}"),
+        1.0
+    );
     signal(pid, libc::SIGCONT);
     let doc = wait_status(&apache, 200, "ok once running again");
     assert_eq!(group_counts(&doc, "web"), Some((1, 1, 2, 0)), "{doc}");
