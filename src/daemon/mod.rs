@@ -22,6 +22,7 @@ mod chroot;
 mod death;
 pub mod error;
 pub mod graceful;
+pub mod handover;
 mod host;
 mod limits;
 pub mod process;

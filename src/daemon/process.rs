@@ -14,12 +14,16 @@
 use super::acceptor::Acceptor;
 use super::bootstrap;
 use super::error::StartError;
+use super::handover::{Joined, Seats};
 use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING};
+use crate::apache::log_ids::{
+    DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING, STANDBY_ACTIVE, STANDBY_READY,
+};
 use crate::python::init;
+use nix::sys::signal::Signal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +76,7 @@ fn log_stopping(group: &Group, why: &str) {
 /// Runs the daemon process forked by `parent`; never returns.
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
     let state = DaemonState::new(group, reg.scripts.clone());
+    state.set_slot(index);
     let signals = bootstrap::signals();
     bootstrap::die_with_parent(parent);
     if let Err(e) = signals {
@@ -110,6 +115,12 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
             o.threads
         ),
     );
+    if let Some(seats) = &group.seats
+        && seats.join(index) == Joined::Standby
+    {
+        wait_as_standby(group, seats, index);
+    }
+    state.activated();
     let all_done = serve_until_stopped(&state);
     if all_done && settings.destroy_interpreter() {
         // Finalising waits for the application's threads and atexit handlers.
@@ -118,6 +129,43 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     }
     // SAFETY: leaving the forked process without Apache's exit handlers.
     unsafe { libc::_exit(0) }
+}
+
+/// The group's standby: started and preloaded, it waits (polling its slot
+/// every 20 ms) until a recycling process or the parent gives it a seat,
+/// then returns to accept. A stop signal ends it (SIGUSR1 and SIGXCPU are
+/// for processes that serve: ignored here).
+fn wait_as_standby(group: &Group, seats: &Seats, index: u32) {
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{STANDBY_READY} daemon process {} (#{index}) of group '{}' is the standby: \
+             started, not accepting until a process of the group recycles",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
+    while !seats.claimed(index) {
+        match super::stop_signal::wait(Duration::from_millis(20)) {
+            None | Some(Signal::SIGUSR1 | Signal::SIGXCPU) => {}
+            Some(s) => {
+                log_stopping(group, s.as_str());
+                // SAFETY: leaving the forked process (it served nothing).
+                unsafe { libc::_exit(0) }
+            }
+        }
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{STANDBY_ACTIVE} daemon process {} (#{index}) of group '{}' took over a seat \
+             and accepts",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
 }
 
 /// Runs the workers and the watchdogs until the process stops, then gives

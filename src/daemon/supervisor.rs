@@ -14,11 +14,12 @@
 //! `hooks::post_config`, `pre_mpm` and `child_init`.
 
 use super::error::SupervisorError;
+use super::handover::Seats;
 use super::{death, process as daemon_process, respawn, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_FORK_RETRY, DAEMON_STARTED, LIMIT_NOT_APPLIED,
-    SOCKET_PATH_REPLACED,
+    NO_SEATS, SEAT_TO_STANDBY, SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -65,6 +66,8 @@ pub struct Group {
     pub listener_uid: u32,
     /// Socket timeout (socket-timeout, else Apache's `Timeout`).
     pub socket_timeout: Duration,
+    /// With a standby process (`handover`): who holds the group's seats.
+    pub seats: Option<Seats>,
 }
 
 /// The daemon groups of the current generation.
@@ -276,7 +279,9 @@ impl Generation {
             .as_ref()
             .and_then(|p| p.find(&opts.name))
             .map(|g| g.token());
+        let seats = self.seats(s, &opts);
         Ok(Group {
+            seats,
             opts,
             id,
             socket_path: path,
@@ -293,6 +298,28 @@ impl Generation {
             listener_uid: nix::unistd::geteuid().as_raw(),
             socket_timeout,
         })
+    }
+}
+
+impl Generation {
+    /// The shared seats of a group with a standby process (`standby`).
+    fn seats(&self, s: Server, opts: &DaemonOptions) -> Option<Seats> {
+        if !crate::config::daemon_graceful::standby(opts) {
+            return None;
+        }
+        Seats::map(opts.processes)
+            .map_err(|e| {
+                log::server(
+                    Level::Warning,
+                    Some(s),
+                    &format!(
+                        "{NO_SEATS} WSGIDaemonProcess {}: cannot map shared memory for the \
+                         standby process ({e}); the group runs without one",
+                        opts.name
+                    ),
+                );
+            })
+            .ok()
     }
 }
 
@@ -362,7 +389,12 @@ pub fn start_deferred() {
 /// Forks every daemon of `reg` and watches it (restart on death).
 fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
     for group in &reg.groups {
-        for index in 0..group.opts.processes {
+        // With a standby, one slot more than `processes`.
+        let slots = group
+            .seats
+            .as_ref()
+            .map_or(group.opts.processes, Seats::slots);
+        for index in 0..slots {
             let mut slot = Slot {
                 pool: pconf,
                 group: group.clone(),
@@ -463,6 +495,27 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// The daemon `pid` of this slot is gone: a seat it held goes to the
+    /// standby, which accepts within moments (logged).
+    fn vacate(&self, pid: i32) {
+        let Some(seats) = &self.group.seats else {
+            return;
+        };
+        if let Some(to) = seats.vacate(self.index) {
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "{SEAT_TO_STANDBY} daemon process {pid} of group '{}' held a seat: the \
+                     standby process (slot #{to}) takes it over",
+                    self.group.opts.name
+                ),
+            );
+        }
+    }
+}
+
 impl other_child::Watch for Slot {
     /// A daemon died: restart it (unless Apache is stopping), with back-off.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
@@ -471,6 +524,7 @@ impl other_child::Watch for Slot {
             return None;
         }
         let delay = self.backoff();
+        self.vacate(pid);
         log::server(
             if abnormal { Level::Err } else { Level::Warning },
             None,
@@ -579,6 +633,7 @@ pub(crate) mod tests {
             listener_pid: 1,
             listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
+            seats: None,
         })
     }
 
