@@ -21,7 +21,7 @@ use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     GRACEFUL_STOP, GRACEFUL_TIMEOUT_EXPIRED, HANDED_OVER, MAXIMUM_MEMORY, NO_STANDBY,
 };
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What makes a daemon process stop gracefully.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,8 +115,9 @@ pub fn after_request(state: &DaemonState) {
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 
 /// Before a recycling process stops accepting (once per process): hands
-/// its seat to the group's standby and waits (up to 5 s) until that one
-/// accepts, then stops accepting (WSGIRS0483). Without a standby ready, or
+/// its seat to the group's standby (waiting, still serving, up to 5 s for
+/// one still starting) and waits (up to 5 s) until that one accepts, then
+/// stops accepting (WSGIRS0483). Without a standby ready, or
 /// when it does not take over in time, the process keeps accepting while
 /// it drains, as mod_wsgi (WSGIRS0484). Returns whether it handed over.
 pub fn hand_over(state: &DaemonState, why: &str) -> bool {
@@ -127,16 +128,15 @@ pub fn hand_over(state: &DaemonState, why: &str) -> bool {
         return !state.is_accepting();
     }
     let (pid, name) = (std::process::id(), &state.group.opts.name);
-    let took = seats.claim(state.slot()).and_then(|to| {
-        let until = Instant::now() + TAKEOVER_WAIT;
-        while seats.role_of(to) != super::handover::ACTIVE {
-            if Instant::now() > until {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Some(to)
-    });
+    // A standby may still be starting (the previous one took over moments
+    // ago): the process keeps serving meanwhile.
+    let until = std::time::Instant::now() + TAKEOVER_WAIT;
+    let mut claimed = seats.claim(state.slot());
+    while claimed.is_none() && std::time::Instant::now() < until && !state.is_stopping() {
+        std::thread::sleep(Duration::from_millis(5));
+        claimed = seats.claim(state.slot());
+    }
+    let took = claimed.filter(|&to| seats.wait_until_active(to, TAKEOVER_WAIT));
     match took {
         Some(to) => {
             state.stop_accepting();

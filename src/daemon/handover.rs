@@ -13,6 +13,33 @@
 //! (parent), `process` (joining, the standby's wait) and `graceful`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Sleeps while `word` holds `expected`, up to `limit` (or until woken).
+/// A shared (not private) futex: the word is in memory shared by processes.
+fn futex_wait(word: &AtomicU32, expected: u32, limit: Duration) {
+    let ts = libc::timespec {
+        tv_sec: limit.as_secs() as libc::time_t,
+        tv_nsec: limit.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: FUTEX_WAIT on a live, aligned u32 with a valid timespec; it
+    // returns at once if the word no longer holds `expected`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+        )
+    };
+}
+
+/// Wakes every process sleeping on `word`.
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: FUTEX_WAKE on a live, aligned u32; no other memory involved.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX) };
+}
 
 /// A slot's role.
 pub const EMPTY: u32 = 0;
@@ -142,6 +169,40 @@ impl Seats {
         self.join(slot) == Joined::Active
     }
 
+    /// The standby in `slot` waits up to `limit` for its role to change
+    /// from STANDBY (a futex on the shared word: the claim wakes it at once).
+    pub fn wait_while_standby(&self, slot: u32, limit: Duration) {
+        if let Some(role) = self.role(slot) {
+            futex_wait(role, STANDBY, limit);
+        }
+    }
+
+    /// Waits up to `limit` until the standby in `slot` accepts (ACTIVE).
+    pub fn wait_until_active(&self, slot: u32, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        while self.role_of(slot) != ACTIVE {
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        true
+    }
+
+    /// Gives a seat to a ready standby (STANDBY to CLAIMED) and wakes it.
+    fn give_seat(&self, except: u32) -> Option<u32> {
+        let to = (0..self.slots).filter(|&s| s != except).find(|&s| {
+            self.role(s).is_some_and(|r| {
+                r.compare_exchange(STANDBY, CLAIMED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            })
+        })?;
+        if let Some(r) = self.role(to) {
+            futex_wake(r);
+        }
+        Some(to)
+    }
+
     /// The daemon in `from` recycles: gives its seat to a standby, if one
     /// is ready, and marks itself RETIRED. Returns the standby's slot.
     pub fn claim(&self, from: u32) -> Option<u32> {
@@ -149,14 +210,28 @@ impl Seats {
         if me.load(Ordering::SeqCst) != ACTIVE {
             return None;
         }
-        let to = (0..self.slots).filter(|&s| s != from).find(|&s| {
-            self.role(s).is_some_and(|r| {
-                r.compare_exchange(STANDBY, CLAIMED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-            })
-        })?;
+        let to = self.give_seat(from)?;
         me.store(RETIRED, Ordering::SeqCst);
         Some(to)
+    }
+
+    /// The daemon in `slot` stops accepting without having handed over
+    /// (no standby was ready): its seat goes to the standby if one is ready
+    /// now, else it is freed, so a standby that becomes ready takes it
+    /// without waiting for the parent to learn of the exit.
+    pub fn leave(&self, slot: u32) {
+        let Some(role) = self.role(slot) else {
+            return;
+        };
+        if role
+            .compare_exchange(ACTIVE, RETIRED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+            && self.give_seat(slot).is_none()
+        {
+            let _ = self
+                .taken()
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| t.checked_sub(1));
+        }
     }
 
     /// The parent: the daemon of `slot` is gone. A seat it held goes to the
@@ -167,12 +242,7 @@ impl Seats {
         if was != ACTIVE && was != CLAIMED {
             return None;
         }
-        let to = (0..self.slots).filter(|&s| s != slot).find(|&s| {
-            self.role(s).is_some_and(|r| {
-                r.compare_exchange(STANDBY, CLAIMED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-            })
-        });
+        let to = self.give_seat(slot);
         if to.is_none() {
             let _ = self
                 .taken()
@@ -212,6 +282,14 @@ mod tests {
         // The retired one exits: nothing to give; its replacement waits.
         assert_eq!(s.vacate(2), None);
         assert_eq!(s.join(2), Joined::Standby);
+        // Slot 0 stops without a handover: its seat goes to that standby.
+        s.leave(0);
+        assert_eq!(s.role_of(0), RETIRED);
+        assert!(s.claimed(2));
+        assert_eq!(s.vacate(0), None);
+        // Slot 2 leaves with no standby: the seat is freed for the next one.
+        s.leave(2);
+        assert_eq!(s.join(0), Joined::Active);
     }
 
     #[test]

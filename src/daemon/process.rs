@@ -14,7 +14,7 @@
 use super::acceptor::Acceptor;
 use super::bootstrap;
 use super::error::StartError;
-use super::handover::{Joined, Seats};
+use super::handover::{self, Joined, Seats};
 use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
@@ -131,8 +131,8 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     unsafe { libc::_exit(0) }
 }
 
-/// The group's standby: started and preloaded, it waits (polling its slot
-/// every 20 ms) until a recycling process or the parent gives it a seat,
+/// The group's standby: started and preloaded, it waits (a futex on its
+/// slot's role, woken by the claim) until a recycling process or the parent gives it a seat,
 /// then returns to accept. A stop signal ends it (SIGUSR1 and SIGXCPU are
 /// for processes that serve: ignored here).
 fn wait_as_standby(group: &Group, seats: &Seats, index: u32) {
@@ -147,7 +147,12 @@ fn wait_as_standby(group: &Group, seats: &Seats, index: u32) {
         ),
     );
     while !seats.claimed(index) {
-        match super::stop_signal::wait(Duration::from_millis(20)) {
+        // Woken at once by a claim; every 100 ms a look at the signals.
+        seats.wait_while_standby(index, Duration::from_millis(100));
+        if seats.role_of(index) == handover::CLAIMED {
+            continue;
+        }
+        match super::stop_signal::wait(Duration::ZERO) {
             None | Some(Signal::SIGUSR1 | Signal::SIGXCPU) => {}
             Some(s) => {
                 log_stopping(group, s.as_str());
@@ -195,6 +200,10 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
     super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
+    // Stopping without a handover: the seat is free for a standby now.
+    if let Some(seats) = &group.seats {
+        seats.leave(state.slot());
+    }
     log_stopping(group, why);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
     state.stop_monitor();
