@@ -238,6 +238,8 @@ pub const MAXIMUM_MEMORY: LogId = LogId("WSGIRS0487");
 pub const SEAT_TO_STANDBY: LogId = LogId("WSGIRS0488");
 /// The parent could not map a group's seats: the group runs without standby.
 pub const NO_SEATS: LogId = LogId("WSGIRS0489");
+/// Apache restarts: a daemon of the ending generation was told to drain and exit.
+pub const GENERATION_ENDED: LogId = LogId("WSGIRS0490");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -3762,6 +3762,12 @@ unsafe extern "C" {
     pub static mut ap_scoreboard_image: *mut scoreboard;
 }
 unsafe extern "C" {
+    pub fn ap_register_extra_mpm_process(pid: pid_t, generation: ap_generation_t);
+}
+unsafe extern "C" {
+    pub fn apr_pool_parent_get(pool: *mut apr_pool_t) -> *mut apr_pool_t;
+}
+unsafe extern "C" {
     pub fn ap_mpm_query(
         query_code: ::std::os::raw::c_int,
         result: *mut ::std::os::raw::c_int,

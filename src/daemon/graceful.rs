@@ -34,6 +34,25 @@ pub enum Trigger {
     Signal,
     /// The resident memory passed maximum-memory.
     MaximumMemory,
+    /// SIGUSR2 from the Apache parent: its configuration generation ended
+    /// (a restart); the new generation has daemons of its own.
+    GenerationEnd,
+}
+
+impl Trigger {
+    /// Whether the stop is the process's own (its replacement takes what
+    /// waits on the socket), not the generation's end (then the workers
+    /// serve what is queued before they exit: nobody else will).
+    fn own(self) -> bool {
+        self != Trigger::GenerationEnd
+    }
+}
+
+/// Marks the stop for `trigger` as the process's own when it is.
+fn mark(state: &DaemonState, trigger: Trigger) {
+    if trigger.own() {
+        state.mark_self_restart();
+    }
 }
 
 impl Trigger {
@@ -45,6 +64,7 @@ impl Trigger {
             Trigger::CpuTimeLimit => "cpu-time-limit reached (SIGXCPU)",
             Trigger::RequestTimeout => "request-timeout reached",
             Trigger::MaximumMemory => "maximum-memory reached",
+            Trigger::GenerationEnd => "Apache restarted (SIGUSR2)",
             Trigger::Signal if eviction => "SIGUSR1 (process eviction)",
             Trigger::Signal => "SIGUSR1",
         }
@@ -70,12 +90,13 @@ impl Trigger {
 /// own). None too when a drain or a stop is already under way.
 pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
     let (limit, option, eviction) = trigger.limit(state);
-    if !state.is_stopping() && state.drain().is_none() {
+    // The next generation has its own daemons: no standby to hand over to.
+    if trigger.own() && !state.is_stopping() && state.drain().is_none() {
         hand_over(state, trigger.reason(eviction));
     }
     match state.begin_drain(trigger, limit) {
         DrainStart::StopNow => {
-            state.mark_self_restart();
+            mark(state, trigger);
             Some(trigger.reason(eviction))
         }
         DrainStart::Began(active) => {
@@ -106,8 +127,10 @@ pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
 /// After each request, as mod_wsgi's workers: a draining process with no
 /// non-stale request left stops now.
 pub fn after_request(state: &DaemonState) {
-    if state.drain().is_some() && state.non_stale_requests() == 0 {
-        state.stop_self(drained(state));
+    if let Some(d) = state.drain()
+        && state.non_stale_requests() == 0
+    {
+        state.stop_for(drained(state), d.trigger.own());
     }
 }
 
@@ -223,7 +246,7 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
     let drain = state.drain()?;
     let active = state.non_stale_requests();
     if active == 0 {
-        state.mark_self_restart();
+        mark(state, drain.trigger);
         return Some(drained(state));
     }
     if state.now_ms() < drain.until_ms {
@@ -244,7 +267,7 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
             o.shutdown_timeout.as_secs_f64()
         ),
     );
-    state.mark_self_restart();
+    mark(state, drain.trigger);
     Some(if option == "eviction-timeout" {
         "graceful stop: eviction-timeout expired"
     } else {

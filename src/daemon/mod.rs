@@ -29,6 +29,7 @@ pub mod process;
 mod reaper;
 mod request_timer;
 mod respawn;
+mod retirement;
 pub mod server;
 pub mod socket;
 pub mod state;

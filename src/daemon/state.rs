@@ -194,8 +194,16 @@ impl DaemonState {
 
     /// Stops the process itself for `why` (the first reason given is kept).
     pub fn stop_self(&self, why: &'static str) {
+        self.stop_for(why, true);
+    }
+
+    /// Stops the process for `why`, as its own stop (`own`: connections
+    /// still queued are its replacement's) or not (the workers serve them).
+    pub fn stop_for(&self, why: &'static str, own: bool) {
         let _ = self.stop_why.set(why);
-        self.mark_self_restart();
+        if own {
+            self.mark_self_restart();
+        }
         self.stop();
     }
 

@@ -5,9 +5,11 @@
 //! registers each with APR's other-child machinery (restart on death, with
 //! back-off against crash loops; how it died comes from `death`; a failed
 //! fork is retried by `respawn` from the monitor hook) and
-//! `apr_pool_note_subprocess` (SIGTERM,
-//! then SIGKILL after 3 s, when the configuration pool is cleared at stop and
-//! restart). The per-generation [`Registry`] is inherited by the Apache
+//! `apr_pool_note_subprocess` in Apache's global pool (SIGTERM, then
+//! SIGKILL after 3 s, at Apache's exit); at a restart `retirement` tells
+//! the ending generation's daemons to drain and exit instead. With a
+//! standby (`handover`), a group has one process slot more than
+//! `processes`. The per-generation [`Registry`] is inherited by the Apache
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). At start-up the forks wait for `pre_mpm`, once the MPM
 //! has created the scoreboard, as mod_wsgi does. Called from
@@ -15,6 +17,7 @@
 
 use super::error::SupervisorError;
 use super::handover::Seats;
+use super::retirement::Retirement;
 use super::{death, process as daemon_process, respawn, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
@@ -148,6 +151,8 @@ struct Slot {
     /// The start-up delay the current process was given (not counted as lifetime).
     delay: Duration,
     quick_deaths: u32,
+    /// The generation's live daemons (drained at a restart).
+    live: Arc<Retirement>,
 }
 
 const FIRST_PASS_KEY: &std::ffi::CStr = c"mod_wsgi-rs.first-post-config";
@@ -388,6 +393,8 @@ pub fn start_deferred() {
 
 /// Forks every daemon of `reg` and watches it (restart on death).
 fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
+    // After the sockets' cleanups: runs before them when pconf is cleared.
+    let live = Retirement::for_generation(pconf);
     for group in &reg.groups {
         // With a standby, one slot more than `processes`.
         let slots = group
@@ -402,13 +409,21 @@ fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
                 started: Instant::now(),
                 delay: Duration::ZERO,
                 quick_deaths: 0,
+                live: live.clone(),
             };
             match slot.spawn(Duration::ZERO) {
-                Some(pid) => other_child::watch(pconf, pid, slot),
+                Some(pid) => other_child::watch(pconf, global(pconf), pid, slot),
                 None => respawn::queue(pconf, Box::new(slot)),
             }
         }
     }
+}
+
+/// Where daemons are noted as subprocesses: Apache's global pool (pconf's
+/// parent), so the exit kills them but a restart lets them drain
+/// (`retirement`).
+fn global(pconf: Pool) -> Pool {
+    pconf.parent().unwrap_or(pconf)
 }
 
 /// This generation's groups: sockets, secrets. Not inlined, so that every
@@ -466,6 +481,7 @@ impl Slot {
             daemon_process::run(&self.group, &reg, self.index, delay, parent);
         }
         death::watch(pid);
+        self.live.started(pid, &self.group);
         self.started = Instant::now();
         self.delay = delay;
         log::server(
@@ -520,6 +536,7 @@ impl other_child::Watch for Slot {
     /// A daemon died: restart it (unless Apache is stopping), with back-off.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
         let (how, abnormal) = how_it_ended(death::take(pid), status);
+        self.live.ended(pid);
         if mpm::is_stopping() {
             return None;
         }
@@ -549,7 +566,7 @@ impl other_child::Watch for Slot {
 impl respawn::Respawn for Slot {
     fn respawn(&mut self, pool: Pool) -> Option<i32> {
         let pid = self.spawn(Duration::ZERO)?;
-        other_child::watch(pool, pid, self.clone());
+        other_child::watch(pool, global(pool), pid, self.clone());
         Some(pid)
     }
 

@@ -1,6 +1,7 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR2; SIGUSR1
-//! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`),
+//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP; SIGUSR1, SIGUSR2
+//! from the parent at a restart, and SIGXCPU at `cpu-time-limit` stop
+//! gracefully, `graceful`),
 //! a worker stopping the process itself (maximum-requests, a changed
 //! script), a graceful stop under way, restart-interval, maximum-memory,
 //! inactivity-timeout,
@@ -45,6 +46,8 @@ pub fn wait_for_stop(state: &DaemonState) -> &'static str {
         let why = match super::stop_signal::wait(Duration::from_millis(100)) {
             Some(Signal::SIGXCPU) => graceful::begin(state, Trigger::CpuTimeLimit),
             Some(Signal::SIGUSR1) => graceful::begin(state, Trigger::Signal),
+            // From the Apache parent at a restart (`retirement`).
+            Some(Signal::SIGUSR2) => graceful::begin(state, Trigger::GenerationEnd),
             Some(s) => Some(s.as_str()),
             None => None,
         };
