@@ -5,6 +5,7 @@
 //! Python modules and the daemon supervisor. Safe to call from a child at
 //! any time.
 
+use super::request::Server;
 use super::sys;
 
 fn query(code: u32) -> i32 {
@@ -58,12 +59,22 @@ pub fn is_restarting() -> bool {
     state == sys::AP_SQ_MS_DESTROY_CONFIG as i32
 }
 
+/// The MPM's generation (bumped by each restart).
+pub fn generation() -> i32 {
+    query(sys::AP_MPMQ_GENERATION)
+}
+
 /// Hands process `pid` (forked by the parent) to the MPM as an "extra"
-/// process of the current generation: Apache's reclaim at a stop or a
-/// non-graceful restart signals it with its own children (SIGTERM, SIGKILL
-/// after 9 s), and the MPM reaps it quietly when it exits.
-pub fn add_extra_process(pid: i32) {
-    let generation = query(sys::AP_MPMQ_GENERATION);
-    // SAFETY: a plain registration in the parent; no pointers.
-    unsafe { sys::ap_register_extra_mpm_process(pid, generation) };
+/// process of `generation` (while the hooks are registered: in a
+/// post_config), reported as started to the child-status hooks so that
+/// core counts it with that generation's children: Apache's reclaim at a
+/// stop or a non-graceful restart signals it with its own children
+/// (SIGTERM, SIGKILL after 9 s), and the MPM reaps it quietly when it
+/// exits. Not for prefork, which mishandles extra processes.
+pub fn add_extra_process(s: Server, pid: i32, generation: i32) {
+    // SAFETY: plain calls in the parent; `s` is the live main server.
+    unsafe {
+        sys::ap_run_child_status(s.as_ptr(), pid, generation, -1, sys::MPM_CHILD_STARTED);
+        sys::ap_register_extra_mpm_process(pid, generation);
+    }
 }

@@ -18,6 +18,12 @@ pub trait Watch: 'static {
     /// wait status. Return the pid of a replacement already forked to watch
     /// that one instead, or `None` to stop watching.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32>;
+
+    /// Whether the watch ends when Apache restarts (a process of the
+    /// configuration generation that ends); else it lasts until the death.
+    fn ends_on_restart(&self) -> bool {
+        true
+    }
 }
 
 /// One watched process: the watch and APR's record of the process, both in
@@ -30,7 +36,7 @@ struct Entry<W> {
     proc_: *mut sys::apr_proc_t,
     pool: Pool,
     /// Where to note the process (once; later pids of the slot reuse the
-    /// record), None once noted.
+    /// record), None once noted or for a watch that does not note.
     note: Option<Pool>,
 }
 
@@ -50,6 +56,19 @@ pub fn watch<W: Watch>(pool: Pool, note: Pool, pid: i32, watch: W) {
         proc_,
         pool,
         note: Some(note),
+    });
+    // SAFETY: `entry` is pool-owned and live until the pool is cleared.
+    unsafe { register(entry, pid) };
+}
+
+/// Watches `pid` without noting it anywhere (a process already noted).
+pub fn watch_only<W: Watch>(pool: Pool, pid: i32, watch: W) {
+    let proc_ = pool_proc(pool);
+    let entry = pool.adopt(Entry {
+        watch,
+        proc_,
+        pool,
+        note: None,
     });
     // SAFETY: `entry` is pool-owned and live until the pool is cleared.
     unsafe { register(entry, pid) };
@@ -111,8 +130,11 @@ unsafe extern "C" fn maintenance<W: Watch>(reason: c_int, data: *mut c_void, sta
                 unsafe { register(entry, new) };
             }
         } else if reason == sys::APR_OC_REASON_RESTART {
-            // SAFETY: `data` is what we registered.
-            unsafe { sys::apr_proc_other_child_unregister(data) };
+            // SAFETY: `data` is the pool-owned entry registered in `register`.
+            if unsafe { &*entry }.watch.ends_on_restart() {
+                // SAFETY: `data` is what we registered.
+                unsafe { sys::apr_proc_other_child_unregister(data) };
+            }
         }
     });
 }

@@ -15,23 +15,48 @@
 use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::GENERATION_ENDED;
-use crate::apache::mpm;
 use crate::apache::pool::Pool;
+use crate::apache::request::Server;
+use crate::apache::{mpm, other_child};
+use std::ffi::c_int;
 use std::sync::{Arc, Mutex};
 
+/// The daemons of the generation that just ended, still draining, until
+/// the next post_config hands them to the MPM ([`adopt_previous`]). The
+/// pconf cleanup and the next post_config are both in the single-threaded
+/// parent; only a static carries them from one pool to the next.
+static DRAINING: Mutex<Vec<(i32, i32)>> = Mutex::new(Vec::new());
+
+/// post_config: hands the previous generation's draining daemons to the
+/// MPM (not with prefork, see the module's documentation).
+pub fn adopt_previous(s: Server) {
+    let draining = std::mem::take(&mut *DRAINING.lock().unwrap_or_else(|e| e.into_inner()));
+    for (pid, generation) in draining {
+        mpm::add_extra_process(s, pid, generation);
+    }
+}
+
 /// The live daemons of one generation.
-#[derive(Default)]
 pub struct Retirement {
     live: Mutex<Vec<(i32, Arc<Group>)>>,
+    /// Asked of the MPM while its hooks are registered (they are gone when
+    /// pconf is cleared): whether it is prefork, and its generation.
+    prefork: bool,
+    generation: i32,
 }
 
 impl Retirement {
     /// Made for a generation's pconf: runs [`Retirement::end`] when pconf is
     /// cleared.
     pub fn for_generation(pconf: Pool) -> Arc<Retirement> {
-        let r = Arc::new(Retirement::default());
+        let r = Arc::new(Retirement {
+            live: Mutex::new(Vec::new()),
+            prefork: !mpm::is_threaded(),
+            generation: mpm::generation(),
+        });
         pconf.adopt(Ender {
             retirement: r.clone(),
+            pconf,
         });
         r
     }
@@ -51,8 +76,9 @@ impl Retirement {
     }
 
     /// pconf is being cleared for a restart: tells every live daemon to
-    /// drain and exit, and hands it to the MPM.
-    fn end(&self) {
+    /// drain and exit, and hands it to the MPM (prefork: watches it from
+    /// `global`).
+    fn end(&self, global: Pool) {
         let live = std::mem::take(&mut *self.lock());
         for (pid, group) in live {
             // SAFETY: kill(2) on a daemon this parent forked and has not reaped.
@@ -73,7 +99,14 @@ impl Retirement {
                     o.shutdown_timeout.as_secs_f64()
                 ),
             );
-            mpm::add_extra_process(pid);
+            // Reaped quietly, whichever MPM.
+            other_child::watch_only(global, pid, Retired);
+            if !self.prefork {
+                DRAINING
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((pid, self.generation));
+            }
         }
     }
 }
@@ -81,6 +114,7 @@ impl Retirement {
 /// Owned by pconf: its drop (pconf cleared) ends the generation.
 struct Ender {
     retirement: Arc<Retirement>,
+    pconf: Pool,
 }
 
 impl Drop for Ender {
@@ -89,6 +123,22 @@ impl Drop for Ender {
         if !mpm::is_restarting() {
             return;
         }
-        self.retirement.end();
+        if let Some(global) = self.pconf.parent() {
+            self.retirement.end(global);
+        }
+    }
+}
+
+/// A draining daemon of a previous generation (prefork): its exit is
+/// reaped, not answered with a new process.
+struct Retired;
+
+impl other_child::Watch for Retired {
+    fn died(&mut self, _pid: i32, _status: c_int) -> Option<i32> {
+        None
+    }
+
+    fn ends_on_restart(&self) -> bool {
+        false
     }
 }

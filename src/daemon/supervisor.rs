@@ -348,6 +348,8 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if process::first_time(s, FIRST_PASS_KEY) {
         return Ok(());
     }
+    // The previous generation's draining daemons go to the MPM (hooks live now).
+    super::retirement::adopt_previous(s);
     let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
     // The previous generation's failed slots went with its pool.
     respawn::clear();
