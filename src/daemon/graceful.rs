@@ -358,6 +358,30 @@ mod tests {
     }
 
     #[test]
+    fn the_generation_end_is_not_the_processs_own_stop() {
+        assert!(!Trigger::GenerationEnd.own());
+        assert!(Trigger::MaximumMemory.own() && Trigger::Signal.own());
+        // A drain for the generation's end: its end does not mark the stop
+        // as the process's own (the workers then serve what is queued).
+        // (The request turns stale: request_finished would link the logging.)
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        assert_eq!(
+            s.begin_drain(Trigger::GenerationEnd, secs(15)),
+            DrainStart::Began(1)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        after_request(&s);
+        assert!(s.is_stopping() && !s.is_self_restart());
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        s.begin_drain(Trigger::MaximumMemory, secs(15));
+        std::thread::sleep(Duration::from_millis(100));
+        after_request(&s);
+        assert!(s.is_stopping() && s.is_self_restart());
+    }
+
+    #[test]
     fn sigusr1_takes_eviction_timeout_when_set() {
         let s = state(&["graceful-timeout=7", "eviction-timeout=3"]);
         assert_eq!(
