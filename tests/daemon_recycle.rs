@@ -376,3 +376,35 @@ fn two_processes_share_the_standby() {
         apache.error_log()
     );
 }
+
+/// The active process dies (SIGKILL): the parent gives its seat to the
+/// standby (WSGIRS0488), which serves the next requests at once, with no
+/// Python start-up to wait for (each within 2 s).
+#[test]
+fn a_killed_process_is_replaced_by_the_standby() {
+    ours_only!("standby processes are ours");
+    let (apache, _) = server("sleep.wsgi", "processes=1 threads=2 standby=on");
+    let old = pid_in(&apache.get("/s?seconds=0")).unwrap();
+    assert!(
+        apache.wait_for_log("[WSGIRS0485]", Duration::from_secs(10)),
+        "no standby\n{}",
+        apache.error_log()
+    );
+    signal(old, libc::SIGKILL);
+    assert!(
+        apache.wait_for_log("[WSGIRS0488]", Duration::from_secs(10)),
+        "{}",
+        apache.error_log()
+    );
+    for _ in 0..3 {
+        let began = Instant::now();
+        let r = apache.get("/s?seconds=0");
+        assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+        assert_ne!(pid_in(&r), Some(old));
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+    }
+}
