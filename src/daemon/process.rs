@@ -200,8 +200,11 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
     super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
-    // Stopping without a handover: the seat is free for a standby now.
-    if let Some(seats) = &group.seats {
+    // Recycling without a handover: the seat is free for a standby now (not
+    // on a stop signal, when the standby is being stopped too).
+    if let Some(seats) = &group.seats
+        && state.is_self_restart()
+    {
         seats.leave(state.slot());
     }
     log_stopping(group, why);
