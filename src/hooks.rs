@@ -84,7 +84,8 @@ fn prepare_stats(server: Server) {
     for (_, cfg) in server.distinct_configs::<ServerConfig>() {
         for g in &cfg.daemon.groups {
             names.push(g.name.clone());
-            daemons += g.processes as usize;
+            // A group that keeps a standby has one process more.
+            daemons += g.processes as usize + usize::from(config::daemon_graceful::standby(g));
         }
     }
     let children = crate::apache::mpm::hard_limit_processes() as usize;

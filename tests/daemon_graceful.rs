@@ -66,13 +66,14 @@ fn kill(pid: i32, sig: libc::c_int) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
-/// maximum-requests reached while a request runs: the process keeps
-/// accepting (a request sent during the drain is served by it), the
-/// request in flight finishes, then the process stops and is replaced.
+/// maximum-requests reached while a request runs, without a standby
+/// (`standby=off`, mod_wsgi's way): the process keeps accepting (a request
+/// sent during the drain is served by it), the request in flight
+/// finishes, then the process stops and is replaced.
 #[test]
 fn maximum_requests_drains_while_still_accepting() {
     ours_only!("WSGIRS log ids");
-    let apache = server("processes=1 threads=4 maximum-requests=2 graceful-timeout=30");
+    let apache = server("processes=1 threads=4 maximum-requests=2 graceful-timeout=30 standby=off");
     let first = apache.get("/s?seconds=0");
     assert_eq!(first.status, 200, "{first:?}\n{}", apache.error_log());
     let old = pid_in(&first);

@@ -1,7 +1,7 @@
 //! A daemon's shutdown always ends, against a real Apache: an application
 //! whose first request starts a thread that never ends, in a group with
 //! `maximum-requests=5` and `processes=1`, keeps being served across the
-//! restarts (30 requests in a row all succeed, from at least 5 processes, in
+//! restarts (requests in a row all succeed, from at least 5 processes, in
 //! a bounded time): a non-daemon thread makes finalisation wait, which the
 //! shutdown reaper cuts at `shutdown-timeout` (WSGIRS0480); a daemon thread
 //! in a sub-interpreter leaves that interpreter running rather than have
@@ -32,21 +32,27 @@ fn recycled(alias: &str) -> Apache {
         .start()
 }
 
-/// Sends 30 requests one after the other; every one must succeed, from at
-/// least 5 processes, within 60 s in all (6 restarts, each bounded by
-/// shutdown-timeout=1 plus the parent noticing the exit, about 1 s).
+/// Sends requests one after the other, 100 ms apart, until 5 processes
+/// have served (at most 600 requests, 60 s: each restart is bounded by
+/// shutdown-timeout=1 plus the parent noticing the exit, about 1 s; with
+/// the group's standby a process that reached maximum-requests serves on
+/// until the next standby has started, so requests are paced rather than
+/// counted); every one must succeed.
 fn serves_across_restarts(apache: &Apache, query: &str) {
     let start = Instant::now();
     let mut pids = BTreeSet::new();
-    for i in 0..30 {
+    for i in 0..600 {
         let r = apache.get(&format!("/busy?{query}"));
         assert_eq!(r.status, 200, "request {i}: {r:?}\n{}", apache.error_log());
         pids.insert(r.text());
+        if pids.len() >= 5 || start.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let took = start.elapsed();
-    assert!(pids.len() >= 5, "served by {pids:?}");
-    assert!(took < Duration::from_secs(60), "30 requests took {took:?}");
-    eprintln!("30 requests by {} processes in {took:?}", pids.len());
+    assert!(pids.len() >= 5, "served by {pids:?} in {took:?}");
+    eprintln!("served by {} processes in {took:?}", pids.len());
 }
 
 #[test]

@@ -222,6 +222,24 @@ pub const INTERPRETER_LEFT_RUNNING: LogId = LogId("WSGIRS0481");
 /// A daemon process could not be forked: the slot is forked again after a
 /// back-off (1 s doubling to 60 s, checked by the monitor hook).
 pub const DAEMON_FORK_RETRY: LogId = LogId("WSGIRS0482");
+/// A recycling daemon process handed its seat to the standby, which now
+/// accepts; it stops accepting and drains.
+pub const HANDED_OVER: LogId = LogId("WSGIRS0483");
+/// A recycling daemon process found no standby ready (or it did not start
+/// accepting in time): it drains while still accepting, as mod_wsgi.
+pub const NO_STANDBY: LogId = LogId("WSGIRS0484");
+/// A daemon process is ready as its group's standby (not accepting).
+pub const STANDBY_READY: LogId = LogId("WSGIRS0485");
+/// The standby took a seat over and accepts.
+pub const STANDBY_ACTIVE: LogId = LogId("WSGIRS0486");
+/// A daemon process's resident memory passed maximum-memory.
+pub const MAXIMUM_MEMORY: LogId = LogId("WSGIRS0487");
+/// The parent gave the seat of a daemon that died to the standby.
+pub const SEAT_TO_STANDBY: LogId = LogId("WSGIRS0488");
+/// The parent could not map a group's seats: the group runs without standby.
+pub const NO_SEATS: LogId = LogId("WSGIRS0489");
+/// Apache restarts: a daemon of the ending generation was told to drain and exit.
+pub const GENERATION_ENDED: LogId = LogId("WSGIRS0490");
 /// A daemon resource option (cpu-priority, a limit, a buffer size) could not be applied.
 pub const LIMIT_NOT_APPLIED: LogId = LogId("WSGIRS0419");
 

@@ -27,6 +27,13 @@ impl Pool {
         self.0
     }
 
+    /// The pool this one was made from (None for a root pool).
+    pub fn parent(self) -> Option<Pool> {
+        // SAFETY: a live pool; APR returns its parent pointer or NULL.
+        let p = unsafe { sys::apr_pool_parent_get(self.0) };
+        (!p.is_null()).then_some(Pool(p))
+    }
+
     /// Copies `s` into the pool; NULs are replaced so the C string is whole.
     pub fn strdup(self, s: &str) -> *const c_char {
         let c = CString::new(s.replace('\0', " ")).unwrap_or_default();

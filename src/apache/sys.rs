@@ -3761,6 +3761,23 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub static mut ap_scoreboard_image: *mut scoreboard;
 }
+/// `mpm_child_status`: a child (or extra process) started.
+pub const MPM_CHILD_STARTED: ::std::os::raw::c_int = 0;
+unsafe extern "C" {
+    pub fn ap_run_child_status(
+        s: *mut server_rec,
+        pid: pid_t,
+        generation: ap_generation_t,
+        slot: ::std::os::raw::c_int,
+        status: ::std::os::raw::c_int,
+    );
+}
+unsafe extern "C" {
+    pub fn ap_register_extra_mpm_process(pid: pid_t, generation: ap_generation_t);
+}
+unsafe extern "C" {
+    pub fn apr_pool_parent_get(pool: *mut apr_pool_t) -> *mut apr_pool_t;
+}
 unsafe extern "C" {
     pub fn ap_mpm_query(
         query_code: ::std::os::raw::c_int,

@@ -291,6 +291,12 @@ pub const OPTIONS: &[(&str, Setter, &str)] = &[
         "a number of seconds >= 0 (0: graceful-timeout)",
     ),
     (
+        "maximum-memory",
+        grace::maximum_memory,
+        "a resident memory size in bytes, or with a K, M or G suffix, >= 1M (0: off)",
+    ),
+    ("standby", grace::standby_option, "On or Off"),
+    (
         "cpu-time-limit",
         lim::cpu_time_limit,
         "a number of seconds of CPU time >= 0 (0: no limit)",

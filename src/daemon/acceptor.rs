@@ -123,13 +123,19 @@ impl Acceptor {
     }
 
     /// Waits up to `timeout_ms` (0 = only what is already queued) for this
-    /// thread's turn and a connection. `None` when nothing came in time.
-    pub fn next(&self, timeout_ms: i32) -> Option<UnixStream> {
+    /// thread's turn and a connection. `None` when nothing came in time, or
+    /// when `open` says the process no longer accepts (checked once the
+    /// turn is held and again before accepting: a connection left on the
+    /// socket is the standby's, which took over).
+    pub fn next(&self, timeout_ms: i32, open: impl Fn() -> bool) -> Option<UnixStream> {
         let _turn = self.turn.acquire();
+        if !open() {
+            return None;
+        }
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: one writable epoll_event; the epoll descriptor is ours.
         let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), &mut ev, 1, timeout_ms) };
-        if n <= 0 {
+        if n <= 0 || !open() {
             return None;
         }
         self.accept()

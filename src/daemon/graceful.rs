@@ -1,8 +1,12 @@
-//! The graceful stop of a daemon process, as mod_wsgi 6 does it: when the
-//! process must restart for maximum-requests, restart-interval,
-//! cpu-time-limit (SIGXCPU), request-timeout or SIGUSR1, and requests that
+//! The graceful stop of a daemon process, as mod_wsgi 6 does it, with a
+//! standby first: when the process must restart for maximum-requests,
+//! restart-interval, maximum-memory, a changed script, cpu-time-limit
+//! (SIGXCPU), request-timeout or SIGUSR1, it first hands its seat to the
+//! group's standby process (`handover`) when one is ready, waits until that
+//! one accepts, and stops accepting ([`hand_over`]); then, if requests that
 //! are not stale (see `DaemonState::non_stale_requests`) are running, it
-//! keeps serving, still accepting new requests, until none is running
+//! keeps serving (without a standby still accepting new requests, as
+//! mod_wsgi) until none is running
 //! (each worker checks after its request, the main thread every 100 ms),
 //! then stops at once; after `graceful-timeout` (for a SIGUSR1 with
 //! `eviction-timeout` set, that instead) it stops anyway, and the requests
@@ -14,7 +18,9 @@
 
 use super::state::{DaemonState, DrainStart};
 use crate::apache::log::{self, Level};
-use crate::apache::log_ids::{GRACEFUL_STOP, GRACEFUL_TIMEOUT_EXPIRED};
+use crate::apache::log_ids::{
+    GRACEFUL_STOP, GRACEFUL_TIMEOUT_EXPIRED, HANDED_OVER, MAXIMUM_MEMORY, NO_STANDBY,
+};
 use std::time::Duration;
 
 /// What makes a daemon process stop gracefully.
@@ -26,6 +32,27 @@ pub enum Trigger {
     RequestTimeout,
     /// SIGUSR1 sent to the daemon process.
     Signal,
+    /// The resident memory passed maximum-memory.
+    MaximumMemory,
+    /// SIGUSR2 from the Apache parent: its configuration generation ended
+    /// (a restart); the new generation has daemons of its own.
+    GenerationEnd,
+}
+
+impl Trigger {
+    /// Whether the stop is the process's own (its replacement takes what
+    /// waits on the socket), not the generation's end (then the workers
+    /// serve what is queued before they exit: nobody else will).
+    fn own(self) -> bool {
+        self != Trigger::GenerationEnd
+    }
+}
+
+/// Marks the stop for `trigger` as the process's own when it is.
+fn mark(state: &DaemonState, trigger: Trigger) {
+    if trigger.own() {
+        state.mark_self_restart();
+    }
 }
 
 impl Trigger {
@@ -36,6 +63,8 @@ impl Trigger {
             Trigger::RestartInterval => "restart-interval reached",
             Trigger::CpuTimeLimit => "cpu-time-limit reached (SIGXCPU)",
             Trigger::RequestTimeout => "request-timeout reached",
+            Trigger::MaximumMemory => "maximum-memory reached",
+            Trigger::GenerationEnd => "Apache restarted (SIGUSR2)",
             Trigger::Signal if eviction => "SIGUSR1 (process eviction)",
             Trigger::Signal => "SIGUSR1",
         }
@@ -61,9 +90,13 @@ impl Trigger {
 /// own). None too when a drain or a stop is already under way.
 pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
     let (limit, option, eviction) = trigger.limit(state);
+    // The next generation has its own daemons: no standby to hand over to.
+    if trigger.own() && !state.is_stopping() && state.drain().is_none() {
+        hand_over(state, trigger.reason(eviction));
+    }
     match state.begin_drain(trigger, limit) {
         DrainStart::StopNow => {
-            state.mark_self_restart();
+            mark(state, trigger);
             Some(trigger.reason(eviction))
         }
         DrainStart::Began(active) => {
@@ -73,11 +106,16 @@ pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
                 &format!(
                     "{GRACEFUL_STOP} daemon process {} of group '{}': {}; graceful stop: it keeps \
                      serving until its {active} request(s) in flight finish, for up to \
-                     {option}={:.1}s",
+                     {option}={:.1}s{}",
                     std::process::id(),
                     state.group.opts.name,
                     trigger.reason(eviction),
-                    limit.as_secs_f64()
+                    limit.as_secs_f64(),
+                    if state.is_accepting() {
+                        ""
+                    } else {
+                        " (no longer accepting: the standby does)"
+                    }
                 ),
             );
             None
@@ -89,9 +127,104 @@ pub fn begin(state: &DaemonState, trigger: Trigger) -> Option<&'static str> {
 /// After each request, as mod_wsgi's workers: a draining process with no
 /// non-stale request left stops now.
 pub fn after_request(state: &DaemonState) {
-    if state.drain().is_some() && state.non_stale_requests() == 0 {
-        state.stop_self(drained(state));
+    if let Some(d) = state.drain()
+        && state.non_stale_requests() == 0
+    {
+        state.stop_for(drained(state), d.trigger.own());
     }
+}
+
+/// How long a recycling process waits for the standby it claimed to accept.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
+
+/// Before a recycling process stops accepting (once per process): hands
+/// its seat to the group's standby (waiting, still serving, up to 5 s for
+/// one still starting) and waits (up to 5 s) until that one accepts, then
+/// stops accepting (WSGIRS0483). Without a standby ready, or
+/// when it does not take over in time, the process keeps accepting while
+/// it drains, as mod_wsgi (WSGIRS0484). Returns whether it handed over.
+pub fn hand_over(state: &DaemonState, why: &str) -> bool {
+    let Some(seats) = state.group.seats.as_ref() else {
+        return false;
+    };
+    if !state.first_handover() {
+        return !state.is_accepting();
+    }
+    let (pid, name) = (std::process::id(), &state.group.opts.name);
+    // A standby may still be starting (the previous one took over moments
+    // ago): the process keeps serving meanwhile.
+    let until = std::time::Instant::now() + TAKEOVER_WAIT;
+    let mut claimed = seats.claim(state.slot());
+    while claimed.is_none() && std::time::Instant::now() < until && !state.is_stopping() {
+        std::thread::sleep(Duration::from_millis(5));
+        claimed = seats.claim(state.slot());
+    }
+    let took = claimed.filter(|&to| seats.wait_until_active(to, TAKEOVER_WAIT));
+    match took {
+        Some(to) => {
+            state.stop_accepting();
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "{HANDED_OVER} daemon process {pid} of group '{name}' ({why}): the standby \
+                     process (slot #{to}) accepts now; this one stops accepting and finishes its \
+                     {} request(s) in flight",
+                    state.in_flight()
+                ),
+            );
+            true
+        }
+        None => {
+            log::server(
+                Level::Warning,
+                None,
+                &format!(
+                    "{NO_STANDBY} daemon process {pid} of group '{name}' ({why}): no standby \
+                     process took over (none ready, or not within {} s); it keeps accepting \
+                     until it stops, and requests wait for its replacement to start",
+                    TAKEOVER_WAIT.as_secs()
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// The resident memory of this process (bytes), from /proc/self/statm.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf takes no pointers.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(4096) as u64)
+}
+
+/// maximum-memory (between requests and by the watchdog): once the
+/// resident memory passes it, the process recycles gracefully
+/// (WSGIRS0487, once). Returns the reason to stop now, as [`begin`].
+pub fn memory_check(state: &DaemonState) -> Option<&'static str> {
+    let limit = state.group.opts.graceful.maximum_memory?;
+    if state.is_stopping() || state.drain().is_some() || !state.is_accepting() {
+        return None;
+    }
+    let rss = resident_bytes()?;
+    if rss <= limit {
+        return None;
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{MAXIMUM_MEMORY} daemon process {} of group '{}' uses {} MiB of resident memory, \
+             more than maximum-memory={} MiB; recycling it gracefully",
+            std::process::id(),
+            state.group.opts.name,
+            rss >> 20,
+            limit >> 20
+        ),
+    );
+    begin(state, Trigger::MaximumMemory)
 }
 
 const DRAINED: &str = "graceful stop: requests in flight finished";
@@ -113,7 +246,7 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
     let drain = state.drain()?;
     let active = state.non_stale_requests();
     if active == 0 {
-        state.mark_self_restart();
+        mark(state, drain.trigger);
         return Some(drained(state));
     }
     if state.now_ms() < drain.until_ms {
@@ -134,7 +267,7 @@ pub fn watch(state: &DaemonState) -> Option<&'static str> {
             o.shutdown_timeout.as_secs_f64()
         ),
     );
-    state.mark_self_restart();
+    mark(state, drain.trigger);
     Some(if option == "eviction-timeout" {
         "graceful stop: eviction-timeout expired"
     } else {
@@ -222,6 +355,30 @@ mod tests {
         s.request_started(0);
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(s.non_stale_requests(), 1);
+    }
+
+    #[test]
+    fn the_generation_end_is_not_the_processs_own_stop() {
+        assert!(!Trigger::GenerationEnd.own());
+        assert!(Trigger::MaximumMemory.own() && Trigger::Signal.own());
+        // A drain for the generation's end: its end does not mark the stop
+        // as the process's own (the workers then serve what is queued).
+        // (The request turns stale: request_finished would link the logging.)
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        assert_eq!(
+            s.begin_drain(Trigger::GenerationEnd, secs(15)),
+            DrainStart::Began(1)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        after_request(&s);
+        assert!(s.is_stopping() && !s.is_self_restart());
+        let s = state(&["threads=2", "request-timeout=0.05"]);
+        s.request_started(0);
+        s.begin_drain(Trigger::MaximumMemory, secs(15));
+        std::thread::sleep(Duration::from_millis(100));
+        after_request(&s);
+        assert!(s.is_stopping() && s.is_self_restart());
     }
 
     #[test]

@@ -15,14 +15,17 @@
 use super::acceptor::Acceptor;
 use super::bootstrap;
 use super::error::StartError;
+use super::handover::{self, Joined, Seats};
 use super::state::DaemonState;
 use super::supervisor::{Group, Registry};
 use super::{watchdog, workers};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING, STATS_NO_SLOT,
+    DAEMON_READY, DAEMON_STOPPING, SERVICE_DAEMON_RUNNING, STANDBY_ACTIVE, STANDBY_READY,
+    STATS_NO_SLOT,
 };
 use crate::python::init;
+use nix::sys::signal::Signal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -96,6 +99,7 @@ fn claim_stats(group: &Group) {
 pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, parent: i32) -> ! {
     let state = DaemonState::new(group, reg.scripts.clone());
     claim_stats(group);
+    state.set_slot(index);
     let signals = bootstrap::signals();
     bootstrap::die_with_parent(parent);
     if let Err(e) = signals {
@@ -134,6 +138,12 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
             o.threads
         ),
     );
+    if let Some(seats) = &group.seats
+        && seats.join(index) == Joined::Standby
+    {
+        wait_as_standby(group, seats, index);
+    }
+    state.activated();
     crate::stats::set_ready(true);
     let all_done = serve_until_stopped(&state);
     if all_done && settings.destroy_interpreter() {
@@ -143,6 +153,48 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     }
     // SAFETY: leaving the forked process without Apache's exit handlers.
     unsafe { libc::_exit(0) }
+}
+
+/// The group's standby: started and preloaded, it waits (a futex on its
+/// slot's role, woken by the claim) until a recycling process or the parent gives it a seat,
+/// then returns to accept. A stop signal ends it (SIGUSR1 and SIGXCPU are
+/// for processes that serve: ignored here).
+fn wait_as_standby(group: &Group, seats: &Seats, index: u32) {
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{STANDBY_READY} daemon process {} (#{index}) of group '{}' is the standby: \
+             started, not accepting until a process of the group recycles",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
+    while !seats.claimed(index) {
+        // Woken at once by a claim; every 100 ms a look at the signals.
+        seats.wait_while_standby(index, Duration::from_millis(100));
+        if seats.role_of(index) == handover::CLAIMED {
+            continue;
+        }
+        match super::stop_signal::wait(Duration::ZERO) {
+            None | Some(Signal::SIGUSR1 | Signal::SIGXCPU) => {}
+            Some(s) => {
+                log_stopping(group, s.as_str());
+                // SAFETY: leaving the forked process (it served nothing).
+                unsafe { libc::_exit(0) }
+            }
+        }
+    }
+    log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{STANDBY_ACTIVE} daemon process {} (#{index}) of group '{}' took over a seat \
+             and accepts",
+            std::process::id(),
+            group.opts.name
+        ),
+    );
 }
 
 /// Runs the workers and the watchdogs until the process stops, then gives
@@ -172,6 +224,13 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
     super::request_timer::start_interrupter(state);
     let why = watchdog::wait_for_stop(state);
     state.stop();
+    // Recycling without a handover: the seat is free for a standby now (not
+    // on a stop signal, when the standby is being stopped too).
+    if let Some(seats) = &group.seats
+        && state.is_self_restart()
+    {
+        seats.leave(state.slot());
+    }
     log_stopping(group, why);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
     state.stop_monitor();

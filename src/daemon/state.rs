@@ -17,7 +17,7 @@ use super::supervisor::Group;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{LogId, MAXIMUM_REQUESTS, SCRIPT_CHANGED};
 use crate::config::script_scope::ScriptScope;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,16 @@ pub struct DaemonState {
     /// Modification time of each (application group, script) this process
     /// has run, as first seen.
     scripts: Mutex<Vec<(String, String, f64)>>,
+    /// The supervisor's slot this process runs in (its seat, `handover`).
+    slot: AtomicU32,
+    /// Cleared once the process has handed its seat to the standby: idle
+    /// workers stop taking connections (the standby takes them).
+    accepting: AtomicBool,
+    /// Set by the first attempt to hand the seat over (there is one).
+    handover_tried: AtomicBool,
+    /// When the process began accepting (ms; a standby waits first), for
+    /// restart-interval.
+    active_since_ms: AtomicU64,
 }
 
 impl DaemonState {
@@ -108,7 +118,46 @@ impl DaemonState {
             gil_seen_ms: AtomicU64::new(0),
             monitor_stop: AtomicBool::new(false),
             scripts: Mutex::new(Vec::new()),
+            slot: AtomicU32::new(0),
+            accepting: AtomicBool::new(true),
+            handover_tried: AtomicBool::new(false),
+            active_since_ms: AtomicU64::new(0),
         })
+    }
+
+    /// The supervisor's slot of this process.
+    pub fn slot(&self) -> u32 {
+        self.slot.load(Ordering::SeqCst)
+    }
+
+    pub fn set_slot(&self, slot: u32) {
+        self.slot.store(slot, Ordering::SeqCst);
+    }
+
+    /// The process starts accepting now (restart-interval counts from here).
+    pub fn activated(&self) {
+        self.active_since_ms.store(self.now_ms(), Ordering::SeqCst);
+    }
+
+    /// How long the process has been accepting (ms).
+    pub fn active_ms(&self) -> u64 {
+        self.now_ms()
+            .saturating_sub(self.active_since_ms.load(Ordering::SeqCst))
+    }
+
+    /// Whether idle workers take new connections.
+    pub fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
+
+    /// The standby accepts in this process's place: take no new connection.
+    pub fn stop_accepting(&self) {
+        self.accepting.store(false, Ordering::SeqCst);
+    }
+
+    /// True the first time only: whether to try handing the seat over now.
+    pub fn first_handover(&self) -> bool {
+        !self.handover_tried.swap(true, Ordering::SeqCst)
     }
 
     /// Milliseconds since the process started, never 0 (0 means "never").
@@ -145,8 +194,16 @@ impl DaemonState {
 
     /// Stops the process itself for `why` (the first reason given is kept).
     pub fn stop_self(&self, why: &'static str) {
+        self.stop_for(why, true);
+    }
+
+    /// Stops the process for `why`, as its own stop (`own`: connections
+    /// still queued are its replacement's) or not (the workers serve them).
+    pub fn stop_for(&self, why: &'static str, own: bool) {
         let _ = self.stop_why.set(why);
-        self.mark_self_restart();
+        if own {
+            self.mark_self_restart();
+        }
         self.stop();
     }
 
@@ -204,6 +261,10 @@ impl DaemonState {
                 &format!("reached maximum-requests={max}; restarting"),
                 why,
             );
+        }
+        // maximum-memory, between requests (the watchdog checks it too).
+        if let Some(why) = graceful::memory_check(self) {
+            self.stop_self(why);
         }
     }
 
@@ -303,6 +364,8 @@ impl DaemonState {
         if self.script_changed.swap(true, Ordering::SeqCst) {
             return;
         }
+        // The standby (if ready) accepts before this process stops.
+        graceful::hand_over(self, "WSGI script changed");
         self.restart_self(
             SCRIPT_CHANGED,
             &format!("restarting: WSGI script '{script}' changed"),

@@ -5,20 +5,24 @@
 //! registers each with APR's other-child machinery (restart on death, with
 //! back-off against crash loops; how it died comes from `death`; a failed
 //! fork is retried by `respawn` from the monitor hook) and
-//! `apr_pool_note_subprocess` (SIGTERM,
-//! then SIGKILL after 3 s, when the configuration pool is cleared at stop and
-//! restart). The per-generation [`Registry`] is inherited by the Apache
+//! `apr_pool_note_subprocess` in Apache's global pool (SIGTERM, then
+//! SIGKILL after 3 s, at Apache's exit); at a restart `retirement` tells
+//! the ending generation's daemons to drain and exit instead. With a
+//! standby (`handover`), a group has one process slot more than
+//! `processes`. The per-generation [`Registry`] is inherited by the Apache
 //! children, which look groups up in it and close the listeners
 //! (`child_init`). At start-up the forks wait for `pre_mpm`, once the MPM
 //! has created the scoreboard, as mod_wsgi does. Called from
 //! `hooks::post_config`, `pre_mpm` and `child_init`.
 
 use super::error::SupervisorError;
+use super::handover::Seats;
+use super::retirement::Retirement;
 use super::{death, process as daemon_process, respawn, socket};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
     DAEMON_DIED, DAEMON_FORK_FAILED, DAEMON_FORK_RETRY, DAEMON_STARTED, LIMIT_NOT_APPLIED,
-    SOCKET_PATH_REPLACED,
+    NO_SEATS, SEAT_TO_STANDBY, SOCKET_PATH_REPLACED,
 };
 use crate::apache::pool::Pool;
 use crate::apache::request::Server;
@@ -65,6 +69,8 @@ pub struct Group {
     pub listener_uid: u32,
     /// Socket timeout (socket-timeout, else Apache's `Timeout`).
     pub socket_timeout: Duration,
+    /// With a standby process (`handover`): who holds the group's seats.
+    pub seats: Option<Seats>,
 }
 
 /// The daemon groups of the current generation.
@@ -145,6 +151,8 @@ struct Slot {
     /// The start-up delay the current process was given (not counted as lifetime).
     delay: Duration,
     quick_deaths: u32,
+    /// The generation's live daemons (drained at a restart).
+    live: Arc<Retirement>,
 }
 
 const FIRST_PASS_KEY: &std::ffi::CStr = c"mod_wsgi-rs.first-post-config";
@@ -276,7 +284,9 @@ impl Generation {
             .as_ref()
             .and_then(|p| p.find(&opts.name))
             .map(|g| g.token());
+        let seats = self.seats(s, &opts);
         Ok(Group {
+            seats,
             opts,
             id,
             socket_path: path,
@@ -293,6 +303,28 @@ impl Generation {
             listener_uid: nix::unistd::geteuid().as_raw(),
             socket_timeout,
         })
+    }
+}
+
+impl Generation {
+    /// The shared seats of a group with a standby process (`standby`).
+    fn seats(&self, s: Server, opts: &DaemonOptions) -> Option<Seats> {
+        if !crate::config::daemon_graceful::standby(opts) {
+            return None;
+        }
+        Seats::map(opts.processes)
+            .map_err(|e| {
+                log::server(
+                    Level::Warning,
+                    Some(s),
+                    &format!(
+                        "{NO_SEATS} WSGIDaemonProcess {}: cannot map shared memory for the \
+                         standby process ({e}); the group runs without one",
+                        opts.name
+                    ),
+                );
+            })
+            .ok()
     }
 }
 
@@ -316,6 +348,8 @@ pub fn start(pconf: Pool, s: Server) -> Result<(), SupervisorError> {
     if process::first_time(s, FIRST_PASS_KEY) {
         return Ok(());
     }
+    // The previous generation's draining daemons go to the MPM (hooks live now).
+    super::retirement::adopt_previous(s);
     let previous = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).take();
     // The previous generation's failed slots went with its pool.
     respawn::clear();
@@ -361,8 +395,15 @@ pub fn start_deferred() {
 
 /// Forks every daemon of `reg` and watches it (restart on death).
 fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
+    // After the sockets' cleanups: runs before them when pconf is cleared.
+    let live = Retirement::for_generation(pconf);
     for group in &reg.groups {
-        for index in 0..group.opts.processes {
+        // With a standby, one slot more than `processes`.
+        let slots = group
+            .seats
+            .as_ref()
+            .map_or(group.opts.processes, Seats::slots);
+        for index in 0..slots {
             let mut slot = Slot {
                 pool: pconf,
                 group: group.clone(),
@@ -370,13 +411,21 @@ fn spawn_all(pconf: Pool, reg: &Arc<Registry>) {
                 started: Instant::now(),
                 delay: Duration::ZERO,
                 quick_deaths: 0,
+                live: live.clone(),
             };
             match slot.spawn(Duration::ZERO) {
-                Some(pid) => other_child::watch(pconf, pid, slot),
+                Some(pid) => other_child::watch(pconf, global(pconf), pid, slot),
                 None => respawn::queue(pconf, Box::new(slot)),
             }
         }
     }
+}
+
+/// Where daemons are noted as subprocesses: Apache's global pool (pconf's
+/// parent), so the exit kills them but a restart lets them drain
+/// (`retirement`).
+fn global(pconf: Pool) -> Pool {
+    pconf.parent().unwrap_or(pconf)
 }
 
 /// This generation's groups: sockets, secrets. Not inlined, so that every
@@ -434,6 +483,7 @@ impl Slot {
             daemon_process::run(&self.group, &reg, self.index, delay, parent);
         }
         death::watch(pid);
+        self.live.started(pid, &self.group);
         self.started = Instant::now();
         self.delay = delay;
         log::server(
@@ -463,10 +513,32 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// The daemon `pid` of this slot is gone: a seat it held goes to the
+    /// standby, which accepts within moments (logged).
+    fn vacate(&self, pid: i32) {
+        let Some(seats) = &self.group.seats else {
+            return;
+        };
+        if let Some(to) = seats.vacate(self.index) {
+            log::server(
+                Level::Info,
+                None,
+                &format!(
+                    "{SEAT_TO_STANDBY} daemon process {pid} of group '{}' held a seat: the \
+                     standby process (slot #{to}) takes it over",
+                    self.group.opts.name
+                ),
+            );
+        }
+    }
+}
+
 impl other_child::Watch for Slot {
     /// A daemon died: restart it (unless Apache is stopping), with back-off.
     fn died(&mut self, pid: i32, status: c_int) -> Option<i32> {
         let (how, abnormal) = how_it_ended(death::take(pid), status);
+        self.live.ended(pid);
         if mpm::is_stopping() {
             return None;
         }
@@ -476,6 +548,7 @@ impl other_child::Watch for Slot {
             if abnormal { "crash" } else { "exit" },
         );
         let delay = self.backoff();
+        self.vacate(pid);
         log::server(
             if abnormal { Level::Err } else { Level::Warning },
             None,
@@ -500,7 +573,7 @@ impl other_child::Watch for Slot {
 impl respawn::Respawn for Slot {
     fn respawn(&mut self, pool: Pool) -> Option<i32> {
         let pid = self.spawn(Duration::ZERO)?;
-        other_child::watch(pool, pid, self.clone());
+        other_child::watch(pool, global(pool), pid, self.clone());
         Some(pid)
     }
 
@@ -584,6 +657,7 @@ pub(crate) mod tests {
             listener_pid: 1,
             listener_uid: 0,
             socket_timeout: Duration::from_secs(1),
+            seats: None,
         })
     }
 

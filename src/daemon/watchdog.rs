@@ -1,8 +1,10 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR2; SIGUSR1
-//! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`),
+//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP; SIGUSR1, SIGUSR2
+//! from the parent at a restart, and SIGXCPU at `cpu-time-limit` stop
+//! gracefully, `graceful`),
 //! a worker stopping the process itself (maximum-requests, a changed
-//! script), a graceful stop under way, restart-interval, inactivity-timeout,
+//! script), a graceful stop under way, restart-interval, maximum-memory,
+//! inactivity-timeout,
 //! deadlock-timeout (fed by the GIL monitor thread started here) and
 //! request-timeout. Each timer is one function in
 //! [`WATCHDOGS`]; a new one is one more entry. Called by `process::run`;
@@ -22,7 +24,7 @@ use std::time::Duration;
 type Watchdog = fn(&DaemonState, &DaemonOptions) -> Option<&'static str>;
 
 /// Every timer, checked in this order every 100 ms.
-const WATCHDOGS: [Watchdog; 7] = [
+const WATCHDOGS: [Watchdog; 8] = [
     self_stop,
     drain,
     inactivity,
@@ -30,6 +32,7 @@ const WATCHDOGS: [Watchdog; 7] = [
     request_timeout,
     startup_timeout,
     restart_interval,
+    maximum_memory,
 ];
 
 /// Waits for a stop signal, or for a watchdog to fire; returns what stopped
@@ -43,6 +46,8 @@ pub fn wait_for_stop(state: &DaemonState) -> &'static str {
         let why = match super::stop_signal::wait(Duration::from_millis(100)) {
             Some(Signal::SIGXCPU) => graceful::begin(state, Trigger::CpuTimeLimit),
             Some(Signal::SIGUSR1) => graceful::begin(state, Trigger::Signal),
+            // From the Apache parent at a restart (`retirement`).
+            Some(Signal::SIGUSR2) => graceful::begin(state, Trigger::GenerationEnd),
             Some(s) => Some(s.as_str()),
             None => None,
         };
@@ -150,10 +155,17 @@ fn startup_timeout(state: &DaemonState, o: &DaemonOptions) -> Option<&'static st
 /// socket when it stops go to its replacement).
 fn restart_interval(state: &DaemonState, o: &DaemonOptions) -> Option<&'static str> {
     let limit = o.restart_interval?;
-    if state.now_ms() >= limit.as_millis() as u64 {
+    // Counted from when the process began accepting (a standby waits first).
+    if state.active_ms() >= limit.as_millis() as u64 {
         return graceful::begin(state, Trigger::RestartInterval);
     }
     None
+}
+
+/// maximum-memory (ours): the resident memory passed it; a graceful
+/// recycle, as for maximum-requests (also checked after each request).
+fn maximum_memory(state: &DaemonState, _: &DaemonOptions) -> Option<&'static str> {
+    graceful::memory_check(state)
 }
 
 /// With deadlock-timeout set: a thread that takes and releases the GIL

@@ -5,7 +5,7 @@
 //! Apache child has already had an ERROR frame (or an aborted connection)
 //! from `server`, the request counts as finished and the thread keeps
 //! serving. While the process drains (a graceful stop) the workers go on
-//! accepting, and each checks after its request whether the drain is over
+//! accepting unless the standby took over (then idle workers end), and each checks after its request whether the drain is over
 //! (`graceful::after_request`). Started and joined by `process::run`;
 //! workers run without the GIL (the WSGI core takes it per request).
 
@@ -61,10 +61,13 @@ fn worker(state: &Arc<DaemonState>, acceptor: &Acceptor, id: u32) {
     state.timers.thread_started(id);
     loop {
         let stopping = state.is_stopping();
-        if stopping && state.is_self_restart() {
+        // Handed over (the standby accepts) or stopping itself: the
+        // connections waiting on the socket are the replacement's.
+        if (stopping && state.is_self_restart()) || !state.is_accepting() {
             return;
         }
-        let Some(stream) = acceptor.next(if stopping { 0 } else { 200 }) else {
+        let open = || state.is_accepting();
+        let Some(stream) = acceptor.next(if stopping { 0 } else { 200 }, open) else {
             if stopping {
                 return;
             }

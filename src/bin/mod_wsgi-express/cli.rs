@@ -220,6 +220,10 @@ pub struct ServerArgs {
     /// Grace period on a forced graceful restart (0 = graceful-timeout).
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub eviction_timeout: u32,
+    /// Resident memory (bytes, or with a K, M or G suffix) past which a
+    /// daemon process recycles gracefully (mod_wsgi-rs only).
+    #[arg(long, value_name = "SIZE")]
+    pub maximum_memory: Option<String>,
     /// Seconds of a held GIL before the daemon process is restarted.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub deadlock_timeout: u32,

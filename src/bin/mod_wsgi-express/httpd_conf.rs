@@ -291,6 +291,10 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     words.push(format!("deadlock-timeout={}", d.deadlock_timeout));
     words.push(format!("graceful-timeout={}", d.graceful_timeout));
     words.push(format!("eviction-timeout={}", d.eviction_timeout));
+    // Ours: only when asked for, so the configuration is otherwise the original's.
+    if let Some(size) = &d.maximum_memory {
+        words.push(opt("maximum-memory", size));
+    }
     words.push(format!("restart-interval={}", d.restart_interval));
     words.push(format!("cpu-time-limit={}", d.cpu_time_limit));
     words.push(format!("shutdown-timeout={}", d.shutdown_timeout));

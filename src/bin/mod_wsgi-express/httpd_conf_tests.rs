@@ -334,6 +334,15 @@ fn switch_interval_is_written_for_children_and_daemon() {
     assert!(!c.contains("switch-interval") && !c.contains("WSGISwitchInterval"));
 }
 
+/// `--maximum-memory` (ours) is written only when given.
+#[test]
+fn maximum_memory_is_written_only_when_given() {
+    let f = Fixture::new(&["event"]);
+    let c = conf(&f, &["--maximum-memory", "200M"]);
+    assert!(c.contains(" maximum-memory=200M"), "{c}");
+    assert!(!conf(&f, &[]).contains("maximum-memory"));
+}
+
 #[test]
 fn daemon_options_are_refused_in_embedded_mode_and_checked() {
     let f = Fixture::new(&["event"]);
@@ -357,6 +366,7 @@ fn daemon_options_are_refused_in_embedded_mode_and_checked() {
         &["--receive-buffer-size", "65536"],
         &["--response-buffer-size", "65536"],
         &["--response-flush-delay", "50"],
+        &["--maximum-memory", "200M"],
     ] {
         let mut args = opt.to_vec();
         args.push("--embedded-mode");

@@ -79,6 +79,9 @@ pub struct Daemon {
     pub graceful_timeout: u32,
     /// `eviction-timeout=`: the same for SIGUSR1 to a daemon (0 = graceful-timeout).
     pub eviction_timeout: u32,
+    /// `maximum-memory=` (ours; written only when given): the resident
+    /// memory past which a daemon process recycles gracefully.
+    pub maximum_memory: Option<String>,
     /// `send-buffer-size=` / `receive-buffer-size=` of the daemon socket (0 =
     /// the system default).
     pub send_buffer_size: u32,

@@ -407,6 +407,7 @@ fn daemon(
         restart_interval: args.restart_interval,
         graceful_timeout: args.graceful_timeout,
         eviction_timeout: args.eviction_timeout,
+        maximum_memory: args.maximum_memory.clone(),
         send_buffer_size: args.send_buffer_size,
         receive_buffer_size: args.receive_buffer_size,
         socket_prefix: args

@@ -84,6 +84,7 @@ pub const DAEMON_ONLY: &[(&str, &str)] = &[
     ("restart_interval", "--restart-interval"),
     ("graceful_timeout", "--graceful-timeout"),
     ("eviction_timeout", "--eviction-timeout"),
+    ("maximum_memory", "--maximum-memory"),
     ("send_buffer_size", "--send-buffer-size"),
     ("receive_buffer_size", "--receive-buffer-size"),
 ];
