@@ -11,6 +11,7 @@ pub mod environ;
 pub mod file_wrapper;
 pub mod host;
 pub mod input;
+pub mod metered;
 pub mod request;
 pub mod response;
 pub mod start_response;
