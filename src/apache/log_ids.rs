@@ -260,6 +260,13 @@ pub const ACCESS_DENIED: LogId = LogId("WSGIRS0515");
 /// `Require wsgi-group`: the user is in none of the groups named.
 pub const GROUP_NOT_MEMBER: LogId = LogId("WSGIRS0516");
 
+// ---- 054x-055x: metrics and telemetry (metrics) ---------------------------------
+
+/// The telemetry reporter thread of a process could not be started.
+pub const TELEMETRY_THREAD_FAILED: LogId = LogId("WSGIRS0540");
+/// The telemetry reporter started in a process (info).
+pub const TELEMETRY_STARTED: LogId = LogId("WSGIRS0541");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,17 @@
 pub mod phase;
 pub mod process;
 pub mod python;
+pub mod records;
+pub mod reporter;
 pub mod sample;
+pub mod service;
+pub mod slow;
 pub mod usage;
+pub mod wire;
 
 pub use process::{Finished, ProcessMetrics};
 pub use sample::Sample;
+pub use slow::Who;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -64,6 +70,7 @@ pub struct RequestMeter {
     metrics: &'static ProcessMetrics,
     thread_id: i64,
     start_us: u64,
+    active_at_start: i64,
     /// Set while recording.
     recorded: Option<Recorded>,
 }
@@ -73,28 +80,44 @@ struct Recorded {
     io: Arc<Mutex<Io>>,
     cpu_start: Option<usage::Cpu>,
     gil_wait_us: u64,
+    /// Who made the request, when slow requests are reported.
+    who: Option<Who>,
 }
 
 fn us(seconds: f64) -> u64 {
     (seconds.max(0.0) * 1e6) as u64
 }
 
+/// Whether requests must say who made them (slow requests are reported),
+/// and with the User-Agent.
+pub fn wants_who() -> Option<bool> {
+    let m = get()?;
+    (m.recording() && m.slow.threshold_us() > 0).then(|| {
+        m.slow
+            .capture_user_agent
+            .load(std::sync::atomic::Ordering::Relaxed)
+    })
+}
+
 /// A request starts on thread `thread_id` (the environ's 1-based
-/// `mod_wsgi.thread_id`). None before the process's metrics exist.
-pub fn begin(thread_id: i64, times: Times) -> Option<RequestMeter> {
+/// `mod_wsgi.thread_id`); `who` as [`wants_who`] asked. None before the
+/// process's metrics exist.
+pub fn begin(thread_id: i64, times: Times, who: Option<Who>) -> Option<RequestMeter> {
     let metrics = get()?;
     let start_us = usage::now_us();
-    metrics.begin(thread_id, start_us);
+    let active_at_start = metrics.begin(thread_id, start_us);
     let recorded = metrics.recording().then(|| Recorded {
         times,
         io: Arc::new(Mutex::new(Io::default())),
         cpu_start: usage::thread_cpu(),
         gil_wait_us: 0,
+        who,
     });
     Some(RequestMeter {
         metrics,
         thread_id,
         start_us,
+        active_at_start,
         recorded,
     })
 }
@@ -119,11 +142,9 @@ impl Drop for RequestMeter {
         let now = usage::now_us();
         let done = self.recorded.as_ref().map(|r| {
             let io = *r.io.lock().unwrap_or_else(|e| e.into_inner());
-            let cpu_us = match (r.cpu_start, usage::thread_cpu()) {
-                (Some(a), Some(b)) => {
-                    us((b.user - a.user).max(0.0) + (b.system - a.system).max(0.0))
-                }
-                _ => 0,
+            let (cpu_user_us, cpu_system_us) = match (r.cpu_start, usage::thread_cpu()) {
+                (Some(a), Some(b)) => (us(b.user - a.user), us(b.system - a.system)),
+                _ => (0, 0),
             };
             Finished {
                 request_start_us: us(r.times.request_start),
@@ -139,9 +160,27 @@ impl Drop for RequestMeter {
                 input_read_us: io.input_read_us,
                 output_write_us: io.output_write_us,
                 gil_wait_us: r.gil_wait_us,
-                cpu_us,
+                cpu_user_us,
+                cpu_system_us,
             }
         });
+        if let (Some(done), Some(who)) = (done, self.recorded.as_mut().and_then(|r| r.who.take())) {
+            self.metrics.slow.offer(slow::SlowRecord {
+                start_us: self.start_us,
+                end_us: now,
+                thread_id: self.thread_id,
+                who,
+                done,
+                cpu_user: done.cpu_user_us as f64 / 1e6,
+                cpu_system: done.cpu_system_us as f64 / 1e6,
+                active_at_start: self.active_at_start.max(0) as u64,
+                active_at_end: self
+                    .metrics
+                    .active
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .max(0) as u64,
+            });
+        }
         self.metrics
             .end(self.thread_id, self.start_us, now, done.as_ref());
     }

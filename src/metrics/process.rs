@@ -95,7 +95,8 @@ pub struct Finished {
     pub input_read_us: u64,
     pub output_write_us: u64,
     pub gil_wait_us: u64,
-    pub cpu_us: u64,
+    pub cpu_user_us: u64,
+    pub cpu_system_us: u64,
 }
 
 /// This process's metrics.
@@ -114,6 +115,8 @@ pub struct ProcessMetrics {
     pub busy_us: AtomicU64,
     pub slots: Box<[Slot]>,
     pub interval: Mutex<Interval>,
+    /// `WSGISlowRequests`: the threshold and the records to report.
+    pub slow: super::slow::SlowRequests,
 }
 
 impl ProcessMetrics {
@@ -143,6 +146,7 @@ impl ProcessMetrics {
                 gil_wait_count: 0,
                 ticks: vec![Tick::default(); threads_max],
             }),
+            slow: Default::default(),
         }
     }
 
@@ -174,14 +178,16 @@ impl ProcessMetrics {
         self.slots.get(i).map(|s| (i, s))
     }
 
-    /// A request starts on thread `thread_id` at `start_us`.
-    pub fn begin(&self, thread_id: i64, start_us: u64) {
-        self.active.fetch_add(1, Ordering::Relaxed);
+    /// A request starts on thread `thread_id` at `start_us`; returns the
+    /// requests now active, this one included.
+    pub fn begin(&self, thread_id: i64, start_us: u64) -> i64 {
+        let active = self.active.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some((_, s)) = self.slot(thread_id) {
             s.used.store(true, Ordering::Relaxed);
             s.count.fetch_add(1, Ordering::Relaxed);
             s.start_us.store(start_us.max(1), Ordering::Relaxed);
         }
+        active
     }
 
     /// The request on thread `thread_id` ended; `done` is its account
@@ -198,7 +204,7 @@ impl ProcessMetrics {
                 let t = &mut iv.ticks[i];
                 t.completed += 1;
                 t.busy_us += now_us.saturating_sub(start_us.max(t.folded_until_us));
-                t.cpu_us += f.cpu_us;
+                t.cpu_us += f.cpu_user_us + f.cpu_system_us;
                 t.max_duration_us = t.max_duration_us.max(elapsed);
             }
         }

@@ -55,16 +55,16 @@ fn request_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
     let Some(m) = readable() else {
         return Ok(None);
     };
-    let daemon = m.daemon;
     let s = py.detach(|| m.sample());
-    sample_dict(py, &s, daemon).map(Some)
+    sample_dict(py, &s).map(Some)
 }
 
 fn seconds(us: u64) -> f64 {
     us as f64 / 1e6
 }
 
-fn sample_dict<'py>(py: Python<'py>, s: &Sample, daemon: bool) -> PyResult<Bound<'py, PyDict>> {
+fn sample_dict<'py>(py: Python<'py>, s: &Sample) -> PyResult<Bound<'py, PyDict>> {
+    let daemon = s.has_daemon_timing;
     let d = PyDict::new(py);
     d.set_item("pid", s.pid)?;
     d.set_item("start_time", seconds(s.start_us))?;

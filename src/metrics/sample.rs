@@ -33,6 +33,8 @@ pub struct Sample {
     pub output_writes: u64,
     /// Requests recorded in the phases (the divisor of the means).
     pub requests: u64,
+    /// A daemon process: the queue and daemon phases exist.
+    pub has_daemon_timing: bool,
     pub phases: [Phase; 8],
     pub gil_wait_count: u64,
     /// Per request thread: completed, busy, CPU, running request's
@@ -74,6 +76,7 @@ impl ProcessMetrics {
             output_bytes: iv.output_bytes,
             output_writes: iv.output_writes,
             requests: iv.requests,
+            has_daemon_timing: self.daemon,
             phases: std::mem::take(&mut iv.phases),
             gil_wait_count: iv.gil_wait_count,
             completed: vec![0; n],

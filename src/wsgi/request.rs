@@ -105,10 +105,40 @@ fn metered(
             daemon_start: time("mod_wsgi.daemon_start"),
             application_start: time("mod_wsgi.application_start"),
         },
+        metrics::wants_who().map(|agent| who(env, agent)),
     );
     match meter.as_ref().and_then(|m| m.io()) {
         Some(io) => (meter, Box::new(Metered::new(host, io))),
         None => (meter, host),
+    }
+}
+
+/// Who made the request, for a slow-request record.
+fn who(env: &EnvironData, user_agent: bool) -> metrics::Who {
+    let text = |key: &str| {
+        env.get(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let hostname = match text("HTTP_HOST") {
+        h if h.is_empty() => text("SERVER_NAME"),
+        h => h,
+    };
+    metrics::Who {
+        log_id: text("mod_wsgi.request_id"),
+        server_pid: text("mod_wsgi.server_pid").parse().unwrap_or(0),
+        method: text("REQUEST_METHOD"),
+        scheme: env.url_scheme.clone(),
+        hostname,
+        script_name: text("SCRIPT_NAME"),
+        path_info: text("PATH_INFO"),
+        protocol: text("SERVER_PROTOCOL"),
+        peer_ip: text("REMOTE_ADDR"),
+        user_agent: if user_agent {
+            text("HTTP_USER_AGENT")
+        } else {
+            String::new()
+        },
     }
 }
 

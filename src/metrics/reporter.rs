@@ -1,0 +1,190 @@
+//! The telemetry reporter of one process (`WSGITelemetryService`): a
+//! thread that every interval takes the process's [`Sample`] and sends it,
+//! with any slow-request records, as datagrams to the service's UNIX
+//! socket, plus `process_started` when it starts and `process_stopping` /
+//! `process_stopped` (after a last sample) when the process stops. Sends
+//! never block: the socket is non-blocking and a datagram the service
+//! cannot take (not listening, buffer full) is dropped, as in mod_wsgi.
+//! Started once per process; requests only touch [`ProcessMetrics`].
+
+use super::records::{self, Identity, Settings, Stopped};
+use super::{ProcessMetrics, usage};
+use crate::apache::log::{self, Level};
+use crate::apache::log_ids::TELEMETRY_THREAD_FAILED;
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+/// What the reporter needs to know.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The service's socket path.
+    pub path: String,
+    pub interval: f64,
+    /// `WSGISlowRequests` in seconds.
+    pub slow_requests: Option<f64>,
+    pub capture_user_agent: bool,
+}
+
+/// The process's reporter.
+pub struct Reporter {
+    metrics: &'static ProcessMetrics,
+    identity: Identity,
+    config: Config,
+    socket: Option<UnixDatagram>,
+    seq: AtomicU32,
+    /// Set when the process stops; the thread then exits.
+    stop: Mutex<bool>,
+    wake: Condvar,
+    stopped_sent: AtomicBool,
+}
+
+/// The process's reporter, once started: a static because the process's
+/// stop paths (a daemon's shutdown, an Apache child's exit) reach it from
+/// where no owner could be passed.
+static REPORTER: OnceLock<Arc<Reporter>> = OnceLock::new();
+
+impl Reporter {
+    fn next_seq(&self) -> u32 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn send(&self, d: &super::wire::Datagram) {
+        if let Some(s) = &self.socket {
+            // Dropped when the service is not there or cannot take it.
+            let _ = s.send_to(d.bytes(), &self.config.path);
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            interval: self.config.interval,
+            slow_threshold: self.config.slow_requests.unwrap_or(0.0),
+        }
+    }
+
+    /// One interval: the sample, then the slow requests of the interval.
+    fn tick(&self) {
+        let sample = self.metrics.sample();
+        self.send(&records::request(
+            &self.identity,
+            self.settings(),
+            self.next_seq(),
+            &sample,
+        ));
+        for r in self.metrics.slow.drain() {
+            self.send(&records::slow(self.next_seq(), &r));
+        }
+    }
+
+    fn run(&self) {
+        let interval = Duration::from_secs_f64(self.config.interval);
+        let mut stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let (guard, _) = self
+                .wake
+                .wait_timeout(stop, interval)
+                .unwrap_or_else(|e| e.into_inner());
+            stop = guard;
+            if *stop {
+                return;
+            }
+            drop(stop);
+            self.tick();
+            stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Starts this process's reporter (once): recording on, the Python
+/// accessors handed over, `process_started` sent, the thread running.
+pub fn start(metrics: &'static ProcessMetrics, identity: Identity, config: Config) {
+    if REPORTER.get().is_some() {
+        return;
+    }
+    if let Some(s) = config.slow_requests {
+        metrics.slow.set_threshold(s);
+    }
+    metrics
+        .slow
+        .capture_user_agent
+        .store(config.capture_user_agent, Ordering::Relaxed);
+    super::python::reporter_owns_samples();
+    metrics.start_recording();
+    let socket = UnixDatagram::unbound()
+        .and_then(|s| s.set_nonblocking(true).map(|_| s))
+        .ok();
+    let reporter = Arc::new(Reporter {
+        metrics,
+        identity,
+        config,
+        socket,
+        seq: AtomicU32::new(0),
+        stop: Mutex::new(false),
+        wake: Condvar::new(),
+        stopped_sent: AtomicBool::new(false),
+    });
+    if REPORTER.set(reporter.clone()).is_err() {
+        return;
+    }
+    reporter.send(&records::started(
+        &reporter.identity,
+        reporter.next_seq(),
+        metrics.started_us,
+    ));
+    let thread = reporter.clone();
+    let spawned = std::thread::Builder::new()
+        .name("wsgi-telemetry".into())
+        .spawn(move || thread.run());
+    if let Err(e) = spawned {
+        log::server(
+            Level::Warning,
+            None,
+            &format!(
+                "{TELEMETRY_THREAD_FAILED} could not start the telemetry reporter thread of process {}: {e}; \
+                 no telemetry will be sent from it",
+                std::process::id()
+            ),
+        );
+    }
+}
+
+/// The process decided to stop (`reason`: mod_wsgi's shutdown reason).
+pub fn stopping(reason: &str) {
+    if let Some(r) = REPORTER.get() {
+        let active = r.metrics.active.load(Ordering::Relaxed).max(0) as u64;
+        r.send(&records::stopping(
+            &r.identity,
+            r.next_seq(),
+            reason,
+            active,
+        ));
+    }
+}
+
+/// The process is about to exit: the thread stops, the partial interval
+/// is sent, then `process_stopped` (once).
+pub fn stopped(reason: &str, graceful: bool) {
+    let Some(r) = REPORTER.get() else {
+        return;
+    };
+    if r.stopped_sent.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    *r.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    r.wake.notify_all();
+    r.tick();
+    let m = r.metrics;
+    r.send(&records::stopped(
+        &r.identity,
+        r.next_seq(),
+        &Stopped {
+            reason,
+            uptime: usage::now_us().saturating_sub(m.started_us) as f64 / 1e6,
+            lifetime_requests: m.total.load(Ordering::Relaxed),
+            active: m.active.load(Ordering::Relaxed).max(0) as u64,
+            graceful,
+        },
+    ));
+}

@@ -1,0 +1,242 @@
+//! `WSGITelemetryService` against the real ingester: pip's
+//! `mod-wsgi-telemetry` 1.1 (`mod_wsgi-telemetry dump --format json`,
+//! installed by scripts/setup.sh in the venv of
+//! scripts/pip-mod_wsgi-venv.sh) listens on the socket, Apache serves
+//! requests in embedded mode (one child) and in a daemon process, and the
+//! records it decoded are checked: `process_started` from each process
+//! with its identity, `request_metrics` records whose request counts add
+//! up to the requests each process served (by pid, with the status class
+//! and a plausible application time), a `slow_request` record for the
+//! request over `WSGISlowRequests`, and `process_stopping` /
+//! `process_stopped` from the daemon when Apache stops. Under every MPM.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VENV: &str = "/var/tmp/mod_wsgi-rs/pip-venv";
+
+/// Sleeps `?ms` milliseconds; answers its pid.
+const APP: &str = r#"import os, time
+def application(environ, start_response):
+    ms = int(environ.get('QUERY_STRING') or 0)
+    time.sleep(ms / 1000.0)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'pid=%d' % os.getpid()]
+"#;
+
+/// Prints one line per (pid, kind) summing what the records say.
+const SUMMARY: &str = r#"import json, sys, collections
+acc = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    d = json.loads(line)
+    f = d['fields']
+    a = acc.setdefault((d['pid'], d['kind']), {'n': 0})
+    a['n'] += 1
+    for k, v in f.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if k.endswith('_max') or k in ('lifetime_request_count', 'process_parent_pid'):
+                a[k] = max(a.get(k, 0), v)
+            else:
+                a[k] = a.get(k, 0) + v
+        elif isinstance(v, str):
+            a[k] = v.replace(' ', '_') or '-'
+for (pid, kind), a in acc.items():
+    print('pid=%d kind=%s %s' % (pid, kind, ' '.join('%s=%s' % kv for kv in a.items())))
+"#;
+
+/// The ingester's `dump`, started before Apache and stopped by PID.
+struct Dump {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Dump {
+    fn start(root: &Path) -> (Dump, PathBuf) {
+        let bin = Path::new(VENV).join("bin/mod_wsgi-telemetry");
+        assert!(
+            bin.exists(),
+            "{} is missing: scripts/setup.sh installs mod-wsgi-telemetry 1.1 there \
+             (through scripts/pip-mod_wsgi-venv.sh)",
+            bin.display()
+        );
+        let sock = root.join("telemetry.sock");
+        let out = root.join("dump.json");
+        let child = Command::new(&bin)
+            .args(["dump", "--listen"])
+            .arg(format!("unix:{}", sock.display()))
+            .args(["--socket-mode", "0666", "--format", "json"])
+            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mod_wsgi-telemetry dump");
+        let until = Instant::now() + Duration::from_secs(20);
+        while !sock.exists() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            sock.exists(),
+            "mod_wsgi-telemetry dump did not bind {}",
+            sock.display()
+        );
+        (Dump { child, out }, sock)
+    }
+
+    /// Lines of the summary of everything decoded so far.
+    fn summary(&self) -> Vec<String> {
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", SUMMARY])
+            .arg(&self.out)
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The summary line of `kind` from `pid`, waiting up to 20 s for
+    /// `ready` to hold on it.
+    fn wait_for(&self, pid: &str, kind: &str, ready: impl Fn(&str) -> bool) -> String {
+        let prefix = format!("pid={pid} kind={kind} ");
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = self.summary();
+            if let Some(l) = lines.iter().find(|l| l.starts_with(&prefix) && ready(l)) {
+                return l.clone();
+            }
+            if Instant::now() > until {
+                panic!(
+                    "no {kind} record from {pid} as expected; decoded:\n{}",
+                    lines.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Dump {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn word(line: &str, key: &str) -> String {
+    line.split(' ')
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key}= in {line}"))
+        .to_string()
+}
+
+fn num(line: &str, key: &str) -> f64 {
+    word(line, key).parse().unwrap()
+}
+
+fn one_child(mpm: Mpm) -> Vec<&'static str> {
+    match mpm {
+        Mpm::Prefork => vec![
+            "StartServers 1",
+            "MinSpareServers 1",
+            "MaxSpareServers 1",
+            "ServerLimit 1",
+            "MaxRequestWorkers 1",
+        ],
+        _ => vec![
+            "StartServers 1",
+            "ServerLimit 1",
+            "ThreadLimit 4",
+            "ThreadsPerChild 4",
+            "MinSpareThreads 1",
+            "MaxSpareThreads 4",
+            "MaxRequestWorkers 4",
+        ],
+    }
+}
+
+/// Sends `n` requests to `path`, one of them sleeping 300 ms; returns the
+/// pid that served them (one process).
+fn serve(apache: &Apache, path: &str, n: usize) -> String {
+    let mut pids = Vec::new();
+    for i in 0..n {
+        let q = if i == 0 { "?300" } else { "" };
+        let r = apache.get(&format!("{path}{q}"));
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+        pids.push(word(&r.text(), "pid"));
+    }
+    pids.dedup();
+    assert_eq!(pids.len(), 1, "{path} served by one process: {pids:?}");
+    pids.remove(0)
+}
+
+fn decoded(mpm: Mpm) {
+    ours_only!("checks our records; run pip's mod_wsgi against the dump by hand");
+    let b = Apache::builder(mpm)
+        .with_socket_prefix()
+        .mpm_sizing(one_child(mpm));
+    let (dump, sock) = Dump::start(b.root());
+    let app = b.write_app("tele.wsgi", APP);
+    let mut apache = b
+        .global(format!(
+            "WSGITelemetryService unix:{} interval=0.5",
+            sock.display()
+        ))
+        .global("WSGISlowRequests 0.2")
+        .server("WSGIDaemonProcess tele processes=1 threads=2")
+        .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=tele",
+            app.display()
+        ))
+        .start();
+    let embedded = serve(&apache, "/e", 5);
+    let daemon = serve(&apache, "/d", 4);
+    for (pid, group, n) in [(&embedded, "-", 5.0), (&daemon, "tele", 4.0)] {
+        let started = dump.wait_for(pid, "process_started", |_| true);
+        assert_eq!(word(&started, "mod_wsgi_version"), "6.0.5", "{started}");
+        assert_eq!(word(&started, "mpm_name"), mpm.name(), "{started}");
+        if group != "-" {
+            assert_eq!(word(&started, "process_group"), group, "{started}");
+        }
+        let req = dump.wait_for(pid, "request_metrics", |l| num(l, "request_count") >= n);
+        assert_eq!(num(&req, "request_count"), n, "{req}");
+        assert_eq!(num(&req, "status_2xx_total"), n, "{req}");
+        // The 300 ms request: its application time, well under a minute.
+        let app_max = num(&req, "application_time_max");
+        assert!((0.29..60.0).contains(&app_max), "{req}");
+        assert!(num(&req, "output_bytes_total") >= n * 8.0, "{req}");
+        let slow = dump.wait_for(pid, "slow_request", |_| true);
+        assert_eq!(
+            num(&slow, "n"),
+            1.0,
+            "only the 300 ms request is slow: {slow}"
+        );
+        assert_eq!(word(&slow, "slow_method"), "GET", "{slow}");
+        assert!(num(&slow, "slow_duration") >= 0.29, "{slow}");
+        assert_eq!(num(&slow, "slow_status"), 200.0, "{slow}");
+    }
+    apache.stop().expect("clean stop");
+    let stopped = dump.wait_for(&daemon, "process_stopped", |_| true);
+    assert_eq!(num(&stopped, "lifetime_request_count"), 4.0, "{stopped}");
+    assert_eq!(
+        word(&stopped, "shutdown_reason"),
+        "shutdown_signal",
+        "{stopped}"
+    );
+    dump.wait_for(&daemon, "process_stopping", |_| true);
+}
+
+per_mpm!(ingester_decodes_our_records, decoded);
