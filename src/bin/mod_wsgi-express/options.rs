@@ -257,6 +257,8 @@ pub struct Options {
     pub ignore_activity: Vec<String>,
     /// The auth script options (`auth.rs`).
     pub auth: crate::auth::Auth,
+    /// The telemetry options (`telemetry.rs`).
+    pub telemetry: crate::telemetry::Telemetry,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

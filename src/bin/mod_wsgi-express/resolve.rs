@@ -65,6 +65,7 @@ struct Derived {
     proxy_mount_points: Vec<(String, String)>,
     proxy_virtual_hosts: Vec<(String, String)>,
     auth: crate::auth::Auth,
+    telemetry: crate::telemetry::Telemetry,
 }
 
 /// Resolves the options. `matches` are the subcommand's matches (to reject unimplemented
@@ -119,6 +120,13 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         Mode::Embedded => None,
     };
     let auth = crate::auth::resolve(args, matches, &|p: &str| paths.abs(p))?;
+    let telemetry = crate::telemetry::resolve(
+        args,
+        matches,
+        &server_root,
+        mode == Mode::Embedded,
+        &env.python_home,
+    )?;
     let derived = Derived {
         mode,
         daemon,
@@ -143,6 +151,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         proxy_virtual_hosts,
         server_root,
         auth,
+        telemetry,
     };
     Ok(assemble(args, env, &paths, derived))
 }
@@ -526,5 +535,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         proxy_virtual_hosts: d.proxy_virtual_hosts,
         server_root: d.server_root,
         auth: d.auth,
+        telemetry: d.telemetry,
     }
 }
