@@ -240,3 +240,63 @@ fn decoded(mpm: Mpm) {
 }
 
 per_mpm!(ingester_decodes_our_records, decoded);
+
+/// Configuration mistakes fail `apache2 -t` naming the directive and the
+/// value; the valid forms pass; inside `<VirtualHost>` they are refused.
+#[test]
+fn directive_errors_fail_config_test() {
+    let good = [
+        "WSGITelemetryService unix:/tmp/t.sock",
+        "WSGITelemetryService unix:/tmp/t.sock interval=0.5",
+        "WSGISlowRequests 1.5",
+        "WSGISlowRequests 0",
+        "WSGITelemetryOptions +CaptureUserAgent",
+        "WSGITelemetryOptions None",
+    ];
+    for line in good {
+        let ct = Apache::builder(Mpm::Event).global(line).config_test();
+        assert!(ct.ok(), "{line}: {}", ct.output);
+    }
+    let bad = [
+        (
+            "WSGITelemetryService udp:127.0.0.1:9000",
+            "udp:127.0.0.1:9000",
+        ),
+        (
+            "WSGITelemetryService unix:relative.sock",
+            "unix:relative.sock",
+        ),
+        (
+            "WSGITelemetryService unix:/tmp/t.sock interval=0.1",
+            "interval=0.1",
+        ),
+        ("WSGITelemetryService unix:/tmp/t.sock every=2", "every=2"),
+        ("WSGISlowRequests soon", "soon"),
+        ("WSGISlowRequests -1", "'-1'"),
+        ("WSGITelemetryOptions CaptureCookies", "CaptureCookies"),
+        ("WSGITelemetryOptions +CaptureUserAgent All", "All"),
+    ];
+    for (line, value) in bad {
+        if is_reference() && !line.contains("udp:") {
+            // mod_wsgi accepts some of these (atof, no path check).
+            continue;
+        }
+        let ct = Apache::builder(Mpm::Event).global(line).config_test();
+        let directive = line.split(' ').next().unwrap();
+        assert!(!ct.ok(), "{line} accepted:\n{}", ct.output);
+        if is_reference() {
+            // mod_wsgi's message does not repeat the value.
+            continue;
+        }
+        assert!(
+            ct.output.contains(directive) && ct.output.contains(value),
+            "{line}: the message must name {directive} and {value}:\n{}",
+            ct.output
+        );
+    }
+    let ct = Apache::builder(Mpm::Event)
+        .global("<VirtualHost 127.0.0.1:80>\nWSGISlowRequests 1\n</VirtualHost>")
+        .config_test();
+    assert!(!ct.ok(), "{}", ct.output);
+    assert!(ct.output.contains("WSGISlowRequests"), "{}", ct.output);
+}

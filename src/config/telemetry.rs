@@ -1,7 +1,7 @@
 //! The telemetry directives, as mod_wsgi 6 (main server only):
 //! `WSGITelemetryService unix:/path [interval=N]` (where each process's
 //! reporter sends its datagrams, every N seconds, N >= 0.5, default 1.0),
-//! `WSGISlowRequests SECONDS` (report requests that took longer) and
+//! `WSGISlowRequests SECONDS` (report requests that took longer; 0: off) and
 //! `WSGITelemetryOptions [+|-]Flag ... | None | All` (capture flags;
 //! `CaptureUserAgent` is the only one). Pure parsers.
 
@@ -86,9 +86,10 @@ pub fn slow_requests(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<
     let seconds = v
         .parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .ok_or_else(|| bad(name, "a threshold in seconds greater than 0", v))?;
-    t.server.telemetry.slow_requests = Some(seconds);
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .ok_or_else(|| bad(name, "a threshold in seconds (0: off)", v))?;
+    // 0 turns slow-request records off, as in mod_wsgi.
+    t.server.telemetry.slow_requests = (seconds > 0.0).then_some(seconds);
     Ok(())
 }
 
@@ -191,7 +192,9 @@ mod tests {
     fn slow_requests_takes_positive_seconds() {
         let c = run(slow_requests, "WSGISlowRequests", &[&["2.5"]]).unwrap();
         assert_eq!(c.slow_requests, Some(2.5));
-        for bad in [&["0"][..], &["-1"], &["soon"], &["1", "2"]] {
+        let c = run(slow_requests, "WSGISlowRequests", &[&["2"], &["0"]]).unwrap();
+        assert_eq!(c.slow_requests, None);
+        for bad in [&["-1"][..], &["soon"], &["1", "2"]] {
             assert!(run(slow_requests, "WSGISlowRequests", &[bad]).is_err());
         }
     }
