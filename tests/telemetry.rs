@@ -7,7 +7,8 @@
 //! with its identity, `request_metrics` records whose request counts add
 //! up to the requests each process served (by pid, with the status class
 //! and a plausible application time), a `slow_request` record for the
-//! request over `WSGISlowRequests`, and `process_stopping` /
+//! request over `WSGISlowRequests`, the interpreter's `gc_snapshot` and a
+//! `gc_event` for a collection the application ran, and `process_stopping` /
 //! `process_stopped` from the daemon when Apache stops. Under every MPM.
 
 #[macro_use]
@@ -20,11 +21,13 @@ use std::time::{Duration, Instant};
 
 const VENV: &str = "/var/tmp/mod_wsgi-rs/pip-venv";
 
-/// Sleeps `?ms` milliseconds; answers its pid.
-const APP: &str = r#"import os, time
+/// Sleeps `?ms` milliseconds (`?gc`: runs a full collection); answers its pid.
+const APP: &str = r#"import gc, os, time
 def application(environ, start_response):
-    ms = int(environ.get('QUERY_STRING') or 0)
-    time.sleep(ms / 1000.0)
+    q = environ.get('QUERY_STRING')
+    if q == 'gc':
+        gc.collect()
+    time.sleep((int(q) if q.isdigit() else 0) / 1000.0)
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [b'pid=%d' % os.getpid()]
 "#;
@@ -172,7 +175,11 @@ fn one_child(mpm: Mpm) -> Vec<&'static str> {
 fn serve(apache: &Apache, path: &str, n: usize) -> String {
     let mut pids = Vec::new();
     for i in 0..n {
-        let q = if i == 0 { "?300" } else { "" };
+        let q = match i {
+            0 => "?300",
+            1 => "?gc",
+            _ => "",
+        };
         let r = apache.get(&format!("{path}{q}"));
         assert_eq!(r.status, 200, "{path}: {r:?}");
         pids.push(word(&r.text(), "pid"));
@@ -227,6 +234,12 @@ fn decoded(mpm: Mpm) {
         assert_eq!(word(&slow, "slow_method"), "GET", "{slow}");
         assert!(num(&slow, "slow_duration") >= 0.29, "{slow}");
         assert_eq!(num(&slow, "slow_status"), 200.0, "{slow}");
+        // The interpreter's collector: its counters each interval, and the
+        // full collection the ?gc request ran.
+        let gc = dump.wait_for(pid, "gc_snapshot", |_| true);
+        assert!(num(&gc, "gc_threshold0") > 0.0, "{gc}");
+        let event = dump.wait_for(pid, "gc_event", |l| num(l, "gc_event_generation") >= 2.0);
+        assert!(num(&event, "gc_event_duration") >= 0.0, "{event}");
     }
     apache.stop().expect("clean stop");
     let stopped = dump.wait_for(&daemon, "process_stopped", |_| true);

@@ -7,6 +7,7 @@
 //! dropping the [`RequestMeter`]. `python` holds the `mod_wsgi` functions that read
 //! it.
 
+pub mod gc;
 pub mod phase;
 pub mod process;
 pub mod python;

@@ -38,6 +38,9 @@ pub struct Reporter {
     stop: Mutex<bool>,
     wake: Condvar,
     stopped_sent: AtomicBool,
+    /// The garbage collectors of the process's interpreters.
+    gc: super::gc::GcWatch,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// The process's reporter, once started: a static because the process's
@@ -61,6 +64,16 @@ impl Reporter {
         Settings {
             interval: self.config.interval,
             slow_threshold: self.config.slow_requests.unwrap_or(0.0),
+        }
+    }
+
+    /// One interval in the reporter thread: [`Reporter::tick`], then the
+    /// interpreters' garbage-collector records (which take each
+    /// interpreter's GIL in turn, briefly).
+    fn tick_with_gc(&self) {
+        self.tick();
+        for d in self.gc.tick(|| self.next_seq()) {
+            self.send(&d);
         }
     }
 
@@ -91,7 +104,7 @@ impl Reporter {
                 return;
             }
             drop(stop);
-            self.tick();
+            self.tick_with_gc();
             stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
         }
     }
@@ -124,6 +137,8 @@ pub fn start(metrics: &'static ProcessMetrics, identity: Identity, config: Confi
         stop: Mutex::new(false),
         wake: Condvar::new(),
         stopped_sent: AtomicBool::new(false),
+        gc: Default::default(),
+        thread: Mutex::new(None),
     });
     if REPORTER.set(reporter.clone()).is_err() {
         return;
@@ -133,20 +148,38 @@ pub fn start(metrics: &'static ProcessMetrics, identity: Identity, config: Confi
         reporter.next_seq(),
         metrics.started_us,
     ));
+    // Collections in the interpreters that exist already count from now;
+    // those made later are watched from their creation (`watch_gc`).
+    for interp in crate::python::interp::all() {
+        crate::python::interp::run(interp, |py| reporter.gc.watch_current(py));
+    }
     let thread = reporter.clone();
     let spawned = std::thread::Builder::new()
         .name("wsgi-telemetry".into())
         .spawn(move || thread.run());
-    if let Err(e) = spawned {
-        log::server(
-            Level::Warning,
-            None,
-            &format!(
-                "{TELEMETRY_THREAD_FAILED} could not start the telemetry reporter thread of process {}: {e}; \
-                 no telemetry will be sent from it",
-                std::process::id()
-            ),
-        );
+    match spawned {
+        Ok(handle) => *reporter.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
+        Err(e) => report_no_thread(&e),
+    }
+}
+
+fn report_no_thread(e: &std::io::Error) {
+    log::server(
+        Level::Warning,
+        None,
+        &format!(
+            "{TELEMETRY_THREAD_FAILED} could not start the telemetry reporter thread of process {}: {e}; \
+             no telemetry will be sent from it",
+            std::process::id()
+        ),
+    );
+}
+
+/// A new interpreter is set up on this thread (GIL held): its garbage
+/// collections are recorded from now, when telemetry runs.
+pub fn watch_gc(py: pyo3::Python<'_>) {
+    if let Some(r) = REPORTER.get() {
+        r.gc.watch_current(py);
     }
 }
 
@@ -163,8 +196,9 @@ pub fn stopping(reason: &str) {
     }
 }
 
-/// The process is about to exit: the thread stops, the partial interval
-/// is sent, then `process_stopped` (once).
+/// The process is about to exit: the thread stops (waited for up to
+/// 2 seconds, so that it is out of Python before Python is finalised), the
+/// partial interval is sent, then `process_stopped` (once).
 pub fn stopped(reason: &str, graceful: bool) {
     let Some(r) = REPORTER.get() else {
         return;
@@ -174,6 +208,16 @@ pub fn stopped(reason: &str, graceful: bool) {
     }
     *r.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
     r.wake.notify_all();
+    let thread = r.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(t) = thread {
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while !t.is_finished() && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        }
+    }
     r.tick();
     let m = r.metrics;
     r.send(&records::stopped(
