@@ -3,8 +3,9 @@
 //! with any slow-request records, as datagrams to the service's UNIX
 //! socket, plus `process_started` when it starts and `process_stopping` /
 //! `process_stopped` (after a last sample) when the process stops. Sends
-//! never block: the socket is non-blocking and a datagram the service
-//! cannot take (not listening, buffer full) is dropped, as in mod_wsgi.
+//! never block a request: the socket is non-blocking, a full listener gets
+//! a short grace, and a datagram the service cannot take (not listening,
+//! queue still full) is dropped, as in mod_wsgi.
 //! Started once per process; requests only touch [`ProcessMetrics`].
 
 use super::records::{self, Identity, Settings, Stopped};
@@ -53,10 +54,21 @@ impl Reporter {
         self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Sends one record. A listener whose queue is full (the kernel keeps
+    /// only a few datagrams per UNIX socket) gets up to 100 ms to catch up;
+    /// then, or when nothing listens, the record is dropped. Only the
+    /// reporter (and a stopping process) waits here, never a request.
     fn send(&self, d: &super::wire::Datagram) {
-        if let Some(s) = &self.socket {
-            // Dropped when the service is not there or cannot take it.
-            let _ = s.send_to(d.bytes(), &self.config.path);
+        let Some(s) = &self.socket else {
+            return;
+        };
+        for _ in 0..10 {
+            match s.send_to(d.bytes(), &self.config.path) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                _ => return,
+            }
         }
     }
 
