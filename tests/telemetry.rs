@@ -170,7 +170,8 @@ fn one_child(mpm: Mpm) -> Vec<&'static str> {
     }
 }
 
-/// Sends `n` requests to `path`, one of them sleeping 300 ms; returns the
+/// Sends `n` requests to `path`, two of them sleeping 300 and 2000 ms,
+/// one running a garbage collection; returns the
 /// pid that served them (one process).
 fn serve(apache: &Apache, path: &str, n: usize) -> String {
     let mut pids = Vec::new();
@@ -178,6 +179,7 @@ fn serve(apache: &Apache, path: &str, n: usize) -> String {
         let q = match i {
             0 => "?300",
             1 => "?gc",
+            2 => "?2000",
             _ => "",
         };
         let r = apache.get(&format!("{path}{q}"));
@@ -221,19 +223,22 @@ fn decoded(mpm: Mpm) {
         let req = dump.wait_for(pid, "request_metrics", |l| num(l, "request_count") >= n);
         assert_eq!(num(&req, "request_count"), n, "{req}");
         assert_eq!(num(&req, "status_2xx_total"), n, "{req}");
-        // The 300 ms request: its application time, well under a minute.
+        // The 2000 ms request: its application time, well under a minute.
         let app_max = num(&req, "application_time_max");
-        assert!((0.29..60.0).contains(&app_max), "{req}");
+        assert!((1.99..60.0).contains(&app_max), "{req}");
         assert!(num(&req, "output_bytes_total") >= n * 8.0, "{req}");
-        let slow = dump.wait_for(pid, "slow_request", |_| true);
-        assert_eq!(
-            num(&slow, "n"),
-            1.0,
-            "only the 300 ms request is slow: {slow}"
-        );
+        // The 300 ms and 2000 ms requests, completed (state 1), the latter
+        // also reported while running (state 0) at an interval on the way.
+        let slow = dump.wait_for(pid, "slow_request", |l| num(l, "slow_record_state") >= 2.0);
+        assert_eq!(num(&slow, "slow_record_state"), 2.0, "{slow}");
+        assert!(num(&slow, "n") >= 3.0, "a running record too: {slow}");
         assert_eq!(word(&slow, "slow_method"), "GET", "{slow}");
-        assert!(num(&slow, "slow_duration") >= 0.29, "{slow}");
-        assert_eq!(num(&slow, "slow_status"), 200.0, "{slow}");
+        assert!(num(&slow, "slow_duration") >= 2.29, "{slow}");
+        assert_eq!(
+            num(&slow, "slow_status"),
+            400.0,
+            "two 200s, running ones 0: {slow}"
+        );
         // The interpreter's collector: its counters each interval, and the
         // full collection the ?gc request ran.
         let gc = dump.wait_for(pid, "gc_snapshot", |_| true);

@@ -107,6 +107,22 @@ pub fn begin(thread_id: i64, times: Times, who: Option<Who>) -> Option<RequestMe
     let metrics = get()?;
     let start_us = usage::now_us();
     let active_at_start = metrics.begin(thread_id, start_us);
+    if let Some(who) = &who {
+        metrics.set_running(
+            thread_id,
+            Some(Arc::new(slow::Running {
+                who: who.clone(),
+                times: Finished {
+                    request_start_us: us(times.request_start),
+                    queue_start_us: us(times.queue_start),
+                    daemon_start_us: us(times.daemon_start),
+                    application_start_us: us(times.application_start),
+                    ..Finished::default()
+                },
+                active_at_start: active_at_start.max(0) as u64,
+            })),
+        );
+    }
     let recorded = metrics.recording().then(|| Recorded {
         times,
         io: Arc::new(Mutex::new(Io::default())),
@@ -166,7 +182,9 @@ impl Drop for RequestMeter {
             }
         });
         if let (Some(done), Some(who)) = (done, self.recorded.as_mut().and_then(|r| r.who.take())) {
+            self.metrics.set_running(self.thread_id, None);
             self.metrics.slow.offer(slow::SlowRecord {
+                completed: true,
                 start_us: self.start_us,
                 end_us: now,
                 thread_id: self.thread_id,

@@ -45,6 +45,8 @@ pub struct Slot {
     pub start_us: AtomicU64,
     /// Requests it started (as mod_wsgi's per-thread `request_count`).
     pub count: AtomicU64,
+    /// The running request, while slow requests are reported.
+    pub running: Mutex<Option<std::sync::Arc<super::slow::Running>>>,
 }
 
 /// One request thread's share of the current interval.
@@ -212,6 +214,45 @@ impl ProcessMetrics {
             s.start_us.store(0, Ordering::Relaxed);
         }
         self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Sets (or clears) what the request on thread `thread_id` left for
+    /// the slow-request reporting.
+    pub fn set_running(&self, thread_id: i64, r: Option<std::sync::Arc<super::slow::Running>>) {
+        if let Some((_, s)) = self.slot(thread_id) {
+            *s.running.lock().unwrap_or_else(|e| e.into_inner()) = r;
+        }
+    }
+
+    /// The requests running for at least the slow threshold, as records.
+    pub fn running_slow(&self, now_us: u64) -> Vec<super::slow::SlowRecord> {
+        let threshold = self.slow.threshold_us();
+        let mut out = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            let start = s.start_us.load(Ordering::Relaxed);
+            if threshold == 0 || start == 0 || now_us.saturating_sub(start) < threshold {
+                continue;
+            }
+            let Some(r) = s.running.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+                continue;
+            };
+            out.push(super::slow::SlowRecord {
+                completed: false,
+                start_us: start,
+                end_us: now_us,
+                thread_id: i as i64 + 1,
+                who: r.who.clone(),
+                done: Finished {
+                    finish_us: now_us,
+                    ..r.times
+                },
+                cpu_user: 0.0,
+                cpu_system: 0.0,
+                active_at_start: r.active_at_start,
+                active_at_end: 0,
+            });
+        }
+        out
     }
 
     /// Busy time so far (completed requests and the running ones), µs.

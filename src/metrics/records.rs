@@ -112,7 +112,8 @@ fn phases(d: &mut Datagram, s: &Sample) {
     }
 }
 
-/// `slow_request`: one completed request over the threshold.
+/// `slow_request`: one request over the threshold, completed (state 1)
+/// or still running (state 0: the times so far, no status, CPU or I/O yet).
 pub fn slow(seq: u32, r: &SlowRecord) -> Datagram {
     let mut d = Datagram::new(KIND_SLOW_REQUEST, std::process::id(), seq, stamp(r.end_us));
     let t = &r.done;
@@ -126,7 +127,7 @@ pub fn slow(seq: u32, r: &SlowRecord) -> Datagram {
     } else {
         (ds(t.application_start_us, t.request_start_us), 0.0, 0.0)
     };
-    d.u64(f::SLOW_STATE, 1)
+    d.u64(f::SLOW_STATE, u64::from(r.completed))
         .f64(f::SLOW_START_STAMP, stamp(r.start_us))
         .f64(f::SLOW_DURATION, ds(r.end_us, r.start_us))
         .u64(f::SLOW_THREAD_ID, r.thread_id.max(0) as u64)

@@ -101,6 +101,9 @@ impl Reporter {
         for r in self.metrics.slow.drain() {
             self.send(&records::slow(self.next_seq(), &r));
         }
+        for r in self.metrics.running_slow(usage::now_us()) {
+            self.send(&records::slow(self.next_seq(), &r));
+        }
     }
 
     fn run(&self) {

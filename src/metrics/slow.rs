@@ -2,7 +2,10 @@
 //! the threshold leaves a [`SlowRecord`] in a bounded queue of the process,
 //! which the telemetry reporter drains each interval into `slow_request`
 //! records. When the queue is full (a reporter that cannot keep up) the
-//! oldest record is dropped: a request never waits for the reporter.
+//! oldest record is dropped: a request never waits for the reporter. A
+//! request still running past the threshold is reported every interval
+//! from what it left in its thread's slot ([`Running`]), as mod_wsgi's
+//! active records.
 
 use super::process::Finished;
 use std::collections::VecDeque;
@@ -29,9 +32,10 @@ pub struct Who {
     pub user_agent: String,
 }
 
-/// One completed slow request.
+/// One slow request, completed or (`completed` false) still running.
 #[derive(Clone, Debug)]
 pub struct SlowRecord {
+    pub completed: bool,
     pub start_us: u64,
     pub end_us: u64,
     pub thread_id: i64,
@@ -41,6 +45,16 @@ pub struct SlowRecord {
     pub cpu_system: f64,
     pub active_at_start: u64,
     pub active_at_end: u64,
+}
+
+/// What a running request leaves in its thread's slot while slow requests
+/// are reported.
+#[derive(Debug)]
+pub struct Running {
+    pub who: Who,
+    /// Its times so far (`finish_us` and the counts are 0).
+    pub times: Finished,
+    pub active_at_start: u64,
 }
 
 /// The threshold and the queue.
