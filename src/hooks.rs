@@ -114,11 +114,9 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
         // script) needs Python here.
         return OK;
     }
-    match init::initialize(
-        &settings,
-        &modules::ProcessInfo::embedded(server_metrics),
-        crate::wsgi::PYTHON_EXTENSION,
-    ) {
+    let info = modules::ProcessInfo::embedded(server_metrics);
+    crate::metrics::init(info.threads_per_process, false);
+    match init::initialize(&settings, &info, crate::wsgi::PYTHON_EXTENSION) {
         Ok(()) => {
             log::server(
                 Level::Info,

@@ -22,8 +22,11 @@ pub fn reporter_owns_samples() {
     REPORTER_OWNS.store(true, Ordering::Relaxed);
 }
 
-/// Adds the functions to the `mod_wsgi` module.
+/// Adds the functions to the `mod_wsgi` module of an interpreter being set
+/// up (current on this thread), whose garbage collections telemetry then
+/// records.
 pub fn add(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    super::reporter::watch_gc(m.py());
     m.add_function(wrap_pyfunction!(start_recording_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(request_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(process_metrics, m)?)?;

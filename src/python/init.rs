@@ -113,7 +113,6 @@ pub fn initialize(
     info: &modules::ProcessInfo,
     extension: Extension,
 ) -> Result<(), InitError> {
-    crate::metrics::init(info.threads_per_process, !info.process_group.is_empty());
     let mut raw = MaybeUninit::<ffi::PyConfig>::uninit();
     let config = raw.as_mut_ptr();
     // SAFETY: PyConfig_InitPythonConfig fully initialises the struct.

@@ -153,9 +153,7 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let py = unsafe { Python::assume_attached() };
     let result = match enter::make_entry(py) {
         Ok(entry) => enter::call(entry, |py| {
-            init::setup_interpreter(py, group)
-                .map(|()| crate::metrics::reporter::watch_gc(py))
-                .map_err(|e| super::format_exception(py, &e))
+            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))
         })
         .map(|()| Interp {
             id,

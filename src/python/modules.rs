@@ -1,8 +1,9 @@
 //! The `mod_wsgi` and `apache` Python modules, created directly in each
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
 //! every interpreter the same way). Static attributes and
-//! `server_metrics()` (`python::server_metrics`), the request and process
-//! metrics (`crate::metrics::python`); events are a later issue.
+//! `server_metrics()` (`python::server_metrics`); the WSGI core's
+//! attributes (`FileWrapper`, the request and process metrics functions)
+//! come through `init::Extension`; events are a later issue.
 //!
 //! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
 //! as `mod-wsgi-telemetry` install a Python package named `mod_wsgi`. As
@@ -76,7 +77,6 @@ pub fn install(
     m.add("threads_per_process", info.threads_per_process)?;
     super::server_metrics::allow(info.server_metrics);
     m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
-    crate::metrics::python::add(&m)?;
     module_attrs(&m)?;
     super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
