@@ -318,3 +318,45 @@ fn directive_errors_fail_config_test() {
     assert!(!ct.ok(), "{}", ct.output);
     assert!(ct.output.contains("WSGISlowRequests"), "{}", ct.output);
 }
+
+/// A daemon that recycles after `maximum-requests` says so: `process_stopping`
+/// and `process_stopped` with mod_wsgi's `maximum_requests`, its lifetime
+/// count and a completed drain; its replacement sends `process_started`.
+#[test]
+fn recycled_daemon_reports_why() {
+    ours_only!("checks our records; run pip's mod_wsgi against the dump by hand");
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let (dump, sock) = Dump::start(b.root());
+    let app = b.write_app("tele.wsgi", APP);
+    let apache = b
+        .global(format!(
+            "WSGITelemetryService unix:{} interval=0.5",
+            sock.display()
+        ))
+        .server("WSGIDaemonProcess tele processes=1 threads=1 maximum-requests=2")
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=tele",
+            app.display()
+        ))
+        .start();
+    let first = word(&apache.get("/d").text(), "pid");
+    assert_eq!(word(&apache.get("/d").text(), "pid"), first);
+    let stopping = dump.wait_for(&first, "process_stopping", |_| true);
+    assert_eq!(
+        word(&stopping, "shutdown_reason"),
+        "maximum_requests",
+        "{stopping}"
+    );
+    let stopped = dump.wait_for(&first, "process_stopped", |_| true);
+    assert_eq!(
+        word(&stopped, "shutdown_reason"),
+        "maximum_requests",
+        "{stopped}"
+    );
+    assert_eq!(num(&stopped, "lifetime_request_count"), 2.0, "{stopped}");
+    assert_eq!(num(&stopped, "graceful_drain"), 1.0, "{stopped}");
+    // The replacement serves and announces itself.
+    let second = word(&apache.get("/d").text(), "pid");
+    assert_ne!(second, first);
+    dump.wait_for(&second, "process_started", |_| true);
+}
