@@ -360,3 +360,38 @@ fn recycled_daemon_reports_why() {
     assert_ne!(second, first);
     dump.wait_for(&second, "process_started", |_| true);
 }
+
+/// With a telemetry service the samples are the reporter's: the Python
+/// accessors return None even after `start_recording_metrics()`, as in
+/// mod_wsgi (both modes).
+#[test]
+fn accessors_are_none_under_telemetry() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let sock = b.root().join("nobody-listens.sock");
+    let app = b.write_app(
+        "acc.wsgi",
+        "import mod_wsgi\n\
+         def application(environ, start_response):\n    \
+             mod_wsgi.start_recording_metrics()\n    \
+             body = '%s %s' % (mod_wsgi.request_metrics(), mod_wsgi.process_metrics())\n    \
+             start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+             return [body.encode()]\n",
+    );
+    let apache = b
+        .global(format!("WSGITelemetryService unix:{}", sock.display()))
+        .server("WSGIDaemonProcess tele processes=1 threads=1")
+        .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=tele",
+            app.display()
+        ))
+        .start();
+    for path in ["/e", "/d"] {
+        let r = apache.get(path);
+        assert_eq!(
+            (r.status, r.text()),
+            (200, "None None".to_string()),
+            "{path}"
+        );
+    }
+}
