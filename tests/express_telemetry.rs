@@ -267,6 +267,10 @@ fn refusals_name_the_problem() {
             &["--telemetry-service", "unix:/t.sock", "--enable-telemetry"],
             "cannot be used together",
         ),
+        (
+            &["--enable-telemetry", "--embedded-mode"],
+            "cannot be used with --embedded-mode",
+        ),
         // The system Python (this build's) has no mod-wsgi-telemetry.
         (&["--enable-telemetry"], "'mod-wsgi-telemetry' package"),
     ] {
