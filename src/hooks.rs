@@ -177,11 +177,9 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
         // script) needs Python here.
         return OK;
     }
-    match init::initialize(
-        &settings,
-        &modules::ProcessInfo::embedded(server_metrics),
-        crate::wsgi::PYTHON_EXTENSION,
-    ) {
+    let info = modules::ProcessInfo::embedded(server_metrics);
+    crate::metrics::init(info.threads_per_process, false);
+    match init::initialize(&settings, &info, crate::wsgi::PYTHON_EXTENSION) {
         Ok(()) => {
             log::server(
                 Level::Info,
@@ -195,6 +193,7 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
             if settings.destroy_interpreter() {
                 pchild.on_cleanup(|| entry::guarded("Python finalisation", init::finalize));
             }
+            start_telemetry(pchild, cfg);
             crate::python::preload::run(server);
         }
         Err(e) => log::server(
@@ -207,6 +206,21 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
         ),
     }
     OK
+}
+
+/// `WSGITelemetryService`: this Apache child's reporter, stopped with the
+/// child (its last interval and `process_stopped` sent).
+fn start_telemetry(pchild: Pool, cfg: Option<&ServerConfig>) {
+    let Some(telemetry) = cfg.map(|c| &c.telemetry).filter(|t| t.service.is_some()) else {
+        return;
+    };
+    crate::metrics::service::start(telemetry, "");
+    pchild.on_cleanup(|| {
+        entry::guarded("telemetry stop", || {
+            crate::metrics::service::stopping("shutdown_signal");
+            crate::metrics::service::stopped("shutdown_signal", true);
+        })
+    });
 }
 
 unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> c_int {

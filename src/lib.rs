@@ -6,8 +6,9 @@
 //! mapping, the `wsgi-script` handler, its embedded back end and its daemon
 //! back end, the relay), `daemon` (the supervisor in the Apache parent, the
 //! daemon process and its side of a request), `wsgi` (the host-neutral WSGI
-//! core), `python` (interpreter lifecycle, thread states, the `mod_wsgi`
-//! module, script loading), `config` (every directive and option parser and
+//! core), `metrics` (per-process request metrics and telemetry), `python`
+//! (interpreter lifecycle, thread states, the `mod_wsgi` module, script
+//! loading), `config` (every directive and option parser and
 //! the merged configuration), `apache` (the only C-facing code: bindings,
 //! shim, entry wrapper, logging, request views) and `proto` (the daemon wire
 //! protocol, no FFI); `stats` (the shared process statistics behind the
@@ -23,6 +24,7 @@ pub mod config;
 pub mod daemon;
 pub mod handler;
 mod hooks;
+pub mod metrics;
 pub mod proto;
 pub mod python;
 pub mod stats;

@@ -293,6 +293,12 @@ pub const STATS_NO_SLOT: LogId = LogId("WSGIRS0563");
 pub const MONITORING_METHOD: LogId = LogId("WSGIRS0564");
 /// `wsgi-health` answered 503: the groups not ready are named.
 pub const HEALTH_UNAVAILABLE: LogId = LogId("WSGIRS0565");
+// ---- 054x-055x: metrics and telemetry (metrics) ---------------------------------
+
+/// The telemetry reporter thread of a process could not be started.
+pub const TELEMETRY_THREAD_FAILED: LogId = LogId("WSGIRS0540");
+/// The telemetry reporter started in a process (info).
+pub const TELEMETRY_STARTED: LogId = LogId("WSGIRS0541");
 
 #[cfg(test)]
 mod tests {

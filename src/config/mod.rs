@@ -22,6 +22,7 @@ pub mod expand;
 pub mod python;
 pub mod script_scope;
 pub mod server_metrics;
+pub mod telemetry;
 pub mod trusted_proxies;
 pub mod words;
 
@@ -41,6 +42,9 @@ pub struct ServerConfig {
     pub restrict_embedded: Option<bool>,
     /// `WSGIServerMetrics` (main server only).
     pub server_metrics: Option<bool>,
+    /// `WSGITelemetryService`, `WSGISlowRequests`, `WSGITelemetryOptions`
+    /// (main server only).
+    pub telemetry: telemetry::TelemetryConfig,
     /// `WSGIImportScript` entries (main server and virtual hosts).
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups and socket settings.
@@ -172,6 +176,7 @@ impl ServerConfig {
             python: parent.python.clone(),
             restrict_embedded: parent.restrict_embedded,
             server_metrics: parent.server_metrics,
+            telemetry: parent.telemetry.clone(),
             // Each host keeps its own; child_init walks every host.
             import_scripts: child.import_scripts.clone(),
             daemon: daemon::DaemonServerConfig::merge(&parent.daemon, &child.daemon),

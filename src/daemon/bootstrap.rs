@@ -143,6 +143,7 @@ pub fn start_python(group: &Group, settings: &PythonSettings) -> Result<(), Star
         threads_per_process: o.threads as i32,
         server_metrics: o.server_metrics,
     };
+    crate::metrics::init(info.threads_per_process, true);
     init::initialize(settings, &info, crate::wsgi::PYTHON_EXTENSION).map_err(StartError::Python)
 }
 

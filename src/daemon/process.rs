@@ -62,6 +62,14 @@ fn sleep_unless_stopped(d: Duration) {
     }
 }
 
+/// `WSGITelemetryService`: this process's reporter (not in a service
+/// script's process, as mod_wsgi).
+fn start_telemetry(group: &str) {
+    if let Some(cfg) = log::main_server().and_then(|s| s.config::<crate::config::ServerConfig>()) {
+        crate::metrics::service::start(&cfg.telemetry, group);
+    }
+}
+
 fn log_stopping(group: &Group, why: &str) {
     crate::stats::set_stop_reason(why);
     log::server(
@@ -121,6 +129,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
     if o.threads == 0 {
         service_main(state);
     }
+    start_telemetry(&o.name);
     // WSGIImportScript process-group=<this group> (and static-group aliases), before
     // any request is accepted, as mod_wsgi.
     if let Some(main) = log::main_server() {
@@ -232,7 +241,10 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         seats.leave(state.slot());
     }
     log_stopping(group, why);
+    let reason = crate::metrics::service::shutdown_reason(why);
+    crate::metrics::service::stopping(reason);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
+    crate::metrics::service::stopped(reason, all_done);
     state.stop_monitor();
     if let Some(m) = monitor {
         let until = Instant::now() + Duration::from_secs(2);

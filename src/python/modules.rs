@@ -1,8 +1,9 @@
 //! The `mod_wsgi` and `apache` Python modules, created directly in each
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
 //! every interpreter the same way). Static attributes and
-//! `server_metrics()` (`python::server_metrics`); events and the other
-//! metrics are a later issue.
+//! `server_metrics()` (`python::server_metrics`); the WSGI core's
+//! attributes (`FileWrapper`, the request and process metrics functions)
+//! come through `init::Extension`; events are a later issue.
 //!
 //! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
 //! as `mod-wsgi-telemetry` install a Python package named `mod_wsgi`. As

@@ -11,6 +11,7 @@ pub mod environ;
 pub mod file_wrapper;
 pub mod host;
 pub mod input;
+pub mod metered;
 pub mod request;
 pub mod response;
 pub mod start_response;
@@ -21,8 +22,9 @@ pub use app::{Outcome, call_application};
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
-/// What the core adds to every interpreter: its Python types and
-/// `mod_wsgi.FileWrapper` (handed to `python::init::initialize`).
+/// What the core adds to every interpreter: its Python types,
+/// `mod_wsgi.FileWrapper` and the metrics functions (`crate::metrics`)
+/// (handed to `python::init::initialize`).
 pub const PYTHON_EXTENSION: crate::python::init::Extension = crate::python::init::Extension {
     prepare_types,
     module_attrs,
@@ -39,6 +41,7 @@ fn module_attrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "FileWrapper",
         m.py().get_type::<file_wrapper::FileWrapper>(),
-    )
+    )?;
+    crate::metrics::python::add(m)
 }
 pub use host::{Exchange, Head, Host, HostError, Taken, latin1};

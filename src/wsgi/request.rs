@@ -8,10 +8,12 @@
 use super::environ::{self, EnvironData};
 use super::host::{Exchange, Host};
 use super::input::Input;
+use super::metered::Metered;
 use super::response::Response;
 use super::{Outcome, app};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
+use crate::metrics;
 use crate::python::logstream::{LogStream, Sink};
 use crate::python::{interp, script};
 use pyo3::prelude::*;
@@ -43,6 +45,7 @@ pub enum Ended {
 
 /// Runs one request through the WSGI core.
 pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended {
+    let (mut meter, host) = metered(env, host);
     let exchange = Arc::new(Exchange::new(host));
     let interp = match interp::for_group(target.application_group) {
         Ok(i) => i,
@@ -53,7 +56,16 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
             return Ended::NotRun;
         }
     };
-    let ended = interp::run(interp, |py| call(py, target, env, &exchange));
+    let waiting = std::time::Instant::now();
+    let ended = interp::run(interp, |py| {
+        if let Some(m) = meter.as_mut() {
+            m.gil_waited(waiting.elapsed());
+        }
+        call(py, target, env, &exchange)
+    });
+    // Accounted before the last bytes leave, so that a client that has
+    // the response sees its request in the process's metrics.
+    drop(meter);
     // Out of Python (GIL released): send what the host buffered.
     let _ = exchange.with_host(|h| {
         if let Err(e) = h.finish() {
@@ -65,6 +77,69 @@ pub fn run(target: &Target<'_>, env: &EnvironData, host: Box<dyn Host>) -> Ended
     });
     exchange.expire();
     ended
+}
+
+/// Reports the request to this process's metrics (ended when the meter
+/// drops, in [`run`] before the buffered response is sent); while they are recorded, `host` is
+/// wrapped to count what the request reads and writes.
+fn metered(
+    env: &EnvironData,
+    host: Box<dyn Host>,
+) -> (Option<metrics::RequestMeter>, Box<dyn Host>) {
+    let time = |key: &str| {
+        env.times
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0.0, |(_, v)| *v)
+    };
+    let thread_id = env
+        .ints
+        .iter()
+        .find(|(k, _)| *k == "mod_wsgi.thread_id")
+        .map_or(0, |(_, v)| *v);
+    let meter = metrics::begin(
+        thread_id,
+        metrics::Times {
+            request_start: time("mod_wsgi.request_start"),
+            queue_start: time("mod_wsgi.queue_start"),
+            daemon_start: time("mod_wsgi.daemon_start"),
+            application_start: time("mod_wsgi.application_start"),
+        },
+        metrics::wants_who().map(|agent| who(env, agent)),
+    );
+    match meter.as_ref().and_then(|m| m.io()) {
+        Some(io) => (meter, Box::new(Metered::new(host, io))),
+        None => (meter, host),
+    }
+}
+
+/// Who made the request, for a slow-request record.
+fn who(env: &EnvironData, user_agent: bool) -> metrics::Who {
+    let text = |key: &str| {
+        env.get(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let hostname = match text("HTTP_HOST") {
+        h if h.is_empty() => text("SERVER_NAME"),
+        h => h,
+    };
+    metrics::Who {
+        log_id: text("mod_wsgi.request_id"),
+        server_pid: text("mod_wsgi.server_pid").parse().unwrap_or(0),
+        method: text("REQUEST_METHOD"),
+        scheme: env.url_scheme.clone(),
+        hostname,
+        script_name: text("SCRIPT_NAME"),
+        path_info: text("PATH_INFO"),
+        protocol: text("SERVER_PROTOCOL"),
+        peer_ip: text("REMOTE_ADDR"),
+        user_agent: if user_agent {
+            text("HTTP_USER_AGENT")
+        } else {
+            String::new()
+        },
+    }
 }
 
 fn log_failure(

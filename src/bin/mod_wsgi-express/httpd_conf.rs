@@ -63,6 +63,13 @@ pub fn render(opts: &Options) -> String {
     );
     crate::monitoring::write(&mut out, &opts.monitoring);
     write_appended(&mut out, opts);
+    crate::telemetry::write_service(
+        &mut out,
+        &opts.telemetry,
+        &opts.server_root,
+        &opts.user,
+        &opts.group,
+    );
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
         out = own_vhost_records(&out);
@@ -342,6 +349,7 @@ fn write_request_settings(out: &mut String, opts: &Options) {
     if opts.server_metrics {
         let _ = writeln!(out, "WSGIServerMetrics On");
     }
+    crate::telemetry::write(out, &opts.telemetry);
     if opts.chunked_request {
         let _ = writeln!(out, "WSGIChunkedRequest On");
     }

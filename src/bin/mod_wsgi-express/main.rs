@@ -29,6 +29,7 @@ mod server_root;
 mod sizing;
 mod summary;
 mod support;
+mod telemetry;
 mod users;
 mod validation;
 

@@ -262,6 +262,8 @@ pub struct Options {
     pub auth: crate::auth::Auth,
     /// `--metrics-url`, `--health-url` and their allow lists.
     pub monitoring: crate::monitoring::Monitoring,
+    /// The telemetry options (`telemetry.rs`).
+    pub telemetry: crate::telemetry::Telemetry,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

@@ -66,6 +66,7 @@ struct Derived {
     proxy_virtual_hosts: Vec<(String, String)>,
     auth: crate::auth::Auth,
     monitoring: crate::monitoring::Monitoring,
+    telemetry: crate::telemetry::Telemetry,
 }
 
 /// Resolves the options. `matches` are the subcommand's matches (to reject unimplemented
@@ -121,6 +122,13 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     };
     let auth = crate::auth::resolve(args, matches, &|p: &str| paths.abs(p))?;
     let monitoring = crate::monitoring::resolve(args)?;
+    let telemetry = crate::telemetry::resolve(
+        args,
+        matches,
+        &server_root,
+        mode == Mode::Embedded,
+        &env.python_home,
+    )?;
     let derived = Derived {
         mode,
         daemon,
@@ -146,6 +154,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         server_root,
         auth,
         monitoring,
+        telemetry,
     };
     Ok(assemble(args, env, &paths, derived))
 }
@@ -531,5 +540,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         server_root: d.server_root,
         auth: d.auth,
         monitoring: d.monitoring,
+        telemetry: d.telemetry,
     }
 }

@@ -93,6 +93,7 @@ pub fn prepare(opts: &Options) -> Result<()> {
         write_atomic(&path, text.as_bytes(), 0o644)?;
         validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
+    crate::telemetry::prepare(&opts.telemetry, root, (opts.run_as.uid, opts.run_as.gid))?;
     write_atomic(&opts.httpd_conf, httpd_conf::render(opts).as_bytes(), 0o644)?;
     write_atomic(
         &root.join("apachectl"),

@@ -18,6 +18,12 @@ const OPTION_OF: &[(&str, &str)] = &[
     ("WSGISwitchInterval", "--switch-interval"),
     ("WSGIMapHEADToGET", "--map-head-to-get"),
     ("WSGIServerMetrics", "--server-metrics"),
+    (
+        "WSGITelemetryService",
+        "--telemetry-service/--enable-telemetry",
+    ),
+    ("WSGISlowRequests", "--slow-requests"),
+    ("WSGITelemetryOptions", "--telemetry-options"),
     ("WSGIChunkedRequest", "--chunked-request"),
     ("WSGITrustedProxyHeaders", "--trust-proxy-header"),
     ("WSGITrustedProxies", "--trust-proxy"),
