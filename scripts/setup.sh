@@ -43,8 +43,3 @@ if [ "$profile" = release ]; then
 else
   cargo build
 fi
-
-# pip's mod_wsgi 6.1.1 and mod-wsgi-telemetry 1.1.0 in a venv under
-# /var/tmp/mod_wsgi-rs/ (tests/telemetry.rs runs that package's
-# `mod_wsgi-telemetry dump` against our records).
-bash scripts/pip-mod_wsgi-venv.sh >/dev/null

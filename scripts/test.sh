@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# pip's mod_wsgi 6.1.1 and mod-wsgi-telemetry 1.1.0 in a venv under
+# /var/tmp/mod_wsgi-rs/ (the reference runs; tests/telemetry.rs runs that
+# package's `mod_wsgi-telemetry dump` against our records).
+bash scripts/pip-mod_wsgi-venv.sh >/dev/null
 export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 # `cargo test` does not rebuild the cdylib the integration tests load into
 # Apache: setup.sh's `cargo build` above did. Each integration test starts its
