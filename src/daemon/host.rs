@@ -311,6 +311,15 @@ impl Host for DaemonHost {
         }
     }
 
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        if self.request_id.is_empty() {
+            log::server_at(level, None, at.0, at.1, msg);
+        } else {
+            let msg = format!("[request {}] {msg}", self.request_id);
+            log::server_at(level, None, at.0, at.1, &msg);
+        }
+    }
+
     fn abort(&mut self) {
         self.failed = true;
         let _ = self.send(&Message::Error(ErrorReport {

@@ -1,8 +1,8 @@
 //! The `mod_wsgi` and `apache` Python modules, created directly in each
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
 //! every interpreter the same way). Static attributes and
-//! `server_metrics()` (`python::server_metrics`); events and the other
-//! metrics are a later issue.
+//! `server_metrics()` (`python::server_metrics`), the events API
+//! (`python::events`) and `LogHandler` (`python::log_handler`).
 //!
 //! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
 //! as `mod-wsgi-telemetry` install a Python package named `mod_wsgi`. As
@@ -76,6 +76,8 @@ pub fn install(
     m.add("threads_per_process", info.threads_per_process)?;
     super::server_metrics::allow(info.server_metrics);
     m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
+    super::events::install(&m)?;
+    super::log_handler::install(&m)?;
     module_attrs(&m)?;
     super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);

@@ -9,7 +9,7 @@ use super::environ::{self, EnvironData};
 use super::host::{Exchange, Host};
 use super::input::Input;
 use super::response::Response;
-use super::{Outcome, app};
+use super::{Outcome, app, events};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::python::logstream::{LogStream, Sink};
@@ -105,9 +105,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
             .get("CONTENT_LENGTH")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?
-            .into_bound(py)
-            .into_any();
+        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
         let errors = Py::new(
             py,
             LogStream::new(Sink::Request(exchange.clone()), Level::Err),
@@ -115,9 +113,16 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
         .into_bound(py)
         .into_any();
         let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
-        environ::build(py, env, input, errors, Some(file_wrapper))
+        let environ = environ::build(
+            py,
+            env,
+            input.clone().into_any(),
+            errors,
+            Some(file_wrapper),
+        )?;
+        Ok((environ, input))
     })();
-    let environ = match built {
+    let (environ, input) = match built {
         Ok(e) => e,
         Err(e) => {
             log_failure(
@@ -130,12 +135,27 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
             return Ended::NotRun;
         }
     };
+    let (events, application) =
+        events::begin(py, env, &environ, application, target.callable, exchange);
     let response = Arc::new(Response::new(exchange.clone()));
-    Ended::Responded(app::call_application(
-        py,
-        &application,
-        &environ,
-        &response,
-        script,
-    ))
+    let outcome = app::call_application(py, &application, &environ, &response, script);
+    finish_events(py, events, env, &outcome, &input, &response);
+    Ended::Responded(outcome)
+}
+
+/// `request_finished` and the end of the request's `request_data()`.
+fn finish_events(
+    py: Python<'_>,
+    events: events::RequestEvents,
+    env: &EnvironData,
+    outcome: &super::Outcome,
+    input: &Bound<'_, Input>,
+    response: &Response,
+) {
+    let done = events::Finished {
+        outcome_status: events::status_of(outcome, response.status()),
+        input: input.try_borrow().map(|i| i.stats()).unwrap_or_default(),
+        output: response.stats(),
+    };
+    events.finish(py, env, &done);
 }

@@ -1,0 +1,296 @@
+//! The `mod_wsgi` events API as mod_wsgi 6 has it: `subscribe_events`,
+//! `subscribe_shutdown`, `subscribe_signals`, the `event_callbacks`,
+//! `shutdown_callbacks` and `signal_callbacks` lists they append to,
+//! `request_data()` and `active_requests`, and [`publish`], which calls the
+//! subscribers of one event (each with the event name and the payload as
+//! keyword arguments; a dict a subscriber returns is merged into the payload
+//! the later subscribers see; one that raises is logged with its traceback
+//! and the others still run). The WSGI core builds the request events
+//! (`wsgi::events`), the daemon `process_stopping`.
+//!
+//! Cost when nobody subscribed: one relaxed atomic load ([`any_subscriber`])
+//! before any payload is built. The flag is set by the first `subscribe_*`
+//! call in the process and never cleared (lists emptied later only make
+//! [`publish`] find nobody). Called with the GIL held.
+
+use crate::apache::log::{self, Level};
+use crate::apache::log_ids::{EVENT_CALLBACK_FAILED, REQUEST_DATA_FAILED, SIGNALS_EMBEDDED};
+use crate::python::logstream::RequestLog;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyModule, PyString, PyTuple};
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether any `subscribe_*` call was made in this process (any
+/// interpreter). Process-wide because the C request path reads it before it
+/// knows which interpreter will run the request.
+static SUBSCRIBED: AtomicBool = AtomicBool::new(false);
+
+/// Whether some interpreter of this process may have event subscribers.
+#[inline]
+pub fn any_subscriber() -> bool {
+    SUBSCRIBED.load(Ordering::Relaxed)
+}
+
+/// The request running on this thread: its id, its `request_data` dict and
+/// where its log lines go (`request_data()`, `LogHandler`, the events).
+struct Current {
+    id: Option<Py<PyString>>,
+    data: Py<PyDict>,
+    log: Arc<dyn RequestLog>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+/// Adds the events API to a new `mod_wsgi` module.
+pub fn install(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("event_callbacks", PyList::empty(py))?;
+    m.add("shutdown_callbacks", PyList::empty(py))?;
+    m.add("signal_callbacks", PyList::empty(py))?;
+    m.add("active_requests", PyDict::new(py))?;
+    m.add_function(wrap_pyfunction!(subscribe_events, m)?)?;
+    m.add_function(wrap_pyfunction!(subscribe_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(subscribe_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(request_data, m)?)?;
+    Ok(())
+}
+
+/// This interpreter's `mod_wsgi` module (from `sys.modules`, no import).
+fn module(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held; a borrowed reference to this interpreter's
+    // `sys.modules` (cheaper than an import, which runs `__import__`).
+    let modules = unsafe { Bound::from_borrowed_ptr(py, pyo3::ffi::PyImport_GetModuleDict()) };
+    modules
+        .cast_into::<PyDict>()?
+        .get_item("mod_wsgi")?
+        .ok_or_else(|| PyRuntimeError::new_err("mod_wsgi is not in sys.modules"))
+}
+
+fn append(py: Python<'_>, list: &str, callback: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    module(py)?
+        .getattr(list)
+        .map_err(|_| PyRuntimeError::new_err(format!("mod_wsgi {list} not initialised")))?
+        .cast_into::<PyList>()?
+        .append(&callback)?;
+    SUBSCRIBED.store(true, Ordering::Relaxed);
+    // Returned, so that the function can be used as a decorator.
+    Ok(callback.unbind())
+}
+
+/// `mod_wsgi.subscribe_events(callback)`: every event.
+#[pyfunction]
+fn subscribe_events<'py>(py: Python<'py>, callback: Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    append(py, "event_callbacks", callback)
+}
+
+/// `mod_wsgi.subscribe_shutdown(callback)`: `process_stopping` only.
+#[pyfunction]
+fn subscribe_shutdown<'py>(py: Python<'py>, callback: Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    append(py, "shutdown_callbacks", callback)
+}
+
+/// `mod_wsgi.subscribe_signals(callback)`: `process_signal`, delivered in
+/// daemon processes only; elsewhere logged (with the caller's stack) and
+/// the callback is returned without being kept, as mod_wsgi.
+#[pyfunction]
+fn subscribe_signals<'py>(py: Python<'py>, callback: Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    let group: String = module(py)?.getattr("process_group")?.extract()?;
+    if !group.is_empty() {
+        return append(py, "signal_callbacks", callback);
+    }
+    let mut lines = vec![format!(
+        "{SIGNALS_EMBEDDED} mod_wsgi.subscribe_signals() called outside daemon mode; the callback \
+         will not be invoked. Signal callbacks are only delivered in daemon mode processes."
+    )];
+    if let Ok(stack) = py
+        .import("traceback")
+        .and_then(|t| t.call_method0("format_stack"))
+        .and_then(|s| s.extract::<Vec<String>>())
+    {
+        lines.extend(stack.iter().flat_map(|c| c.lines().map(str::to_string)));
+    }
+    log_lines(py, Level::Info, &lines);
+    Ok(callback.unbind())
+}
+
+/// `mod_wsgi.request_data()`: the dict of the request running on this
+/// thread (the `request_data` of its events).
+#[pyfunction]
+fn request_data(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|c| c.data.clone_ref(py))
+            .ok_or_else(|| PyRuntimeError::new_err("no active request for thread"))
+    })
+}
+
+/// Logs lines in the current request's context if there is one, else the
+/// server's, with the GIL released.
+pub fn log_lines(py: Python<'_>, level: Level, lines: &[String]) {
+    log_lines_at(py, level, None, lines)
+}
+
+/// As [`log_lines`], with a source location for `%F` when given.
+pub fn log_lines_at(py: Python<'_>, level: Level, at: Option<(&str, u32)>, lines: &[String]) {
+    let request = CURRENT.with(|c| c.borrow().as_ref().map(|c| c.log.clone()));
+    py.detach(|| {
+        let done = match (&request, at) {
+            (Some(r), Some(at)) => r.log_lines_at(level, at, lines),
+            (Some(r), None) => r.log_lines(level, lines),
+            (None, _) => false,
+        };
+        if !done {
+            for l in lines {
+                match at {
+                    Some((file, line)) => log::server_at(level, None, file, line, l),
+                    None => log::server(level, None, l),
+                }
+            }
+        }
+    });
+}
+
+fn log_error(py: Python<'_>, first: String, err: &PyErr) {
+    let mut lines = vec![first];
+    lines.extend(super::format_exception(py, err));
+    log_lines(py, Level::Err, &lines);
+}
+
+/// Marks the start of a request on this thread: creates its `request_data`
+/// dict and enters it in `mod_wsgi.active_requests` under its id. End it
+/// with [`RequestScope::end`] (GIL held).
+pub struct RequestScope {
+    _private: (),
+}
+
+impl RequestScope {
+    pub fn begin(py: Python<'_>, id: Option<&str>, log: Arc<dyn RequestLog>) -> RequestScope {
+        let data = PyDict::new(py);
+        let id = id.map(|id| PyString::new(py, id));
+        if let Some(id) = &id {
+            let entered = module(py)
+                .and_then(|m| m.getattr("active_requests"))
+                .and_then(|a| a.set_item(id, &data));
+            if let Err(e) = entered {
+                log_error(
+                    py,
+                    format!(
+                        "{REQUEST_DATA_FAILED} cannot record the request in mod_wsgi.active_requests"
+                    ),
+                    &e,
+                );
+            }
+        }
+        let current = Current {
+            id: id.map(Bound::unbind),
+            data: data.unbind(),
+            log,
+        };
+        CURRENT.with(|c| *c.borrow_mut() = Some(current));
+        RequestScope { _private: () }
+    }
+
+    /// The request's id and `request_data`, for a payload.
+    pub fn ids<'py>(&self, py: Python<'py>) -> (Option<Bound<'py, PyString>>, Bound<'py, PyDict>) {
+        current(py).unwrap_or_else(|| (None, PyDict::new(py)))
+    }
+
+    /// Ends the request: out of `active_requests`, `request_data()` fails.
+    pub fn end(self, py: Python<'_>) {
+        let Some(current) = CURRENT.with(|c| c.borrow_mut().take()) else {
+            return;
+        };
+        // Released through `Bound`, so the references go now, in this
+        // interpreter (never through pyo3's deferred pool).
+        let data = current.data.into_bound(py);
+        if let Some(id) = current.id.map(|i| i.into_bound(py)) {
+            let removed = module(py)
+                .and_then(|m| m.getattr("active_requests"))
+                .and_then(|a| a.del_item(&id));
+            if let Err(e) = removed {
+                super::discard(py, e);
+            }
+        }
+        drop(data);
+    }
+}
+
+/// The current request's id and `request_data`, if a request runs here.
+pub fn current<'py>(py: Python<'py>) -> Option<(Option<Bound<'py, PyString>>, Bound<'py, PyDict>)> {
+    CURRENT.with(|c| {
+        c.borrow().as_ref().map(|c| {
+            (
+                c.id.as_ref().map(|i| i.clone_ref(py).into_bound(py)),
+                c.data.clone_ref(py).into_bound(py),
+            )
+        })
+    })
+}
+
+/// Calls the subscribers of `name` in this interpreter with `event` as
+/// keyword arguments: every `event_callbacks` entry, then the
+/// `shutdown_callbacks` (for `process_stopping`) or `signal_callbacks`
+/// (for `process_signal`). The lists are copied first, so a subscriber
+/// that subscribes or unsubscribes does not disturb this event.
+pub fn publish(py: Python<'_>, name: &str, event: &Bound<'_, PyDict>) {
+    let m = match module(py) {
+        Ok(m) => m,
+        Err(e) => {
+            return log_error(
+                py,
+                format!("{EVENT_CALLBACK_FAILED} no mod_wsgi module to publish event '{name}'"),
+                &e,
+            );
+        }
+    };
+    let mut lists = vec!["event_callbacks"];
+    match name {
+        "process_stopping" => lists.push("shutdown_callbacks"),
+        "process_signal" => lists.push("signal_callbacks"),
+        _ => {}
+    }
+    for list in lists {
+        let snapshot = m
+            .getattr(list)
+            .and_then(|l| Ok(l.cast_into::<PyList>()?.to_tuple()));
+        match snapshot {
+            Ok(callbacks) => call_each(py, name, &callbacks, event),
+            Err(e) => log_error(
+                py,
+                format!("{EVENT_CALLBACK_FAILED} mod_wsgi.{list} is not a list"),
+                &e,
+            ),
+        }
+    }
+}
+
+fn call_each(
+    py: Python<'_>,
+    name: &str,
+    callbacks: &Bound<'_, PyTuple>,
+    event: &Bound<'_, PyDict>,
+) {
+    for callback in callbacks.iter() {
+        let result = callback
+            .call((name,), Some(event))
+            .and_then(|r| match r.cast::<PyDict>() {
+                Ok(d) => event.update(d.as_mapping()),
+                Err(_) => Ok(()),
+            });
+        if let Err(e) = result {
+            log_error(
+                py,
+                format!(
+                    "{EVENT_CALLBACK_FAILED} Exception occurred within event callback for event '{name}'."
+                ),
+                &e,
+            );
+        }
+    }
+}
