@@ -460,6 +460,12 @@ impl Host for Finisher {
             Ok(())
         });
     }
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        let _ = self.with(|h| {
+            h.log_at(level, at, msg);
+            Ok(())
+        });
+    }
     fn abort(&mut self) {
         let _ = self.with(|h| {
             h.abort();

@@ -148,6 +148,7 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
     let why = watchdog::wait_for_stop(state);
     state.stop();
     log_stopping(group, why);
+    publish_stopping(state, why);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
     state.stop_monitor();
     if let Some(m) = monitor {
@@ -158,6 +159,25 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         all_done &= m.is_finished();
     }
     all_done
+}
+
+/// The `process_stopping` event, on a helper thread bounded by
+/// shutdown-timeout (a subscriber that hangs must not hold up the stop).
+fn publish_stopping(state: &Arc<DaemonState>, why: &str) {
+    if !crate::python::events::any_subscriber() {
+        return;
+    }
+    let reason = super::stop_reason::shutdown_reason(state, why);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("wsgi-stopping".into())
+        .spawn(move || {
+            crate::python::events::process_stopping(reason);
+            let _ = tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = rx.recv_timeout(state.group.opts.shutdown_timeout);
+    }
 }
 
 /// A service-script daemon (`threads=0`): its `WSGIImportScript` scripts run

@@ -294,3 +294,27 @@ fn call_each(
         }
     }
 }
+
+/// `process_stopping` with mod_wsgi's `shutdown_reason`, in every
+/// interpreter of this process that has subscribers. Called without the
+/// GIL, once, when the process has decided to stop (a daemon before its
+/// workers are joined; an Apache child at its exit, with reason "" as
+/// mod_wsgi).
+pub fn process_stopping(reason: &str) {
+    if !any_subscriber() {
+        return;
+    }
+    for interp in super::interp::all() {
+        super::interp::run(interp, |py| {
+            let event = PyDict::new(py);
+            match event.set_item("shutdown_reason", reason) {
+                Ok(()) => publish(py, "process_stopping", &event),
+                Err(e) => log_error(
+                    py,
+                    format!("{EVENT_CALLBACK_FAILED} cannot publish 'process_stopping'"),
+                    &e,
+                ),
+            }
+        });
+    }
+}
