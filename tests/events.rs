@@ -271,3 +271,23 @@ fn log_handler_levels_and_location() {
         }
     }
 }
+
+/// SIGHUP and SIGUSR2 sent to a daemon process reach its `subscribe_signals`
+/// subscribers as `process_signal` (with `signame` and `signum`) and the
+/// process keeps serving, as mod_wsgi 6.
+#[test]
+fn process_signal_reaches_signal_subscribers() {
+    let apache = start(Mpm::Event, "processes=1");
+    let pid: i32 = apache.get("/d/pid").text().trim().parse().unwrap();
+    for (sig, name) in [(libc::SIGHUP, "SIGHUP"), (libc::SIGUSR2, "SIGUSR2")] {
+        signal(pid, sig);
+        let line = format!("SIGNAL process_signal signame={name} signum={sig} pid={pid}");
+        assert!(
+            apache.wait_for_log(&line, Duration::from_secs(20)),
+            "{line} not in\n{}",
+            apache.error_log()
+        );
+    }
+    let again: i32 = apache.get("/d/pid").text().trim().parse().unwrap();
+    assert_eq!(again, pid, "the daemon process was replaced");
+}

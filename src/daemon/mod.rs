@@ -6,7 +6,8 @@
 //! the one [`state::DaemonState`] its threads share; `workers`: the worker
 //! threads; `watchdog`: the timers that stop it; `graceful`: the drain
 //! before a restart; `stop_reason`: mod_wsgi's `shutdown_reason` for
-//! `process_stopping`; `stop_signal`: the
+//! `process_stopping`; `signal_events`: SIGHUP/SIGUSR2 as `process_signal`;
+//! `stop_signal`: the
 //! handled, never blocked, stop signals) and one connection in a
 //! daemon worker (`server`; `host`, the [`crate::wsgi::Host`] that speaks
 //! WSGP; `abandoned`, the check that the Apache child still waits for it). `socket` owns the listening UNIX socket, `acceptor` the accept
@@ -30,6 +31,7 @@ mod reaper;
 mod request_timer;
 mod respawn;
 pub mod server;
+mod signal_events;
 pub mod socket;
 pub mod state;
 mod stop_reason;

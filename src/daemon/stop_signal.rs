@@ -1,5 +1,6 @@
-//! The stop signals of a daemon process (SIGTERM, SIGINT, SIGHUP, SIGUSR1,
-//! SIGUSR2, and SIGXCPU at `cpu-time-limit`): handled, never blocked. A
+//! The signals of a daemon process (the stop signals SIGTERM, SIGINT,
+//! SIGUSR1 and SIGXCPU at `cpu-time-limit`; SIGHUP and SIGUSR2, which are
+//! `process_signal` events, `signal_events`): handled, never blocked. A
 //! blocked signal stays blocked in whatever the application starts
 //! (Python's `subprocess` uses vfork or posix_spawn, which keep the calling
 //! thread's mask through `exec`), so `Popen.terminate()` would do nothing;

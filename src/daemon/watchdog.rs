@@ -1,6 +1,8 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP/SIGUSR2; SIGUSR1
-//! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`),
+//! the workers serve: a stop signal (SIGTERM/SIGINT; SIGUSR1
+//! and SIGXCPU at `cpu-time-limit` stop gracefully, `graceful`; SIGHUP and
+//! SIGUSR2 do not stop it, they are `process_signal` events,
+//! `signal_events`),
 //! a worker stopping the process itself (maximum-requests, a changed
 //! script), a graceful stop under way, restart-interval, inactivity-timeout,
 //! deadlock-timeout (fed by the GIL monitor thread started here) and
@@ -36,6 +38,7 @@ const WATCHDOGS: [Watchdog; 7] = [
 /// the process.
 pub fn wait_for_stop(state: &DaemonState) -> &'static str {
     let o = &state.group.opts;
+    let mut signal_events = super::signal_events::SignalEvents::new(o.threads > 0);
     loop {
         if let Some(why) = WATCHDOGS.iter().find_map(|w| w(state, o)) {
             return why;
@@ -43,6 +46,10 @@ pub fn wait_for_stop(state: &DaemonState) -> &'static str {
         let why = match super::stop_signal::wait(Duration::from_millis(100)) {
             Some(Signal::SIGXCPU) => graceful::begin(state, Trigger::CpuTimeLimit),
             Some(Signal::SIGUSR1) => graceful::begin(state, Trigger::Signal),
+            Some(s @ (Signal::SIGHUP | Signal::SIGUSR2)) => {
+                signal_events.deliver(s);
+                None
+            }
             Some(s) => Some(s.as_str()),
             None => None,
         };

@@ -318,3 +318,28 @@ pub fn process_stopping(reason: &str) {
         });
     }
 }
+
+/// `process_signal` (SIGHUP or SIGUSR2 reached a daemon process) in every
+/// interpreter of this process. Called without the GIL, on the daemon's
+/// signal dispatcher thread.
+pub fn process_signal(signum: i32, signame: &str) {
+    if !any_subscriber() {
+        return;
+    }
+    for interp in super::interp::all() {
+        super::interp::run(interp, |py| {
+            let event = PyDict::new(py);
+            let built = event
+                .set_item("signame", signame)
+                .and_then(|()| event.set_item("signum", signum));
+            match built {
+                Ok(()) => publish(py, "process_signal", &event),
+                Err(e) => log_error(
+                    py,
+                    format!("{EVENT_CALLBACK_FAILED} cannot publish 'process_signal'"),
+                    &e,
+                ),
+            }
+        });
+    }
+}

@@ -1,8 +1,10 @@
 # Events probe (tests/events.rs): subscribers write one line per event to
 # the error log: EVT <name> tag=<X-Tag of the request> <key>:<type> ...
 # plus a few values the tests check. A second subscriber shows what the
-# first one's returned dict added. /raise fails in the application; the
+# first one's returned dict added; signal subscribers (daemon mode) log
+# process_signal; /pid answers the process id. /raise fails in the application; the
 # X-Bad-Callback header makes a subscriber raise.
+import os
 import sys
 import mod_wsgi
 
@@ -47,7 +49,15 @@ def second(name, **kw):
 def stopping(name, **kw):
     _line('SHUTDOWN %s reason=%s' % (name, kw.get('shutdown_reason')))
 
+@mod_wsgi.subscribe_signals
+def signalled(name, **kw):
+    _line('SIGNAL %s signame=%s signum=%s pid=%d' % (
+        name, kw.get('signame'), kw.get('signum'), os.getpid()))
+
 def application(environ, start_response):
+    if environ['PATH_INFO'] == '/pid':
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [str(os.getpid()).encode()]
     if environ['PATH_INFO'] == '/raise':
         raise KeyError('application failure on purpose')
     body = environ['wsgi.input'].read()
