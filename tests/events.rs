@@ -232,7 +232,7 @@ fn log_handler_levels_and_location() {
     let app = b.write_app("log_handler.wsgi", include_str!("apps/log_handler.wsgi"));
     let apache = b
         .global("LogLevel info wsgi:debug")
-        .global("ErrorLogFormat \"[%-m:%l] [pid %P] [at %F] %M\"")
+        .global("ErrorLogFormat \"[%-m:%l] [pid %P] [at %F] [peer %a] %M\"")
         .allow_log(r"\[wsgi:crit\].*LH-critical")
         .server("WSGIDaemonProcess lh threads=2")
         .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
@@ -261,11 +261,21 @@ fn log_handler_levels_and_location() {
         let log = apache.error_log();
         for (level, line, text) in expect {
             let want = format!("[wsgi:{level}]");
+            // In a request's context: the client in embedded mode; in a
+            // daemon, ours names the request id (mod_wsgi's daemon has a
+            // request record with the client).
+            let context = if path == "/e" || is_reference() {
+                "] [peer 127.0.0.1:"
+            } else {
+                "[request "
+            };
             let at = format!("[at {file}({line})]");
             let needle = format!("{text} {tag}");
             assert!(
-                log.lines()
-                    .any(|l| l.starts_with(&want) && l.contains(&at) && l.ends_with(&needle)),
+                log.lines().any(|l| l.starts_with(&want)
+                    && l.contains(&at)
+                    && l.contains(context)
+                    && l.ends_with(&needle)),
                 "{path}: no {want} {at} ... {needle} in\n{log}"
             );
         }
@@ -290,4 +300,23 @@ fn process_signal_reaches_signal_subscribers() {
     }
     let again: i32 = apache.get("/d/pid").text().trim().parse().unwrap();
     assert_eq!(again, pid, "the daemon process was replaced");
+}
+
+/// An Apache child publishes `process_stopping` at its exit, with
+/// `shutdown_reason` "" as mod_wsgi (here: a graceful restart replaces
+/// the children).
+#[test]
+fn process_stopping_in_an_apache_child() {
+    let apache = start(Mpm::Prefork, "");
+    let r = post(&apache, "/e", "child", None);
+    assert_eq!(r.status, 201);
+    apache.graceful();
+    assert!(
+        apache.wait_for_log(
+            "SHUTDOWN process_stopping reason=\n",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        apache.error_log()
+    );
 }
