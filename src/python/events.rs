@@ -169,14 +169,45 @@ pub struct RequestScope {
     _private: (),
 }
 
+thread_local! {
+    /// This thread's reference to each interpreter's `active_requests`
+    /// dict, keyed by interpreter, so a request does not look the module
+    /// up (the lookups cost more than the rest of this bookkeeping). Never
+    /// dropped: a thread that exits keeps the reference (one per thread and
+    /// interpreter) rather than release it without the GIL. An application
+    /// that rebinds `mod_wsgi.active_requests` is not followed.
+    static ACTIVE: RefCell<Vec<(usize, std::mem::ManuallyDrop<Py<PyDict>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// The current interpreter's `active_requests` dict.
+fn active_requests(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    // SAFETY: the GIL is held, so there is a current interpreter.
+    let key = unsafe { pyo3::ffi::PyInterpreterState_Get() } as usize;
+    let cached = ACTIVE.with(|a| {
+        a.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, d)| d.clone_ref(py).into_bound(py))
+    });
+    if let Some(d) = cached {
+        return Ok(d);
+    }
+    let d = module(py)?
+        .getattr("active_requests")?
+        .cast_into::<PyDict>()?;
+    let kept = std::mem::ManuallyDrop::new(d.clone().unbind());
+    ACTIVE.with(|a| a.borrow_mut().push((key, kept)));
+    Ok(d)
+}
+
 impl RequestScope {
-    pub fn begin(py: Python<'_>, id: Option<&str>, log: Arc<dyn RequestLog>) -> RequestScope {
+    /// `id`: the request's id (Apache's log id), if it has one.
+    pub fn begin(py: Python<'_>, id: Option<&[u8]>, log: Arc<dyn RequestLog>) -> RequestScope {
         let data = PyDict::new(py);
-        let id = id.map(|id| PyString::new(py, id));
+        let id = id.map(|id| PyString::new(py, &String::from_utf8_lossy(id)));
         if let Some(id) = &id {
-            let entered = module(py)
-                .and_then(|m| m.getattr("active_requests"))
-                .and_then(|a| a.set_item(id, &data));
+            let entered = active_requests(py).and_then(|a| a.set_item(id, &data));
             if let Err(e) = entered {
                 log_error(
                     py,
@@ -196,11 +227,6 @@ impl RequestScope {
         RequestScope { _private: () }
     }
 
-    /// The request's id and `request_data`, for a payload.
-    pub fn ids<'py>(&self, py: Python<'py>) -> (Option<Bound<'py, PyString>>, Bound<'py, PyDict>) {
-        current(py).unwrap_or_else(|| (None, PyDict::new(py)))
-    }
-
     /// Ends the request: out of `active_requests`, `request_data()` fails.
     pub fn end(self, py: Python<'_>) {
         let Some(current) = CURRENT.with(|c| c.borrow_mut().take()) else {
@@ -210,9 +236,7 @@ impl RequestScope {
         // interpreter (never through pyo3's deferred pool).
         let data = current.data.into_bound(py);
         if let Some(id) = current.id.map(|i| i.into_bound(py)) {
-            let removed = module(py)
-                .and_then(|m| m.getattr("active_requests"))
-                .and_then(|a| a.del_item(&id));
+            let removed = active_requests(py).and_then(|a| a.del_item(&id));
             if let Err(e) = removed {
                 super::discard(py, e);
             }

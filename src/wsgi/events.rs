@@ -112,10 +112,8 @@ pub fn begin<'py>(
     callable: &str,
     exchange: &Arc<Exchange>,
 ) -> (RequestEvents, Bound<'py, PyAny>) {
-    let id = env
-        .get("mod_wsgi.request_id")
-        .map(|v| String::from_utf8_lossy(v).into_owned());
-    let scope = RequestScope::begin(py, id.as_deref(), exchange.clone());
+    let id = env.get("mod_wsgi.request_id");
+    let scope = RequestScope::begin(py, id, exchange.clone());
     let application_start = time_of(env, "mod_wsgi.application_start");
     let mut ev = RequestEvents {
         scope,
