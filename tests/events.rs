@@ -320,3 +320,53 @@ fn process_stopping_in_an_apache_child() {
         apache.error_log()
     );
 }
+
+/// Without any subscriber: `request_data()` works in a request and, once
+/// the application looked at `active_requests`, the request is in it under
+/// its id (a str) with its `request_data` as value; `request_data()`
+/// works while the request loads the script and raises RuntimeError on a
+/// thread that runs no request.
+#[test]
+fn active_requests_and_request_data_without_subscribers() {
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.write_app("active.wsgi", include_str!("apps/active_requests.wsgi"));
+    // At import (the script is loaded by the first request, inside it, as
+    // in mod_wsgi) request_data() works; on a thread of the application's
+    // own it raises.
+    let outside = b.write_app(
+        "outside.wsgi",
+        "import mod_wsgi, threading\n\
+         def probe():\n\
+         \x20   try:\n\
+         \x20       mod_wsgi.request_data()\n\
+         \x20       return 'no error'\n\
+         \x20   except RuntimeError as e:\n\
+         \x20       return 'RuntimeError: %s' % e\n\
+         AT_IMPORT = probe()\n\
+         def application(environ, start_response):\n\
+         \x20   out = []\n\
+         \x20   t = threading.Thread(target=lambda: out.append(probe()))\n\
+         \x20   t.start(); t.join()\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [('%s|%s' % (AT_IMPORT, out[0])).encode()]\n",
+    );
+    let apache = b
+        .server("WSGIDaemonProcess ar threads=2")
+        .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .server(format!(
+            "WSGIScriptAlias /d \"{}\" process-group=ar",
+            app.display()
+        ))
+        .server(format!("WSGIScriptAlias /o \"{}\"", outside.display()))
+        .start();
+    for path in ["/e", "/d", "/e", "/d"] {
+        let r = apache.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.text(), "same=True listed=1 type=str", "{path}");
+    }
+    let r = apache.get("/o");
+    assert_eq!(
+        r.text(),
+        "no error|RuntimeError: no active request for thread"
+    );
+}

@@ -34,12 +34,34 @@ pub fn any_subscriber() -> bool {
     SUBSCRIBED.load(Ordering::Relaxed)
 }
 
+/// Whether some interpreter of this process has looked at
+/// `mod_wsgi.active_requests` (the attribute is made on first access, by
+/// the module's `__getattr__`).
+static ACTIVE_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether requests must be entered in `active_requests` (and get their
+/// `request_data` dict up front): once someone subscribed or looked at it.
+#[inline]
+pub fn tracking() -> bool {
+    any_subscriber() || ACTIVE_WANTED.load(Ordering::Relaxed)
+}
+
 /// The request running on this thread: its id, its `request_data` dict and
 /// where its log lines go (`request_data()`, `LogHandler`, the events).
 struct Current {
     id: Option<Py<PyString>>,
-    data: Py<PyDict>,
+    /// Made up front while [`tracking`], else on first use.
+    data: Option<Py<PyDict>>,
     log: Arc<dyn RequestLog>,
+}
+
+impl Current {
+    fn data<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.data
+            .get_or_insert_with(|| PyDict::new(py).unbind())
+            .clone_ref(py)
+            .into_bound(py)
+    }
 }
 
 thread_local! {
@@ -52,7 +74,6 @@ pub fn install(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("event_callbacks", PyList::empty(py))?;
     m.add("shutdown_callbacks", PyList::empty(py))?;
     m.add("signal_callbacks", PyList::empty(py))?;
-    m.add("active_requests", PyDict::new(py))?;
     m.add_function(wrap_pyfunction!(subscribe_events, m)?)?;
     m.add_function(wrap_pyfunction!(subscribe_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(subscribe_signals, m)?)?;
@@ -123,11 +144,31 @@ fn subscribe_signals<'py>(py: Python<'py>, callback: Bound<'py, PyAny>) -> PyRes
 #[pyfunction]
 fn request_data(py: Python<'_>) -> PyResult<Py<PyDict>> {
     CURRENT.with(|c| {
-        c.borrow()
-            .as_ref()
-            .map(|c| c.data.clone_ref(py))
+        c.borrow_mut()
+            .as_mut()
+            .map(|c| c.data(py).unbind())
             .ok_or_else(|| PyRuntimeError::new_err("no active request for thread"))
     })
+}
+
+/// `mod_wsgi.active_requests` on first access (from the module's
+/// `__getattr__`): made, kept as the module's attribute, and from now on
+/// every request of the process is entered in it. Requests already
+/// running on other threads at that moment are not in it.
+pub fn active_requests_attr(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    ACTIVE_WANTED.store(true, Ordering::Relaxed);
+    let d = PyDict::new(py);
+    let cur = CURRENT.with(|c| {
+        c.borrow_mut().as_mut().and_then(|c| {
+            let id = c.id.as_ref()?.clone_ref(py);
+            Some((id, c.data(py)))
+        })
+    });
+    if let Some((id, data)) = cur {
+        d.set_item(id, data)?;
+    }
+    module(py)?.setattr("active_requests", &d)?;
+    Ok(d.into_any().unbind())
 }
 
 /// Logs lines in the current request's context if there is one, else the
@@ -204,6 +245,17 @@ fn active_requests(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 impl RequestScope {
     /// `id`: the request's id (Apache's log id), if it has one.
     pub fn begin(py: Python<'_>, id: Option<&[u8]>, log: Arc<dyn RequestLog>) -> RequestScope {
+        if !tracking() {
+            // Nobody subscribed or looked at active_requests: only what
+            // `request_data()` and `LogHandler` need to find this request.
+            let current = Current {
+                id: None,
+                data: None,
+                log,
+            };
+            CURRENT.with(|c| *c.borrow_mut() = Some(current));
+            return RequestScope { _private: () };
+        }
         let data = PyDict::new(py);
         let id = id.map(|id| PyString::new(py, &String::from_utf8_lossy(id)));
         if let Some(id) = &id {
@@ -220,11 +272,39 @@ impl RequestScope {
         }
         let current = Current {
             id: id.map(Bound::unbind),
-            data: data.unbind(),
+            data: Some(data.unbind()),
             log,
         };
         CURRENT.with(|c| *c.borrow_mut() = Some(current));
         RequestScope { _private: () }
+    }
+
+    /// Enters a request begun while nobody tracked requests in
+    /// `active_requests`, now that someone does (its script just
+    /// subscribed). Nothing if it is already there.
+    pub fn track(&self, py: Python<'_>, id: Option<&[u8]>) {
+        let Some(id) = id else { return };
+        let untracked = CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            let c = c.as_mut()?;
+            if c.id.is_some() {
+                return None;
+            }
+            let id = PyString::new(py, &String::from_utf8_lossy(id));
+            c.id = Some(id.clone().unbind());
+            Some((id, c.data(py)))
+        });
+        if let Some((id, data)) = untracked {
+            if let Err(e) = active_requests(py).and_then(|a| a.set_item(id, data)) {
+                log_error(
+                    py,
+                    format!(
+                        "{REQUEST_DATA_FAILED} cannot record the request in mod_wsgi.active_requests"
+                    ),
+                    &e,
+                );
+            }
+        }
     }
 
     /// Ends the request: out of `active_requests`, `request_data()` fails.
@@ -234,7 +314,7 @@ impl RequestScope {
         };
         // Released through `Bound`, so the references go now, in this
         // interpreter (never through pyo3's deferred pool).
-        let data = current.data.into_bound(py);
+        let data = current.data.map(|d| d.into_bound(py));
         if let Some(id) = current.id.map(|i| i.into_bound(py)) {
             let removed = active_requests(py).and_then(|a| a.del_item(&id));
             if let Err(e) = removed {
@@ -248,10 +328,10 @@ impl RequestScope {
 /// The current request's id and `request_data`, if a request runs here.
 pub fn current<'py>(py: Python<'py>) -> Option<(Option<Bound<'py, PyString>>, Bound<'py, PyDict>)> {
     CURRENT.with(|c| {
-        c.borrow().as_ref().map(|c| {
+        c.borrow_mut().as_mut().map(|c| {
             (
                 c.id.as_ref().map(|i| i.clone_ref(py).into_bound(py)),
-                c.data.clone_ref(py).into_bound(py),
+                c.data(py),
             )
         })
     })

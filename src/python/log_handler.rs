@@ -6,18 +6,14 @@
 //! of the formatted text, with the record's `pathname` and `lineno` as the
 //! source location (Apache's `%F`).
 //!
-//! The class is made on first use (the module's `__getattr__`), so an
-//! interpreter that never asks for it does not import `logging`.
+//! The class is made on first use (the module's `__getattr__`,
+//! `python::modules`), so an interpreter that never asks for it does not
+//! import `logging`.
 
 use crate::apache::log::Level;
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
-
-/// Adds the lazy `LogHandler` attribute to a new `mod_wsgi` module.
-pub fn install(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(__getattr__, m)?)
-}
 
 /// Python's level as Apache's (mod_wsgi's map).
 pub fn apache_level(levelno: i64) -> Level {
@@ -51,15 +47,9 @@ class LogHandler(logging.Handler):
 LogHandler.__module__ = 'mod_wsgi'
 ";
 
-/// The module's `__getattr__` (PEP 562): makes `LogHandler` once per
-/// interpreter and keeps it as a plain attribute afterwards.
-#[pyfunction]
-fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-    if name != "LogHandler" {
-        return Err(PyAttributeError::new_err(format!(
-            "module 'mod_wsgi' has no attribute '{name}'"
-        )));
-    }
+/// Makes `LogHandler` (once per interpreter: it is kept as the module's
+/// attribute).
+pub fn class(py: Python<'_>) -> PyResult<Py<PyAny>> {
     let globals = PyDict::new(py);
     let m = PyModule::new(py, "_mod_wsgi_log")?;
     globals.set_item("_emit", wrap_pyfunction!(emit, &m)?)?;

@@ -77,7 +77,7 @@ pub fn install(
     super::server_metrics::allow(info.server_metrics);
     m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
     super::events::install(&m)?;
-    super::log_handler::install(&m)?;
+    m.add_function(wrap_pyfunction!(__getattr__, &m)?)?;
     module_attrs(&m)?;
     super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
@@ -106,6 +106,20 @@ pub fn install(
     a.add("threads_per_process", info.threads_per_process)?;
     sys_modules.set_item("apache", &a)?;
     Ok(())
+}
+
+/// The module's `__getattr__` (PEP 562): the attributes made on first use,
+/// `LogHandler` (`python::log_handler`) and `active_requests`
+/// (`python::events`, whose per-request bookkeeping starts then).
+#[pyfunction]
+fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    match name {
+        "LogHandler" => super::log_handler::class(py),
+        "active_requests" => super::events::active_requests_attr(py),
+        _ => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+            "module 'mod_wsgi' has no attribute '{name}'"
+        ))),
+    }
 }
 
 /// Imports a `mod_wsgi` package installed on `sys.path` (pip's mod_wsgi,

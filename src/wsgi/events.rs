@@ -101,58 +101,68 @@ fn failed(py: Python<'_>, name: &str, e: PyErr) {
     events::log_lines(py, crate::apache::log::Level::Err, &lines);
 }
 
-/// Starts the request's events: `request_data()` and `active_requests`,
-/// then `request_started` if anyone subscribed. Returns the application to
-/// call (a subscriber may have returned another `application_object`).
-pub fn begin<'py>(
-    py: Python<'py>,
-    env: &EnvironData,
-    environ: &Bound<'py, PyDict>,
-    application: Bound<'py, PyAny>,
-    callable: &str,
-    exchange: &Arc<Exchange>,
-) -> (RequestEvents, Bound<'py, PyAny>) {
-    let id = env.get("mod_wsgi.request_id");
-    let scope = RequestScope::begin(py, id, exchange.clone());
-    let application_start = time_of(env, "mod_wsgi.application_start");
-    let mut ev = RequestEvents {
-        scope,
-        cpu: None,
-        application_start,
-    };
-    if !events::any_subscriber() {
-        return (ev, application);
-    }
-    ev.cpu = thread_cpu();
-    let built = (|| -> PyResult<Bound<'py, PyDict>> {
-        let event = common(py, env)?;
-        // The Apache child's connects and restarts of a daemon are not
-        // counted across its retries (docs/differences.md).
-        let daemon = !env
-            .get("mod_wsgi.process_group")
-            .unwrap_or_default()
-            .is_empty();
-        event.set_item("daemon_connects", i64::from(daemon))?;
-        event.set_item("daemon_restarts", 0)?;
-        event.set_item("application_object", &application)?;
-        event.set_item("callable_object", callable)?;
-        event.set_item("request_environ", environ)?;
-        event.set_item("application_start", application_start)?;
-        if let Some((_, data)) = events::current(py) {
-            event.set_item("request_data", data)?;
+impl RequestEvents {
+    /// Starts the request's scope (`request_data()`, `active_requests`,
+    /// `LogHandler`'s request context), before its script is loaded.
+    pub fn enter(py: Python<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> RequestEvents {
+        let id = env.get("mod_wsgi.request_id");
+        RequestEvents {
+            scope: RequestScope::begin(py, id, exchange.clone()),
+            cpu: None,
+            application_start: time_of(env, "mod_wsgi.application_start"),
         }
-        Ok(event)
-    })();
-    match built {
-        Ok(event) => {
-            events::publish(py, "request_started", &event);
-            if let Ok(Some(app)) = event.get_item("application_object") {
-                return (ev, app);
+    }
+
+    /// `request_started`, if anyone subscribed, just before the application
+    /// is called. Returns the application to call (a subscriber may have
+    /// returned another `application_object`).
+    pub fn started<'py>(
+        &mut self,
+        py: Python<'py>,
+        env: &EnvironData,
+        environ: &Bound<'py, PyDict>,
+        application: Bound<'py, PyAny>,
+        callable: &str,
+    ) -> Bound<'py, PyAny> {
+        if events::tracking() {
+            // The script this request loaded may just have subscribed or
+            // looked at `active_requests`.
+            self.scope.track(py, env.get("mod_wsgi.request_id"));
+        }
+        if !events::any_subscriber() {
+            return application;
+        }
+        self.cpu = thread_cpu();
+        let built = (|| -> PyResult<Bound<'py, PyDict>> {
+            let event = common(py, env)?;
+            // The Apache child's connects and restarts of a daemon are not
+            // counted across its retries (docs/differences.md).
+            let daemon = !env
+                .get("mod_wsgi.process_group")
+                .unwrap_or_default()
+                .is_empty();
+            event.set_item("daemon_connects", i64::from(daemon))?;
+            event.set_item("daemon_restarts", 0)?;
+            event.set_item("application_object", &application)?;
+            event.set_item("callable_object", callable)?;
+            event.set_item("request_environ", environ)?;
+            event.set_item("application_start", self.application_start)?;
+            if let Some((_, data)) = events::current(py) {
+                event.set_item("request_data", data)?;
             }
+            Ok(event)
+        })();
+        match built {
+            Ok(event) => {
+                events::publish(py, "request_started", &event);
+                if let Ok(Some(app)) = event.get_item("application_object") {
+                    return app;
+                }
+            }
+            Err(e) => failed(py, "request_started", e),
         }
-        Err(e) => failed(py, "request_started", e),
+        application
     }
-    (ev, application)
 }
 
 /// `response_started`, from `start_response` (before the head is checked,
@@ -244,10 +254,11 @@ pub fn status_of(outcome: &Outcome, head: Option<u16>) -> u16 {
 }
 
 impl RequestEvents {
-    /// `request_finished` (if anyone subscribed), then the end of the
-    /// request's `request_data()` and `active_requests` entry.
-    pub fn finish(self, py: Python<'_>, env: &EnvironData, done: &Finished) {
-        if events::any_subscriber() {
+    /// `request_finished` (if anyone subscribed and the application ran:
+    /// `done`), then the end of the request's `request_data()` and
+    /// `active_requests` entry.
+    pub fn finish(self, py: Python<'_>, env: &EnvironData, done: Option<&Finished>) {
+        if let Some(done) = done.filter(|_| events::any_subscriber()) {
             match self.finished_event(py, env, done) {
                 Ok(event) => events::publish(py, "request_finished", &event),
                 Err(e) => failed(py, "request_finished", e),

@@ -80,7 +80,23 @@ fn log_failure(
     app::log_lines(py, exchange, Level::Err, &lines);
 }
 
+/// The request, inside its events scope (which starts before the script is
+/// loaded, so that a script loaded by this request sees it as mod_wsgi's
+/// does: `request_data()` works at import).
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
+    let mut events = events::RequestEvents::enter(py, env, exchange);
+    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events);
+    events.finish(py, env, done.as_ref());
+    ended
+}
+
+fn call_in_scope(
+    py: Python<'_>,
+    target: &Target<'_>,
+    env: &EnvironData,
+    exchange: &Arc<Exchange>,
+    events: &mut events::RequestEvents,
+) -> (Ended, Option<events::Finished>) {
     let script = target.script;
     crate::python::interrupt::clear_pending(py);
     let loaded = script::load(py, script, target.reload_mtime, target.resource)
@@ -97,7 +113,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
                     "Exception occurred processing WSGI script '{script}'."
                 )),
             );
-            return Ended::NotRun;
+            return (Ended::NotRun, None);
         }
     };
     let built = (|| -> PyResult<_> {
@@ -132,30 +148,16 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
                 &e,
                 None,
             );
-            return Ended::NotRun;
+            return (Ended::NotRun, None);
         }
     };
-    let (events, application) =
-        events::begin(py, env, &environ, application, target.callable, exchange);
+    let application = events.started(py, env, &environ, application, target.callable);
     let response = Arc::new(Response::new(exchange.clone()));
     let outcome = app::call_application(py, &application, &environ, &response, script);
-    finish_events(py, events, env, &outcome, &input, &response);
-    Ended::Responded(outcome)
-}
-
-/// `request_finished` and the end of the request's `request_data()`.
-fn finish_events(
-    py: Python<'_>,
-    events: events::RequestEvents,
-    env: &EnvironData,
-    outcome: &super::Outcome,
-    input: &Bound<'_, Input>,
-    response: &Response,
-) {
     let done = events::Finished {
-        outcome_status: events::status_of(outcome, response.status()),
+        outcome_status: events::status_of(&outcome, response.status()),
         input: input.try_borrow().map(|i| i.stats()).unwrap_or_default(),
         output: response.stats(),
     };
-    events.finish(py, env, &done);
+    (Ended::Responded(outcome), Some(done))
 }
