@@ -370,3 +370,18 @@ fn active_requests_and_request_data_without_subscribers() {
         "no error|RuntimeError: no active request for thread"
     );
 }
+
+/// Stopping Apache stops its daemon processes with a signal:
+/// `process_stopping` with `shutdown_reason` "shutdown_signal".
+#[test]
+fn process_stopping_on_apache_stop() {
+    let mut apache = start(Mpm::Event, "processes=1");
+    let r = post(&apache, "/d", "stop", None);
+    assert_eq!(r.status, 201);
+    apache.stop().expect("clean stop");
+    let log = apache.error_log();
+    assert!(
+        log.contains("SHUTDOWN process_stopping reason=shutdown_signal\n"),
+        "{log}"
+    );
+}

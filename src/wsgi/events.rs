@@ -87,8 +87,12 @@ fn common<'py>(py: Python<'py>, env: &EnvironData) -> PyResult<Bound<'py, PyDict
     }
     event.set_item("thread_id", thread_id(env))?;
     event.set_item("server_pid", int_var(env, "mod_wsgi.server_pid"))?;
-    for key in ["request_start", "queue_start", "daemon_start"] {
-        event.set_item(key, time_of(env, &format!("mod_wsgi.{key}")))?;
+    for (key, var) in [
+        ("request_start", "mod_wsgi.request_start"),
+        ("queue_start", "mod_wsgi.queue_start"),
+        ("daemon_start", "mod_wsgi.daemon_start"),
+    ] {
+        event.set_item(key, time_of(env, var))?;
     }
     Ok(event)
 }
