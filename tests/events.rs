@@ -8,8 +8,12 @@
 //! `request_exception` carries the exception; a subscriber that raises is
 //! logged with its traceback and the request still answers; a daemon that
 //! reaches maximum-requests publishes `process_stopping` with
-//! `shutdown_reason` "maximum_requests" before it goes; `LogHandler` writes
-//! at the mapped Apache level with the caller's file and line (`%F`).
+//! `shutdown_reason` "maximum_requests" before it goes ("shutdown_signal"
+//! when Apache stops, "" in an Apache child); SIGHUP/SIGUSR2 reach
+//! `subscribe_signals` subscribers as `process_signal`; without any
+//! subscriber, `active_requests` and `request_data()` work once used;
+//! `LogHandler` writes at the mapped Apache level with the caller's file
+//! and line (`%F`), in the request's context.
 //! Embedded and daemon mode, every MPM for the main sequence.
 
 #[macro_use]
