@@ -124,11 +124,16 @@ fn sequence(apache: &Apache, prefix: &str, tag: &str) {
         lines[3]
     );
     assert_eq!(types_of(&lines[3]), squeeze(RESPONSE), "{prefix} response");
-    assert!(
-        lines[5].contains("input_length=5 output_length=12 status=201"),
-        "{}",
-        lines[5]
-    );
+    // Two body chunks written; the 5-byte body came in one read here
+    // (mod_wsgi 6.1.1 counts 2 in daemon mode: its daemon reads differ).
+    let reads = if prefix == "/d" && is_reference() {
+        2
+    } else {
+        1
+    };
+    let counts =
+        format!("input_length=5 output_length=12 status=201 input_reads={reads} output_writes=2");
+    assert!(lines[5].contains(&counts), "{}", lines[5]);
     assert_eq!(types_of(&lines[5]), squeeze(FINISHED), "{prefix} finished");
     assert!(
         lines[6].ends_with("added=by-first-request_finished"),

@@ -62,7 +62,10 @@ impl Input {
     }
 
     fn consumed(&mut self, n: usize) {
-        self.stats.reads += 1;
+        // Reads that returned data (not the one that finds the end).
+        if n > 0 {
+            self.stats.reads += 1;
+        }
         self.stats.bytes += n as u64;
         if let Some(r) = self.remaining.as_mut() {
             *r = r.saturating_sub(n as u64);

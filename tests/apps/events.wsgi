@@ -15,6 +15,7 @@ def _line(text):
 def _values(name, kw):
     out = []
     for key in ('input_length', 'output_length', 'response_status', 'status',
+                'input_reads', 'output_writes',
                 'shutdown_reason', 'signame', 'added'):
         if key in kw:
             out.append('%s=%s' % (key, str(kw[key]).replace(' ', '_')))
