@@ -6,12 +6,17 @@
 //! keyword arguments; a dict a subscriber returns is merged into the payload
 //! the later subscribers see; one that raises is logged with its traceback
 //! and the others still run). The WSGI core builds the request events
-//! (`wsgi::events`), the daemon `process_stopping`.
+//! (`wsgi::events`); [`process_stopping`] and [`process_signal`] are
+//! published here for the daemon (`daemon::process`,
+//! `daemon::signal_events`) and the Apache child's exit (`hooks`).
 //!
 //! Cost when nobody subscribed: one relaxed atomic load ([`any_subscriber`])
 //! before any payload is built. The flag is set by the first `subscribe_*`
 //! call in the process and never cleared (lists emptied later only make
-//! [`publish`] find nobody). Called with the GIL held.
+//! [`publish`] find nobody). The request running on a thread is a
+//! thread-local (as mod_wsgi's per-thread info): `request_data()` and
+//! `LogHandler` are called from Python with nothing else to find it by.
+//! Called with the GIL held unless said otherwise.
 
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{EVENT_CALLBACK_FAILED, REQUEST_DATA_FAILED, SIGNALS_EMBEDDED};
