@@ -80,8 +80,10 @@ class CallgrindApache(apache.Apache):
     daemon_conf = DAEMON_CONF
     min_procs = 2
 
-    def __init__(self, label, mode, module_path, out_dir, keep=False):
+    def __init__(self, label, mode, module_path, out_dir, keep=False,
+                 app=None):
         super().__init__(label, "wsgi", mode, module_path, keep=keep)
+        self.app = app
         self.command_prefix = (
             "valgrind", "--tool=callgrind", "--trace-children=yes",
             "--vgdb=no",
@@ -91,6 +93,14 @@ class CallgrindApache(apache.Apache):
         # counts, otherwise vary a little from process to process
         env["PYTHONHASHSEED"] = "0"
         self.env = env
+
+    def _prepare(self):
+        super()._prepare()
+        if self.app:
+            # --app: served at /hello in place of bench/apps/hello.wsgi
+            dest = os.path.join(self.root, "apps", "hello.wsgi")
+            shutil.copy(self.app, dest)
+            os.chmod(dest, 0o644)
 
 
 def parse_totals(path):
@@ -105,12 +115,13 @@ def parse_totals(path):
     return pid, total
 
 
-def one_server(mode, module, warmup, n, keep, start_timeout):
+def one_server(mode, module, warmup, n, keep, start_timeout, app=None):
     """Start httpd under callgrind, W + n requests, stop; returns
     ({pid: Ir} of the non-parent processes, {pid: Ir} parent)."""
     out_dir = tempfile.mkdtemp(prefix="modwsgi-callgrind-out-")
     os.chmod(out_dir, 0o777)  # the www-data processes write their files here
-    httpd = CallgrindApache("cg-" + mode, mode, module, out_dir, keep=keep)
+    httpd = CallgrindApache("cg-" + mode, mode, module, out_dir, keep=keep,
+                            app=app)
     try:
         httpd.start(timeout=start_timeout)
         tree_pids = set()
@@ -156,11 +167,12 @@ def one_server(mode, module, warmup, n, keep, start_timeout):
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def measure(mode, module, warmup, n, keep, start_timeout):
+def measure(mode, module, warmup, n, keep, start_timeout, app=None):
     """One pair: base (W requests) and measured (W + n). Ir per request."""
     t0 = time.monotonic()
-    base, _ = one_server(mode, module, warmup, 0, keep, start_timeout)
-    measured, _ = one_server(mode, module, warmup, n, keep, start_timeout)
+    base, _ = one_server(mode, module, warmup, 0, keep, start_timeout, app)
+    measured, _ = one_server(mode, module, warmup, n, keep, start_timeout,
+                             app)
     per_req = (sum(measured.values()) - sum(base.values())) / n
     log("%s: base %d Ir (%d procs), measured %d Ir -> %.0f Ir/request "
         "(%.0f s)" % (mode, sum(base.values()), len(base),
@@ -184,6 +196,10 @@ def main():
                     help="runs (pairs of httpds) per mode (default: "
                     "%(default)s)")
     ap.add_argument("--start-timeout", type=float, default=180)
+    ap.add_argument("--app", default=None,
+                    help="WSGI script served at /hello instead of "
+                    "bench/apps/hello.wsgi (it must answer 'Hello World!\\n'; "
+                    "e.g. bench/apps/hello_subscriber.wsgi)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the /tmp/modwsgi-bench-* ServerRoots")
     args = ap.parse_args()
@@ -208,11 +224,12 @@ def main():
                 % (mode, run + 1, args.runs, args.warmup, args.requests))
             per_req, nprocs = measure(mode, args.module, args.warmup,
                                       args.requests, args.keep,
-                                      args.start_timeout)
+                                      args.start_timeout, args.app)
             figs.append(per_req)
         rows.append((mode, figs, nprocs))
 
-    print("module: `%s`\n" % args.module)
+    print("module: `%s`%s\n" % (args.module,
+                                ", app: `%s`" % args.app if args.app else ""))
     heads = ["run %d" % (i + 1) for i in range(args.runs)]
     print("| mode | requests | " + " | ".join("Ir/request " + h
                                              for h in heads)

@@ -191,7 +191,13 @@ fn start_python(pchild: Pool, server: Server) -> c_int {
                 ),
             );
             if settings.destroy_interpreter() {
-                pchild.on_cleanup(|| entry::guarded("Python finalisation", init::finalize));
+                pchild.on_cleanup(|| {
+                    entry::guarded("Python finalisation", || {
+                        // mod_wsgi's reason in an Apache child is "".
+                        crate::python::events::process_stopping("");
+                        init::finalize()
+                    })
+                });
             }
             start_telemetry(pchild, cfg);
             crate::python::preload::run(server);

@@ -123,3 +123,40 @@ pub fn request(level: Level, r: &Request<'_>, msg: &str) {
         )
     }
 }
+
+/// Like [`server`], but with the source location given (`mod_wsgi.LogHandler`
+/// passes the Python record's pathname and line, for `%F`).
+pub fn server_at(level: Level, s: Option<Server>, file: &str, line: u32, msg: &str) {
+    let Some(s) = s.or_else(main_server) else {
+        eprintln!("mod_wsgi-rs: {msg}");
+        return;
+    };
+    let (file, text) = (c_message(file), c_message(msg));
+    // SAFETY: as in `server`.
+    unsafe {
+        shim::wsgi_shim_log_error(
+            file.as_ptr(),
+            line as i32,
+            level as i32,
+            0,
+            s.as_ptr(),
+            text.as_ptr(),
+        )
+    }
+}
+
+/// Like [`request`], but with the source location given.
+pub fn request_at(level: Level, r: &Request<'_>, file: &str, line: u32, msg: &str) {
+    let (file, text) = (c_message(file), c_message(msg));
+    // SAFETY: as in `request`.
+    unsafe {
+        shim::wsgi_shim_log_rerror(
+            file.as_ptr(),
+            line as i32,
+            level as i32,
+            0,
+            r.as_ptr(),
+            text.as_ptr(),
+        )
+    }
+}

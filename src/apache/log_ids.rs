@@ -299,6 +299,15 @@ pub const HEALTH_UNAVAILABLE: LogId = LogId("WSGIRS0565");
 pub const TELEMETRY_THREAD_FAILED: LogId = LogId("WSGIRS0540");
 /// The telemetry reporter started in a process (info).
 pub const TELEMETRY_STARTED: LogId = LogId("WSGIRS0541");
+// Events API and LogHandler (issue 14), WSGIRS0520-0539.
+/// An event subscriber raised (its traceback follows); the request goes on.
+pub const EVENT_CALLBACK_FAILED: LogId = LogId("WSGIRS0520");
+/// An event payload could not be built (its traceback follows); not published.
+pub const EVENT_PAYLOAD_FAILED: LogId = LogId("WSGIRS0521");
+/// `mod_wsgi.subscribe_signals()` outside a daemon process: the callback is never called.
+pub const SIGNALS_EMBEDDED: LogId = LogId("WSGIRS0522");
+/// The per-request `request_data`/`active_requests` bookkeeping failed (traceback follows).
+pub const REQUEST_DATA_FAILED: LogId = LogId("WSGIRS0523");
 
 #[cfg(test)]
 mod tests {

@@ -34,8 +34,9 @@ pub enum Trigger {
     Signal,
     /// The resident memory passed maximum-memory.
     MaximumMemory,
-    /// SIGUSR2 from the Apache parent: its configuration generation ended
-    /// (a restart); the new generation has daemons of its own.
+    /// The generation-end signal (SIGRTMIN+1) from the Apache parent: its
+    /// configuration generation ended (a restart); the new generation has
+    /// daemons of its own.
     GenerationEnd,
 }
 
@@ -64,7 +65,7 @@ impl Trigger {
             Trigger::CpuTimeLimit => "cpu-time-limit reached (SIGXCPU)",
             Trigger::RequestTimeout => "request-timeout reached",
             Trigger::MaximumMemory => "maximum-memory reached",
-            Trigger::GenerationEnd => "Apache restarted (SIGUSR2)",
+            Trigger::GenerationEnd => "Apache restarted (generation-end signal)",
             Trigger::Signal if eviction => "SIGUSR1 (process eviction)",
             Trigger::Signal => "SIGUSR1",
         }

@@ -314,6 +314,15 @@ impl Host for DaemonHost {
         }
     }
 
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        if self.request_id.is_empty() {
+            log::server_at(level, None, at.0, at.1, msg);
+        } else {
+            let msg = format!("[request {}] {msg}", self.request_id);
+            log::server_at(level, None, at.0, at.1, &msg);
+        }
+    }
+
     fn abort(&mut self) {
         self.failed = true;
         let _ = self.send(&Message::Error(ErrorReport {
@@ -463,6 +472,12 @@ impl Host for Finisher {
     fn log(&mut self, level: Level, msg: &str) {
         let _ = self.with(|h| {
             h.log(level, msg);
+            Ok(())
+        });
+    }
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        let _ = self.with(|h| {
+            h.log_at(level, at, msg);
             Ok(())
         });
     }

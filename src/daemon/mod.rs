@@ -5,7 +5,9 @@
 //! `chroot`: the `chroot=` root and the request paths inside it; `state`:
 //! the one [`state::DaemonState`] its threads share; `workers`: the worker
 //! threads; `watchdog`: the timers that stop it; `graceful`: the drain
-//! before a restart; `stop_signal`: the
+//! before a restart; `stop_reason`: mod_wsgi's `shutdown_reason` for
+//! `process_stopping`; `signal_events`: SIGHUP/SIGUSR2 as `process_signal`;
+//! `stop_signal`: the
 //! handled, never blocked, stop signals) and one connection in a
 //! daemon worker (`server`; `host`, the [`crate::wsgi::Host`] that speaks
 //! WSGP; `abandoned`, the check that the Apache child still waits for it). `socket` owns the listening UNIX socket, `acceptor` the accept
@@ -31,8 +33,10 @@ mod request_timer;
 mod respawn;
 mod retirement;
 pub mod server;
+mod signal_events;
 pub mod socket;
 pub mod state;
+mod stop_reason;
 mod stop_signal;
 pub mod supervisor;
 mod watchdog;

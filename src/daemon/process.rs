@@ -241,8 +241,9 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         seats.leave(state.slot());
     }
     log_stopping(group, why);
-    let reason = crate::metrics::service::shutdown_reason(why);
+    let reason = super::stop_reason::shutdown_reason(state, why);
     crate::metrics::service::stopping(reason);
+    publish_stopping(state, reason);
     let mut all_done = workers::join(workers, Instant::now() + group.opts.shutdown_timeout);
     crate::metrics::service::stopped(reason, all_done);
     state.stop_monitor();
@@ -254,6 +255,24 @@ fn serve_until_stopped(state: &Arc<DaemonState>) -> bool {
         all_done &= m.is_finished();
     }
     all_done
+}
+
+/// The `process_stopping` event, on a helper thread bounded by
+/// shutdown-timeout (a subscriber that hangs must not hold up the stop).
+fn publish_stopping(state: &Arc<DaemonState>, reason: &'static str) {
+    if !crate::python::events::any_subscriber() {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("wsgi-stopping".into())
+        .spawn(move || {
+            crate::python::events::process_stopping(reason);
+            let _ = tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = rx.recv_timeout(state.group.opts.shutdown_timeout);
+    }
 }
 
 /// A service-script daemon (`threads=0`): its `WSGIImportScript` scripts run

@@ -4,7 +4,8 @@
 //! (SIGTERM, SIGKILL after 3 s); but a restart (graceful or not) no longer
 //! kills them after 3 s: when the generation's configuration pool is
 //! cleared for a restart, [`Retirement`] sends each live daemon of the
-//! generation SIGUSR2 ("the generation ended": it finishes its requests
+//! generation the generation-end signal (`stop_signal::generation_end_signal`,
+//! a real-time signal: it finishes its requests
 //! in flight within `graceful-timeout`, then `shutdown-timeout`, and exits;
 //! the new generation has daemons of its own; WSGIRS0490) and hands it to
 //! the MPM as an extra process, which the MPM reaps quietly when it exits
@@ -82,7 +83,7 @@ impl Retirement {
         let live = std::mem::take(&mut *self.lock());
         for (pid, group) in live {
             // SAFETY: kill(2) on a daemon this parent forked and has not reaped.
-            if unsafe { libc::kill(pid, libc::SIGUSR2) } != 0 {
+            if unsafe { libc::kill(pid, super::stop_signal::generation_end_signal()) } != 0 {
                 continue;
             }
             let o = &group.opts;

@@ -1,5 +1,6 @@
-//! The stop signals of a daemon process (SIGTERM, SIGINT, SIGHUP, SIGUSR1,
-//! SIGUSR2, and SIGXCPU at `cpu-time-limit`): handled, never blocked. A
+//! The signals of a daemon process (the stop signals SIGTERM, SIGINT,
+//! SIGUSR1 and SIGXCPU at `cpu-time-limit`; SIGHUP and SIGUSR2, which are
+//! `process_signal` events, `signal_events`): handled, never blocked. A
 //! blocked signal stays blocked in whatever the application starts
 //! (Python's `subprocess` uses vfork or posix_spawn, which keep the calling
 //! thread's mask through `exec`), so `Popen.terminate()` would do nothing;
@@ -12,19 +13,39 @@
 //! action instead, so that child can be stopped like any other (mod_wsgi's
 //! handler exits there). Installed by `bootstrap::signals` on the only
 //! thread of a new daemon, which also clears the inherited mask.
+//!
+//! One more signal is always handled: [`generation_end_signal`], a real-time
+//! signal no application or Apache uses, which the Apache parent sends the
+//! daemons of a configuration generation that ended (`retirement`); its
+//! handler sets a flag of its own ([`generation_ended`]). Until the handler
+//! is installed its default action ends the process, which is right for a
+//! daemon of an ended generation that was still starting.
 
 use nix::sys::signal::{SigSet, Signal};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 /// The self-pipe's read end, once the handlers are installed.
 static INSTALLED: OnceLock<UnixStream> = OnceLock::new();
 /// The last stop signal recorded by a handler (0: none since the last take).
 static LAST: AtomicI32 = AtomicI32::new(0);
+/// Set by the handler of [`generation_end_signal`], taken by [`generation_ended`].
+static GENERATION_END: AtomicBool = AtomicBool::new(false);
+
+/// The signal the Apache parent sends a daemon whose configuration
+/// generation ended (SIGRTMIN+1): drain and exit.
+pub fn generation_end_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 1
+}
+
+/// Whether [`generation_end_signal`] arrived since the last call.
+pub fn generation_ended() -> bool {
+    GENERATION_END.swap(false, Ordering::SeqCst)
+}
 
 /// Installs the handlers for `signals` in this process (once) and sets the
 /// calling thread's mask to empty: every thread it starts, and every
@@ -38,8 +59,8 @@ pub fn install(signals: &[Signal]) -> io::Result<()> {
         let wfd = write.into_raw_fd();
         // SAFETY: getpid takes no arguments.
         let owner = unsafe { libc::getpid() };
-        for &s in signals {
-            let sig = s as libc::c_int;
+        let end = generation_end_signal();
+        for sig in signals.iter().map(|&s| s as libc::c_int).chain([end]) {
             let action = move || on_signal(owner, sig, wfd);
             // SAFETY: the action only calls getpid, an atomic store and
             // write(2), or signal-hook's emulate_default_handler (sigaction
@@ -59,7 +80,11 @@ fn on_signal(owner: libc::pid_t, sig: libc::c_int, wfd: libc::c_int) {
         let _ = signal_hook::low_level::emulate_default_handler(sig);
         return;
     }
-    LAST.store(sig, Ordering::SeqCst);
+    if sig == generation_end_signal() {
+        GENERATION_END.store(true, Ordering::SeqCst);
+    } else {
+        LAST.store(sig, Ordering::SeqCst);
+    }
     // SAFETY: write(2) of one byte from a static buffer to our pipe; a full
     // pipe (EAGAIN) is fine, a wake-up is already pending.
     let _ = unsafe { libc::write(wfd, b"s".as_ptr().cast(), 1) };
@@ -106,6 +131,12 @@ mod tests {
         // SAFETY: kill(2) on this very process; SIGUSR2 is handled above.
         unsafe { libc::kill(libc::getpid(), libc::SIGUSR2) };
         assert_eq!(wait(Duration::from_secs(5)), Some(Signal::SIGUSR2));
+        // The generation-end signal wakes the waiter too, with its own flag.
+        // SAFETY: kill(2) on this very process; install handled the signal.
+        unsafe { libc::kill(libc::getpid(), generation_end_signal()) };
+        assert_eq!(wait(Duration::from_secs(5)), None);
+        assert!(generation_ended());
+        assert!(!generation_ended());
         assert_eq!(wait(Duration::from_millis(1)), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The timers that stop a daemon process, watched by its main thread while
-//! the workers serve: a stop signal (SIGTERM/SIGINT/SIGHUP; SIGUSR1, SIGUSR2
-//! from the parent at a restart, and SIGXCPU at `cpu-time-limit` stop
-//! gracefully, `graceful`),
+//! the workers serve: a stop signal (SIGTERM/SIGINT; SIGUSR1, the
+//! generation-end signal from the parent at a restart, and SIGXCPU at
+//! `cpu-time-limit` stop gracefully, `graceful`; SIGHUP and SIGUSR2 do not
+//! stop it, they are `process_signal` events, `signal_events`),
 //! a worker stopping the process itself (maximum-requests, a changed
 //! script), a graceful stop under way, restart-interval, maximum-memory,
 //! inactivity-timeout,
@@ -39,15 +40,25 @@ const WATCHDOGS: [Watchdog; 8] = [
 /// the process.
 pub fn wait_for_stop(state: &DaemonState) -> &'static str {
     let o = &state.group.opts;
+    let mut signal_events = super::signal_events::SignalEvents::new(o.threads > 0);
     loop {
         if let Some(why) = WATCHDOGS.iter().find_map(|w| w(state, o)) {
             return why;
         }
-        let why = match super::stop_signal::wait(Duration::from_millis(100)) {
+        let received = super::stop_signal::wait(Duration::from_millis(100));
+        // From the Apache parent at a restart (`retirement`).
+        if super::stop_signal::generation_ended()
+            && let Some(why) = graceful::begin(state, Trigger::GenerationEnd)
+        {
+            return why;
+        }
+        let why = match received {
             Some(Signal::SIGXCPU) => graceful::begin(state, Trigger::CpuTimeLimit),
             Some(Signal::SIGUSR1) => graceful::begin(state, Trigger::Signal),
-            // From the Apache parent at a restart (`retirement`).
-            Some(Signal::SIGUSR2) => graceful::begin(state, Trigger::GenerationEnd),
+            Some(s @ (Signal::SIGHUP | Signal::SIGUSR2)) => {
+                signal_events.deliver(s);
+                None
+            }
             Some(s) => Some(s.as_str()),
             None => None,
         };

@@ -212,6 +212,10 @@ impl Host for ApacheHost {
         log::request(level, &self.r, msg);
     }
 
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        log::request_at(level, &self.r, at.0, at.1, msg);
+    }
+
     fn abort(&mut self) {
         // What the application produced before failing goes out first, as
         // mod_wsgi (which writes every chunk at once): the client sees the

@@ -77,33 +77,8 @@ pub fn start(cfg: &TelemetryConfig, process_group: &str) {
     reporter::start(metrics, identity(process_group), config);
 }
 
-/// mod_wsgi's `shutdown_reason` for why a daemon process stops (the
-/// reason its stop line gives).
-pub fn shutdown_reason(why: &str) -> &'static str {
-    const NAMED: [(&str, &str); 9] = [
-        ("maximum-requests", "maximum_requests"),
-        ("restart-interval", "restart_interval"),
-        ("cpu-time-limit", "cpu_time_limit"),
-        ("request-timeout", "request_timeout"),
-        ("interrupt-timeout", "request_timeout"),
-        ("inactivity-timeout", "inactivity_timeout"),
-        ("deadlock-timeout", "deadlock_timeout"),
-        ("startup-timeout", "startup_timeout"),
-        ("script", "script_reload"),
-    ];
-    if let Some((_, name)) = NAMED.iter().find(|(k, _)| why.starts_with(k)) {
-        return name;
-    }
-    if why.starts_with("SIGUSR1 (process eviction)") {
-        "eviction_signal"
-    } else if why.starts_with("SIGUSR1") {
-        "graceful_signal"
-    } else {
-        "shutdown_signal"
-    }
-}
-
-/// The process stops: `process_stopping` now.
+/// The process stops: `process_stopping` now (`reason`: mod_wsgi's
+/// `shutdown_reason`, from `daemon::stop_reason`).
 pub fn stopping(reason: &str) {
     reporter::stopping(reason);
 }
@@ -111,27 +86,4 @@ pub fn stopping(reason: &str) {
 /// The process exits: the last interval and `process_stopped`.
 pub fn stopped(reason: &str, graceful: bool) {
     reporter::stopped(reason, graceful);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shutdown_reason;
-
-    #[test]
-    fn reasons_are_mod_wsgis() {
-        assert_eq!(
-            shutdown_reason("maximum-requests reached"),
-            "maximum_requests"
-        );
-        assert_eq!(shutdown_reason("SIGUSR1"), "graceful_signal");
-        assert_eq!(
-            shutdown_reason("SIGUSR1 (process eviction)"),
-            "eviction_signal"
-        );
-        assert_eq!(shutdown_reason("SIGTERM"), "shutdown_signal");
-        assert_eq!(
-            shutdown_reason("inactivity-timeout reached"),
-            "inactivity_timeout"
-        );
-    }
 }

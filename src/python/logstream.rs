@@ -16,6 +16,11 @@ pub trait RequestLog: Send + Sync {
     /// Logs `lines` in the request's context; `false` once the request has
     /// completed (the lines then go to the server's log).
     fn log_lines(&self, level: Level, lines: &[String]) -> bool;
+    /// Like `log_lines`, with the source location given (`LogHandler`).
+    fn log_lines_at(&self, level: Level, at: (&str, u32), lines: &[String]) -> bool {
+        let _ = at;
+        self.log_lines(level, lines)
+    }
 }
 
 /// Where a stream's lines go.

@@ -1,7 +1,8 @@
 //! The embedded Python: start-up from the directives (`init`), the
 //! per-(thread, interpreter) thread states (`tstate`), the interpreter of each
 //! application group (`interp`), the `mod_wsgi` and `apache` modules
-//! (`modules`) with `server_metrics()` (`server_metrics`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
+//! (`modules`) with `server_metrics()` (`server_metrics`), the events API
+//! (`events`), `LogHandler` (`log_handler`), log streams for `sys.stdout`/`sys.stderr`/`wsgi.errors`
 //! (`logstream`), `WSGIRestrict*` (`restrict`), WSGI script loading
 //! (`script`) and the C heap's tuning (`heap`).
 //! Never used in the Apache parent: Python is initialised only in children
@@ -9,10 +10,12 @@
 
 pub mod dict;
 pub mod enter;
+pub mod events;
 pub mod heap;
 pub mod init;
 pub mod interp;
 pub mod interrupt;
+pub mod log_handler;
 pub mod logstream;
 pub mod modules;
 pub mod preload;

@@ -1,9 +1,10 @@
 //! The `mod_wsgi` and `apache` Python modules, created directly in each
 //! interpreter's `sys.modules` (not through an import hook, so they exist in
 //! every interpreter the same way). Static attributes and
-//! `server_metrics()` (`python::server_metrics`); the WSGI core's
-//! attributes (`FileWrapper`, the request and process metrics functions)
-//! come through `init::Extension`; events are a later issue.
+//! `server_metrics()` (`python::server_metrics`), the events API
+//! (`python::events`) and `LogHandler` (`python::log_handler`); the WSGI
+//! core's attributes (`FileWrapper`, the request and process metrics
+//! functions) come through `init::Extension`.
 //!
 //! pip's `mod_wsgi` distribution (`mod_wsgi.express`, ...) and packages such
 //! as `mod-wsgi-telemetry` install a Python package named `mod_wsgi`. As
@@ -77,6 +78,8 @@ pub fn install(
     m.add("threads_per_process", info.threads_per_process)?;
     super::server_metrics::allow(info.server_metrics);
     m.add_function(wrap_pyfunction!(super::server_metrics::server_metrics, &m)?)?;
+    super::events::install(&m)?;
+    m.add_function(wrap_pyfunction!(__getattr__, &m)?)?;
     module_attrs(&m)?;
     super::interrupt::add_class(&m)?;
     adopt_package_path(py, &m, application_group);
@@ -105,6 +108,20 @@ pub fn install(
     a.add("threads_per_process", info.threads_per_process)?;
     sys_modules.set_item("apache", &a)?;
     Ok(())
+}
+
+/// The module's `__getattr__` (PEP 562): the attributes made on first use,
+/// `LogHandler` (`python::log_handler`) and `active_requests`
+/// (`python::events`, whose per-request bookkeeping starts then).
+#[pyfunction]
+fn __getattr__(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    match name {
+        "LogHandler" => super::log_handler::class(py),
+        "active_requests" => super::events::active_requests_attr(py),
+        _ => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+            "module 'mod_wsgi' has no attribute '{name}'"
+        ))),
+    }
 }
 
 /// Imports a `mod_wsgi` package installed on `sys.path` (pip's mod_wsgi,

@@ -235,6 +235,7 @@ fn outcome(
                         "{APP_EXCEPTION} Exception occurred processing WSGI script '{label}'."
                     ),
                 );
+                super::events::request_exception(py, &e);
             }
             if sent {
                 py.detach(|| exchange.with_host(|h| h.abort())).ok();

@@ -50,6 +50,12 @@ pub trait Host: Send {
     fn write(&mut self, data: &[u8], flush: bool) -> Result<(), HostError>;
     /// Writes a line to the error log in this request's context.
     fn log(&mut self, level: Level, msg: &str);
+    /// Like `log`, with the source location given (`mod_wsgi.LogHandler`
+    /// passes the Python caller's file and line, for `%F`).
+    fn log_at(&mut self, level: Level, at: (&str, u32), msg: &str) {
+        let _ = at;
+        self.log(level, msg)
+    }
     /// The response cannot be completed (error after the head was sent): the
     /// client must see a truncated response, never a clean short one.
     fn abort(&mut self);
@@ -157,6 +163,15 @@ impl crate::python::logstream::RequestLog for Exchange {
         self.with_host(|h| {
             for l in lines {
                 h.log(level, l);
+            }
+        })
+        .is_ok()
+    }
+
+    fn log_lines_at(&self, level: Level, at: (&str, u32), lines: &[String]) -> bool {
+        self.with_host(|h| {
+            for l in lines {
+                h.log_at(level, at, l);
             }
         })
         .is_ok()

@@ -23,6 +23,8 @@ pub struct Input {
     /// Body bytes not yet read from the host, when the request declared a
     /// `Content-Length` (not for chunked bodies).
     remaining: Option<u64>,
+    /// Reads, bytes and time taken from the host (`request_finished`).
+    stats: super::events::Io,
 }
 
 impl Input {
@@ -32,6 +34,23 @@ impl Input {
             pending: Vec::new(),
             eof: false,
             remaining: None,
+            stats: super::events::Io::default(),
+        }
+    }
+
+    /// What was read from the host so far.
+    pub fn stats(&self) -> super::events::Io {
+        self.stats
+    }
+
+    /// Starts timing a host read when someone subscribed to events.
+    fn timer() -> Option<std::time::Instant> {
+        crate::python::events::any_subscriber().then(std::time::Instant::now)
+    }
+
+    fn timed(&mut self, t: Option<std::time::Instant>) {
+        if let Some(t) = t {
+            self.stats.seconds += t.elapsed().as_secs_f64();
         }
     }
 
@@ -43,6 +62,11 @@ impl Input {
     }
 
     fn consumed(&mut self, n: usize) {
+        // Reads that returned data (not the one that finds the end).
+        if n > 0 {
+            self.stats.reads += 1;
+        }
+        self.stats.bytes += n as u64;
         if let Some(r) = self.remaining.as_mut() {
             *r = r.saturating_sub(n as u64);
         }
@@ -60,11 +84,13 @@ impl Input {
         let mut eof = false;
         // Small reads go straight into the result (one copy fewer than
         // through `pending`).
+        let t = Self::timer();
         let bytes = PyBytes::new_with(py, want, |buf| {
             // The new object is not shared yet: it is filled without the GIL.
             py.detach(|| read_into(&exchange, buf, &mut got, &mut eof))?;
             Ok(())
         })?;
+        self.timed(t);
         self.consumed(got);
         if eof {
             self.eof = true;
@@ -85,6 +111,7 @@ impl Input {
         let mut buf: Vec<u8> = Vec::new();
         let mut got = 0usize;
         let mut eof = false;
+        let t = Self::timer();
         let r = py.detach(|| {
             while got < want && !eof {
                 let len = buf.len().max(CHUNK / 2).saturating_mul(2).min(want);
@@ -93,6 +120,7 @@ impl Input {
             }
             Ok::<(), HostError>(())
         });
+        self.timed(t);
         // Bytes already taken from the host are consumed even on error.
         self.consumed(got);
         r?;
@@ -111,7 +139,9 @@ impl Input {
         self.pending.resize(start + want, 0);
         let exchange = &self.exchange;
         let buf = &mut self.pending[start..];
+        let t = Self::timer();
         let got = py.detach(|| exchange.with_host(|h| h.read(buf)));
+        self.timed(t);
         let n = match got {
             Ok(Ok(n)) => n,
             Ok(Err(e)) | Err(e) => {

@@ -1,6 +1,7 @@
 //! The WSGI core, shared by every host (embedded Apache requests and daemon
 //! workers): the environ (`environ`), `wsgi.input` (`input`),
 //! `start_response` and `write()` (`start_response`, `response`), the
+//! request events (`events`), the
 //! variables it is built from (`vars`), and the
 //! call of the application with iteration and `close()` (`app`). A host
 //! differs only in where the body comes from and where the response goes,
@@ -8,6 +9,7 @@
 
 pub mod app;
 pub mod environ;
+pub mod events;
 pub mod file_wrapper;
 pub mod host;
 pub mod input;

@@ -10,7 +10,7 @@ use super::host::{Exchange, Host};
 use super::input::Input;
 use super::metered::Metered;
 use super::response::Response;
-use super::{Outcome, app};
+use super::{Outcome, app, events};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::metrics;
@@ -155,7 +155,23 @@ fn log_failure(
     app::log_lines(py, exchange, Level::Err, &lines);
 }
 
+/// The request, inside its events scope (which starts before the script is
+/// loaded, so that a script loaded by this request sees it as mod_wsgi's
+/// does: `request_data()` works at import).
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
+    let mut events = events::RequestEvents::enter(py, env, exchange);
+    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events);
+    events.finish(py, env, done.as_ref());
+    ended
+}
+
+fn call_in_scope(
+    py: Python<'_>,
+    target: &Target<'_>,
+    env: &EnvironData,
+    exchange: &Arc<Exchange>,
+    events: &mut events::RequestEvents,
+) -> (Ended, Option<events::Finished>) {
     let script = target.script;
     crate::python::interrupt::clear_pending(py);
     let loaded = script::load(py, script, target.reload_mtime, target.resource)
@@ -172,7 +188,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
                     "Exception occurred processing WSGI script '{script}'."
                 )),
             );
-            return Ended::NotRun;
+            return (Ended::NotRun, None);
         }
     };
     let built = (|| -> PyResult<_> {
@@ -180,9 +196,7 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
             .get("CONTENT_LENGTH")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?
-            .into_bound(py)
-            .into_any();
+        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
         let errors = Py::new(
             py,
             LogStream::new(Sink::Request(exchange.clone()), Level::Err),
@@ -190,9 +204,16 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
         .into_bound(py)
         .into_any();
         let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
-        environ::build(py, env, input, errors, Some(file_wrapper))
+        let environ = environ::build(
+            py,
+            env,
+            input.clone().into_any(),
+            errors,
+            Some(file_wrapper),
+        )?;
+        Ok((environ, input))
     })();
-    let environ = match built {
+    let (environ, input) = match built {
         Ok(e) => e,
         Err(e) => {
             log_failure(
@@ -202,15 +223,16 @@ fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<E
                 &e,
                 None,
             );
-            return Ended::NotRun;
+            return (Ended::NotRun, None);
         }
     };
+    let application = events.started(py, env, &environ, application, target.callable);
     let response = Arc::new(Response::new(exchange.clone()));
-    Ended::Responded(app::call_application(
-        py,
-        &application,
-        &environ,
-        &response,
-        script,
-    ))
+    let outcome = app::call_application(py, &application, &environ, &response, script);
+    let done = events::Finished {
+        outcome_status: events::status_of(&outcome, response.status()),
+        input: input.try_borrow().map(|i| i.stats()).unwrap_or_default(),
+        output: response.stats(),
+    };
+    (Ended::Responded(outcome), Some(done))
 }

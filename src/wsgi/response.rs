@@ -20,6 +20,9 @@ struct State {
     /// would go out, as mod_wsgi.
     bad_length: Option<String>,
     written: u64,
+    /// Writes to the host and the time they took (`request_finished`).
+    writes: u64,
+    output_seconds: f64,
 }
 
 /// Shared by `start_response`, `write()` and the application runner.
@@ -50,6 +53,27 @@ impl Response {
 
     pub fn head_sent(&self) -> bool {
         self.state().sent
+    }
+
+    /// The status the application gave, if it called `start_response`.
+    pub fn status(&self) -> Option<u16> {
+        self.state().head.as_ref().map(|h| h.status)
+    }
+
+    /// Writes, bytes and seconds of output so far (`request_finished`).
+    pub fn stats(&self) -> super::events::Io {
+        let st = self.state();
+        super::events::Io {
+            reads: st.writes,
+            bytes: st.written,
+            seconds: st.output_seconds,
+        }
+    }
+
+    fn add_output_time(&self, t: Option<std::time::Instant>) {
+        if let Some(t) = t {
+            self.state().output_seconds += t.elapsed().as_secs_f64();
+        }
     }
 
     /// Records (or, before anything was sent, replaces) the head.
@@ -109,11 +133,21 @@ impl Response {
                 None => data.len(),
             };
             st.written += allowed as u64;
+            if allowed > 0 {
+                st.writes += 1;
+            }
             (head, &data[..allowed])
         };
         if head.is_none() && data.is_empty() && !flush {
             return Ok(());
         }
+        let t = crate::python::events::any_subscriber().then(std::time::Instant::now);
+        let r = self.send(py, head, data, flush);
+        self.add_output_time(t);
+        r
+    }
+
+    fn send(&self, py: Python<'_>, head: Option<Head>, data: &[u8], flush: bool) -> PyResult<()> {
         let exchange = &self.exchange;
         // Writes the host can take without blocking (small unflushed data
         // into its buffer; in a daemon, a flushed chunk the socket has room
@@ -187,6 +221,7 @@ impl Response {
         st.sent = true;
         if sent {
             st.written += len;
+            st.writes += 1;
         }
         Ok(sent)
     }

@@ -211,6 +211,7 @@ impl StartResponse {
                 }
             }
         }
+        super::events::response_started(py, status, headers, exc_info);
         let head = build_head(status, headers)?;
         self.response.set_head(head);
         Py::new(
