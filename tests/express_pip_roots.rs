@@ -9,6 +9,7 @@
 //! the defaults, `--embedded-mode`, the auth/access scripts with
 //! `--server-metrics` and `--server-status`, and a handful of common options
 //! (processes/threads, `--url-alias`, `--queue-timeout`, other MPMs).
+//! `--reload-on-changes` restarts the daemon on a change of the script.
 //! `--free-threading` is refused by both expresses in the same words.
 
 mod common;
@@ -334,4 +335,39 @@ fn free_threading_refused_alike() {
     let last = |o: &Output| text(o).trim_end().lines().last().unwrap_or("").to_string();
     assert_eq!(last(&pip), last(&ours));
     assert!(!dir.path().join("ours").exists());
+}
+
+/// `--reload-on-changes`: the pip runtime's monitor thread (in the daemon,
+/// started by `handler.wsgi`, which subscribes to `process_stopping` with
+/// `mod_wsgi.subscribe_shutdown`) sees the script change and restarts the
+/// daemon process, which then serves the new code. Needs the events API
+/// (`subscribe_shutdown`, the `events` branch of issue 14): without it the
+/// import of `handler.wsgi` fails and the daemon never gets ready.
+#[test]
+fn reload_on_changes() {
+    let r = PipRoot::setup(&["--reload-on-changes"]);
+    let t = r.apachectl("configtest");
+    assert!(t.status.success(), "{}", text(&t));
+    r.ctl_ok("start");
+    assert_eq!(r.get("/", None), (200, format!("hello {}|-", group(&r))));
+    let app = r.root.parent().unwrap().join("app.wsgi");
+    let changed = APP.replace("hello %s", "changed %s");
+    std::fs::write(&app, changed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = r.get("/", None);
+        if status == 200 && body.starts_with("changed ") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the change was not picked up: {status} {body}\n{}",
+            r.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let log = r.error_log();
+    assert!(!log.contains("ImportError"), "{log}");
+    r.ctl_ok("stop");
+    r.wait_gone();
 }
