@@ -244,6 +244,8 @@ pub const FREE_THREADING_APP_SCOPED: LogId = LogId("WSGIRS0580");
 pub const SWITCH_INTERVAL_SKIPPED: LogId = LogId("WSGIRS0581");
 /// A section's `WSGISwitchInterval` applied when an interpreter was set up.
 pub const SWITCH_INTERVAL_SET: LogId = LogId("WSGIRS0582");
+/// A WSGI script is being loaded or reloaded (mod_wsgi's info line).
+pub const SCRIPT_LOADING: LogId = LogId("WSGIRS0583");
 /// The interpreter of a `WSGIDispatchScript`'s application group could not
 /// be had (500).
 pub const DISPATCH_INTERPRETER: LogId = LogId("WSGIRS0505");

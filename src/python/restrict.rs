@@ -16,6 +16,7 @@ import sys, signal
 
 class Restricted:
     '''A standard stream an application may not use under mod_wsgi.'''
+    __module__ = 'mod_wsgi'
     def __init__(self, name):
         object.__setattr__(self, '_name', name)
     def __getattr__(self, attr):
