@@ -82,6 +82,14 @@ fn invalid_start_response(mpm: Mpm) {
         assert!(r.header("X-Injected").is_none(), "{case}: header injection");
     }
     assert!(apache.error_log().contains("[WSGIRS0103]"));
+    // mod_wsgi 6's words for the exception (its WSGI0174).
+    assert!(
+        apache
+            .error_log()
+            .contains("ValueError exception raised processing WSGI script"),
+        "{}",
+        apache.error_log()
+    );
     // Status without a reason phrase is allowed (HTTP/2 style), as mod_wsgi 6.
     let r = apache.get("/r/status-only-code");
     assert_eq!(r.status, 299, "{r:?}");
