@@ -258,7 +258,7 @@ fn outcome(
                     )],
                 );
             } else {
-                log_exception(py, exchange, &e, &exception_header(py, &e, &label));
+                log_exception(py, exchange, &e, &exception_header(py, &e, label));
             }
             if sent {
                 py.detach(|| exchange.with_host(|h| h.abort())).ok();
