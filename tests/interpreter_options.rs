@@ -253,3 +253,43 @@ fn interpreter_features_inside() {
         assert!(log.contains(text), "{text}\n{log}");
     }
 }
+
+/// The base layer in a daemon is its `python-path=` only: `WSGIPythonPath`
+/// is for the Apache children, as mod_wsgi (a daemon without
+/// `python-path=` has no base layer; a section still adds its own).
+#[test]
+fn wsgi_python_path_is_not_a_daemons_base() {
+    if reference_lacks_section() {
+        return;
+    }
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.write_app("probe.wsgi", PROBE);
+    let lib = b.root().join("lib");
+    for d in ["base", "all"] {
+        std::fs::create_dir_all(lib.join(d)).unwrap();
+    }
+    let lib = lib.display().to_string();
+    let app = app.display();
+    let apache = b
+        .global(format!("WSGIPythonPath {lib}/base"))
+        .global(format!(
+            "<WSGIInterpreterOptions>\nWSGIPythonPath {lib}/all\n</WSGIInterpreterOptions>"
+        ))
+        .server("WSGIDaemonProcess plain threads=2")
+        .server(format!("WSGIScriptAlias /e \"{app}\""))
+        .server(format!("WSGIScriptAlias /d \"{app}\" process-group=plain"))
+        .start();
+    let path = |p: &str| {
+        let t = apache.get(p).text();
+        t.split("\"path\": ")
+            .nth(1)
+            .unwrap()
+            .split(']')
+            .next()
+            .unwrap()
+            .to_string()
+            + "]"
+    };
+    assert_eq!(path("/e"), r#"["all", "base"]"#);
+    assert_eq!(path("/d"), r#"["all"]"#);
+}
