@@ -21,6 +21,18 @@ static const char *wsgi_shim_directive(cmd_parms *cmd, void *mconfig, const char
     return wsgi_cb->directive(cmd, mconfig, args);
 }
 
+/* <WSGIInterpreterOptions ...>: Rust checks the opening line and the names
+ * of the directives inside and starts a new block; then the directives
+ * inside are read (through the callback above, which sees the enclosing
+ * section and fills that block in), as mod_wsgi's section handler. */
+static const char *wsgi_shim_section(cmd_parms *cmd, void *mconfig, const char *args)
+{
+    const char *err = wsgi_cb->directive(cmd, mconfig, args);
+    if (err != NULL)
+        return err;
+    return ap_walk_config(cmd->directive->first_child, cmd, cmd->server->lookup_defaults);
+}
+
 /* Every directive is RAW_ARGS: Rust splits the words (src/config/words.rs,
  * quoting as ap_getword_conf plus mod_wsgi's quoted option values) and
  * reports wrong counts and bad values with the directive's name. Contexts
@@ -101,6 +113,8 @@ const command_rec wsgi_shim_command_table[] = {
                    "(Python 3.13+ free-threaded build)."),
     WSGI_DIRECTIVE("WSGISwitchInterval", RSRC_CONF,
                    "Override Python GIL switch interval (seconds)."),
+    AP_INIT_RAW_ARGS("<WSGIInterpreterOptions", wsgi_shim_section, NULL, RSRC_CONF,
+                     "Container for per-interpreter configuration directives."),
     WSGI_DIRECTIVE("WSGIServerMetrics", RSRC_CONF,
                    "Enabled/Disable access to server metrics."),
     WSGI_DIRECTIVE("WSGITelemetryService", RSRC_CONF,

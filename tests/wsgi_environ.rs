@@ -340,7 +340,15 @@ fn map_head_to_get() {
         // Auto is the default in 6.0 (4.9 did not apply it by default).
         (
             "/default-filter",
-            if is_reference() { "HEAD" } else { "GET" },
+            if is_reference()
+                && !module_under_test()
+                    .to_string_lossy()
+                    .contains("site-packages")
+            {
+                "HEAD"
+            } else {
+                "GET"
+            },
         ),
     ] {
         let r = apache.client().send(&Request::new("HEAD", path)).unwrap();

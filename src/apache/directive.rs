@@ -61,6 +61,38 @@ impl Cmd<'_> {
         ))
     }
 
+    /// The name of the section directly around this directive (e.g.
+    /// `<WSGIInterpreterOptions`), if any.
+    pub fn enclosing_section(&self) -> Option<String> {
+        // SAFETY: cmd->directive is NULL or the live config-tree node of this
+        // directive; its parent is NULL or a live node; names are C strings.
+        unsafe {
+            let node = self.parms.directive.as_ref()?;
+            let parent = node.parent.as_ref()?;
+            (!parent.directive.is_null()).then(|| super::cstr(parent.directive).into_owned())
+        }
+    }
+
+    /// The names of the directives written directly inside this one (a
+    /// section), in order.
+    pub fn child_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: as in `enclosing_section`; the children form a NULL-ended list.
+        unsafe {
+            let Some(node) = self.parms.directive.as_ref() else {
+                return out;
+            };
+            let mut child = node.first_child;
+            while let Some(c) = child.as_ref() {
+                if !c.directive.is_null() {
+                    out.push(super::cstr(c.directive).into_owned());
+                }
+                child = c.next;
+            }
+        }
+        out
+    }
+
     /// The server record the directive is read into (for logging).
     pub fn server(&self) -> super::request::Server {
         // SAFETY: cmd->server is the live server_rec being configured; it

@@ -251,6 +251,19 @@ pub const VERBOSE_DEBUGGING_IGNORED: LogId = LogId("WSGIRS0501");
 pub const PER_INTERPRETER_GIL_UNAVAILABLE: LogId = LogId("WSGIRS0502");
 /// `WSGIFreeThreading On` on a Python build with the GIL: no effect.
 pub const FREE_THREADING_UNAVAILABLE: LogId = LogId("WSGIRS0503");
+
+// ---- 058x: <WSGIInterpreterOptions> (config::interpreter_options) ------------
+
+/// `WSGIFreeThreading` inside a section with `application-group=`: ignored,
+/// free-threading is process-wide (mod_wsgi's WSGI0201).
+pub const FREE_THREADING_APP_SCOPED: LogId = LogId("WSGIRS0580");
+/// A section's `WSGISwitchInterval` selected by `application-group=` not
+/// applied to a sub-interpreter without its own GIL (mod_wsgi's WSGI0199).
+pub const SWITCH_INTERVAL_SKIPPED: LogId = LogId("WSGIRS0581");
+/// A section's `WSGISwitchInterval` applied when an interpreter was set up.
+pub const SWITCH_INTERVAL_SET: LogId = LogId("WSGIRS0582");
+/// A WSGI script is being loaded or reloaded (mod_wsgi's info line).
+pub const SCRIPT_LOADING: LogId = LogId("WSGIRS0583");
 /// The interpreter of a `WSGIDispatchScript`'s application group could not
 /// be had (500).
 pub const DISPATCH_INTERPRETER: LogId = LogId("WSGIRS0505");

@@ -8,7 +8,7 @@ use crate::apache::request::Request;
 use crate::python::logstream::{LogStream, RequestLog, Sink};
 use crate::wsgi::environ::{EnvironData, latin1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString};
 use std::sync::{Arc, Mutex};
 
 /// `wsgi.errors` of an auth call: the request while the hook runs.
@@ -57,20 +57,7 @@ pub fn build<'py>(
     for (k, v) in data.vars.iter() {
         env.set_item(PyString::new(py, k), latin1(py, v)?)?;
     }
-    use crate::apache::sys;
-    env.set_item(
-        "apache.version",
-        PyTuple::new(
-            py,
-            [
-                sys::AP_SERVER_MAJORVERSION_NUMBER,
-                sys::AP_SERVER_MINORVERSION_NUMBER,
-                sys::AP_SERVER_PATCHLEVEL_NUMBER,
-            ],
-        )?,
-    )?;
-    let (a, b, c) = crate::python::modules::COMPAT_VERSION;
-    env.set_item("mod_wsgi.version", PyTuple::new(py, [a, b, c])?)?;
+    crate::wsgi::environ::set_versions(&env)?;
     let sink = Sink::Request(log.clone() as Arc<dyn RequestLog>);
     let errors = Bound::new(py, LogStream::new(sink, Level::Err))?;
     env.set_item("wsgi.errors", errors)?;

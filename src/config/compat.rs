@@ -13,7 +13,8 @@ use super::error::ConfigError;
 use crate::apache::directive::Cmd;
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
-    FREE_THREADING_UNAVAILABLE, PER_INTERPRETER_GIL_UNAVAILABLE, VERBOSE_DEBUGGING_IGNORED,
+    FREE_THREADING_APP_SCOPED, FREE_THREADING_UNAVAILABLE, PER_INTERPRETER_GIL_UNAVAILABLE,
+    VERBOSE_DEBUGGING_IGNORED,
 };
 use crate::config::python::BUILD_PYTHON_VERSION;
 
@@ -139,6 +140,29 @@ pub fn notice(cmd: &Cmd<'_>, name: &str, args: &[String]) {
             &format!(
                 "{VERBOSE_DEBUGGING_IGNORED} WSGIVerboseDebugging is deprecated and has \
                  no effect. Use 'LogLevel info wsgi_module:debug' for lifecycle messages."
+            ),
+        );
+    }
+}
+
+/// What a directive inside `<WSGIInterpreterOptions>` logs: as at top
+/// level, and mod_wsgi's warning for a `WSGIFreeThreading` scoped to an
+/// application group.
+pub fn notice_inside(
+    cmd: &Cmd<'_>,
+    name: &str,
+    args: &[String],
+    block: &super::interpreter_options::Block,
+) {
+    notice(cmd, name, args);
+    if name.eq_ignore_ascii_case("WSGIFreeThreading") && block.application_group.is_some() {
+        log::server(
+            Level::Warning,
+            Some(cmd.server()),
+            &format!(
+                "{FREE_THREADING_APP_SCOPED} WSGIFreeThreading inside <WSGIInterpreterOptions> \
+                 with application-group= set is ignored: free-threading is a process-wide \
+                 setting and cannot be scoped per application group."
             ),
         );
     }

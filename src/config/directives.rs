@@ -8,6 +8,7 @@ use super::alias::ScriptAlias;
 use super::compat;
 use super::error::ConfigError;
 use super::expand::{check_callable, check_group};
+use super::interpreter_options;
 use super::python::{HashSeed, validate_home};
 use super::{DirConfig, HandlerScript, HeadMode, ImportScript, ServerConfig};
 use crate::apache::directive::Cmd;
@@ -63,6 +64,11 @@ const DIRECTIVES: &[(&str, Parser, bool)] = &[
     ("WSGITelemetryService", super::telemetry::service, true),
     ("WSGISlowRequests", super::telemetry::slow_requests, true),
     ("WSGITelemetryOptions", super::telemetry::options, true),
+    (
+        super::interpreter_options::SECTION,
+        interpreter_options_section,
+        true,
+    ),
     ("WSGIAccessScript", super::auth::access_script, false),
     ("WSGIAuthUserScript", super::auth::auth_user_script, false),
     ("WSGIAuthGroupScript", super::auth::auth_group_script, false),
@@ -533,6 +539,19 @@ fn python_warnings(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
     Ok(())
 }
 
+/// `<WSGIInterpreterOptions [process-group=NAME] [application-group=NAME]>`
+/// (its words, the closing `>` already removed): a new block, which the
+/// directives inside it (read next) fill in.
+fn interpreter_options_section(
+    t: &mut Target<'_>,
+    _name: &str,
+    args: &[String],
+) -> Result<(), ConfigError> {
+    let block = super::interpreter_options::parse_selectors(args)?;
+    t.server.python.interpreter_options.push(block);
+    Ok(())
+}
+
 fn destroy_interpreter(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<(), ConfigError> {
     t.server.python.destroy_interpreter = Some(on_off(name, args)?);
     Ok(())
@@ -571,7 +590,26 @@ fn parse_line(
                 apache: e.to_string(),
             })?;
     }
+    let section = name.eq_ignore_ascii_case(interpreter_options::SECTION);
+    let args = if section {
+        interpreter_options::strip_close(args)?
+    } else {
+        args
+    };
     let words = super::words::split(args);
+    if section {
+        for child in cmd.child_names() {
+            interpreter_options::check_child(&child)?;
+        }
+    }
+    if cmd
+        .enclosing_section()
+        .is_some_and(|s| s.eq_ignore_ascii_case(interpreter_options::SECTION))
+    {
+        let block = interpreter_options::apply_inside(server, &name, &words)?;
+        compat::notice_inside(cmd, &name, &words, block);
+        return Ok(());
+    }
     apply(&mut Target { server, dir }, &name, &words)?;
     compat::notice(cmd, &name, &words);
     if name.eq_ignore_ascii_case("WSGISocketPrefix")

@@ -143,6 +143,9 @@ pub enum ConfigError {
     /// A `WSGIPythonHome` value that does not fit the build Python.
     #[error(transparent)]
     PythonHome(#[from] HomeError),
+    /// A mistake in a `<WSGIInterpreterOptions>` section.
+    #[error(transparent)]
+    InterpreterOptions(#[from] super::interpreter_options::SectionError),
     /// A `WSGIDaemonProcess` group name with `%` or `/` (or empty).
     #[error("{D}: invalid process group name '{group}'; expected a plain name without '%' or '/'")]
     GroupName { group: String },

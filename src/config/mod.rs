@@ -19,6 +19,7 @@ pub mod directives;
 pub mod dispatch;
 pub mod error;
 pub mod expand;
+pub mod interpreter_options;
 pub mod python;
 pub mod script_scope;
 pub mod server_metrics;

@@ -54,6 +54,11 @@ pub struct PythonSettings {
     /// `WSGIPythonEggs` (Apache children) or `python-eggs=` (a daemon
     /// group): `PYTHON_EGG_CACHE` in the process's environment.
     pub python_eggs: Option<String>,
+    /// `<WSGIInterpreterOptions>` sections, in configuration order.
+    pub interpreter_options: Vec<super::interpreter_options::Block>,
+    /// A daemon's `home=`: put first in `sys.path` after every other
+    /// path entry, as mod_wsgi.
+    pub front_dir: Option<String>,
 }
 
 impl PythonSettings {

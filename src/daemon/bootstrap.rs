@@ -115,12 +115,10 @@ pub fn python_settings(group: &Group) -> PythonSettings {
     if let Some(h) = &o.python_home {
         settings.home = Some(h.clone());
     }
-    if !o.python_path.is_empty() {
-        settings.path = o.python_path.clone();
-    }
-    if let Some(home) = &o.home {
-        settings.path.insert(0, home.clone());
-    }
+    // As mod_wsgi: a daemon's base path is its python-path= only;
+    // WSGIPythonPath is the Apache children's.
+    settings.path = o.python_path.clone();
+    settings.front_dir = o.home.clone();
     // As mod_wsgi: a daemon takes these from its own options only, never
     // from WSGISwitchInterval / WSGIPythonEggs (the Apache children's).
     settings.switch_interval = o.switch_interval;

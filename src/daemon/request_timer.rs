@@ -270,7 +270,18 @@ fn raise(state: &DaemonState, (w, ident, group): Job) {
         "request-timeout, before raising mod_wsgi.RequestTimeout",
         &lines,
     );
-    if !interp::run(target, |py| interrupt::raise_in(py, ident)) {
+    if interp::run(target, |py| interrupt::raise_in(py, ident)) {
+        // mod_wsgi 6's words (its tests look for them).
+        log::server(
+            Level::Info,
+            None,
+            &format!(
+                "{REQUEST_INTERRUPTING} Injected RequestTimeout into thread {w} of daemon process \
+                 '{}'.",
+                state.group.opts.name
+            ),
+        );
+    } else {
         log::server(
             Level::Err,
             None,

@@ -7,7 +7,8 @@
 
 use super::{interp, logstream, modules};
 use crate::apache::log::Level;
-use crate::apache::log_ids::FINALISATION_SKIPPED;
+use crate::apache::log_ids::{FINALISATION_SKIPPED, SWITCH_INTERVAL_SET, SWITCH_INTERVAL_SKIPPED};
+use crate::config::interpreter_options::resolve;
 use crate::config::python::{
     BUILD_PYTHON_PREFIX, BUILD_PYTHON_VERSION, HashSeed, Home, PythonSettings,
 };
@@ -213,14 +214,17 @@ fn prepare_main(py: Python<'_>, extension: Extension) -> PyResult<()> {
 }
 
 /// Sets up the current interpreter for application group `group`: log
-/// streams as `sys.stdout`/`sys.stderr`, the `WSGIPythonPath` directories,
-/// then the `mod_wsgi` and `apache` modules.
+/// streams as `sys.stdout`/`sys.stderr`, the restrictions, the switch
+/// interval and the `sys.path` entries (each as the `<WSGIInterpreterOptions>`
+/// sections matching this process and group resolve them, over the
+/// top-level directives), then the `mod_wsgi` and `apache` modules.
 pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     let Some((settings, info, extension)) = SETUP.get() else {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(
             "Python settings missing",
         ));
     };
+    let scoped = resolve(&settings.interpreter_options, &info.process_group, group);
     let sys = py.import("sys")?;
     let stdout = Py::new(
         py,
@@ -232,25 +236,97 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     )?;
     sys.setattr("stdout", stdout)?;
     sys.setattr("stderr", stderr)?;
-    super::restrict::install(py, settings)?;
-    if !settings.path.is_empty() {
-        // site.addsitedir() so .pth files are honoured, then move the new
-        // entries to the front of sys.path, as mod_wsgi does.
-        let site = py.import("site")?;
-        let path = sys.getattr("path")?;
-        let before: Vec<String> = path.extract()?;
-        for dir in &settings.path {
-            site.call_method1("addsitedir", (dir,))?;
-        }
-        let after: Vec<String> = path.extract()?;
-        let (added, rest): (Vec<String>, Vec<String>) =
-            after.into_iter().partition(|p| !before.contains(p));
-        let new_path: Vec<String> = added.into_iter().chain(rest).collect();
-        sys.setattr("path", new_path)?;
+    // A daemon without worker threads runs a service script, which may
+    // install signal handlers (as mod_wsgi, whatever the sections say).
+    let service = !info.process_group.is_empty() && info.threads_per_process == 0;
+    super::restrict::install(
+        py,
+        scoped
+            .restrict_stdin
+            .or(settings.restrict_stdin)
+            .unwrap_or(false),
+        scoped
+            .restrict_stdout
+            .or(settings.restrict_stdout)
+            .unwrap_or(false),
+        !service
+            && scoped
+                .restrict_signal
+                .or(settings.restrict_signal)
+                .unwrap_or(true),
+    )?;
+    if let Some((seconds, app_scoped)) = scoped.switch_interval {
+        scoped_switch_interval(py, group, seconds, app_scoped)?;
+    }
+    // site.addsitedir() so .pth files are honoured, then the new entries
+    // moved to the front of sys.path, as mod_wsgi does: the base path first,
+    // then each section's layer (the most specific ends up first).
+    add_site_dirs(py, &settings.path)?;
+    for layer in &scoped.python_path_layers {
+        add_site_dirs(py, layer)?;
+    }
+    if let Some(dir) = &settings.front_dir {
+        sys.getattr("path")?.call_method1("insert", (0, dir))?;
     }
     // After the python-path: a `mod_wsgi` package installed there (a venv's
     // site-packages given as python-path) is found too.
     modules::install(py, info, group, extension.module_attrs)
+}
+
+/// `site.addsitedir()` for each of `dirs`, then the entries that added put
+/// at the front of `sys.path`, in order.
+fn add_site_dirs(py: Python<'_>, dirs: &[String]) -> PyResult<()> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let sys = py.import("sys")?;
+    let site = py.import("site")?;
+    let path = sys.getattr("path")?;
+    let before: Vec<String> = path.extract()?;
+    for dir in dirs {
+        site.call_method1("addsitedir", (dir,))?;
+    }
+    let after: Vec<String> = path.extract()?;
+    let (added, rest): (Vec<String>, Vec<String>) =
+        after.into_iter().partition(|p| !before.contains(p));
+    let new_path: Vec<String> = added.into_iter().chain(rest).collect();
+    sys.setattr("path", new_path)
+}
+
+/// A section's `WSGISwitchInterval` for the interpreter of `group`. The
+/// switch interval is process-wide under a shared GIL (every interpreter
+/// here: this build gives none its own), so a section selected by
+/// `application-group=` only sets it from the main interpreter; for a
+/// sub-interpreter it is skipped with mod_wsgi's warning.
+fn scoped_switch_interval(
+    py: Python<'_>,
+    group: &str,
+    seconds: f64,
+    app_scoped: bool,
+) -> PyResult<()> {
+    let pid = std::process::id();
+    if app_scoped && !group.is_empty() {
+        crate::apache::log::server(
+            Level::Warning,
+            None,
+            &format!(
+                "{SWITCH_INTERVAL_SKIPPED} Skipping per-interpreter switch interval {seconds:.6}s \
+                 for application group '{group}' in process {pid}: setting it would mutate the \
+                 process-global value because this interpreter does not have its own GIL."
+            ),
+        );
+        return Ok(());
+    }
+    set_switch_interval(py, Some(seconds))?;
+    crate::apache::log::server(
+        Level::Info,
+        None,
+        &format!(
+            "{SWITCH_INTERVAL_SET} Set switch interval {seconds:.6}s for application group \
+             '{group}' in process {pid}."
+        ),
+    );
+    Ok(())
 }
 
 /// Whether Python was initialised in this process.

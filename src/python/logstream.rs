@@ -201,6 +201,15 @@ impl LogBuffer {
         Ok(bytes.len())
     }
 
+    /// Each item written as by `write` (any bytes-like object), as
+    /// mod_wsgi 6's `Log.writelines` on the binary stream.
+    fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            self.write(py, &line?)?;
+        }
+        Ok(())
+    }
+
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.stream.borrow_mut(py).flush(py)
     }

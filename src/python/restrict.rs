@@ -8,7 +8,6 @@
 //! Called from `init::setup_interpreter` with the GIL held.
 
 use crate::apache::log_ids::SIGNAL_RESTRICTED;
-use crate::config::python::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -17,6 +16,7 @@ import sys, signal
 
 class Restricted:
     '''A standard stream an application may not use under mod_wsgi.'''
+    __module__ = 'mod_wsgi'
     def __init__(self, name):
         object.__setattr__(self, '_name', name)
     def __getattr__(self, attr):
@@ -40,11 +40,11 @@ if restrict_signal:
 ";
 
 /// Applies the restrictions to the current interpreter.
-pub fn install(py: Python<'_>, settings: &PythonSettings) -> PyResult<()> {
+pub fn install(py: Python<'_>, stdin: bool, stdout: bool, signal: bool) -> PyResult<()> {
     let globals = PyDict::new(py);
-    globals.set_item("restrict_stdin", settings.restrict_stdin.unwrap_or(false))?;
-    globals.set_item("restrict_stdout", settings.restrict_stdout.unwrap_or(false))?;
+    globals.set_item("restrict_stdin", stdin)?;
+    globals.set_item("restrict_stdout", stdout)?;
     globals.set_item("log_id", SIGNAL_RESTRICTED.to_string())?;
-    globals.set_item("restrict_signal", settings.restrict_signal.unwrap_or(true))?;
+    globals.set_item("restrict_signal", signal)?;
     py.run(CODE, Some(&globals), None)
 }

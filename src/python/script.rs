@@ -6,6 +6,7 @@
 //! lock is taken with the GIL released, so it cannot deadlock with it), and
 //! a module whose code is still running in another thread is not used.
 
+use crate::apache::log_ids::SCRIPT_LOADING;
 use md5::{Digest, Md5};
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
@@ -125,6 +126,7 @@ pub fn load<'py>(
         ANY_LOADED.store(true, Ordering::SeqCst);
         return Ok(m);
     }
+    log_loading(py, path, forced || sys_modules(py).contains(&name)?);
     let source = std::fs::read(path).map_err(|e| {
         pyo3::exceptions::PyOSError::new_err(format!("cannot read WSGI script '{path}': {e}"))
     })?;
@@ -163,6 +165,23 @@ pub fn load<'py>(
     module.setattr("__mtime__", file_mtime)?;
     ANY_LOADED.store(true, Ordering::SeqCst);
     Ok(module.into_any())
+}
+
+/// mod_wsgi's info line before a script is (re)loaded, in its words (tools
+/// and tests look for them), naming the application group and process.
+fn log_loading(py: Python<'_>, path: &str, reloading: bool) {
+    let group = py
+        .import("mod_wsgi")
+        .and_then(|m| m.getattr("application_group"))
+        .and_then(|g| g.extract::<String>())
+        .unwrap_or_default();
+    let verb = if reloading { "Reloading" } else { "Loading" };
+    let line = format!(
+        "{SCRIPT_LOADING} {verb} WSGI script '{path}' into application group '{group}' of \
+         process {}.",
+        std::process::id()
+    );
+    py.detach(|| crate::apache::log::server(crate::apache::log::Level::Info, None, &line));
 }
 
 /// Calls the module's `reload_required(resource)`, if it has one.

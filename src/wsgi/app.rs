@@ -42,6 +42,37 @@ pub fn log_lines(py: Python<'_>, exchange: &Exchange, level: Level, lines: &[Str
     });
 }
 
+/// mod_wsgi 6's first line for an application's exception (its WSGI0174
+/// and, for SystemExit, WSGI0175 words), naming the application group
+/// and process.
+fn exception_header(py: Python<'_>, err: &PyErr, label: &str) -> String {
+    let kind = err
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let group = py
+        .import("mod_wsgi")
+        .and_then(|m| m.getattr("application_group"))
+        .and_then(|g| g.extract::<String>())
+        .unwrap_or_default();
+    let context = format!(
+        "application group '{group}' of process {}",
+        std::process::id()
+    );
+    if kind == "SystemExit" {
+        format!(
+            "{APP_EXCEPTION} SystemExit exception raised by WSGI script '{label}' for {context}; \
+             ignored."
+        )
+    } else {
+        format!(
+            "{APP_EXCEPTION} {kind} exception raised processing WSGI script '{label}' for \
+             {context}."
+        )
+    }
+}
+
 fn log_exception(py: Python<'_>, exchange: &Exchange, err: &PyErr, context: &str) {
     let mut lines = vec![context.to_string()];
     lines.extend(crate::python::format_exception(py, err));
@@ -227,14 +258,7 @@ fn outcome(
                     )],
                 );
             } else {
-                log_exception(
-                    py,
-                    exchange,
-                    &e,
-                    &format!(
-                        "{APP_EXCEPTION} Exception occurred processing WSGI script '{label}'."
-                    ),
-                );
+                log_exception(py, exchange, &e, &exception_header(py, &e, label));
                 super::events::request_exception(py, &e);
             }
             if sent {

@@ -58,6 +58,26 @@ pub fn request_capsule(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
+/// `apache.version` and `mod_wsgi.version`, the two version keys of every
+/// environ this module builds (requests, auth, access and dispatch scripts).
+pub fn set_versions(env: &Bound<'_, PyDict>) -> PyResult<()> {
+    use crate::apache::sys;
+    let py = env.py();
+    env.set_item(
+        "apache.version",
+        PyTuple::new(
+            py,
+            [
+                sys::AP_SERVER_MAJORVERSION_NUMBER,
+                sys::AP_SERVER_MINORVERSION_NUMBER,
+                sys::AP_SERVER_PATCHLEVEL_NUMBER,
+            ],
+        )?,
+    )?;
+    let (a, b, c) = crate::python::modules::COMPAT_VERSION;
+    env.set_item("mod_wsgi.version", PyTuple::new(py, [a, b, c])?)
+}
+
 /// Decodes bytes as latin-1 (every byte is one code point).
 pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the GIL is held; the pointer and length describe `bytes`;
@@ -120,20 +140,7 @@ pub fn build<'py>(
     if let Some(fw) = file_wrapper {
         env.set_item("wsgi.file_wrapper", fw)?;
     }
-    use crate::apache::sys;
-    env.set_item(
-        "apache.version",
-        PyTuple::new(
-            py,
-            [
-                sys::AP_SERVER_MAJORVERSION_NUMBER,
-                sys::AP_SERVER_MINORVERSION_NUMBER,
-                sys::AP_SERVER_PATCHLEVEL_NUMBER,
-            ],
-        )?,
-    )?;
-    let (a, b, c) = crate::python::modules::COMPAT_VERSION;
-    env.set_item("mod_wsgi.version", PyTuple::new(py, [a, b, c])?)?;
+    set_versions(&env)?;
     for (k, v) in &data.times {
         env.set_item(PyString::intern(py, k), *v)?;
     }

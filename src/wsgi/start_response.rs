@@ -25,110 +25,151 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 /// A status or header the application passed to `start_response` that
-/// cannot be sent (raised to it as `ValueError` with this message).
+/// cannot be sent (raised to it as `ValueError` with this message, mod_wsgi
+/// 6's words; `repr`: the value as latin-1 bytes, as Python shows them).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResponseError {
-    #[error(
-        "invalid status '{status}': expected three digits, a space and a reason phrase, e.g. '200 OK'"
-    )]
-    StatusForm { status: String },
-    #[error("control character in status reason phrase: {status:?}")]
-    StatusControl { status: String },
-    #[error("invalid status '{status}'")]
-    StatusNotNumber { status: String },
-    #[error("invalid status code {code} in '{status}'")]
-    StatusCode { code: u16, status: String },
-    #[error("response header name is empty")]
+    #[error("status code must be a 3 digit integer: {repr}")]
+    StatusDigits { repr: String },
+    #[error("no space following status code: {repr}")]
+    StatusSpace { repr: String },
+    #[error("control character in status reason phrase: {repr}")]
+    StatusControl { repr: String },
+    #[error("status code must be from 100 to 999: {repr}")]
+    StatusCode { repr: String },
+    #[error("header name is empty")]
     EmptyHeaderName,
-    #[error("control, space or ':' character in response header name: {name:?}")]
-    HeaderName { name: String },
-    #[error("carriage return, line feed or NUL in value of response header {name:?}: {value:?}")]
-    HeaderValue { name: String, value: String },
-    #[error("response header {name:?} contains {c:?}, which is not latin-1 (ISO-8859-1)")]
-    NotLatin1 { name: String, c: char },
+    #[error("control character in header name: {repr}")]
+    HeaderControl { repr: String },
+    #[error("space character in header name: {repr}")]
+    HeaderSpace { repr: String },
+    #[error("colon character in header name: {repr}")]
+    HeaderColon { repr: String },
+    #[error("carriage return/line feed character in header value: {repr}")]
+    HeaderValue { repr: String },
+    #[error("null character in header value: {repr}")]
+    HeaderNul { repr: String },
     #[error("hop-by-hop header {name:?} not allowed in a WSGI response (PEP 3333)")]
     HopByHop { name: String },
 }
 
-/// Parses and validates a WSGI status string ("200 OK").
-pub fn parse_status(status: &str) -> Result<u16, ResponseError> {
-    let bytes = status.as_bytes();
-    if bytes.len() < 3
-        || !bytes[..3].iter().all(u8::is_ascii_digit)
-        || (bytes.len() > 3 && bytes[3] != b' ')
+/// `repr(bytes)` as Python writes it (`b'X\tFoo'`).
+pub fn bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = format!("b{}", quote as char);
+    for &c in b {
+        match c {
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\\' => out.push_str("\\\\"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
+fn is_cntrl(c: u8) -> bool {
+    c < 0x20 || c == 0x7f
+}
+
+/// Parses and validates a WSGI status line (latin-1 bytes) as mod_wsgi 6:
+/// three digits, then the end (HTTP/2 style) or a space and a reason phrase
+/// without control characters.
+pub fn parse_status(status: &[u8]) -> Result<u16, ResponseError> {
+    let repr = || bytes_repr(status);
+    if status.len() < 3
+        || !status[..3].iter().all(u8::is_ascii_digit)
+        || status.get(3).is_some_and(u8::is_ascii_digit)
     {
-        return Err(ResponseError::StatusForm {
-            status: status.to_string(),
-        });
+        return Err(ResponseError::StatusDigits { repr: repr() });
     }
-    if bytes.iter().any(|&b| b < 0x20 || b == 0x7f) {
-        return Err(ResponseError::StatusControl {
-            status: status.to_string(),
-        });
+    if status.len() > 3 && status[3] != b' ' {
+        return Err(ResponseError::StatusSpace { repr: repr() });
     }
-    let code: u16 = status[..3]
-        .parse()
-        .map_err(|_| ResponseError::StatusNotNumber {
-            status: status.to_string(),
-        })?;
-    if !(100..=999).contains(&code) {
-        return Err(ResponseError::StatusCode {
-            code,
-            status: status.to_string(),
-        });
+    if status.iter().skip(4).any(|&c| is_cntrl(c)) {
+        return Err(ResponseError::StatusControl { repr: repr() });
+    }
+    let code = status[..3]
+        .iter()
+        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    if code < 100 {
+        return Err(ResponseError::StatusCode { repr: repr() });
     }
     Ok(code)
 }
 
-/// Validates one header name and value: mod_wsgi's rules (no empty name,
-/// no control or space character in a name, no CR, LF or NUL in a value,
-/// latin-1 only) plus PEP 3333's ban on hop-by-hop headers and on ':' in
-/// a name.
-pub fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
+/// Validates one header name and value (latin-1 bytes): mod_wsgi's rules
+/// (no empty name, no control or space character in a name, no CR or LF in
+/// a value) plus ours: no ':' in a name, no NUL in a value, no hop-by-hop
+/// header (PEP 3333).
+pub fn check_header(name: &[u8], value: &[u8]) -> Result<(), ResponseError> {
     if name.is_empty() {
         return Err(ResponseError::EmptyHeaderName);
     }
-    if name.chars().any(|c| c.is_control() || c == ' ' || c == ':') {
-        return Err(ResponseError::HeaderName {
-            name: name.to_string(),
-        });
+    for &c in name {
+        let repr = bytes_repr(name);
+        if is_cntrl(c) {
+            return Err(ResponseError::HeaderControl { repr });
+        }
+        if c == b' ' {
+            return Err(ResponseError::HeaderSpace { repr });
+        }
+        if c == b':' {
+            return Err(ResponseError::HeaderColon { repr });
+        }
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if value.iter().any(|&b| b == b'\r' || b == b'\n') {
         return Err(ResponseError::HeaderValue {
-            name: name.to_string(),
-            value: value.to_string(),
+            repr: bytes_repr(value),
         });
     }
-    if let Some(c) = name.chars().chain(value.chars()).find(|&c| c as u32 > 0xff) {
-        return Err(ResponseError::NotLatin1 {
-            name: name.to_string(),
-            c,
+    if value.contains(&0) {
+        return Err(ResponseError::HeaderNul {
+            repr: bytes_repr(value),
         });
     }
+    let name = String::from_utf8_lossy(name);
     if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
         return Err(ResponseError::HopByHop {
-            name: name.to_string(),
+            name: name.into_owned(),
         });
     }
     Ok(())
 }
 
-fn extract_str(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_string());
+/// A `str` as latin-1 bytes, as mod_wsgi converts it: `TypeError` "must be
+/// str, not int" for another type, Python's own `UnicodeEncodeError` for a
+/// character beyond latin-1.
+fn latin1(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if !obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "must be str, not {}",
+            obj.get_type().name()?
+        )));
     }
-    Err(PyTypeError::new_err(format!(
-        "expected str object for {what}, value of type {} found",
-        obj.get_type().name()?
-    )))
+    obj.call_method1("encode", ("latin-1",))?.extract()
+}
+
+/// Bytes known to be latin-1 back to the `str` they came from.
+fn from_latin1(b: &[u8]) -> String {
+    b.iter().map(|&c| c as char).collect()
 }
 
 fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Head> {
-    let status_line = extract_str(status, "status")?;
-    let code = parse_status(&status_line).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let list = headers.cast::<PyList>().map_err(|_| {
         PyTypeError::new_err(format!(
-            "response headers must be a list, value of type {} found",
+            "start_response() argument 2 must be list, not {}",
             headers
                 .get_type()
                 .name()
@@ -136,21 +177,30 @@ fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult
                 .unwrap_or_default()
         ))
     })?;
+    let status_bytes = latin1(status)?;
+    let code = parse_status(&status_bytes).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let status_line = from_latin1(&status_bytes);
     let mut out = Vec::with_capacity(list.len());
     for item in list.iter() {
         let tuple = item.cast::<PyTuple>().map_err(|_| {
-            PyTypeError::new_err("list of (name, value) tuples expected for response headers")
+            PyTypeError::new_err(format!(
+                "each header must be a 2-tuple, not {}",
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
         })?;
         if tuple.len() != 2 {
             return Err(PyValueError::new_err(format!(
-                "response header tuples must have two items (name, value), got {}",
+                "each header must be a 2-tuple, got length {}",
                 tuple.len()
             )));
         }
-        let name = extract_str(&tuple.get_item(0)?, "header name")?;
-        let value = extract_str(&tuple.get_item(1)?, "header value")?;
+        let name = latin1(&tuple.get_item(0)?)?;
+        let value = latin1(&tuple.get_item(1)?)?;
         check_header(&name, &value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        out.push((name, value));
+        out.push((from_latin1(&name), from_latin1(&value)));
     }
     Ok(Head {
         status: code,
@@ -251,24 +301,55 @@ mod tests {
 
     #[test]
     fn statuses() {
-        assert_eq!(parse_status("200 OK"), Ok(200));
-        assert_eq!(parse_status("404 Not Found"), Ok(404));
-        assert!(parse_status("20 OK").is_err());
-        assert!(parse_status("200OK").is_err());
-        assert!(parse_status("200 OK\r\nX: y").is_err());
-        assert!(parse_status("abc OK").is_err());
+        assert_eq!(parse_status(b"200 OK"), Ok(200));
+        assert_eq!(parse_status(b"404 Not Found"), Ok(404));
+        assert_eq!(parse_status(b"299"), Ok(299));
+        let msg = |s: &[u8]| parse_status(s).unwrap_err().to_string();
+        assert_eq!(msg(b"OK"), "status code must be a 3 digit integer: b'OK'");
+        assert_eq!(
+            msg(b"2000 OK"),
+            "status code must be a 3 digit integer: b'2000 OK'"
+        );
+        assert_eq!(
+            msg(b"20X OK"),
+            "status code must be a 3 digit integer: b'20X OK'"
+        );
+        assert_eq!(msg(b"200OK"), "no space following status code: b'200OK'");
+        assert_eq!(
+            msg(b"200 OK\r\nX: y"),
+            "control character in status reason phrase: b'200 OK\\r\\nX: y'"
+        );
+        assert!(parse_status(b"099 Low").is_err());
     }
 
     #[test]
     fn headers() {
-        assert!(check_header("Content-Type", "text/plain").is_ok());
-        assert!(check_header("Bad Name", "x").is_err());
-        assert!(check_header("X(odd)", "x").is_ok());
-        assert!(check_header("Connection", "close").is_err());
-        assert!(check_header("X", "\u{263a}").is_err());
-        assert!(check_header("X", "caf\u{e9}").is_ok());
-        assert!(check_header("X", "a\r\nInjected: 1").is_err());
-        assert!(check_header("X", "a\0").is_err());
-        assert!(check_header("", "x").is_err());
+        let msg = |n: &[u8], v: &[u8]| check_header(n, v).unwrap_err().to_string();
+        assert!(check_header(b"Content-Type", b"text/plain").is_ok());
+        assert!(check_header(b"X(odd)", b"x").is_ok());
+        assert!(check_header(b"X", b"caf\xe9").is_ok());
+        assert_eq!(msg(b"", b"x"), "header name is empty");
+        assert_eq!(
+            msg(b"X Foo", b"x"),
+            "space character in header name: b'X Foo'"
+        );
+        assert_eq!(
+            msg(b"X\tFoo", b"x"),
+            "control character in header name: b'X\\tFoo'"
+        );
+        assert_eq!(
+            msg(b"X", b"line1\r\nline2"),
+            "carriage return/line feed character in header value: b'line1\\r\\nline2'"
+        );
+        assert!(msg(b"X", b"a\0").starts_with("null character in header value"));
+        assert!(msg(b"A:B", b"x").starts_with("colon character"));
+        assert!(msg(b"Connection", b"close").starts_with("hop-by-hop"));
+    }
+
+    #[test]
+    fn python_bytes_repr() {
+        assert_eq!(bytes_repr(b"a'b"), "b\"a'b\"");
+        assert_eq!(bytes_repr(b"a'\"b"), "b'a\\'\"b'");
+        assert_eq!(bytes_repr(b"\xe9\x01\\"), "b'\\xe9\\x01\\\\'");
     }
 }

@@ -233,6 +233,9 @@ fn write_embedded_python(out: &mut String, opts: &Options) {
     if let Some(interval) = opts.switch_interval {
         let _ = writeln!(out, "WSGISwitchInterval {interval}");
     }
+    if opts.free_threading {
+        let _ = writeln!(out, "WSGIFreeThreading On");
+    }
     // Embedded mode: Apache children are the Python processes; never recycle them.
     let _ = writeln!(out, "MaxConnectionsPerChild 0");
     let _ = writeln!(out);
@@ -265,6 +268,9 @@ fn write_daemon_python(out: &mut String, opts: &Options, d: &Daemon) {
     }
     if let Some(interval) = opts.switch_interval {
         let _ = writeln!(out, "WSGISwitchInterval {interval}");
+    }
+    if opts.free_threading {
+        let _ = writeln!(out, "WSGIFreeThreading On");
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "WSGIRestrictEmbedded On");

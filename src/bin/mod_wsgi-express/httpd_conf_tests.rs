@@ -341,6 +341,26 @@ fn maximum_memory_is_written_only_when_given() {
     let c = conf(&f, &["--maximum-memory", "200M"]);
     assert!(c.contains(" maximum-memory=200M"), "{c}");
     assert!(!conf(&f, &[]).contains("maximum-memory"));
+/// As pip's mod_wsgi-express 6.1.1: refused on a Python build without
+/// free-threading, in its words; on a free-threaded build, `WSGIFreeThreading On`
+/// for the children and the daemon.
+#[test]
+fn free_threading_as_the_original() {
+    let f = Fixture::new(&["event"]);
+    if !crate::resolve::FREE_THREADED_BUILD {
+        let err = f.try_options(&["--free-threading"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--free-threading requires a Python build with free-threading support (PEP 703). \
+             Rebuild Python with --disable-gil to use it."
+        );
+    }
+    assert!(!conf(&f, &[]).contains("WSGIFreeThreading"));
+    for extra in [&[][..], &["--embedded-mode"][..]] {
+        let mut o = f.options(extra);
+        o.free_threading = true;
+        line_at(&render(&o), "WSGIFreeThreading On");
+    }
 }
 
 #[test]

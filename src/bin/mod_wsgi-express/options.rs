@@ -265,6 +265,8 @@ pub struct Options {
     /// The telemetry options (`telemetry.rs`).
     pub telemetry: crate::telemetry::Telemetry,
     pub switch_interval: Option<f64>,
+    /// `--free-threading`: `WSGIFreeThreading On` (a free-threaded build only).
+    pub free_threading: bool,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,
     pub sizing: Sizing,

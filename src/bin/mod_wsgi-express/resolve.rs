@@ -159,8 +159,20 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     Ok(assemble(args, env, &paths, derived))
 }
 
+/// Whether the module's Python is a free-threaded build (`Py_GIL_DISABLED`).
+pub const FREE_THREADED_BUILD: bool =
+    matches!(env!("MOD_WSGI_PYTHON_GIL_DISABLED").as_bytes(), b"1");
+
 /// The values clap accepts but express refuses.
 fn check_values(args: &ServerArgs) -> Result<()> {
+    if args.free_threading && !FREE_THREADED_BUILD {
+        // pip's mod_wsgi-express 6.1.1's words (its check of the Python it runs on;
+        // ours is of the Python the module was built for).
+        bail!(
+            "--free-threading requires a Python build with free-threading support (PEP 703). \
+             Rebuild Python with --disable-gil to use it."
+        );
+    }
     if args.switch_interval.is_some_and(|i| i <= 0.0) {
         bail!("--switch-interval must be a positive number of seconds");
     }
@@ -514,6 +526,7 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         trusted_proxies: args.trusted_proxies.clone(),
         ignore_activity: args.ignore_activity.clone(),
         switch_interval: args.switch_interval,
+        free_threading: args.free_threading,
         reload_on_changes: args.reload_on_changes,
         setup_only: args.setup_only,
         mode: d.mode,

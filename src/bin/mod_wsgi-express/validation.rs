@@ -26,11 +26,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("initial_workers", "--initial-workers", SPARE),
     ("minimum_spare_workers", "--minimum-spare-workers", SPARE),
     ("maximum_spare_workers", "--maximum-spare-workers", SPARE),
-    (
-        "free_threading",
-        "--free-threading",
-        "free-threading is not implemented yet",
-    ),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
     ("debug_mode", "--debug-mode", DEBUG),
     ("enable_debugger", "--enable-debugger", DEBUG),
