@@ -341,6 +341,8 @@ fn maximum_memory_is_written_only_when_given() {
     let c = conf(&f, &["--maximum-memory", "200M"]);
     assert!(c.contains(" maximum-memory=200M"), "{c}");
     assert!(!conf(&f, &[]).contains("maximum-memory"));
+}
+
 /// As pip's mod_wsgi-express 6.1.1: refused on a Python build without
 /// free-threading, in its words; on a free-threaded build, `WSGIFreeThreading On`
 /// for the children and the daemon.
