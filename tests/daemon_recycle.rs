@@ -11,6 +11,8 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -342,9 +344,20 @@ fn stop_ends_draining(mpm: Mpm) {
         "processes=1 threads=2 graceful-timeout=60 shutdown-timeout=2",
     );
     let old = pid_in(&apache.get("/s?seconds=0")).unwrap();
+    let marks = apache.root().join("marks");
+    fs::create_dir(&marks).unwrap();
+    fs::set_permissions(&marks, fs::Permissions::from_mode(0o777)).unwrap();
+    let mark = marks.join("running");
     let client = apache.client();
-    let long = std::thread::spawn(move || client.send(&Request::new("GET", "/s?seconds=30")));
-    std::thread::sleep(Duration::from_millis(500));
+    let path = format!("/s?seconds=30&mark={}", mark.display());
+    let long = std::thread::spawn(move || client.send(&Request::new("GET", &path)));
+    // The request runs in the old daemon before the restart (a loaded
+    // machine may take a while to pass it on).
+    let until = Instant::now() + Duration::from_secs(20);
+    while !mark.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(mark.exists(), "the long request never reached the app");
     apache.graceful();
     assert!(pid_alive(old), "the old daemon must still drain");
     let began = Instant::now();
