@@ -15,12 +15,15 @@
 mod apachectl;
 mod auth;
 mod cli;
+mod discovery;
 mod entry;
+mod environment;
 mod httpd_conf;
 mod https;
 mod module;
 mod monitoring;
 mod options;
+mod project;
 mod proxy;
 mod python_home;
 mod resolve;
@@ -34,7 +37,7 @@ mod users;
 mod validation;
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use cli::{Cli, Command, ModuleArgs};
 use std::ffi::OsString;
 use std::path::Path;
@@ -45,9 +48,13 @@ fn main() -> ExitCode {
         .enumerate()
         .map(|(i, a)| if i == 0 { a } else { expand_vars(a) })
         .collect();
-    let matches = match Cli::command().try_get_matches_from(args) {
+    // Usage errors exit with status 2, --help/--version with 0 (clap).
+    let matches = match std::env::current_dir()
+        .map_err(anyhow::Error::from)
+        .and_then(|dir| environment::parse(args, &dir))
+    {
         Ok(m) => m,
-        Err(e) => e.exit(), // status 2 for usage errors, 0 for --help/--version
+        Err(e) => return fail(&e),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
@@ -59,12 +66,15 @@ fn main() -> ExitCode {
         .unwrap_or_default();
     match dispatch(cli.command, &sub) {
         Ok(code) => code,
-        Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("mod_wsgi-express: error: {msg}");
-            ExitCode::from(2)
-        }
+        Err(e) => fail(&e),
     }
+}
+
+/// Reports `e` as one line on stderr; exit status 2.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let msg = format!("{e:#}").replace('\n', " ");
+    eprintln!("mod_wsgi-express: error: {msg}");
+    ExitCode::from(2)
 }
 
 fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
@@ -96,9 +106,12 @@ fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Re
     print!("{}", summary::render(&opts, setup || opts.setup_only));
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
+    let project_dir = std::env::current_dir().context("cannot read the current directory")?;
     if setup || opts.setup_only {
+        project::run_hook(&project_dir, "build")?;
         return Ok(ExitCode::SUCCESS);
     }
+    project::run_hook(&project_dir, "deploy")?;
     std::env::set_current_dir(&opts.working_directory).with_context(|| {
         format!(
             "cannot change to working directory {}",
