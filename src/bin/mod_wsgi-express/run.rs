@@ -1,7 +1,7 @@
 //! Running Apache in the foreground: `start-server` runs `<root>/apachectl start
 //! -DFOREGROUND` (which execs httpd) as its child and relays signals to it: SIGINT,
-//! SIGHUP and SIGUSR1 as they are, SIGTERM as SIGWINCH, Apache's graceful stop, so
-//! that stopping a container drains (no new connections, requests in flight finish
+//! SIGHUP and SIGUSR1 as they are, the first SIGTERM as SIGWINCH, Apache's graceful
+//! stop (a second one as SIGTERM, stopping at once), so that stopping a container drains (no new connections, requests in flight finish
 //! within `GracefulShutdownTimeout`, which the configuration sets to
 //! `--shutdown-timeout`). It reaps every child (it may be PID 1) and exits with Apache's
 //! status. When stdout is a terminal Apache runs in its own process group and SIGWINCH
@@ -57,6 +57,8 @@ pub fn start(server_root: &Path) -> Result<ExitCode> {
         .spawn()
         .with_context(|| format!("cannot run {}", server_root.join("apachectl").display()))?;
     let pid = Pid::from_raw(child.id() as i32);
+    // A second SIGTERM while draining is relayed as SIGTERM: stop at once.
+    let mut draining = false;
     loop {
         let sig = set.wait().context("sigwait failed")?;
         match sig {
@@ -66,7 +68,8 @@ pub fn start(server_root: &Path) -> Result<ExitCode> {
                 }
             }
             Signal::SIGWINCH if terminal => {}
-            Signal::SIGTERM => {
+            Signal::SIGTERM if !draining => {
+                draining = true;
                 let _ = kill(pid, Signal::SIGWINCH);
             }
             other => {
