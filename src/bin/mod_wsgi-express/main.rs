@@ -1,15 +1,19 @@
 //! `mod_wsgi-express`: generates a self-contained Apache server root for a WSGI
 //! application and runs Apache in the foreground, as mod_wsgi 6.0.5's express does.
-//! This file expands `$VAR` in the arguments, parses them (`cli.rs`), dispatches the
-//! subcommands and turns every error into one line on stderr with exit status 2.
-//! Module map: `cli` (clap definitions), `validation` (unimplemented options, file
+//! This file expands `$VAR` in the arguments, parses them (`cli.rs`, with the layers of
+//! `environment.rs`), dispatches the subcommands and turns every error into one line on
+//! stderr with exit status 2.
+//! Module map: `cli` (clap definitions), `environment` (`MOD_WSGI_EXPRESS_*` and
+//! pyproject.toml layers), `project` (pyproject.toml, build/deploy hooks), `discovery`
+//! (the project's application when no entry point is given), `validation` (unimplemented options, file
 //! access of the run user), `options` (resolution), `sizing` (MPM choice and numbers),
 //! `entry` (module/paste wrapper script), `https` (TLS options and vhosts), `proxy`
 //! (reverse proxying), `module` (finding the module, Apache, Python prefix),
 //! `python_home` (`--python-home`, the executable's venv, `$VIRTUAL_ENV`: version and
 //! access checks),
 //! `httpd_conf` / `apachectl` (rendering), `support` (directives the module knows),
-//! `server_root` (writing), `summary`, `users` (run identity), `run` (exec / signals).
+//! `server_root` (writing), `summary`, `users` (run identity), `run` (Apache as a child,
+//! signals: SIGTERM drains).
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
 
 mod apachectl;
