@@ -85,7 +85,7 @@ fn pyproject_then_environment_then_command_line() {
         proj.join("pyproject.toml"),
         format!(
             "[project]\nname = \"demo\"\n\n[tool.mod_wsgi-express]\n\
-             port = {py_port}\nmount-point = \"/py\"\nthreads = 7\naccess-log = true\n\
+             port = {py_port}\nmount-point = \"/py\"\nthreads = \"${{PY_THREADS}}\"\naccess-log = true\n\
              python-path = [\"/srv/py1\", \"/srv/py2\"]\nhost = \"127.0.0.1\"\n\
              server-root = {:?}\n",
             path_str(&root)
@@ -135,8 +135,8 @@ fn pyproject_then_environment_then_command_line() {
         "HTTP/1.1 404 Not Found"
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", env_port)).is_err());
-    // Without the variables, pyproject.toml's values are in effect.
-    let out = express_in(&proj, &["setup-server"], &[]);
+    // Without the variables, pyproject.toml's values are in effect ($VAR-expanded).
+    let out = express_in(&proj, &["setup-server"], &[("PY_THREADS", "7")]);
     assert!(
         out.status.success(),
         "{}",

@@ -152,13 +152,15 @@ pub fn to_args(
 
 /// The argument vector with the lower layers inserted after the subcommand name:
 /// `project` (lowest), then `env`, then the original arguments. `matches` are those of
-/// the subcommand parsed from the original arguments alone.
+/// the subcommand parsed from the original arguments alone; `expand` is applied to the
+/// inserted arguments.
 pub fn layer(
     sub: &Command,
     matches: &ArgMatches,
     args: &[OsString],
     env: &[Setting],
     project: &[Setting],
+    expand: &dyn Fn(OsString) -> OsString,
 ) -> Result<Vec<OsString>> {
     let given = |id: &str| {
         matches.try_get_raw(id).is_ok()
@@ -180,8 +182,8 @@ pub fn layer(
     })?;
     let split = args.len().min(2);
     let mut out: Vec<OsString> = args[..split].to_vec();
-    out.extend(from_project);
-    out.extend(from_env);
+    out.extend(from_project.into_iter().map(expand));
+    out.extend(from_env.into_iter().map(expand));
     out.extend_from_slice(&args[split..]);
     Ok(out)
 }
@@ -189,8 +191,13 @@ pub fn layer(
 /// Parses the arguments with the layers of a layered subcommand: the project's
 /// `pyproject.toml`, the `MOD_WSGI_EXPRESS_*` variables, and, when no layer names an
 /// entry point or application type, the application `discovery.rs` finds in the
-/// project directory `dir` (announced on stdout). Usage errors exit as clap does.
-pub fn parse(args: Vec<OsString>, dir: &Path) -> Result<ArgMatches> {
+/// project directory `dir` (announced on stdout). `expand` is applied to the layers'
+/// arguments (`$VAR` expansion, as for the command line's). Usage errors exit as clap does.
+pub fn parse(
+    args: Vec<OsString>,
+    dir: &Path,
+    expand: impl Fn(OsString) -> OsString,
+) -> Result<ArgMatches> {
     let mut cmd = annotate(crate::cli::Cli::command());
     cmd.build();
     let first = cmd
@@ -203,7 +210,7 @@ pub fn parse(args: Vec<OsString>, dir: &Path) -> Result<ArgMatches> {
     let sub = cmd.find_subcommand(name).expect("subcommand").clone();
     let env = from_env(&sub, |v| std::env::var(v).ok())?;
     let project = crate::project::settings(dir)?;
-    let layered = layer(&sub, sub_matches, &args, &env, &project)?;
+    let layered = layer(&sub, sub_matches, &args, &env, &project, &expand)?;
     let matches = cmd
         .clone()
         .try_get_matches_from(&layered)

@@ -55,7 +55,7 @@ fn main() -> ExitCode {
     // Usage errors exit with status 2, --help/--version with 0 (clap).
     let matches = match std::env::current_dir()
         .map_err(anyhow::Error::from)
-        .and_then(|dir| environment::parse(args, &dir))
+        .and_then(|dir| environment::parse(args, &dir, expand_vars))
     {
         Ok(m) => m,
         Err(e) => return fail(&e),
