@@ -1,8 +1,9 @@
 //! Finding the application of a project directory when `start-server` / `setup-server`
 //! are given no entry point, as warpdrive did, trying in order: a Django project
 //! (`manage.py`, its `DJANGO_SETTINGS_MODULE`, the settings' `WSGI_APPLICATION`); a
-//! script `wsgi.py`, `app.wsgi` or `application.wsgi` (callable `application`); `app.py`
-//! with `app` or `application`; a single Paste Deploy `.ini`. Two candidates of the same
+//! script `wsgi.py`, `app.wsgi` or `application.wsgi` that defines `application`; `app.py`
+//! defining `app` or `application`; a single Paste Deploy `.ini`. A file that defines
+//! neither is not a candidate. Two candidates of the same
 //! rank are an error naming both. Files are read as text (express never runs Python).
 //! The result is the options that select it. Used by `main.rs`.
 
@@ -22,22 +23,21 @@ pub fn discover(dir: &Path, settings_env: Option<&str>) -> Result<Option<Found>>
     if dir.join("manage.py").is_file() {
         return django(dir, settings_env).map(Some);
     }
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
     let scripts: Vec<&str> = ["wsgi.py", "app.wsgi", "application.wsgi"]
         .into_iter()
-        .filter(|f| dir.join(f).is_file())
+        .filter(|f| read(f).is_some_and(|t| defines(&t, "application")))
         .collect();
     if let Some(script) = single(&scripts)? {
         return Ok(Some(script_app(dir, script, "application")));
     }
-    if dir.join("app.py").is_file() {
-        let text = std::fs::read_to_string(dir.join("app.py")).unwrap_or_default();
+    if let Some(text) = read("app.py") {
         let callable = ["app", "application"]
             .into_iter()
             .find(|name| defines(&text, name));
-        let Some(callable) = callable else {
-            bail!("app.py defines neither 'app' nor 'application' at top level");
-        };
-        return Ok(Some(script_app(dir, "app.py", callable)));
+        if let Some(callable) = callable {
+            return Ok(Some(script_app(dir, "app.py", callable)));
+        }
     }
     let mut inis: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -222,7 +222,10 @@ mod tests {
         std::fs::write(dir.path().join("app.wsgi"), "application = None\n").unwrap();
         let found = discover(dir.path(), None).unwrap().unwrap();
         assert!(found.description.contains("app.wsgi"), "{found:?}");
-        std::fs::write(dir.path().join("wsgi.py"), "").unwrap();
+        std::fs::write(dir.path().join("application.wsgi"), "app = 1\n").unwrap();
+        let found = discover(dir.path(), None).unwrap().unwrap();
+        assert!(found.description.contains("app.wsgi"), "{found:?}");
+        std::fs::write(dir.path().join("wsgi.py"), "def application(e, s): pass\n").unwrap();
         let e = discover(dir.path(), None).unwrap_err().to_string();
         assert!(e.contains("wsgi.py and app.wsgi"), "{e}");
         let dir = dir_with(&[
@@ -235,6 +238,8 @@ mod tests {
         let e = discover(dir.path(), None).unwrap_err().to_string();
         assert!(e.contains("dev.ini and prod.ini"), "{e}");
         assert_eq!(discover(dir_with(&[]).path(), None).unwrap(), None);
+        let neither = dir_with(&[("app.py", "import os\n"), ("wsgi.py", "app = 1\n")]);
+        assert_eq!(discover(neither.path(), None).unwrap(), None);
     }
 
     #[test]
