@@ -41,7 +41,7 @@ pub fn annotate(cmd: Command) -> Command {
     for name in LAYERED {
         cmd = cmd.mut_subcommand(name, |sub| {
             sub.mut_args(|arg| {
-                let Some(long) = arg.get_long().filter(|l| *l != "help") else {
+                let Some(long) = arg.get_long().filter(|l| is_option(l)) else {
                     return arg;
                 };
                 let var = var_name(long);
@@ -53,6 +53,11 @@ pub fn annotate(cmd: Command) -> Command {
     cmd
 }
 
+/// Whether a long name is a server option (not clap's `--help` / `--version`).
+fn is_option(long: &str) -> bool {
+    !matches!(long, "help" | "version")
+}
+
 /// Whether the option takes no value (a switch).
 fn is_flag(arg: &Arg) -> bool {
     matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse)
@@ -62,7 +67,7 @@ fn is_flag(arg: &Arg) -> bool {
 pub fn from_env(sub: &Command, lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<Setting>> {
     let mut out = Vec::new();
     for arg in sub.get_arguments() {
-        let Some(long) = arg.get_long().filter(|l| *l != "help") else {
+        let Some(long) = arg.get_long().filter(|l| is_option(l)) else {
             continue;
         };
         let var = var_name(long);
@@ -115,7 +120,7 @@ pub fn to_args(
     for s in settings {
         let Some(arg) = sub
             .get_arguments()
-            .find(|a| a.get_long() == Some(s.long.as_str()))
+            .find(|a| a.get_long() == Some(s.long.as_str()) && is_option(&s.long))
         else {
             bail!("{}: unknown option --{}", s.origin, s.long);
         };
@@ -317,6 +322,7 @@ mod tests {
             .to_string();
         assert!(help.contains("[env: MOD_WSGI_EXPRESS_PORT]"), "{help}");
         assert!(help.contains("[env: MOD_WSGI_EXPRESS_URL_ALIAS]"));
+        assert!(!help.contains("MOD_WSGI_EXPRESS_HELP") && !help.contains("EXPRESS_VERSION"));
     }
 
     #[test]
