@@ -199,6 +199,10 @@ fn write_core_limits(out: &mut String, opts: &Options) {
     let _ = writeln!(out, "HostnameLookups Off");
     let _ = writeln!(out, "MaxMemFree 64");
     let _ = writeln!(out, "Timeout {}", opts.socket_timeout);
+    // SIGTERM to start-server is Apache's graceful stop (run.rs): requests in flight
+    // get --shutdown-timeout (its default in embedded mode, which refuses the option).
+    let drain = opts.daemon.as_ref().map_or(5, |d| d.shutdown_timeout);
+    let _ = writeln!(out, "GracefulShutdownTimeout {drain}");
     let _ = writeln!(out, "ListenBacklog {}", opts.server_backlog);
     if opts.http2 {
         let _ = writeln!(out, "Protocols h2 h2c http/1.1");

@@ -1,26 +1,33 @@
 //! `mod_wsgi-express`: generates a self-contained Apache server root for a WSGI
 //! application and runs Apache in the foreground, as mod_wsgi 6.0.5's express does.
-//! This file expands `$VAR` in the arguments, parses them (`cli.rs`), dispatches the
-//! subcommands and turns every error into one line on stderr with exit status 2.
-//! Module map: `cli` (clap definitions), `validation` (unimplemented options, file
+//! This file expands `$VAR` in the arguments, parses them (`cli.rs`, with the layers of
+//! `environment.rs`), dispatches the subcommands and turns every error into one line on
+//! stderr with exit status 2.
+//! Module map: `cli` (clap definitions), `environment` (`MOD_WSGI_EXPRESS_*` and
+//! pyproject.toml layers), `project` (pyproject.toml, build/deploy hooks), `discovery`
+//! (the project's application when no entry point is given), `validation` (unimplemented options, file
 //! access of the run user), `options` (resolution), `sizing` (MPM choice and numbers),
 //! `entry` (module/paste wrapper script), `https` (TLS options and vhosts), `proxy`
 //! (reverse proxying), `module` (finding the module, Apache, Python prefix),
 //! `python_home` (`--python-home`, the executable's venv, `$VIRTUAL_ENV`: version and
 //! access checks),
 //! `httpd_conf` / `apachectl` (rendering), `support` (directives the module knows),
-//! `server_root` (writing), `summary`, `users` (run identity), `run` (exec / signals).
+//! `server_root` (writing), `summary`, `users` (run identity), `run` (Apache as a child,
+//! signals: SIGTERM drains).
 //! Self-contained: it does not link the mod_wsgi library crate and never loads Python.
 
 mod apachectl;
 mod auth;
 mod cli;
+mod discovery;
 mod entry;
+mod environment;
 mod httpd_conf;
 mod https;
 mod module;
 mod monitoring;
 mod options;
+mod project;
 mod proxy;
 mod python_home;
 mod resolve;
@@ -34,7 +41,7 @@ mod users;
 mod validation;
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use cli::{Cli, Command, ModuleArgs};
 use std::ffi::OsString;
 use std::path::Path;
@@ -45,9 +52,13 @@ fn main() -> ExitCode {
         .enumerate()
         .map(|(i, a)| if i == 0 { a } else { expand_vars(a) })
         .collect();
-    let matches = match Cli::command().try_get_matches_from(args) {
+    // Usage errors exit with status 2, --help/--version with 0 (clap).
+    let matches = match std::env::current_dir()
+        .map_err(anyhow::Error::from)
+        .and_then(|dir| environment::parse(args, &dir, expand_vars))
+    {
         Ok(m) => m,
-        Err(e) => e.exit(), // status 2 for usage errors, 0 for --help/--version
+        Err(e) => return fail(&e),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
@@ -59,12 +70,15 @@ fn main() -> ExitCode {
         .unwrap_or_default();
     match dispatch(cli.command, &sub) {
         Ok(code) => code,
-        Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("mod_wsgi-express: error: {msg}");
-            ExitCode::from(2)
-        }
+        Err(e) => fail(&e),
     }
+}
+
+/// Reports `e` as one line on stderr; exit status 2.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let msg = format!("{e:#}").replace('\n', " ");
+    eprintln!("mod_wsgi-express: error: {msg}");
+    ExitCode::from(2)
 }
 
 fn dispatch(command: Command, matches: &clap::ArgMatches) -> Result<ExitCode> {
@@ -96,9 +110,12 @@ fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Re
     print!("{}", summary::render(&opts, setup || opts.setup_only));
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
+    let project_dir = std::env::current_dir().context("cannot read the current directory")?;
     if setup || opts.setup_only {
+        project::run_hook(&project_dir, "build")?;
         return Ok(ExitCode::SUCCESS);
     }
+    project::run_hook(&project_dir, "deploy")?;
     std::env::set_current_dir(&opts.working_directory).with_context(|| {
         format!(
             "cannot change to working directory {}",

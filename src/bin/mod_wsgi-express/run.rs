@@ -1,17 +1,19 @@
-//! Running Apache in the foreground: `start-server` replaces itself (exec) with
-//! `<root>/apachectl start -DFOREGROUND`, which in turn execs httpd, so the PID the
-//! caller holds is Apache's parent and SIGINT/SIGTERM/SIGHUP/SIGUSR1 reach it directly.
-//! When stdout is a terminal it instead runs Apache as a child in its own process group
-//! and forwards those signals, dropping SIGWINCH (httpd treats SIGWINCH as
-//! graceful-stop, so resizing the terminal would stop the server), as express does.
-//! Called by `main.rs` last; no Python.
+//! Running Apache in the foreground: `start-server` runs `<root>/apachectl start
+//! -DFOREGROUND` (which execs httpd) as its child and relays signals to it: SIGINT,
+//! SIGHUP and SIGUSR1 as they are, the first SIGTERM as SIGWINCH, Apache's graceful
+//! stop (a second one as SIGTERM, stopping at once), so that stopping a container drains (no new connections, requests in flight finish
+//! within `GracefulShutdownTimeout`, which the configuration sets to
+//! `--shutdown-timeout`). It reaps every child (it may be PID 1) and exits with Apache's
+//! status. When stdout is a terminal Apache runs in its own process group and SIGWINCH
+//! is dropped (resizing the terminal would stop the server), as express does; otherwise
+//! SIGWINCH is relayed. Called by `main.rs` last; no Python.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, pthread_sigmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, setpgid};
 use std::io::IsTerminal;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
@@ -31,21 +33,9 @@ fn command(server_root: &Path) -> Command {
     cmd
 }
 
-/// Runs Apache in the foreground; returns only on failure or (terminal case) when
-/// Apache has exited.
+/// Runs Apache in the foreground until it exits; returns its exit status.
 pub fn start(server_root: &Path) -> Result<ExitCode> {
-    if std::io::stdout().is_terminal() {
-        supervise(server_root)
-    } else {
-        let err = command(server_root).exec();
-        bail!(
-            "cannot run {}: {err}",
-            server_root.join("apachectl").display()
-        )
-    }
-}
-
-fn supervise(server_root: &Path) -> Result<ExitCode> {
+    let terminal = std::io::stdout().is_terminal();
     let mut set = SigSet::empty();
     for sig in HANDLED {
         set.add(sig);
@@ -55,7 +45,9 @@ fn supervise(server_root: &Path) -> Result<ExitCode> {
     // SAFETY: only async-signal-safe calls (setpgid, pthread_sigmask) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(std::io::Error::from)?;
+            if terminal {
+                setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(std::io::Error::from)?;
+            }
             pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None)
                 .map_err(std::io::Error::from)?;
             Ok(())
@@ -65,20 +57,40 @@ fn supervise(server_root: &Path) -> Result<ExitCode> {
         .spawn()
         .with_context(|| format!("cannot run {}", server_root.join("apachectl").display()))?;
     let pid = Pid::from_raw(child.id() as i32);
+    // A second SIGTERM while draining is relayed as SIGTERM: stop at once.
+    let mut draining = false;
     loop {
         let sig = set.wait().context("sigwait failed")?;
         match sig {
-            Signal::SIGCHLD => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(ExitCode::from(code as u8)),
-                Ok(WaitStatus::Signaled(_, sig, _)) => {
-                    return Ok(ExitCode::from(128u8.wrapping_add(sig as u8)));
+            Signal::SIGCHLD => {
+                if let Some(code) = reap(pid) {
+                    return Ok(code);
                 }
-                _ => {}
-            },
-            Signal::SIGWINCH => {}
+            }
+            Signal::SIGWINCH if terminal => {}
+            Signal::SIGTERM if !draining => {
+                draining = true;
+                let _ = kill(pid, Signal::SIGWINCH);
+            }
             other => {
                 let _ = kill(pid, other);
             }
+        }
+    }
+}
+
+/// Reaps every exited child; Apache's exit status once `apache` is among them.
+fn reap(apache: Pid) -> Option<ExitCode> {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p == apache => {
+                return Some(ExitCode::from(code as u8));
+            }
+            Ok(WaitStatus::Signaled(p, sig, _)) if p == apache => {
+                return Some(ExitCode::from(128u8.wrapping_add(sig as u8)));
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return None,
+            Ok(_) => {}
         }
     }
 }
