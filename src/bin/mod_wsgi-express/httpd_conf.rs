@@ -70,6 +70,7 @@ pub fn render(opts: &Options) -> String {
         &opts.user,
         &opts.group,
     );
+    crate::service::write(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
         out = own_vhost_records(&out);
@@ -232,6 +233,10 @@ fn write_embedded_python(out: &mut String, opts: &Options) {
     }
     if let Some(interval) = opts.switch_interval {
         let _ = writeln!(out, "WSGISwitchInterval {interval}");
+    }
+    if opts.devtools.debug_mode {
+        // --debug-mode: the terminal is the application's stdin (pdb, breakpoint()).
+        let _ = writeln!(out, "WSGIRestrictStdin Off");
     }
     // Embedded mode: Apache children are the Python processes; never recycle them.
     let _ = writeln!(out, "MaxConnectionsPerChild 0");

@@ -15,6 +15,7 @@
 mod apachectl;
 mod auth;
 mod cli;
+mod devtools;
 mod entry;
 mod httpd_conf;
 mod https;
@@ -26,6 +27,7 @@ mod python_home;
 mod resolve;
 mod run;
 mod server_root;
+mod service;
 mod sizing;
 mod summary;
 mod support;
@@ -105,7 +107,7 @@ fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Re
             opts.working_directory.display()
         )
     })?;
-    run::start(&opts.server_root)
+    run::start(&opts.server_root, opts.devtools.debug_mode)
 }
 
 /// Copies the module into Apache's modules directory as `mod_wsgi.so`.

@@ -264,6 +264,10 @@ pub struct Options {
     pub monitoring: crate::monitoring::Monitoring,
     /// The telemetry options (`telemetry.rs`).
     pub telemetry: crate::telemetry::Telemetry,
+    /// `--debug-mode` and the debugging tools (`devtools.rs`).
+    pub devtools: crate::devtools::DevTools,
+    /// `--service-script` daemons (`service.rs`).
+    pub services: Vec<crate::service::Service>,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

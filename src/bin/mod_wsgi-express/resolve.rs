@@ -42,6 +42,8 @@ fn pairs(values: &[String]) -> Vec<(String, String)> {
 
 /// What `resolve` computed, before `assemble` adds the options taken as given.
 struct Derived {
+    devtools: crate::devtools::DevTools,
+    services: Vec<crate::service::Service>,
     mode: Mode,
     daemon: Option<Daemon>,
     server_root: PathBuf,
@@ -92,13 +94,18 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         .unwrap_or(env.cwd.clone());
     let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
-    let mode = if args.embedded_mode {
+    let devtools = crate::devtools::resolve(args, &server_root, &|p: &str| paths.abs(p))?;
+    // Debug mode runs the application in the one Apache process, as the original.
+    let mode = if args.embedded_mode || devtools.debug_mode {
         Mode::Embedded
     } else {
         Mode::Daemon
     };
-    validation::check_mode(matches, mode == Mode::Embedded)?;
+    validation::check_mode(matches, args.embedded_mode, devtools.debug_mode)?;
+    crate::devtools::check_sizing(matches, devtools.debug_mode)?;
     let sizing = match mode {
+        // Debug mode: one process with one thread, requests one at a time (as the original).
+        _ if devtools.debug_mode => sizing::embedded(mpm, Some(1), 1, Some(1)),
         Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
         Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
     };
@@ -129,7 +136,10 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         mode == Mode::Embedded,
         &env.python_home,
     )?;
+    let services = crate::service::resolve(args, &|p: &str| paths.abs(p))?;
     let derived = Derived {
+        devtools,
+        services,
         mode,
         daemon,
         host,
@@ -541,5 +551,7 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         auth: d.auth,
         monitoring: d.monitoring,
         telemetry: d.telemetry,
+        devtools: d.devtools,
+        services: d.services,
     }
 }

@@ -33,8 +33,10 @@ fn command(server_root: &Path) -> Command {
 
 /// Runs Apache in the foreground; returns only on failure or (terminal case) when
 /// Apache has exited.
-pub fn start(server_root: &Path) -> Result<ExitCode> {
-    if std::io::stdout().is_terminal() {
+/// In debug mode Apache is always exec'd, so that it keeps the terminal (its stdin is
+/// the debugger's), as the original.
+pub fn start(server_root: &Path, debug_mode: bool) -> Result<ExitCode> {
+    if std::io::stdout().is_terminal() && !debug_mode {
         supervise(server_root)
     } else {
         let err = command(server_root).exec();

@@ -49,9 +49,25 @@ pub fn render(opts: &Options, setup: bool) -> String {
     }
     line("WSGI Module", opts.module_source.path.display().to_string());
     let mode = match opts.mode {
+        _ if opts.devtools.debug_mode => "debug",
         Mode::Daemon => "daemon",
         Mode::Embedded => "embedded",
     };
+    let tools = &opts.devtools;
+    if let Some(dir) = &tools.coverage {
+        line(
+            "Coverage Output",
+            dir.join("index.html").display().to_string(),
+        );
+    }
+    for (name, dir) in [
+        ("Profiler Output", &tools.profiler),
+        ("Recorder Output", &tools.recorder),
+    ] {
+        if let Some(dir) = dir {
+            line(name, dir.display().to_string());
+        }
+    }
     line("Operating Mode", mode.into());
     let sz = &opts.sizing;
     let (procs, threads) = match (opts.mode, sz.mpm) {
