@@ -31,6 +31,12 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
     ("rewrite_rules", "--rewrite-rules", HANDLER),
     (
+        "service_log_files",
+        "--service-log-file",
+        "a daemon process logs to the main error log (the module does not log a \
+         WSGIDaemonProcess defined in a virtual host to that host's ErrorLog)",
+    ),
+    (
         "enable_docs",
         "--enable-docs",
         "the bundled documentation is not shipped yet",
