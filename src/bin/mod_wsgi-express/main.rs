@@ -29,6 +29,7 @@ mod run;
 mod server_root;
 mod service;
 mod sizing;
+mod spare;
 mod summary;
 mod support;
 mod telemetry;

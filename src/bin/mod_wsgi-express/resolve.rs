@@ -103,12 +103,18 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     };
     validation::check_mode(matches, args.embedded_mode, devtools.debug_mode)?;
     crate::devtools::check_sizing(matches, devtools.debug_mode)?;
-    let sizing = match mode {
+    let mut sizing = match mode {
         // Debug mode: one process with one thread, requests one at a time (as the original).
         _ if devtools.debug_mode => sizing::embedded(mpm, Some(1), 1, Some(1)),
         Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
         Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
     };
+    let fixed = match mode {
+        _ if devtools.debug_mode => Some("--debug-mode (or a debugging tool)"),
+        Mode::Embedded => Some("--embedded-mode"),
+        Mode::Daemon => None,
+    };
+    crate::spare::apply(args, &mut sizing, fixed)?;
     let url_host = args.server_name.clone().unwrap_or(host.clone());
     let proxy_mount_points = pairs(&args.proxy_mount_points);
     let proxy_virtual_hosts = pairs(&args.proxy_virtual_hosts);

@@ -13,7 +13,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Why a group of options is refused for now.
-const SPARE: &str = "the MPM sizing is fixed (see Sizing in docs/express.md)";
 const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
 
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
@@ -21,9 +20,6 @@ const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not i
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("handler_scripts", "--add-handler", HANDLER),
     ("with_php5", "--with-php5", "PHP 5 support is not provided"),
-    ("initial_workers", "--initial-workers", SPARE),
-    ("minimum_spare_workers", "--minimum-spare-workers", SPARE),
-    ("maximum_spare_workers", "--maximum-spare-workers", SPARE),
     (
         "free_threading",
         "--free-threading",
