@@ -148,55 +148,105 @@ fn openpty() -> (fs::File, OwnedFd) {
     unsafe { (fs::File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
+/// A server started with `extra` and a pty as its stdin and stdout, and what the
+/// terminal has shown so far.
+struct Terminal {
+    server: ExpressServer,
+    keys: fs::File,
+    screen: Arc<Mutex<String>>,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Terminal {
+    fn start(extra: &[&str]) -> Terminal {
+        apache_and_module();
+        let dir = scratch();
+        let app = setup(dir.path());
+        let root = dir.path().join("root");
+        let port = free_port();
+        let (port_s, root_s) = (port.to_string(), path_str(&root));
+        let mut args = start_server_args(&app, &port_s, &root_s);
+        args.extend_from_slice(extra);
+        let (master, slave) = openpty();
+        let stdin = Stdio::from(slave.try_clone().unwrap());
+        let stdout = Stdio::from(slave);
+        let mut server = ExpressServer::spawn_with_stdio(
+            EXPRESS_EXE,
+            &args,
+            &[],
+            dir.path(),
+            &root,
+            stdin,
+            stdout,
+        );
+        let screen = Arc::new(Mutex::new(String::new()));
+        let mut reader = master.try_clone().unwrap();
+        let shown = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        server.wait_listening(port);
+        Terminal {
+            server,
+            keys: master,
+            screen,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn wait_for(&self, text: &str) {
+        wait_until(&format!("{text:?} on the terminal"), || {
+            self.screen.lock().unwrap().contains(text)
+        });
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.keys.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+}
+
 #[test]
 fn debugger_enters_pdb_post_mortem_on_the_terminal() {
-    apache_and_module();
-    let dir = scratch();
-    let app = setup(dir.path());
-    let root = dir.path().join("root");
-    let port = free_port();
-    let (port_s, root_s) = (port.to_string(), path_str(&root));
-    let mut args = start_server_args(&app, &port_s, &root_s);
-    args.push("--enable-debugger");
-    let (master, slave) = openpty();
-    let stdin = Stdio::from(slave.try_clone().unwrap());
-    let stdout = Stdio::from(slave);
-    let mut server =
-        ExpressServer::spawn_with_stdio(EXPRESS_EXE, &args, &[], dir.path(), &root, stdin, stdout);
-    let screen = Arc::new(Mutex::new(String::new()));
-    let mut reader = master.try_clone().unwrap();
-    let shown = screen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            shown
-                .lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    server.wait_listening(port);
+    let mut t = Terminal::start(&["--enable-debugger"]);
+    let port = t.port;
     let request = std::thread::spawn(move || get_localhost(port, "/fail"));
-    let seen = |text: &str| screen.lock().unwrap().contains(text);
-    wait_until("the pdb prompt on the terminal", || seen("(Pdb)"));
-    let mut keys = master;
-    keys.write_all(b"p secret\n").unwrap();
-    wait_until("pdb printing the local variable", || seen("'marker-42'"));
-    keys.write_all(b"c\n").unwrap();
+    t.wait_for("(Pdb)");
+    t.type_line("p secret");
+    t.wait_for("'marker-42'");
+    t.type_line("c");
     let r = request.join().unwrap();
     assert_eq!(r.status_line(), "HTTP/1.1 500 Internal Server Error");
-    let shown = screen.lock().unwrap().clone();
-    assert!(
-        shown.contains("RuntimeError: boom") || shown.contains("raise RuntimeError"),
-        "{shown}"
-    );
+    let shown = t.screen.lock().unwrap().clone();
+    assert!(shown.contains("raise RuntimeError"), "{shown}");
     // The server keeps serving after the debugger session.
     let ok = get_localhost(port, "/");
-    assert_eq!(ok.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
-    drop(server.allow_log("RuntimeError: boom"));
+    assert_eq!(ok.status_line(), "HTTP/1.1 200 OK", "{}", t.server.logs());
+}
+
+#[test]
+fn debugger_startup_enters_pdb_when_the_application_is_loaded() {
+    let mut t = Terminal::start(&["--enable-debugger", "--debugger-startup"]);
+    let port = t.port;
+    // The application is loaded by the first request, which waits for the debugger.
+    let request = std::thread::spawn(move || get_localhost(port, "/"));
+    t.wait_for("(Pdb)");
+    t.type_line("p 'ok-' + str(callable(application))");
+    t.wait_for("'ok-True'");
+    t.type_line("c");
+    let r = request.join().unwrap();
+    assert_eq!(r.status_line(), "HTTP/1.1 200 OK", "{}", t.server.logs());
+    assert_eq!(r.text(), "got ");
 }
 
 #[test]

@@ -95,26 +95,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
     let devtools = crate::devtools::resolve(args, &server_root, &|p: &str| paths.abs(p))?;
-    // Debug mode runs the application in the one Apache process, as the original.
-    let mode = if args.embedded_mode || devtools.debug_mode {
-        Mode::Embedded
-    } else {
-        Mode::Daemon
-    };
-    validation::check_mode(matches, args.embedded_mode, devtools.debug_mode)?;
-    crate::devtools::check_sizing(matches, devtools.debug_mode)?;
-    let mut sizing = match mode {
-        // Debug mode: one process with one thread, requests one at a time (as the original).
-        _ if devtools.debug_mode => sizing::embedded(mpm, Some(1), 1, Some(1)),
-        Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
-        Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
-    };
-    let fixed = match mode {
-        _ if devtools.debug_mode => Some("--debug-mode (or a debugging tool)"),
-        Mode::Embedded => Some("--embedded-mode"),
-        Mode::Daemon => None,
-    };
-    crate::spare::apply(args, &mut sizing, fixed)?;
+    let (mode, sizing) = mode_and_sizing(args, matches, mpm, &devtools)?;
     let url_host = args.server_name.clone().unwrap_or(host.clone());
     let proxy_mount_points = pairs(&args.proxy_mount_points);
     let proxy_virtual_hosts = pairs(&args.proxy_virtual_hosts);
@@ -173,6 +154,38 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         telemetry,
     };
     Ok(assemble(args, env, &paths, derived))
+}
+
+/// The hosting mode and the MPM sizing: debug mode (`devtools.rs`) runs the application
+/// in the one Apache process, as the original; the spare-worker options refine daemon
+/// mode's sizing (`spare.rs`).
+fn mode_and_sizing(
+    args: &ServerArgs,
+    matches: &ArgMatches,
+    mpm: sizing::Mpm,
+    devtools: &crate::devtools::DevTools,
+) -> Result<(Mode, Sizing)> {
+    // Debug mode runs the application in the one Apache process, as the original.
+    let mode = if args.embedded_mode || devtools.debug_mode {
+        Mode::Embedded
+    } else {
+        Mode::Daemon
+    };
+    validation::check_mode(matches, args.embedded_mode, devtools.debug_mode)?;
+    crate::devtools::check_sizing(matches, devtools.debug_mode)?;
+    let mut sizing = match mode {
+        // Debug mode: one process with one thread, requests one at a time (as the original).
+        _ if devtools.debug_mode => sizing::embedded(mpm, Some(1), 1, Some(1)),
+        Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
+        Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
+    };
+    let fixed = match mode {
+        _ if devtools.debug_mode => Some("--debug-mode (or a debugging tool)"),
+        Mode::Embedded => Some("--embedded-mode"),
+        Mode::Daemon => None,
+    };
+    crate::spare::apply(args, &mut sizing, fixed)?;
+    Ok((mode, sizing))
 }
 
 /// The values clap accepts but express refuses.
