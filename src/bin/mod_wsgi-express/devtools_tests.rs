@@ -185,3 +185,44 @@ fn service_options_for_unknown_services_are_refused() {
         assert!(err.contains(expected), "{words:?}: {err}");
     }
 }
+
+#[test]
+fn add_handler_writes_the_dispatcher_and_its_handler_lines() {
+    let f = Fixture::new(&["event"]);
+    std::fs::write(f.dir.path().join("page.py"), "").unwrap();
+    let o = f.options(&["--add-handler", ".pyp", "page.py"]);
+    let conf = httpd_conf::render(&o);
+    let root = f.path("root");
+    assert!(
+        conf.contains(&format!(
+            "WSGIHandlerScript wsgi-resource \"{root}/resource.wsgi\" process-group=\""
+        )),
+        "{conf}"
+    );
+    assert!(conf.contains("AddHandler wsgi-resource .pyp\n"), "{conf}");
+    let (path, text) = crate::resource::dispatcher(&o).unwrap();
+    assert_eq!(path, f.dir.path().join("root/resource.wsgi"));
+    assert!(
+        text.contains(&format!("(\".pyp\", \"{}\"),", f.path("page.py"))),
+        "{text}"
+    );
+    let embedded =
+        httpd_conf::render(&f.options(&["--add-handler", ".pyp", "page.py", "--embedded-mode"]));
+    assert!(
+        embedded.contains("resource.wsgi\" application-group=%{GLOBAL}\n"),
+        "{embedded}"
+    );
+    for (words, expected) in [
+        (
+            &["--add-handler", "pyp", "page.py"][..],
+            "the extension must be a dot and a word",
+        ),
+        (
+            &["--add-handler", ".pyp", "missing.py"][..],
+            "is not a file",
+        ),
+    ] {
+        let err = f.try_options(words).unwrap_err().to_string();
+        assert!(err.contains(expected), "{words:?}: {err}");
+    }
+}

@@ -70,6 +70,7 @@ pub fn render(opts: &Options) -> String {
         &opts.user,
         &opts.group,
     );
+    crate::resource::write(&mut out, opts, &opts.server_root);
     crate::service::write(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {

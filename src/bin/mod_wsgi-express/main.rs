@@ -25,6 +25,7 @@ mod options;
 mod proxy;
 mod python_home;
 mod resolve;
+mod resource;
 mod run;
 mod server_root;
 mod service;

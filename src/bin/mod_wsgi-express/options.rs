@@ -268,6 +268,8 @@ pub struct Options {
     pub devtools: crate::devtools::DevTools,
     /// `--service-script` daemons (`service.rs`).
     pub services: Vec<crate::service::Service>,
+    /// `--add-handler` pairs (extension with its dot, script), `resource.rs`.
+    pub handler_scripts: Vec<(String, PathBuf)>,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

@@ -44,6 +44,7 @@ fn pairs(values: &[String]) -> Vec<(String, String)> {
 struct Derived {
     devtools: crate::devtools::DevTools,
     services: Vec<crate::service::Service>,
+    handler_scripts: Vec<(String, PathBuf)>,
     mode: Mode,
     daemon: Option<Daemon>,
     server_root: PathBuf,
@@ -124,9 +125,11 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         &env.python_home,
     )?;
     let services = crate::service::resolve(args, &|p: &str| paths.abs(p))?;
+    let handler_scripts = crate::resource::resolve(args, &|p: &str| paths.abs(p))?;
     let derived = Derived {
         devtools,
         services,
+        handler_scripts,
         mode,
         daemon,
         host,
@@ -572,5 +575,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         telemetry: d.telemetry,
         devtools: d.devtools,
         services: d.services,
+        handler_scripts: d.handler_scripts,
     }
 }

@@ -93,6 +93,9 @@ pub fn prepare(opts: &Options) -> Result<()> {
         write_atomic(&path, text.as_bytes(), 0o644)?;
         validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
+    if let Some((path, text)) = crate::resource::dispatcher(opts) {
+        write_atomic(&path, text.as_bytes(), 0o644)?;
+    }
     crate::devtools::prepare(&opts.devtools, (opts.run_as.uid, opts.run_as.gid))?;
     crate::service::prepare(&opts.services, opts)?;
     crate::telemetry::prepare(&opts.telemetry, root, (opts.run_as.uid, opts.run_as.gid))?;

@@ -18,7 +18,6 @@ const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not i
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
 /// Keep in step with the "Not implemented yet" list of docs/express.md.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    ("handler_scripts", "--add-handler", HANDLER),
     ("with_php5", "--with-php5", "PHP 5 support is not provided"),
     (
         "free_threading",
