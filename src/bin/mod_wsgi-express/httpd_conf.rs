@@ -55,6 +55,7 @@ pub fn render(opts: &Options) -> String {
     write_virtual_hosts(&mut out, opts);
     write_document_root(&mut out, opts);
     https::write_redirect(&mut out, opts);
+    crate::rewrite::write(&mut out, &opts.rewrite_rules);
     write_app(&mut out, opts);
     crate::auth::write(
         &mut out,

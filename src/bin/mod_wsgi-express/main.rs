@@ -26,6 +26,7 @@ mod proxy;
 mod python_home;
 mod resolve;
 mod resource;
+mod rewrite;
 mod run;
 mod server_root;
 mod service;

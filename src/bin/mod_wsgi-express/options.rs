@@ -270,6 +270,8 @@ pub struct Options {
     pub services: Vec<crate::service::Service>,
     /// `--add-handler` pairs (extension with its dot, script), `resource.rs`.
     pub handler_scripts: Vec<(String, PathBuf)>,
+    /// `--rewrite-rules` or `<server root>/rewrite.conf` (`rewrite.rs`).
+    pub rewrite_rules: PathBuf,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

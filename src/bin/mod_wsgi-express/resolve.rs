@@ -514,6 +514,10 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         mime_types: abs_or(paths, args.mime_types.as_deref(), env.mime_types.clone()),
         pid_file: abs_or(paths, args.pid_file.as_deref(), root.join("httpd.pid")),
         httpd_conf: root.join("httpd.conf"),
+        rewrite_rules: crate::rewrite::path(
+            args.rewrite_rules.as_deref().map(|p| paths.abs(p)),
+            root,
+        ),
         directory_index: args.directory_index.clone(),
         directory_listing: args.directory_listing,
         allow_override: match args.allow_override.is_empty() {

@@ -93,6 +93,7 @@ pub fn prepare(opts: &Options) -> Result<()> {
         write_atomic(&path, text.as_bytes(), 0o644)?;
         validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
+    crate::rewrite::prepare(&opts.rewrite_rules, root)?;
     if let Some((path, text)) = crate::resource::dispatcher(opts) {
         write_atomic(&path, text.as_bytes(), 0o644)?;
     }

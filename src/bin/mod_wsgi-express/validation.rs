@@ -13,7 +13,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Why a group of options is refused for now.
-const HANDLER: &str = "needs the WSGIHandlerScript server layout, which is not implemented yet";
 
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
 /// Keep in step with the "Not implemented yet" list of docs/express.md.
@@ -24,7 +23,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "--free-threading",
         "free-threading is not implemented yet",
     ),
-    ("rewrite_rules", "--rewrite-rules", HANDLER),
     (
         "service_log_files",
         "--service-log-file",
