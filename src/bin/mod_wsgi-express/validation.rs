@@ -12,8 +12,6 @@ use nix::unistd::{Gid, Uid};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-/// Why a group of options is refused for now.
-
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
 /// Keep in step with the "Not implemented yet" list of docs/express.md.
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
