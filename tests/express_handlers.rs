@@ -4,7 +4,8 @@
 //! mode) or the Apache child (embedded mode); other files are served as they are and
 //! other URLs still go to the application. `--rewrite-rules FILE` (default
 //! `<root>/rewrite.conf`, created empty and kept across runs) is included: its
-//! redirect applies before the application. Real Apache, loopback only.
+//! redirect applies before the application. `--enable-docs` serves the Markdown
+//! documentation at `/__wsgi__/docs/`. Real Apache, loopback only.
 
 #[macro_use]
 mod common;
@@ -117,4 +118,38 @@ fn rewrite_rules_are_included_and_the_default_file_is_kept() {
     let (status, location, _) = old_and_other(dir.path(), &["--rewrite-rules", &given_s]);
     assert_eq!(status, "HTTP/1.1 302 Found");
     assert!(location.unwrap().ends_with("/elsewhere"));
+}
+
+#[test]
+fn enable_docs_serves_the_documentation() {
+    apache_and_module();
+    let dir = scratch();
+    fs::write(dir.path().join("app.wsgi"), APP).unwrap();
+    open_up(dir.path());
+    let root = dir.path().join("root");
+    let port = free_port();
+    let app = path_str(&dir.path().join("app.wsgi"));
+    let (port_s, root_s) = (port.to_string(), path_str(&root));
+    let mut args = start_server_args(&app, &port_s, &root_s);
+    args.push("--enable-docs");
+    let mut server = ExpressServer::spawn(EXPRESS_EXE, &args, &[], dir.path(), &root);
+    server.wait_listening(port);
+    let page = get_localhost(port, "/__wsgi__/docs/express.md");
+    assert_eq!(page.status_line(), "HTTP/1.1 200 OK", "{}", server.logs());
+    assert!(
+        page.header("Content-Type")
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    assert!(page.text().contains("--enable-docs"), "the express page");
+    let listing = get_localhost(port, "/__wsgi__/docs/");
+    assert_eq!(
+        listing.status_line(),
+        "HTTP/1.1 200 OK",
+        "{}",
+        server.logs()
+    );
+    assert!(listing.text().contains("express.md"), "{}", listing.text());
+    assert_eq!(get_localhost(port, "/other").text(), "app");
+    server.interrupt_and_wait();
 }

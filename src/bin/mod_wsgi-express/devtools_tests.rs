@@ -226,3 +226,16 @@ fn add_handler_writes_the_dispatcher_and_its_handler_lines() {
         assert!(err.contains(expected), "{words:?}: {err}");
     }
 }
+
+#[test]
+fn enable_docs_aliases_the_documentation_directory() {
+    let f = Fixture::new(&["event"]);
+    let o = f.options(&["--enable-docs"]);
+    let dir = o.docs.clone().expect("the source tree's docs/ at least");
+    assert!(dir.join("express.md").exists() || dir.join("express.md.gz").exists());
+    let conf = httpd_conf::render(&o);
+    let alias = format!("Alias /__wsgi__/docs \"{}\"\n", dir.display());
+    assert!(conf.contains(&alias), "{conf}");
+    assert!(conf.contains("LoadModule autoindex_module"), "{conf}");
+    assert!(f.options(&[]).docs.is_none());
+}

@@ -72,6 +72,7 @@ pub fn render(opts: &Options) -> String {
         &opts.group,
     );
     crate::resource::write(&mut out, opts, &opts.server_root);
+    crate::docs::write(&mut out, opts.docs.as_deref());
     crate::service::write(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
@@ -165,7 +166,7 @@ fn write_modules(out: &mut String, opts: &Options) {
     if opts.http2 {
         modules.push("http2");
     }
-    if opts.directory_listing {
+    if opts.directory_listing || opts.docs.is_some() {
         modules.push("autoindex");
     }
     if opts.compress_responses {

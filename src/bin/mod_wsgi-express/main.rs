@@ -16,6 +16,7 @@ mod apachectl;
 mod auth;
 mod cli;
 mod devtools;
+mod docs;
 mod entry;
 mod httpd_conf;
 mod https;

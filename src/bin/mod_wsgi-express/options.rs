@@ -272,6 +272,8 @@ pub struct Options {
     pub handler_scripts: Vec<(String, PathBuf)>,
     /// `--rewrite-rules` or `<server root>/rewrite.conf` (`rewrite.rs`).
     pub rewrite_rules: PathBuf,
+    /// `--enable-docs`: the documentation directory served (`docs.rs`).
+    pub docs: Option<PathBuf>,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

@@ -110,8 +110,8 @@ fn unimplemented_options_are_rejected_even_at_their_default() {
             .contains("--free-threading is not supported yet"),
         "{err}"
     );
-    let err = f.try_options(&["--enable-docs"]).unwrap_err();
-    assert!(err.to_string().contains("--enable-docs"), "{err}");
+    let err = f.try_options(&["--with-php5"]).unwrap_err();
+    assert!(err.to_string().contains("--with-php5"), "{err}");
     let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
     assert!(err.to_string().contains("--application-type"), "{err}");
 }

@@ -45,6 +45,7 @@ struct Derived {
     devtools: crate::devtools::DevTools,
     services: Vec<crate::service::Service>,
     handler_scripts: Vec<(String, PathBuf)>,
+    docs: Option<PathBuf>,
     mode: Mode,
     daemon: Option<Daemon>,
     server_root: PathBuf,
@@ -130,6 +131,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         devtools,
         services,
         handler_scripts,
+        docs: crate::docs::resolve(args.enable_docs)?,
         mode,
         daemon,
         host,
@@ -580,5 +582,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         devtools: d.devtools,
         services: d.services,
         handler_scripts: d.handler_scripts,
+        docs: d.docs,
     }
 }

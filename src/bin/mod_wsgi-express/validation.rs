@@ -27,11 +27,6 @@ pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
         "a daemon process logs to the main error log (the module does not log a \
          WSGIDaemonProcess defined in a virtual host to that host's ErrorLog)",
     ),
-    (
-        "enable_docs",
-        "--enable-docs",
-        "the bundled documentation is not shipped yet",
-    ),
 ];
 
 /// (clap argument id, option name) of the options that configure the daemon process
