@@ -89,8 +89,8 @@ fn bad_and_unimplemented_options_exit_2_with_one_line() {
     let app = path_str(&dir.path().join("app.wsgi"));
     let root = path_str(&dir.path().join("root"));
     for opt in [
-        &["--free-threading"][..],
-        &["--service-log-file", "tick", "tick.log"],
+        &["--service-log-file", "tick", "tick.log"][..],
+        &["--with-php5"],
     ] {
         let mut args = vec!["setup-server", app.as_str(), "--server-root", &root];
         args.extend_from_slice(opt);

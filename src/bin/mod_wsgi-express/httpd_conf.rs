@@ -48,6 +48,7 @@ pub fn render(opts: &Options) -> String {
         Some(daemon) => write_daemon_python(&mut out, opts, daemon),
         None => write_embedded_python(&mut out, opts),
     }
+    crate::free_threading::write(&mut out, opts.free_threading);
     write_request_settings(&mut out, opts);
     write_features(&mut out, opts);
     write_logging(&mut out, opts);

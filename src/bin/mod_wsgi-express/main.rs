@@ -18,6 +18,7 @@ mod cli;
 mod devtools;
 mod docs;
 mod entry;
+mod free_threading;
 mod httpd_conf;
 mod https;
 mod module;

@@ -274,6 +274,8 @@ pub struct Options {
     pub rewrite_rules: PathBuf,
     /// `--enable-docs`: the documentation directory served (`docs.rs`).
     pub docs: Option<PathBuf>,
+    /// `--free-threading` on a free-threaded build (`free_threading.rs`).
+    pub free_threading: bool,
     pub switch_interval: Option<f64>,
     /// `--reload-on-changes`: the wrapper's monitor thread plus apachectl's watcher.
     pub reload_on_changes: bool,

@@ -46,6 +46,7 @@ struct Derived {
     services: Vec<crate::service::Service>,
     handler_scripts: Vec<(String, PathBuf)>,
     docs: Option<PathBuf>,
+    free_threading: bool,
     mode: Mode,
     daemon: Option<Daemon>,
     server_root: PathBuf,
@@ -132,6 +133,7 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         services,
         handler_scripts,
         docs: crate::docs::resolve(args.enable_docs)?,
+        free_threading: crate::free_threading::resolve(args.free_threading)?,
         mode,
         daemon,
         host,
@@ -583,5 +585,6 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         services: d.services,
         handler_scripts: d.handler_scripts,
         docs: d.docs,
+        free_threading: d.free_threading,
     }
 }

@@ -17,11 +17,6 @@ use std::path::{Component, Path, PathBuf};
 pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
     ("with_php5", "--with-php5", "PHP 5 support is not provided"),
     (
-        "free_threading",
-        "--free-threading",
-        "free-threading is not implemented yet",
-    ),
-    (
         "service_log_files",
         "--service-log-file",
         "a daemon process logs to the main error log (the module does not log a \
