@@ -122,6 +122,10 @@ fn debugging_combinations_that_would_do_nothing_are_refused() {
             &["--debug-mode", "--reload-on-changes"][..],
             "--reload-on-changes cannot be used with --debug-mode",
         ),
+        (
+            &["--enable-recorder", "--application-type", "static"][..],
+            "need a WSGI application",
+        ),
     ] {
         let err = f.try_options(words).unwrap_err().to_string();
         assert!(err.contains(expected), "{words:?}: {err}");

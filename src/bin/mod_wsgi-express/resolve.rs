@@ -107,6 +107,11 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     if args.reload_on_changes && app == App::Static {
         bail!("--reload-on-changes needs a WSGI application (not --application-type static)");
     }
+    if devtools.wraps() && app == App::Static {
+        bail!(
+            "the debugger, profiler, coverage and recorder need a WSGI application (not --application-type static)"
+        );
+    }
     let url = if args.port == 80 {
         format!("http://{url_host}/")
     } else {
