@@ -35,6 +35,10 @@ pub fn render(opts: &Options, setup: bool) -> String {
     if let Some(file) = &opts.log.startup_log_file {
         line("Startup Log File", file.clone());
     }
+    // As the original: shown when given, and by setup-server (the default file).
+    if setup || opts.rewrite_rules != opts.server_root.join("rewrite.conf") {
+        line("Rewrite Rules", opts.rewrite_rules.display().to_string());
+    }
     if opts.envvars_script.is_some() || setup {
         line(
             "Environ Variables",
