@@ -27,7 +27,8 @@ def application(environ, start_response):\n    \
         secret = 'marker-' + str(6 * 7)\n        \
         raise RuntimeError('boom')\n    \
     body = environ['wsgi.input'].read()\n    \
-    start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Pid', str(os.getpid()))])\n    \
+    flags = ','.join(sorted(k for k in os.environ if k.startswith('MOD_WSGI_') and os.environ[k] == 'true'))\n    \
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Pid', str(os.getpid())), ('X-Flags', flags)])\n    \
     return [b'got ' + body]\n";
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -74,6 +75,12 @@ fn profiler_coverage_and_recorder(mpm: Mpm) {
     assert_eq!(r.text(), "got recorded body");
     // Debug mode: the application runs in the Apache process express became.
     assert_eq!(r.header("X-Pid"), Some(server.pid().to_string().as_str()));
+    assert_eq!(
+        r.header("X-Flags"),
+        Some(
+            "MOD_WSGI_COVERAGE_ENABLED,MOD_WSGI_DEBUG_MODE,MOD_WSGI_PROFILER_ENABLED,MOD_WSGI_RECORDER_ENABLED"
+        )
+    );
 
     let archive = root.join("archive");
     let heads = files_with_suffix(&archive, ".iheaders");

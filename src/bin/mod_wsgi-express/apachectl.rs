@@ -143,6 +143,10 @@ pub fn render(opts: &Options) -> String {
         let _ = writeln!(s, "{name}={value}");
         let _ = writeln!(s, "export {name}");
     }
+    for name in crate::devtools::environment(&opts.devtools) {
+        let _ = writeln!(s, "{name}=true");
+        let _ = writeln!(s, "export {name}");
+    }
     let _ = writeln!(s);
     let _ = writeln!(s, "ACMD=\"$1\"");
     let _ = writeln!(s);

@@ -157,15 +157,10 @@ pub fn prologue(t: &DevTools) -> String {
     let _ = writeln!(s, "import atexit as _atexit");
     let _ = writeln!(s, "import os as _os");
     let _ = writeln!(s, "import time as _time");
-    let _ = writeln!(s, "_os.environ['MOD_WSGI_DEBUG_MODE'] = 'true'");
-    if t.debugger.is_some() {
-        let _ = writeln!(s, "_os.environ['MOD_WSGI_DEBUGGER_ENABLED'] = 'true'");
-    }
     if let Some(dir) = &t.coverage {
         let _ = write!(
             s,
-            "_os.environ['MOD_WSGI_COVERAGE_ENABLED'] = 'true'\n\
-             from coverage import Coverage as _Coverage\n\
+            "from coverage import Coverage as _Coverage\n\
              _coverage = _Coverage(data_file={data})\n\
              _coverage.start()\n\n\
              def _coverage_report():\n    \
@@ -180,8 +175,7 @@ pub fn prologue(t: &DevTools) -> String {
     if let Some(dir) = &t.profiler {
         let _ = write!(
             s,
-            "_os.environ['MOD_WSGI_PROFILER_ENABLED'] = 'true'\n\
-             import cProfile as _cProfile\n\
+            "import cProfile as _cProfile\n\
              _profiler = _cProfile.Profile()\n\
              _profiler.enable()\n\n\
              def _profiler_dump():\n    \
@@ -192,11 +186,29 @@ pub fn prologue(t: &DevTools) -> String {
             dir = py_str(&dir.to_string_lossy()),
         );
     }
-    if t.recorder.is_some() {
-        let _ = writeln!(s, "_os.environ['MOD_WSGI_RECORDER_ENABLED'] = 'true'");
-    }
     s.push('\n');
     s
+}
+
+/// The variables the original's handler sets in debug mode, exported by apachectl
+/// so that the application sees them (`MOD_WSGI_DEBUG_MODE` and one per tool).
+pub fn environment(t: &DevTools) -> Vec<&'static str> {
+    if !t.debug_mode {
+        return Vec::new();
+    }
+    let mut names = vec!["MOD_WSGI_DEBUG_MODE"];
+    for (on, name) in [
+        (t.debugger.is_some(), "MOD_WSGI_DEBUGGER_ENABLED"),
+        (t.coverage.is_some(), "MOD_WSGI_COVERAGE_ENABLED"),
+        (t.profiler.is_some(), "MOD_WSGI_PROFILER_ENABLED"),
+        (t.recorder.is_some(), "MOD_WSGI_RECORDER_ENABLED"),
+        (t.gdb.is_some(), "MOD_WSGI_GDB_ENABLED"),
+    ] {
+        if on {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// Python run after the application is bound to `callable`: wraps it in the recorder
