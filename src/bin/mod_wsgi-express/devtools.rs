@@ -111,6 +111,24 @@ pub fn resolve(
     })
 }
 
+/// The summary lines of the tools' outputs, with the original's labels.
+pub fn summary(t: &DevTools) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if let Some(dir) = &t.coverage {
+        lines.push((
+            "Coverage Output",
+            dir.join("index.html").display().to_string(),
+        ));
+    }
+    if let Some(dir) = &t.profiler {
+        lines.push(("Profiler Output", dir.display().to_string()));
+    }
+    if let Some(dir) = &t.recorder {
+        lines.push(("Recorder Output", dir.display().to_string()));
+    }
+    lines
+}
+
 /// Debug mode serves one request at a time in one process: the sizing options would do
 /// nothing, so they are refused.
 pub fn check_sizing(matches: &clap::ArgMatches, debug_mode: bool) -> Result<()> {

@@ -57,20 +57,8 @@ pub fn render(opts: &Options, setup: bool) -> String {
         Mode::Daemon => "daemon",
         Mode::Embedded => "embedded",
     };
-    let tools = &opts.devtools;
-    if let Some(dir) = &tools.coverage {
-        line(
-            "Coverage Output",
-            dir.join("index.html").display().to_string(),
-        );
-    }
-    for (name, dir) in [
-        ("Profiler Output", &tools.profiler),
-        ("Recorder Output", &tools.recorder),
-    ] {
-        if let Some(dir) = dir {
-            line(name, dir.display().to_string());
-        }
+    for (label, value) in crate::devtools::summary(&opts.devtools) {
+        line(label, value);
     }
     line("Operating Mode", mode.into());
     let sz = &opts.sizing;
