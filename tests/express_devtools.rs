@@ -6,7 +6,7 @@
 //! application raises, where a command prints a local variable of the failing frame;
 //! `--enable-gdb` runs the given gdb on httpd with the command line in `gdb.cmds`;
 //! `--service-script` runs a script in its own `service:NAME` daemon process, as
-//! `--service-user`, its `sys.stderr` in the error log. Loopback ports only. The
+//! `--service-user`, its `sys.stderr` in `--service-log-file`. Loopback ports only. The
 //! coverage package comes from Debian's python3-coverage (scripts/setup.sh).
 
 #[macro_use]
@@ -320,6 +320,7 @@ fn service_script_runs_in_its_own_daemon_process() {
     let (port_s, root_s, script_s) = (port.to_string(), path_str(&root), path_str(&script));
     let mut args = start_server_args(&app, &port_s, &root_s);
     args.extend_from_slice(&["--service-script", "tick", &script_s]);
+    args.extend_from_slice(&["--service-log-file", "tick", "tick.log"]);
     let root_user = nix_is_root();
     if root_user {
         args.extend_from_slice(&["--service-user", "tick", "nobody"]);
@@ -346,9 +347,10 @@ fn service_script_runs_in_its_own_daemon_process() {
         Some(words[2]),
         "requests go to the application's daemon"
     );
-    wait_until("the service's output in the error log", || {
-        server.error_log().contains("tick service started")
+    wait_until("the service's own log", || {
+        fs::read_to_string(root.join("tick.log")).is_ok_and(|s| s.contains("tick service started"))
     });
+    assert!(!server.error_log().contains("tick service started"));
     server.interrupt_and_wait();
 }
 

@@ -143,6 +143,9 @@ fn service_scripts_get_a_threadless_daemon_group_each() {
         "--service-user",
         "tick",
         "nobody",
+        "--service-log-file",
+        "tick",
+        "tick.log",
     ]);
     let conf = httpd_conf::render(&o);
     let tick = f.path("tick.py");
@@ -154,6 +157,11 @@ fn service_scripts_get_a_threadless_daemon_group_each() {
     assert!(conf.contains(&format!(
         "WSGIImportScript \"{tick}\" process-group=\"service:tick\" application-group=%{{GLOBAL}}"
     )), "{conf}");
+    let log = f.path("root/tick.log");
+    let vhost = format!(
+        "<VirtualHost *:8000>\nWSGIPassAuthorization On\nErrorLog \"{log}\"\nWSGIDaemonProcess \"service:tick\""
+    );
+    assert!(conf.contains(&vhost), "{conf}");
 }
 
 #[test]
@@ -166,8 +174,8 @@ fn service_options_for_unknown_services_are_refused() {
             "--service-user tock: there is no --service-script tock",
         ),
         (
-            &["--service-log-file", "tick", "x.log"][..],
-            "--service-log-file is not supported yet",
+            &["--service-log-file", "tock", "x.log"][..],
+            "--service-log-file tock: there is no --service-script tock",
         ),
         (
             &["--service-script", "tick", "missing.py"][..],

@@ -3,10 +3,11 @@
 //! (`WSGIDaemonProcess ... threads=0`, loaded by `WSGIImportScript` when the process
 //! starts, restarted by Apache if it exits); `--service-user NAME USER` and
 //! `--service-group NAME GROUP` change the identity it runs as (default: the run user
-//! and group). `--service-log-file` stays refused (`validation.rs`): the original
-//! defines the group in a virtual host with its own `ErrorLog`, but the module's daemon
-//! processes log to the main server's error log. A user or group for a service that
-//! does not exist, or a script the run user cannot read, is refused. Resolved by `resolve.rs`, written by `httpd_conf.rs`.
+//! and group), `--service-log-file NAME FILE` gives it its own error log in the log
+//! directory (the group is then defined inside a virtual host with that `ErrorLog`,
+//! which the module's daemon processes log to, as mod_wsgi's). A user, group or log
+//! file for a service that does not exist, or a script the run user cannot read, is
+//! refused. Resolved by `resolve.rs`, written by `httpd_conf.rs`.
 
 use crate::cli::ServerArgs;
 use crate::httpd_conf::q;
@@ -23,6 +24,8 @@ pub struct Service {
     pub script: PathBuf,
     pub user: Option<String>,
     pub group: Option<String>,
+    /// The file name of its own error log, in the log directory.
+    pub log_file: Option<String>,
 }
 
 /// `NAME VALUE` pairs of a two-value option, keyed by name.
@@ -38,6 +41,7 @@ fn by_name(values: &[String]) -> BTreeMap<String, String> {
 pub fn resolve(args: &ServerArgs, abs: &dyn Fn(&str) -> PathBuf) -> Result<Vec<Service>> {
     let mut users = by_name(&args.service_users);
     let mut groups = by_name(&args.service_groups);
+    let mut logs = by_name(&args.service_log_files);
     let mut services: Vec<Service> = Vec::new();
     for pair in args.service_scripts.chunks(2).filter(|c| c.len() == 2) {
         let name = &pair[0];
@@ -64,9 +68,14 @@ pub fn resolve(args: &ServerArgs, abs: &dyn Fn(&str) -> PathBuf) -> Result<Vec<S
             script,
             user: users.remove(name),
             group: groups.remove(name),
+            log_file: logs.remove(name),
         });
     }
-    for (flag, left) in [("--service-user", users), ("--service-group", groups)] {
+    for (flag, left) in [
+        ("--service-user", users),
+        ("--service-group", groups),
+        ("--service-log-file", logs),
+    ] {
         if let Some(name) = left.keys().next() {
             bail!("{flag} {name}: there is no --service-script {name}");
         }
@@ -105,6 +114,10 @@ pub fn write(out: &mut String, opts: &Options) {
         words.push(format!("locale={}", q(&opts.locale)));
         let metrics = if opts.server_metrics { "On" } else { "Off" };
         words.push(format!("server-metrics={metrics}"));
+        if let Some(file) = &s.log_file {
+            let _ = writeln!(out, "<VirtualHost *:{}>", opts.port);
+            let _ = writeln!(out, "ErrorLog {}", log_target(opts, file));
+        }
         let _ = writeln!(
             out,
             "WSGIDaemonProcess {} {}",
@@ -117,6 +130,25 @@ pub fn write(out: &mut String, opts: &Options) {
             q(s.script.to_string_lossy()),
             q(&group_name)
         );
+        if s.log_file.is_some() {
+            let _ = writeln!(out, "</VirtualHost>");
+        }
         let _ = writeln!(out);
+    }
+}
+
+/// The `ErrorLog` argument of a service's own log (piped through rotatelogs with
+/// `--rotate-logs`, as the main log).
+fn log_target(opts: &Options, file: &str) -> String {
+    let path = opts.log.directory.join(file);
+    if opts.log.rotate_logs {
+        q(format!(
+            "|{} {}.%Y-%m-%d-%H_%M_%S {}M",
+            opts.log.rotatelogs.display(),
+            path.display(),
+            opts.log.max_log_size
+        ))
+    } else {
+        q(path.to_string_lossy())
     }
 }

@@ -14,15 +14,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// (clap argument id, option name, reason) of every option that is parsed but refused.
 /// Keep in step with the "Not implemented yet" list of docs/express.md.
-pub const UNIMPLEMENTED: &[(&str, &str, &str)] = &[
-    ("with_php5", "--with-php5", "PHP 5 support is not provided"),
-    (
-        "service_log_files",
-        "--service-log-file",
-        "a daemon process logs to the main error log (the module does not log a \
-         WSGIDaemonProcess defined in a virtual host to that host's ErrorLog)",
-    ),
-];
+pub const UNIMPLEMENTED: &[(&str, &str, &str)] =
+    &[("with_php5", "--with-php5", "PHP 5 support is not provided")];
 
 /// (clap argument id, option name) of the options that configure the daemon process
 /// group: refused with `--embedded-mode`, where they would do nothing.
