@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing mod_wsgi-rs needs on Debian/Ubuntu
 # (Apache with its development files, the system Python with its headers,
-# Flask and Django for the framework tests, Paste Deploy for the
+# Flask and Django for the framework tests, Paste Deploy and coverage.py (--enable-coverage) for the
 # mod_wsgi-express tests, prometheus_client (its OpenMetrics parser reads
 # the wsgi-metrics page in the endpoint tests), htpasswd, curl, openssl (test certificates), libclang
 # for the bindings check, g++ for libFuzzer in the fuzz stage, and as root
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy python3-prometheus-client curl openssl libclang-dev g++)
+packages=(apache2 apache2-dev apache2-utils python3 python3-dev python3-venv python3-flask python3-django python3-pastedeploy python3-prometheus-client python3-coverage curl openssl libclang-dev g++)
 # tests/packaging_deb.rs (root only) builds, lints and installs the .deb beside Debian's mod_wsgi.
 [ "$(id -u)" = 0 ] && packages+=(dpkg-dev lintian libapache2-mod-wsgi-py3)
 missing=()

@@ -71,6 +71,24 @@ pub fn main_server() -> Option<Server> {
     (!p.is_null()).then(|| unsafe { Server::from_ptr(p) })
 }
 
+/// In a daemon process whose group a virtual host defines: that host's record,
+/// whose `ErrorLog` the process's server-level lines go to, as mod_wsgi's
+/// daemon processes log through their group's server. Set once after the
+/// fork; a daemon process keeps its configuration generation for life.
+static PROCESS_SERVER: AtomicPtr<super::sys::server_rec> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Records `s` as the server this process logs server-level lines against.
+pub fn set_process_server(s: Server) {
+    PROCESS_SERVER.store(s.as_ptr(), Ordering::Release);
+}
+
+fn process_server() -> Option<Server> {
+    let p = PROCESS_SERVER.load(Ordering::Acquire);
+    // SAFETY: set only in a daemon process, to a server_rec of the generation
+    // the process was forked in, which it never clears (see MAIN_SERVER).
+    (!p.is_null()).then(|| unsafe { Server::from_ptr(p) })
+}
+
 fn c_message(msg: &str) -> CString {
     CString::new(msg.replace('\0', "\\0")).unwrap_or_default()
 }
@@ -87,7 +105,7 @@ fn c_file(loc: &Location<'_>) -> CString {
 #[track_caller]
 pub fn server(level: Level, s: Option<Server>, msg: &str) {
     let loc = Location::caller();
-    let Some(s) = s.or_else(main_server) else {
+    let Some(s) = s.or_else(process_server).or_else(main_server) else {
         eprintln!("mod_wsgi-rs: {msg}");
         return;
     };

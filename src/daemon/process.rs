@@ -121,6 +121,7 @@ pub fn run(group: &Arc<Group>, reg: &Registry, index: u32, delay: Duration, pare
         fatal(group, e);
     }
     bootstrap::die_with_parent(parent);
+    log_to_defining_host(group);
     let settings = bootstrap::python_settings(group);
     if let Err(e) = bootstrap::start_python(group, &settings) {
         fatal(group, e);
@@ -310,5 +311,24 @@ fn service_main(state: Arc<DaemonState>) -> ! {
     // The scripts returned: stay until stopped (mod_wsgi keeps the process).
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// A group defined in a virtual host logs to that host's `ErrorLog`, as mod_wsgi.
+fn log_to_defining_host(group: &Group) {
+    let Some(main) = log::main_server() else {
+        return;
+    };
+    let defining = main
+        .distinct_configs::<crate::config::ServerConfig>()
+        .into_iter()
+        .find(|(_, cfg)| {
+            cfg.daemon
+                .groups
+                .iter()
+                .any(|g| Arc::ptr_eq(g, &group.opts))
+        });
+    if let Some((server, _)) = defining.filter(|(s, _)| s.is_virtual()) {
+        log::set_process_server(server);
     }
 }

@@ -130,12 +130,33 @@ impl ExpressServer {
         root: &Path,
     ) -> ExpressServer {
         let output = dir.join("express.out");
-        let out = fs::File::create(&output).unwrap();
+        fs::File::create(&output).unwrap();
+        let stdout = Stdio::from(fs::OpenOptions::new().append(true).open(&output).unwrap());
+        Self::spawn_with_stdio(program, args, env, dir, root, Stdio::null(), stdout)
+    }
+
+    /// `spawn` with the given stdin and stdout (a terminal, for `--debug-mode`);
+    /// stderr still goes to `<dir>/express.out`.
+    pub fn spawn_with_stdio(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: &Path,
+        root: &Path,
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> ExpressServer {
+        let output = dir.join("express.out");
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&output)
+            .unwrap();
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("MOD_WSGI_MODULE", module_under_test())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
+            .stdin(stdin)
+            .stdout(stdout)
             .stderr(out);
         for (k, v) in env {
             cmd.env(k, v);

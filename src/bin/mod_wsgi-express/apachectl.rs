@@ -32,6 +32,10 @@ pub fn httpd_arguments(opts: &Options) -> Vec<String> {
         args.push("-E".into());
         args.push(file.clone());
     }
+    if opts.devtools.debug_mode {
+        // --debug-mode: one process, the parent, serving requests itself (httpd -X).
+        args.push("-DONE_PROCESS".into());
+    }
     args
 }
 
@@ -139,6 +143,10 @@ pub fn render(opts: &Options) -> String {
         let _ = writeln!(s, "{name}={value}");
         let _ = writeln!(s, "export {name}");
     }
+    for name in crate::devtools::environment(&opts.devtools) {
+        let _ = writeln!(s, "{name}=true");
+        let _ = writeln!(s, "export {name}");
+    }
     let _ = writeln!(s);
     let _ = writeln!(s, "ACMD=\"$1\"");
     let _ = writeln!(s);
@@ -155,6 +163,15 @@ pub fn render(opts: &Options) -> String {
     write_reload_watcher(&mut s, opts);
     let _ = writeln!(s, "case \"$ACMD\" in");
     let _ = writeln!(s, "start|stop|restart|graceful|graceful-stop)");
+    if let Some(gdb) = &opts.devtools.gdb {
+        let args = args.join(" ");
+        s.push_str(&crate::devtools::gdb_start(
+            gdb,
+            &opts.server_root,
+            &httpd,
+            &args,
+        ));
+    }
     let _ = writeln!(s, "    if [ -n \"$BASH_VERSION\" ]; then");
     let _ = writeln!(s, "        exec -a \"$PROCESS_NAME\" {command} -k \"$@\"");
     let _ = writeln!(s, "    fi");

@@ -150,14 +150,18 @@ pub fn reload_trigger(server_root: &Path) -> PathBuf {
     server_root.join("reload").join("trigger")
 }
 
+/// True when a WSGI script is mounted through the wrapper too: `--reload-on-changes`
+/// or a debugging tool (`devtools.rs`) that wraps the application.
+pub fn wrapped(opts: &Options) -> bool {
+    opts.reload_on_changes || opts.devtools.wraps()
+}
+
 /// What `WSGIScriptAlias` mounts: the generated wrapper, or the script itself.
 pub fn mount_target(opts: &Options) -> Option<PathBuf> {
     match &opts.app {
         App::Static => None,
         App::Module { wrapper, .. } | App::Paste { wrapper, .. } => Some(wrapper.clone()),
-        App::Script(_) | App::Default(_) if opts.reload_on_changes => {
-            Some(opts.server_root.join(WRAPPER))
-        }
+        App::Script(_) | App::Default(_) if wrapped(opts) => Some(opts.server_root.join(WRAPPER)),
         App::Script(path) | App::Default(path) => Some(path.clone()),
     }
 }
@@ -169,11 +173,13 @@ pub fn wrapper(opts: &Options) -> Option<(PathBuf, String)> {
         App::Static => return None,
         App::Module { name, .. } => (module_wrapper(name, callable), None),
         App::Paste { config, .. } => (paste_wrapper(config, callable), Some(config.as_path())),
-        App::Script(path) | App::Default(path) if opts.reload_on_changes => {
+        App::Script(path) | App::Default(path) if wrapped(opts) => {
             (script_wrapper(path, callable), Some(path.as_path()))
         }
         App::Script(_) | App::Default(_) => return None,
     };
+    text = format!("{}{text}", crate::devtools::prologue(&opts.devtools));
+    text.push_str(&crate::devtools::epilogue(&opts.devtools, callable));
     if opts.reload_on_changes {
         text.push_str(&monitor(&reload_trigger(&opts.server_root), script));
     }

@@ -55,6 +55,7 @@ pub fn render(opts: &Options) -> String {
     write_virtual_hosts(&mut out, opts);
     write_document_root(&mut out, opts);
     https::write_redirect(&mut out, opts);
+    crate::rewrite::write(&mut out, &opts.rewrite_rules);
     write_app(&mut out, opts);
     crate::auth::write(
         &mut out,
@@ -70,6 +71,9 @@ pub fn render(opts: &Options) -> String {
         &opts.user,
         &opts.group,
     );
+    crate::resource::write(&mut out, opts, &opts.server_root);
+    crate::docs::write(&mut out, opts.docs.as_deref());
+    crate::service::write(&mut out, opts);
     write_mount(&mut out, opts);
     if opts.daemon.is_some() {
         out = own_vhost_records(&out);
@@ -162,7 +166,7 @@ fn write_modules(out: &mut String, opts: &Options) {
     if opts.http2 {
         modules.push("http2");
     }
-    if opts.directory_listing {
+    if opts.directory_listing || opts.docs.is_some() {
         modules.push("autoindex");
     }
     if opts.compress_responses {
@@ -239,6 +243,10 @@ fn write_embedded_python(out: &mut String, opts: &Options) {
     }
     if opts.free_threading {
         let _ = writeln!(out, "WSGIFreeThreading On");
+    }
+    if opts.devtools.debug_mode {
+        // --debug-mode: the terminal is the application's stdin (pdb, breakpoint()).
+        let _ = writeln!(out, "WSGIRestrictStdin Off");
     }
     // Embedded mode: Apache children are the Python processes; never recycle them.
     let _ = writeln!(out, "MaxConnectionsPerChild 0");

@@ -19,7 +19,9 @@
 mod apachectl;
 mod auth;
 mod cli;
+mod devtools;
 mod discovery;
+mod docs;
 mod entry;
 mod environment;
 mod httpd_conf;
@@ -31,9 +33,13 @@ mod project;
 mod proxy;
 mod python_home;
 mod resolve;
+mod resource;
+mod rewrite;
 mod run;
 mod server_root;
+mod service;
 mod sizing;
+mod spare;
 mod summary;
 mod support;
 mod telemetry;
@@ -122,7 +128,7 @@ fn server(args: &cli::ServerArgs, matches: &clap::ArgMatches, setup: bool) -> Re
             opts.working_directory.display()
         )
     })?;
-    run::start(&opts.server_root)
+    run::start(&opts.server_root, opts.devtools.debug_mode)
 }
 
 /// Copies the module into Apache's modules directory as `mod_wsgi.so`.

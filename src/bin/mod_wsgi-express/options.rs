@@ -264,6 +264,16 @@ pub struct Options {
     pub monitoring: crate::monitoring::Monitoring,
     /// The telemetry options (`telemetry.rs`).
     pub telemetry: crate::telemetry::Telemetry,
+    /// `--debug-mode` and the debugging tools (`devtools.rs`).
+    pub devtools: crate::devtools::DevTools,
+    /// `--service-script` daemons (`service.rs`).
+    pub services: Vec<crate::service::Service>,
+    /// `--add-handler` pairs (extension with its dot, script), `resource.rs`.
+    pub handler_scripts: Vec<(String, PathBuf)>,
+    /// `--rewrite-rules` or `<server root>/rewrite.conf` (`rewrite.rs`).
+    pub rewrite_rules: PathBuf,
+    /// `--enable-docs`: the documentation directory served (`docs.rs`).
+    pub docs: Option<PathBuf>,
     pub switch_interval: Option<f64>,
     /// `--free-threading`: `WSGIFreeThreading On` (a free-threaded build only).
     pub free_threading: bool,

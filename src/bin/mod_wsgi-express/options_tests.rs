@@ -104,8 +104,11 @@ fn default_server_root_names_host_port_uid() {
 #[test]
 fn unimplemented_options_are_rejected_even_at_their_default() {
     let f = Fixture::new(&["event"]);
-    let err = f.try_options(&["--debug-mode"]).unwrap_err();
-    assert!(err.to_string().contains("--debug-mode"), "{err}");
+    let err = f.try_options(&["--with-php5"]).unwrap_err();
+    assert!(
+        err.to_string().contains("--with-php5 is not supported yet"),
+        "{err}"
+    );
     let err = f.try_options(&["--application-type", "wheel"]).unwrap_err();
     assert!(err.to_string().contains("--application-type"), "{err}");
 }

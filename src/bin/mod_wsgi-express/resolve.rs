@@ -42,6 +42,10 @@ fn pairs(values: &[String]) -> Vec<(String, String)> {
 
 /// What `resolve` computed, before `assemble` adds the options taken as given.
 struct Derived {
+    devtools: crate::devtools::DevTools,
+    services: Vec<crate::service::Service>,
+    handler_scripts: Vec<(String, PathBuf)>,
+    docs: Option<PathBuf>,
     mode: Mode,
     daemon: Option<Daemon>,
     server_root: PathBuf,
@@ -92,16 +96,8 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         .unwrap_or(env.cwd.clone());
     let (user, group, run_as) = users::run_identity(args, env.uid)?;
     let mpm = sizing::choose_mpm(&env.modules_directory, &args.server_mpm)?;
-    let mode = if args.embedded_mode {
-        Mode::Embedded
-    } else {
-        Mode::Daemon
-    };
-    validation::check_mode(matches, mode == Mode::Embedded)?;
-    let sizing = match mode {
-        Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
-        Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
-    };
+    let devtools = crate::devtools::resolve(args, &server_root, &|p: &str| paths.abs(p))?;
+    let (mode, sizing) = mode_and_sizing(args, matches, mpm, &devtools)?;
     let url_host = args.server_name.clone().unwrap_or(host.clone());
     let proxy_mount_points = pairs(&args.proxy_mount_points);
     let proxy_virtual_hosts = pairs(&args.proxy_virtual_hosts);
@@ -109,6 +105,11 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
     let https = https::resolve(args, &|p: &str| paths.abs(p), &url_host)?;
     if args.reload_on_changes && app == App::Static {
         bail!("--reload-on-changes needs a WSGI application (not --application-type static)");
+    }
+    if devtools.wraps() && app == App::Static {
+        bail!(
+            "the debugger, profiler, coverage and recorder need a WSGI application (not --application-type static)"
+        );
     }
     let url = if args.port == 80 {
         format!("http://{url_host}/")
@@ -129,7 +130,13 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
         mode == Mode::Embedded,
         &env.python_home,
     )?;
+    let services = crate::service::resolve(args, &|p: &str| paths.abs(p))?;
+    let handler_scripts = crate::resource::resolve(args, &|p: &str| paths.abs(p))?;
     let derived = Derived {
+        devtools,
+        services,
+        handler_scripts,
+        docs: crate::docs::resolve(args.enable_docs)?,
         mode,
         daemon,
         host,
@@ -162,6 +169,38 @@ pub fn resolve(args: &ServerArgs, matches: &ArgMatches, env: &Environment) -> Re
 /// Whether the module's Python is a free-threaded build (`Py_GIL_DISABLED`).
 pub const FREE_THREADED_BUILD: bool =
     matches!(env!("MOD_WSGI_PYTHON_GIL_DISABLED").as_bytes(), b"1");
+
+/// The hosting mode and the MPM sizing: debug mode (`devtools.rs`) runs the application
+/// in the one Apache process, as the original; the spare-worker options refine daemon
+/// mode's sizing (`spare.rs`).
+fn mode_and_sizing(
+    args: &ServerArgs,
+    matches: &ArgMatches,
+    mpm: sizing::Mpm,
+    devtools: &crate::devtools::DevTools,
+) -> Result<(Mode, Sizing)> {
+    // Debug mode runs the application in the one Apache process, as the original.
+    let mode = if args.embedded_mode || devtools.debug_mode {
+        Mode::Embedded
+    } else {
+        Mode::Daemon
+    };
+    validation::check_mode(matches, args.embedded_mode, devtools.debug_mode)?;
+    crate::devtools::check_sizing(matches, devtools.debug_mode)?;
+    let mut sizing = match mode {
+        // Debug mode: one process with one thread, requests one at a time (as the original).
+        _ if devtools.debug_mode => sizing::embedded(mpm, Some(1), 1, Some(1)),
+        Mode::Embedded => sizing::embedded(mpm, args.processes, args.threads, args.max_clients),
+        Mode::Daemon => sizing::daemon(mpm, args.processes, args.threads, args.max_clients),
+    };
+    let fixed = match mode {
+        _ if devtools.debug_mode => Some("--debug-mode (or a debugging tool)"),
+        Mode::Embedded => Some("--embedded-mode"),
+        Mode::Daemon => None,
+    };
+    crate::spare::apply(args, &mut sizing, fixed)?;
+    Ok((mode, sizing))
+}
 
 /// The values clap accepts but express refuses.
 fn check_values(args: &ServerArgs) -> Result<()> {
@@ -494,6 +533,10 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         mime_types: abs_or(paths, args.mime_types.as_deref(), env.mime_types.clone()),
         pid_file: abs_or(paths, args.pid_file.as_deref(), root.join("httpd.pid")),
         httpd_conf: root.join("httpd.conf"),
+        rewrite_rules: crate::rewrite::path(
+            args.rewrite_rules.as_deref().map(|p| paths.abs(p)),
+            root,
+        ),
         directory_index: args.directory_index.clone(),
         directory_listing: args.directory_listing,
         allow_override: match args.allow_override.is_empty() {
@@ -554,5 +597,9 @@ fn assemble(args: &ServerArgs, env: &Environment, paths: &Paths<'_>, d: Derived)
         auth: d.auth,
         monitoring: d.monitoring,
         telemetry: d.telemetry,
+        devtools: d.devtools,
+        services: d.services,
+        handler_scripts: d.handler_scripts,
+        docs: d.docs,
     }
 }

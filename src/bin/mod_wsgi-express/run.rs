@@ -6,9 +6,10 @@
 //! `--shutdown-timeout`). It reaps every child (it may be PID 1) and exits with Apache's
 //! status. When stdout is a terminal Apache runs in its own process group and SIGWINCH
 //! is dropped (resizing the terminal would stop the server), as express does; otherwise
-//! SIGWINCH is relayed. Called by `main.rs` last; no Python.
+//! SIGWINCH is relayed. In debug mode Apache replaces express (exec) and keeps the
+//! terminal. Called by `main.rs` last; no Python.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, pthread_sigmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, setpgid};
@@ -33,8 +34,21 @@ fn command(server_root: &Path) -> Command {
     cmd
 }
 
-/// Runs Apache in the foreground until it exits; returns its exit status.
-pub fn start(server_root: &Path) -> Result<ExitCode> {
+/// Runs Apache in the foreground until it exits; returns its exit status. In debug
+/// mode (`--debug-mode`) Apache is exec'd instead, so that it keeps the terminal (its
+/// stdin is the debugger's), as the original; it returns then only on failure.
+pub fn start(server_root: &Path, debug_mode: bool) -> Result<ExitCode> {
+    if debug_mode {
+        let err = command(server_root).exec();
+        bail!(
+            "cannot run {}: {err}",
+            server_root.join("apachectl").display()
+        );
+    }
+    supervise(server_root)
+}
+
+fn supervise(server_root: &Path) -> Result<ExitCode> {
     let terminal = std::io::stdout().is_terminal();
     let mut set = SigSet::empty();
     for sig in HANDLED {

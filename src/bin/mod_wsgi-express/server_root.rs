@@ -73,13 +73,13 @@ pub fn prepare(opts: &Options) -> Result<()> {
     write_atomic(&opts.module_path, &module, 0o644)?;
 
     let generated = match &opts.app {
-        App::Default(path) if !opts.reload_on_changes => Some((path.clone(), DEFAULT_WSGI.into())),
+        App::Default(path) if !entry::wrapped(opts) => Some((path.clone(), DEFAULT_WSGI.into())),
         _ => entry::wrapper(opts),
     };
+    if let (true, App::Default(path)) = (entry::wrapped(opts), &opts.app) {
+        write_atomic(path, DEFAULT_WSGI.as_bytes(), 0o644)?;
+    }
     if opts.reload_on_changes {
-        if let App::Default(path) = &opts.app {
-            write_atomic(path, DEFAULT_WSGI.as_bytes(), 0o644)?;
-        }
         let dir = entry::reload_trigger(root);
         let dir = dir.parent().unwrap_or(root);
         mkdir(dir, 0o755)?;
@@ -93,6 +93,12 @@ pub fn prepare(opts: &Options) -> Result<()> {
         write_atomic(&path, text.as_bytes(), 0o644)?;
         validation::check_readable(&opts.run_as, &path, "generated WSGI script (server root)")?;
     }
+    crate::rewrite::prepare(&opts.rewrite_rules, root)?;
+    if let Some((path, text)) = crate::resource::dispatcher(opts) {
+        write_atomic(&path, text.as_bytes(), 0o644)?;
+    }
+    crate::devtools::prepare(&opts.devtools, (opts.run_as.uid, opts.run_as.gid))?;
+    crate::service::prepare(&opts.services, opts)?;
     crate::telemetry::prepare(&opts.telemetry, root, (opts.run_as.uid, opts.run_as.gid))?;
     write_atomic(&opts.httpd_conf, httpd_conf::render(opts).as_bytes(), 0o644)?;
     write_atomic(

@@ -35,6 +35,10 @@ pub fn render(opts: &Options, setup: bool) -> String {
     if let Some(file) = &opts.log.startup_log_file {
         line("Startup Log File", file.clone());
     }
+    // As the original: shown when given, and by setup-server (the default file).
+    if setup || opts.rewrite_rules != opts.server_root.join("rewrite.conf") {
+        line("Rewrite Rules", opts.rewrite_rules.display().to_string());
+    }
     if opts.envvars_script.is_some() || setup {
         line(
             "Environ Variables",
@@ -49,9 +53,13 @@ pub fn render(opts: &Options, setup: bool) -> String {
     }
     line("WSGI Module", opts.module_source.path.display().to_string());
     let mode = match opts.mode {
+        _ if opts.devtools.debug_mode => "debug",
         Mode::Daemon => "daemon",
         Mode::Embedded => "embedded",
     };
+    for (label, value) in crate::devtools::summary(&opts.devtools) {
+        line(label, value);
+    }
     line("Operating Mode", mode.into());
     let sz = &opts.sizing;
     let (procs, threads) = match (opts.mode, sz.mpm) {
