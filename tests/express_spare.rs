@@ -13,8 +13,13 @@ const APP: &str = "def application(environ, start_response):\n    \
     start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
     return [b'ok']\n";
 
-/// The Apache children of `parent` (not its `(wsgi:...)` daemon processes).
-fn apache_children(parent: i32) -> usize {
+/// The Apache children of the server express started as `express` (express runs
+/// Apache as its child; not its `(wsgi:...)` daemon processes).
+fn apache_children(express: i32) -> usize {
+    let parent = list_pids()
+        .into_iter()
+        .find(|&p| parent_pid(p) == Some(express))
+        .unwrap_or(express);
     list_pids()
         .into_iter()
         .filter(|&p| parent_pid(p) == Some(parent))
