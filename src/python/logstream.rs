@@ -217,4 +217,46 @@ impl LogBuffer {
     fn writable(&self) -> bool {
         true
     }
+
+    fn readable(&self) -> bool {
+        false
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.stream.borrow_mut(py).close(py)
+    }
+
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        self.stream.borrow(py).closed
+    }
+
+    #[getter]
+    fn name(&self, py: Python<'_>) -> &'static str {
+        self.stream.borrow(py).name()
+    }
+}
+
+/// `stream` as mod_wsgi 6 hands out `sys.stdout`, `sys.stderr` and
+/// `wsgi.errors`: an `io.TextIOWrapper` (UTF-8, errors `replace`, line
+/// buffering, write-through) over the stream's binary `buffer`.
+pub fn text_wrapper(stream: Bound<'_, LogStream>) -> PyResult<Bound<'_, PyAny>> {
+    let py = stream.py();
+    let buffer = LogStream::buffer(stream)?;
+    py.import("io")?.getattr("TextIOWrapper")?.call1((
+        buffer,
+        "utf-8",
+        "replace",
+        py.None(),
+        true,
+        true,
+    ))
 }
