@@ -5,7 +5,7 @@
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
-use crate::python::logstream::{text_wrapper, LogStream, RequestLog, Sink};
+use crate::python::logstream::{LogStream, RequestLog, Sink, text_wrapper};
 use crate::wsgi::environ::{EnvironData, latin1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};

@@ -24,7 +24,7 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
 use crate::config::dispatch::DispatchScript;
-use crate::python::logstream::{text_wrapper, LogStream, Sink};
+use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{init, interp, script};
 use crate::wsgi::environ::{EnvironData, fs_decode, latin1};
 use crate::wsgi::host::Exchange;

@@ -14,7 +14,7 @@ use super::{Outcome, app, events};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::metrics;
-use crate::python::logstream::{text_wrapper, LogStream, Sink};
+use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{interp, script};
 use pyo3::prelude::*;
 use std::sync::Arc;
