@@ -198,3 +198,41 @@ per_mpm!(text_io_wrapper_streams_embedded, stream_types_embedded);
 fn text_io_wrapper_streams_daemon() {
     stream_types(Mpm::Event, true);
 }
+
+/// `sys.stderr` is shared by every thread of the process: threads printing
+/// to it at once (the GIL is released while a line is logged) must all get
+/// their lines logged, none an exception.
+const CONCURRENT_PRINTS: &str = r#"
+import sys, threading
+
+def application(environ, start_response):
+    errors = []
+    def work(n):
+        for i in range(200):
+            try:
+                print('concurrent-print %d %d' % (n, i), file=sys.stderr)
+            except Exception as e:
+                errors.append('%s: %s' % (type(e).__name__, e))
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('errors=%d %s' % (len(errors), errors[:3])).encode()]
+"#;
+
+#[test]
+fn concurrent_prints_to_sys_stderr() {
+    let b = Apache::builder(Mpm::Event);
+    let app = b.write_app("prints.wsgi", CONCURRENT_PRINTS);
+    let apache = b
+        .server(format!("WSGIScriptAlias /prints \"{}\"", app.display()))
+        .start();
+    let r = apache.get("/prints");
+    assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
+    assert!(r.text().starts_with("errors=0 "), "{}", r.text());
+    assert!(apache.wait_for_log("concurrent-print 5 199", Duration::from_secs(10)));
+    let log = apache.error_log();
+    assert_eq!(log.matches("concurrent-print ").count(), 1200, "{log}");
+}
