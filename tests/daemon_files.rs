@@ -190,9 +190,20 @@ fn daemon_unread_gigabyte_post_costs_no_daemon_memory() {
     let mut r = BufReader::new(s.try_clone().unwrap());
     let (status, _, headers) = read_head(&mut r).unwrap();
     assert_eq!(status, 200, "{headers:?}\n{}", apache.error_log());
-    let mut body = vec![0u8; 13];
-    r.read_exact(&mut body).unwrap();
-    assert_eq!(body, b"body not read");
+    // The body as it comes: chunked (mod_wsgi 6.1.1's relay) or not (ours).
+    let mut body = Vec::new();
+    let mut buf = [0u8; 64];
+    while !body.windows(13).any(|w| w == b"body not read") && body.len() < 4096 {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(
+        body.windows(13).any(|w| w == b"body not read"),
+        "{:?}",
+        String::from_utf8_lossy(&body)
+    );
     let _ = s.shutdown(std::net::Shutdown::Both);
     let sent = writer.join().unwrap();
     eprintln!("client sent {sent} body bytes before the cut");

@@ -5,7 +5,7 @@
 
 use crate::apache::log::{self, Level};
 use crate::apache::request::Request;
-use crate::python::logstream::{LogStream, RequestLog, Sink};
+use crate::python::logstream::{LogStream, RequestLog, Sink, text_wrapper};
 use crate::wsgi::environ::{EnvironData, latin1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -59,7 +59,7 @@ pub fn build<'py>(
     }
     crate::wsgi::environ::set_versions(&env)?;
     let sink = Sink::Request(log.clone() as Arc<dyn RequestLog>);
-    let errors = Bound::new(py, LogStream::new(sink, Level::Err))?;
+    let errors = text_wrapper(Bound::new(py, LogStream::new(sink, Level::Err))?)?;
     env.set_item("wsgi.errors", errors)?;
     Ok(env)
 }

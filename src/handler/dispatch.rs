@@ -24,7 +24,7 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::config::DirConfig;
 use crate::config::dispatch::DispatchScript;
-use crate::python::logstream::{LogStream, Sink};
+use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{init, interp, script};
 use crate::wsgi::environ::{EnvironData, fs_decode, latin1};
 use crate::wsgi::host::Exchange;
@@ -189,10 +189,10 @@ fn call_hooks(
     exchange: &Arc<Exchange>,
     request_rec: Option<usize>,
 ) -> PyResult<[Option<Vec<u8>>; 3]> {
-    let errors = Bound::new(
+    let errors = text_wrapper(Bound::new(
         py,
         LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-    )?;
+    )?)?;
     let environ = PyDict::new(py);
     for (k, v) in env.vars.iter() {
         let value = if k == "DOCUMENT_ROOT" || k == "SCRIPT_FILENAME" {

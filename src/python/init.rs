@@ -226,14 +226,12 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     };
     let scoped = resolve(&settings.interpreter_options, &info.process_group, group);
     let sys = py.import("sys")?;
-    let stdout = Py::new(
-        py,
-        logstream::LogStream::new(logstream::Sink::Server, Level::Err),
-    )?;
-    let stderr = Py::new(
-        py,
-        logstream::LogStream::new(logstream::Sink::Server, Level::Err),
-    )?;
+    let server_log = || {
+        let stream = logstream::LogStream::new(logstream::Sink::Server, Level::Err);
+        logstream::text_wrapper(Bound::new(py, stream)?)
+    };
+    let stdout = server_log()?;
+    let stderr = server_log()?;
     sys.setattr("stdout", stdout)?;
     sys.setattr("stderr", stderr)?;
     // A daemon without worker threads runs a service script, which may

@@ -2,7 +2,10 @@
 //! `sys.stdout`, `sys.stderr` (server context) and `wsgi.errors` (request
 //! context, so lines carry the client address). Complete lines are logged as
 //! they are written; `flush()` logs a pending partial line. The GIL is
-//! released while a line is written to the log.
+//! released while a line is written to the log, with no borrow of the stream
+//! held, so threads sharing `sys.stderr` write at once. As in mod_wsgi 6,
+//! Python gets each stream as an `io.TextIOWrapper` over its binary
+//! `LogBuffer` (`text_wrapper`).
 
 use crate::apache::log::{self, Level};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -24,6 +27,7 @@ pub trait RequestLog: Send + Sync {
 }
 
 /// Where a stream's lines go.
+#[derive(Clone)]
 pub enum Sink {
     Server,
     Request(Arc<dyn RequestLog>),
@@ -48,24 +52,31 @@ impl LogStream {
     }
 
     fn emit(&self, py: Python<'_>, lines: Vec<String>) {
-        if lines.is_empty() {
-            return;
+        emit(py, &self.sink, self.level, lines);
+    }
+
+    /// Adds `text` to the pending partial line and takes out the complete
+    /// lines, with where they go: the caller logs them after releasing its
+    /// borrow of the stream, so that other threads can write meanwhile.
+    fn take_lines(&mut self, text: &str) -> PyResult<(Vec<String>, Sink, Level)> {
+        self.check_open()?;
+        self.pending.push_str(text);
+        let mut lines: Vec<String> = Vec::new();
+        while let Some(i) = self.pending.find('\n') {
+            let line: String = self.pending.drain(..=i).collect();
+            lines.push(line.trim_end_matches('\n').to_string());
         }
-        let level = self.level;
-        py.detach(|| match &self.sink {
-            Sink::Request(ex) => {
-                if !ex.log_lines(level, &lines) {
-                    for l in &lines {
-                        log::server(level, None, l);
-                    }
-                }
-            }
-            Sink::Server => {
-                for l in &lines {
-                    log::server(level, None, l);
-                }
-            }
-        });
+        Ok((lines, self.sink.clone(), self.level))
+    }
+
+    /// The pending partial line, taken out, with where it goes.
+    fn take_pending(&mut self) -> (Vec<String>, Sink, Level) {
+        let lines = if self.pending.is_empty() {
+            Vec::new()
+        } else {
+            vec![std::mem::take(&mut self.pending)]
+        };
+        (lines, self.sink.clone(), self.level)
     }
 
     fn check_open(&self) -> PyResult<()> {
@@ -75,18 +86,32 @@ impl LogStream {
         Ok(())
     }
 
-    fn push(&mut self, py: Python<'_>, text: &str) {
-        self.pending.push_str(text);
-        if !self.pending.contains('\n') {
-            return;
-        }
-        let mut lines: Vec<String> = Vec::new();
-        while let Some(i) = self.pending.find('\n') {
-            let line: String = self.pending.drain(..=i).collect();
-            lines.push(line.trim_end_matches('\n').to_string());
-        }
+    fn push(&mut self, py: Python<'_>, text: &str) -> PyResult<()> {
+        let (lines, _, _) = self.take_lines(text)?;
         self.emit(py, lines);
+        Ok(())
     }
+}
+
+/// Logs `lines` to `sink` at `level` with the GIL released.
+fn emit(py: Python<'_>, sink: &Sink, level: Level, lines: Vec<String>) {
+    if lines.is_empty() {
+        return;
+    }
+    py.detach(|| match sink {
+        Sink::Request(ex) => {
+            if !ex.log_lines(level, &lines) {
+                for l in &lines {
+                    log::server(level, None, l);
+                }
+            }
+        }
+        Sink::Server => {
+            for l in &lines {
+                log::server(level, None, l);
+            }
+        }
+    });
 }
 
 #[pymethods]
@@ -102,7 +127,7 @@ impl LogStream {
                     .unwrap_or_default()
             ))
         })?;
-        self.push(py, &s.to_string_lossy());
+        self.push(py, &s.to_string_lossy())?;
         Ok(())
     }
 
@@ -195,9 +220,8 @@ impl LogBuffer {
                 s
             })
             .collect::<String>();
-        let mut stream = self.stream.borrow_mut(py);
-        stream.check_open()?;
-        stream.push(py, &text);
+        let (lines, sink, level) = self.stream.borrow_mut(py).take_lines(&text)?;
+        emit(py, &sink, level, lines);
         Ok(bytes.len())
     }
 
@@ -211,10 +235,56 @@ impl LogBuffer {
     }
 
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        self.stream.borrow_mut(py).flush(py)
+        let (lines, sink, level) = self.stream.borrow_mut(py).take_pending();
+        emit(py, &sink, level, lines);
+        Ok(())
     }
 
     fn writable(&self) -> bool {
         true
     }
+
+    fn readable(&self) -> bool {
+        false
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.flush(py)?;
+        self.stream.borrow_mut(py).closed = true;
+        Ok(())
+    }
+
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        self.stream.borrow(py).closed
+    }
+
+    #[getter]
+    fn name(&self, py: Python<'_>) -> &'static str {
+        self.stream.borrow(py).name()
+    }
+}
+
+/// `stream` as mod_wsgi 6 hands out `sys.stdout`, `sys.stderr` and
+/// `wsgi.errors`: an `io.TextIOWrapper` (UTF-8, errors `replace`, line
+/// buffering, write-through) over the stream's binary `buffer`.
+pub fn text_wrapper(stream: Bound<'_, LogStream>) -> PyResult<Bound<'_, PyAny>> {
+    let py = stream.py();
+    let buffer = LogStream::buffer(stream)?;
+    py.import("io")?.getattr("TextIOWrapper")?.call1((
+        buffer,
+        "utf-8",
+        "replace",
+        py.None(),
+        true,
+        true,
+    ))
 }

@@ -14,7 +14,7 @@ use super::{Outcome, app, events};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::metrics;
-use crate::python::logstream::{LogStream, Sink};
+use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{interp, script};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -197,12 +197,10 @@ fn call_in_scope(
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
-        let errors = Py::new(
+        let errors = text_wrapper(Bound::new(
             py,
             LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-        )?
-        .into_bound(py)
-        .into_any();
+        )?)?;
         let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
         let environ = environ::build(
             py,
