@@ -9,6 +9,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_mpm.h"
+#include "mpm_common.h"
 #include "util_filter.h"
 #include "util_script.h"
 #include "apr_buckets.h"

@@ -920,6 +920,9 @@ unsafe extern "C" {
     pub fn apr_palloc(p: *mut apr_pool_t, size: apr_size_t) -> *mut ::std::os::raw::c_void;
 }
 unsafe extern "C" {
+    pub fn apr_pool_parent_get(pool: *mut apr_pool_t) -> *mut apr_pool_t;
+}
+unsafe extern "C" {
     pub fn apr_pool_userdata_set(
         data: *const ::std::os::raw::c_void,
         key: *const ::std::os::raw::c_char,
@@ -3761,28 +3764,27 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub static mut ap_scoreboard_image: *mut scoreboard;
 }
-/// `mpm_child_status`: a child (or extra process) started.
-pub const MPM_CHILD_STARTED: ::std::os::raw::c_int = 0;
-unsafe extern "C" {
-    pub fn ap_run_child_status(
-        s: *mut server_rec,
-        pid: pid_t,
-        generation: ap_generation_t,
-        slot: ::std::os::raw::c_int,
-        status: ::std::os::raw::c_int,
-    );
-}
-unsafe extern "C" {
-    pub fn ap_register_extra_mpm_process(pid: pid_t, generation: ap_generation_t);
-}
-unsafe extern "C" {
-    pub fn apr_pool_parent_get(pool: *mut apr_pool_t) -> *mut apr_pool_t;
-}
 unsafe extern "C" {
     pub fn ap_mpm_query(
         query_code: ::std::os::raw::c_int,
         result: *mut ::std::os::raw::c_int,
     ) -> apr_status_t;
+}
+pub const MPM_CHILD_STARTED: mpm_child_status = 0;
+pub const MPM_CHILD_EXITED: mpm_child_status = 1;
+pub const MPM_CHILD_LOST_SLOT: mpm_child_status = 2;
+pub type mpm_child_status = ::std::os::raw::c_uint;
+unsafe extern "C" {
+    pub fn ap_run_child_status(
+        s: *mut server_rec,
+        pid: pid_t,
+        gen_: ap_generation_t,
+        slot: ::std::os::raw::c_int,
+        state: mpm_child_status,
+    );
+}
+unsafe extern "C" {
+    pub fn ap_register_extra_mpm_process(pid: pid_t, gen_: ap_generation_t);
 }
 unsafe extern "C" {
     pub fn apr_pstrdup(
