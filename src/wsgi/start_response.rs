@@ -117,16 +117,23 @@ pub fn check_header(name: &[u8], value: &[u8]) -> Result<(), ResponseError> {
     if name.is_empty() {
         return Err(ResponseError::EmptyHeaderName);
     }
+    // The message's repr only once a byte is refused (this runs for every
+    // header of every response).
     for &c in name {
-        let repr = bytes_repr(name);
         if is_cntrl(c) {
-            return Err(ResponseError::HeaderControl { repr });
+            return Err(ResponseError::HeaderControl {
+                repr: bytes_repr(name),
+            });
         }
         if c == b' ' {
-            return Err(ResponseError::HeaderSpace { repr });
+            return Err(ResponseError::HeaderSpace {
+                repr: bytes_repr(name),
+            });
         }
         if c == b':' {
-            return Err(ResponseError::HeaderColon { repr });
+            return Err(ResponseError::HeaderColon {
+                repr: bytes_repr(name),
+            });
         }
     }
     if value.iter().any(|&b| b == b'\r' || b == b'\n') {
@@ -157,6 +164,13 @@ fn latin1(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             "must be str, not {}",
             obj.get_type().name()?
         )));
+    }
+    // ASCII (nearly every status line and header): its UTF-8 is its latin-1,
+    // without a call into Python.
+    if let Ok(text) = obj.cast::<PyString>()?.to_str()
+        && text.is_ascii()
+    {
+        return Ok(text.as_bytes().to_vec());
     }
     obj.call_method1("encode", ("latin-1",))?.extract()
 }
