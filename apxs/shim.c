@@ -25,6 +25,12 @@ static const char *wsgi_shim_directive(cmd_parms *cmd, void *mconfig, const char
  * of the directives inside and starts a new block; then the directives
  * inside are read (through the callback above, which sees the enclosing
  * section and fills that block in), as mod_wsgi's section handler. */
+/* Weak: the command table, which names this function, is kept alive in
+ * executables that link the library outside httpd (the fuzz targets, built
+ * with AddressSanitizer, which registers every global); there the symbol
+ * stays unresolved and this function is never called. In httpd the dynamic
+ * linker resolves it as usual. */
+#pragma weak ap_walk_config
 static const char *wsgi_shim_section(cmd_parms *cmd, void *mconfig, const char *args)
 {
     const char *err = wsgi_cb->directive(cmd, mconfig, args);
