@@ -90,9 +90,14 @@ fn daemon_runs_inside_its_chroot() {
     .unwrap();
     std::fs::write(&app, JAILED_APP).unwrap();
     let outside = b.app("hello.wsgi");
+    // mod_wsgi leaves the working directory outside the new root unless
+    // `home=` names one inside it, and Python then fails to start ("failed
+    // to make path absolute"); ours changes it to the new `/`
+    // (differences.md). Against a reference, `home=/` gives it one.
+    let home = if is_reference() { " home=/" } else { "" };
     let apache = b
         .server(format!(
-            "WSGIDaemonProcess jailed threads=2 chroot={}",
+            "WSGIDaemonProcess jailed threads=2 chroot={}{home}",
             jail.display()
         ))
         .server(format!(
@@ -103,7 +108,8 @@ fn daemon_runs_inside_its_chroot() {
             "WSGIScriptAlias /out \"{}\" process-group=jailed",
             outside.display()
         ))
-        .allow_log("WSGIRS0476")
+        // 4.9.4 logs the refusal at crit.
+        .allow_log("WSGIRS0476|not located within chroot directory")
         .start();
     let r = apache.get("/in");
     assert_eq!(r.status, 200, "{r:?}\n{}", apache.error_log());
@@ -119,8 +125,14 @@ fn daemon_runs_inside_its_chroot() {
     let root = std::fs::read_link(format!("/proc/{}/root", kv["pid"])).unwrap();
     assert_eq!(root, jail, "the daemon's root directory");
     // A script outside the chroot directory: 500, mod_wsgi's message.
+    // mod_wsgi's daemon returns 500 too, but 6.x's Apache child sees only a
+    // connection closed before the headers and answers 502 (differences.md).
     let r = apache.get("/out");
-    assert_eq!(r.status, 500, "{r:?}");
+    if is_reference() {
+        assert!(matches!(r.status, 500 | 502), "{r:?}");
+    } else {
+        assert_eq!(r.status, 500, "{r:?}");
+    }
     if !is_reference() {
         let log = apache.error_log();
         assert!(

@@ -3,26 +3,15 @@
 //! init functions must stay hidden, because Apache loads modules with
 //! RTLD_GLOBAL and anything exported leaks into every other module.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[macro_use]
+mod common;
 
-fn module_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("MOD_WSGI_SO") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("debug").join("libmod_wsgi.so")
-}
+use std::process::Command;
 
 #[test]
 fn only_the_module_record_is_exported() {
-    let so = module_path();
-    if so.starts_with("/usr/lib/apache2") {
-        eprintln!("skipped: MOD_WSGI_SO points at the reference module");
-        return;
-    }
+    ours_only!("how our module is linked (a C mod_wsgi exports its own functions)");
+    let so = common::module_under_test();
     let out = Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(&so)
@@ -45,10 +34,8 @@ fn only_the_module_record_is_exported() {
 
 #[test]
 fn linked_with_nodelete_and_libpython() {
-    let so = module_path();
-    if so.starts_with("/usr/lib/apache2") {
-        return;
-    }
+    ours_only!("how our module is linked (neither C mod_wsgi has NODELETE; pip's has a RUNPATH)");
+    let so = common::module_under_test();
     let out = Command::new("readelf")
         .arg("-d")
         .arg(&so)
