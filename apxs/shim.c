@@ -237,3 +237,34 @@ int wsgi_shim_brigade_empty(apr_bucket_brigade *bb)
 {
     return APR_BRIGADE_EMPTY(bb);
 }
+
+apr_status_t wsgi_shim_get_client_block(request_rec *r, char *buffer, apr_size_t *len)
+{
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
+    if (r->remaining < 0 || (!r->read_chunked && r->remaining == 0)) {
+        *len = 0;
+        return APR_SUCCESS;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, *len);
+    if (rv != APR_SUCCESS) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        apr_brigade_destroy(bb);
+        *len = 0;
+        return rv;
+    }
+    if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+        r->remaining = r->read_chunked ? -1 : 0;
+    }
+    rv = apr_brigade_flatten(bb, buffer, len);
+    apr_brigade_destroy(bb);
+    if (rv != APR_SUCCESS) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        *len = 0;
+        return rv;
+    }
+    r->read_length += *len;
+    return APR_SUCCESS;
+}

@@ -40,6 +40,12 @@ void wsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t st
 void wsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b);
 int wsgi_shim_brigade_empty(apr_bucket_brigade *bb);
 
+/* ap_get_client_block without losing why a read failed: at most *len body
+ * bytes into buffer, *len set to the count (0 at the end of the body);
+ * APR_SUCCESS, or the input filters' status (APR_TIMEUP when Timeout or
+ * mod_reqtimeout cut the body), the connection then not kept alive. */
+apr_status_t wsgi_shim_get_client_block(request_rec *r, char *buffer, apr_size_t *len);
+
 /* Whether a refusal by the access checker is logged (as mod_wsgi: unless
  * `Satisfy Any` lets authentication still admit the request). */
 int wsgi_shim_access_denial_logged(request_rec *r);

@@ -170,6 +170,9 @@ pub const UNEXPECTED_FRAME: LogId = LogId("WSGIRS0446");
 pub const DAEMON_READ_ERROR: LogId = LogId("WSGIRS0447");
 /// Sending the request body to the daemon failed.
 pub const BODY_SEND_FAILED: LogId = LogId("WSGIRS0448");
+/// Reading the request body from the client timed out (Apache's `Timeout`
+/// or `RequestReadTimeout body=`) while it was relayed to a daemon: 408.
+pub const BODY_READ_TIMEOUT: LogId = LogId("WSGIRS0600");
 /// A response head from the daemon whose reason phrase has a control
 /// character (CR, LF, ...): a compromised daemon splitting the head (502).
 pub const BAD_STATUS_REASON: LogId = LogId("WSGIRS0449");

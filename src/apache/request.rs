@@ -497,13 +497,23 @@ impl<'r> Request<'r> {
         // SAFETY: live request, used only on this thread.
         unsafe { sys::ap_setup_client_block(self.r, policy as i32) }
     }
-    /// Reads request body bytes through the input filters
-    /// (`ap_get_client_block`): the count, 0 at the end, negative on error.
-    pub fn read_client_block(&mut self, buf: &mut [u8]) -> isize {
-        // SAFETY: live request; Apache writes at most buf.len() bytes.
-        let n =
-            unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr().cast(), buf.len() as _) };
-        n as isize
+    /// Reads request body bytes through the input filters, as
+    /// `ap_get_client_block` but keeping the status of a failed read (the
+    /// shim's `wsgi_shim_get_client_block`): the count (0 at the end of the
+    /// body), or the input filters' status (`APR_TIMEUP`: the body read
+    /// timed out).
+    pub fn read_client_block(&mut self, buf: &mut [u8]) -> Result<usize, sys::apr_status_t> {
+        let mut len = buf.len();
+        // SAFETY: live request, used only on this thread; the shim writes at
+        // most `len` (buf.len()) bytes into buf and sets `len` to the count.
+        let rv = unsafe {
+            super::shim::wsgi_shim_get_client_block(self.r, buf.as_mut_ptr().cast(), &raw mut len)
+        };
+        if rv == sys::APR_SUCCESS as sys::apr_status_t {
+            Ok(len.min(buf.len()))
+        } else {
+            Err(rv)
+        }
     }
     /// Stops a later first body read from sending `100 Continue` (once the
     /// response has started it would land inside it).

@@ -84,5 +84,10 @@ unsafe extern "C" {
     );
     pub fn wsgi_shim_brigade_insert_tail(bb: *mut apr_bucket_brigade, b: *mut apr_bucket);
     pub fn wsgi_shim_brigade_empty(bb: *mut apr_bucket_brigade) -> c_int;
+    pub fn wsgi_shim_get_client_block(
+        r: *mut request_rec,
+        buffer: *mut c_char,
+        len: *mut usize,
+    ) -> apr_status_t;
     pub fn wsgi_shim_access_denial_logged(r: *mut request_rec) -> c_int;
 }

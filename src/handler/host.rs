@@ -31,6 +31,8 @@ pub struct ApacheHost {
     buffered: usize,
     /// Status of the last output-filter pass that failed (0: none failed).
     failed_status: sys::apr_status_t,
+    /// Status of the last request body read that failed (0: none failed).
+    read_status: sys::apr_status_t,
     /// Daemon mode: the connection's timeout while the response is relayed
     /// (the old one is restored when the host is dropped).
     client_timeout: Option<ClientSocketTimeout<'static>>,
@@ -57,6 +59,7 @@ impl ApacheHost {
             sendfile: false,
             buffered: 0,
             failed_status: 0,
+            read_status: 0,
             client_timeout: None,
         }
     }
@@ -104,6 +107,11 @@ impl RelayHost for ApacheHost {
             || self.failed_status == libc::ETIMEDOUT
     }
 
+    fn read_timed_out(&self) -> bool {
+        self.read_status == sys::APR_TIMEUP as sys::apr_status_t
+            || self.read_status == libc::ETIMEDOUT
+    }
+
     fn set_client_timeout(&mut self, timeout: Duration) {
         self.client_timeout = ClientSocketTimeout::set(&self.r, timeout);
     }
@@ -118,9 +126,9 @@ impl Host for ApacheHost {
         if buf.is_empty() {
             return Ok(0);
         }
-        let n = self.r.read_client_block(buf);
-        if n >= 0 {
-            return Ok(n as usize);
+        match self.r.read_client_block(buf) {
+            Ok(n) => return Ok(n),
+            Err(status) => self.read_status = status,
         }
         if self.r.is_aborted() {
             self.gone = true;

@@ -12,7 +12,7 @@ use super::in_flight::InFlight;
 use super::pacing::Pacing;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
-    BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_SEND_FAILED,
+    BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_READ_TIMEOUT, BODY_SEND_FAILED,
     CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR, DAEMON_READ_ERROR, DAEMON_REJECTED,
     DAEMON_UNREACHABLE, HEAD_OVERSIZED_OR_MALFORMED, HEAD_TIMEOUT, LOCATION_NUL, PROTOCOL_ERROR,
     QUEUE_TIMEOUT_EXPIRED, RESPONSE_FILE_NO_FD, UNEXPECTED_FRAME,
@@ -49,6 +49,9 @@ pub trait RelayHost: Host {
     /// Whether the last failed client write timed out (the client is not
     /// reading), rather than found the client gone.
     fn write_timed_out(&self) -> bool;
+    /// Whether the last failed request body read timed out (Apache's
+    /// `Timeout` or mod_reqtimeout's `RequestReadTimeout body=`).
+    fn read_timed_out(&self) -> bool;
     /// Sets the client connection's socket timeout for the rest of the
     /// response (`response-socket-timeout`); the host puts the previous one
     /// back when it is dropped.
@@ -196,6 +199,7 @@ fn attempt<H: RelayHost>(
             host,
             name,
             body_done: !frames.body,
+            body_timed_out: false,
             head_sent: false,
             settings,
             scratch: Vec::new(),
@@ -237,6 +241,9 @@ struct Link<'h, H: RelayHost> {
     /// The process group, for log lines.
     name: &'h str,
     body_done: bool,
+    /// Reading the request body from the client timed out: the answer is
+    /// 408, as mod_wsgi, whatever the daemon would say.
+    body_timed_out: bool,
     head_sent: bool,
     settings: Settings,
     scratch: Vec<u8>,
@@ -476,6 +483,9 @@ impl<H: RelayHost> Link<'_, H> {
                     );
                     return Step::Done(self.broken(sys::HTTP_BAD_GATEWAY, text));
                 }
+                if self.body_timed_out {
+                    return Step::Done(self.body_read_timed_out());
+                }
                 Step::Next
             }
             Message::ResponseBody { data, .. } => {
@@ -641,6 +651,19 @@ impl<H: RelayHost> Link<'_, H> {
         OK
     }
 
+    /// The client's request body stopped coming in time: as mod_wsgi, the
+    /// request ends with 408 (the daemon, told of the read error, is
+    /// cancelled and its answer not waited for).
+    fn body_read_timed_out(&mut self) -> c_int {
+        self.cancel(CancelReason::ClientGone);
+        let text = format!(
+            "{BODY_READ_TIMEOUT} Request data read error when proxying data to daemon process \
+             '{}': the timeout specified has expired (Timeout or RequestReadTimeout)",
+            self.name
+        );
+        self.broken(sys::HTTP_REQUEST_TIME_OUT, text)
+    }
+
     /// Relays up to `credit` body bytes from the client.
     fn pump_body(&mut self, credit: u32) -> io::Result<()> {
         let mut left = credit as usize;
@@ -667,6 +690,7 @@ impl<H: RelayHost> Link<'_, H> {
                 }
                 Err(e) => {
                     self.body_done = true;
+                    self.body_timed_out = self.host.read_timed_out();
                     let status = match e {
                         HostError::ClientGone(_) => BodyStatus::ClientAborted,
                         HostError::TooLarge => BodyStatus::TooLarge,

@@ -6,7 +6,8 @@
 //! the application reads), RESPONSE_HEAD/BODY through the embedded
 //! [`ApacheHost`], until RESPONSE_END. Statuses as mod_wsgi 6: 503 cannot
 //! connect, 502 daemon closed before the head, 504 no head in time, 500
-//! malformed/oversized head; after the head a broken stream aborts the
+//! malformed/oversized head, 408 when reading the request body from the
+//! client timed out (WSGIRS0600); after the head a broken stream aborts the
 //! client connection. While the response is relayed the client
 //! connection's socket timeout is `response-socket-timeout` (as mod_wsgi);
 //! a client write that times out cancels the daemon request (WSGIRS0441).

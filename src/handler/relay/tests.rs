@@ -86,6 +86,9 @@ impl RelayHost for Fake {
     fn write_timed_out(&self) -> bool {
         self.timed_out
     }
+    fn read_timed_out(&self) -> bool {
+        false
+    }
     fn set_client_timeout(&mut self, timeout: Duration) {
         self.timeout = Some(timeout);
     }
