@@ -5,8 +5,8 @@
 use super::*;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
-    BAD_RESPONSE_HEAD, BAD_STATUS_REASON, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED, DAEMON_ERROR,
-    DAEMON_REJECTED,
+    BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_READ_TIMEOUT, CLIENT_WRITE_TIMEOUT, DAEMON_CLOSED,
+    DAEMON_ERROR, DAEMON_REJECTED,
 };
 use crate::handler::relay::frames::encode;
 use crate::proto::Hello;
@@ -35,12 +35,17 @@ struct Fake {
     redirect: Option<(Vec<u8>, bool)>,
     /// Each body read waits this long first (a slow client).
     read_delay: Option<Duration>,
+    /// Body reads fail as timed out (Apache's `Timeout`, `RequestReadTimeout`).
+    read_times_out: bool,
 }
 
 impl Host for Fake {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
         if let Some(d) = self.read_delay {
             std::thread::sleep(d);
+        }
+        if self.read_times_out {
+            return Err(HostError::Io("request data read error".into()));
         }
         let n = buf.len().min(self.body.len() - self.read_pos);
         buf[..n].copy_from_slice(&self.body[self.read_pos..self.read_pos + n]);
@@ -87,7 +92,7 @@ impl RelayHost for Fake {
         self.timed_out
     }
     fn read_timed_out(&self) -> bool {
-        false
+        self.read_times_out
     }
     fn set_client_timeout(&mut self, timeout: Duration) {
         self.timeout = Some(timeout);
@@ -447,6 +452,34 @@ fn daemon_answering_before_the_end_of_the_body() {
     });
     assert_eq!(rc, sys::HTTP_BAD_GATEWAY as c_int);
     assert!(host.logged(&DAEMON_CLOSED.to_string()), "{:?}", host.logs);
+}
+
+/// A request body whose read from the client times out: 408 at once, as
+/// mod_wsgi, after telling the daemon of the read error and cancelling it.
+#[test]
+fn body_read_timeout_is_408() {
+    let mut host = Fake {
+        read_times_out: true,
+        ..Fake::default()
+    };
+    let rc = relay(&mut host, &frames(true, false), |mut d| {
+        d.accept(true);
+        d.send(&Message::BodyCredit(65536));
+        d.recv(|m| {
+            assert!(
+                matches!(m, Some(Message::BodyEnd(e)) if e.status == BodyStatus::ReadError),
+                "{m:?}"
+            )
+        });
+        d.recv(|m| assert!(matches!(m, Some(Message::Cancel(_))), "{m:?}"));
+    });
+    assert_eq!(rc, sys::HTTP_REQUEST_TIME_OUT as c_int, "{:?}", host.logs);
+    assert!(host.head.is_none());
+    assert!(
+        host.logged(&BODY_READ_TIMEOUT.to_string()),
+        "{:?}",
+        host.logs
+    );
 }
 
 #[test]
