@@ -9,6 +9,7 @@
 //! for it and enters through the interpreter's pyo3 entry function.
 //! At exit, [`finalize_all`] ends the sub-interpreters, then the main one.
 
+use super::class::Types;
 use super::{enter, init, tstate};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
@@ -25,6 +26,8 @@ pub struct Interp {
     group: String,
     /// The interpreter's entry function (a strong reference, never released).
     entry: *mut ffi::PyObject,
+    /// Our classes' types in this interpreter (`class`).
+    types: &'static Types,
 }
 
 // SAFETY: the pointers are only dereferenced by CPython with the GIL held,
@@ -46,6 +49,16 @@ impl Interp {
     pub fn group(&self) -> &str {
         &self.group
     }
+    pub fn types(&self) -> &'static Types {
+        self.types
+    }
+}
+
+/// Makes and publishes our classes in the current interpreter (GIL held).
+fn make_types(py: Python<'_>) -> PyResult<&'static Types> {
+    let types: &'static Types = Box::leak(Box::new(Types::make(py, &init::classes())?));
+    types.publish(py)?;
+    Ok(types)
 }
 
 static MAIN: OnceLock<Interp> = OnceLock::new();
@@ -57,11 +70,13 @@ pub fn set_main(py: Python<'_>) -> PyResult<()> {
     // SAFETY: Python is initialised.
     let ptr = unsafe { ffi::PyInterpreterState_Main() };
     let entry = enter::make_entry(py)?;
+    let types = make_types(py)?;
     let _ = MAIN.set(Interp {
         id: 0,
         ptr,
         group: String::new(),
         entry,
+        types,
     });
     Ok(())
 }
@@ -153,13 +168,16 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let py = unsafe { Python::assume_attached() };
     let result = match enter::make_entry(py) {
         Ok(entry) => enter::call(entry, |py| {
-            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))
+            let types = make_types(py).map_err(|e| super::format_exception(py, &e))?;
+            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))?;
+            Ok(types)
         })
-        .map(|()| Interp {
+        .map(|types| Interp {
             id,
             ptr,
             group: group.to_string(),
             entry,
+            types,
         }),
         Err(e) => {
             let lines = super::format_exception(py, &e);

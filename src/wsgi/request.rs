@@ -196,19 +196,17 @@ fn call_in_scope(
             .get("CONTENT_LENGTH")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
-        let errors = text_wrapper(Bound::new(
+        let input =
+            crate::python::class::new(py, Input::new(exchange.clone()).with_length(length))?;
+        let errors = text_wrapper(
             py,
             LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-        )?)?;
-        let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
-        let environ = environ::build(
-            py,
-            env,
-            input.clone().into_any(),
-            errors,
-            Some(file_wrapper),
         )?;
+        let types = crate::python::class::Types::current(py)?;
+        let file_wrapper = types
+            .class(py, crate::python::class::ClassId::FileWrapper)
+            .into_any();
+        let environ = environ::build(py, env, input.clone(), errors, Some(file_wrapper))?;
         Ok((environ, input))
     })();
     let (environ, input) = match built {
@@ -229,7 +227,7 @@ fn call_in_scope(
     let outcome = app::call_application(py, &application, &environ, &response, script);
     let done = events::Finished {
         outcome_status: events::status_of(&outcome, response.status()),
-        input: input.try_borrow().map(|i| i.stats()).unwrap_or_default(),
+        input: super::input::stats_of(&input),
         output: response.stats(),
     };
     (Ended::Responded(outcome), Some(done))
