@@ -260,7 +260,7 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
                 .unwrap_or(true),
     )?;
     if let Some((seconds, app_scoped)) = scoped.switch_interval {
-        scoped_switch_interval(py, group, seconds, app_scoped)?;
+        scoped_switch_interval(py, group, seconds, app_scoped && !own_gil(group))?;
     }
     // site.addsitedir() so .pth files are honoured, then the new entries
     // moved to the front of sys.path, as mod_wsgi does: the base path first,
@@ -297,11 +297,29 @@ fn add_site_dirs(py: Python<'_>, dirs: &[String]) -> PyResult<()> {
     sys.setattr("path", new_path)
 }
 
+/// Whether the interpreter of `group` gets its own GIL: `WSGIPerInterpreterGIL`
+/// as the `<WSGIInterpreterOptions>` sections matching this process and
+/// group resolve it, over the top-level directive; never the main
+/// interpreter, and only on a build for Python 3.12 or later.
+pub fn own_gil(group: &str) -> bool {
+    let Some((settings, info, _)) = SETUP.get() else {
+        return false;
+    };
+    let scoped = resolve(&settings.interpreter_options, &info.process_group, group);
+    cfg!(mod_wsgi_own_gil)
+        && !group.is_empty()
+        && scoped
+            .per_interpreter_gil
+            .or(settings.per_interpreter_gil)
+            .unwrap_or(false)
+}
+
 /// A section's `WSGISwitchInterval` for the interpreter of `group`. The
-/// switch interval is process-wide under a shared GIL (every interpreter
-/// here: this build gives none its own), so a section selected by
-/// `application-group=` only sets it from the main interpreter; for a
-/// sub-interpreter it is skipped with mod_wsgi's warning.
+/// switch interval is process-wide under a shared GIL, so a section
+/// selected by `application-group=` (`app_scoped`, false for an
+/// interpreter with its own GIL, whose switch interval is its own) only
+/// sets it from the main interpreter; for a sub-interpreter sharing the
+/// main GIL it is skipped with mod_wsgi's warning.
 fn scoped_switch_interval(
     py: Python<'_>,
     group: &str,

@@ -1,0 +1,227 @@
+//! `WSGIPerInterpreterGIL` and its `<WSGIInterpreterOptions>` scoping,
+//! against a real Apache with the module built for Python 3.12 or later
+//! (skipped, saying so, when the module under test runs an older Python).
+//!
+//! Deterministic, not timed: two application groups in one process, each
+//! with a huge `sys.setswitchinterval`, each request setting its own flag in
+//! a shared `mmap` and spinning in pure Python (nothing that releases the
+//! GIL) until it sees the other's flag. Under one GIL the first to spin
+//! keeps the GIL until its timeout, so exactly one request gives up; with
+//! an own GIL for either group both see each other's flag at once.
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+/// How long a request spins before giving up (seconds, in the app).
+const SPIN_TIMEOUT: f64 = 6.0;
+
+const APP: &str = r#"
+import mmap, os, sys, time
+import mod_wsgi
+
+# Never hand the GIL over while spinning: only a GIL of its own lets the
+# other group run meanwhile.
+sys.setswitchinterval(1000.0)
+_fd = os.open(os.path.join(os.path.dirname(__file__), 'flags.bin'), os.O_RDWR)
+_map = mmap.mmap(_fd, 2)
+TIMEOUT = SPIN
+
+def application(environ, start_response):
+    group = mod_wsgi.application_group
+    if environ.get('QUERY_STRING') == 'warm':
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'warm']
+    me, other = (0, 1) if group == 'gil-a' else (1, 0)
+    start = time.monotonic()
+    _map[me] = 1
+    saw = False
+    while time.monotonic() - start < TIMEOUT:
+        if _map[other]:
+            saw = True
+            break
+    elapsed = time.monotonic() - start
+    body = 'group=%s\nsaw=%s\nelapsed=%.3f\n' % (group, saw, elapsed)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body.encode()]
+"#;
+
+const VERSION_APP: &str = r#"
+import sys
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'%d.%d' % sys.version_info[:2]]
+"#;
+
+/// How the GIL is configured for the two groups.
+#[derive(Clone, Copy, Debug)]
+enum Gil {
+    Off,
+    On,
+    /// Top level Off; a section gives group `gil-a` alone its own GIL.
+    ScopedToA,
+}
+
+fn single_child(threads: u32) -> Vec<String> {
+    vec![
+        "StartServers 1".into(),
+        "ServerLimit 1".into(),
+        format!("ThreadLimit {threads}"),
+        format!("ThreadsPerChild {threads}"),
+        "MinSpareThreads 1".into(),
+        format!("MaxSpareThreads {threads}"),
+        format!("MaxRequestWorkers {threads}"),
+    ]
+}
+
+/// Runs both groups' requests at once; `None` (after printing why) when
+/// the module under test runs a Python without a per-interpreter GIL.
+/// Returns (saw the other's flag, seconds spun) per group, and the log.
+fn race(mpm: Mpm, daemon: bool, gil: Gil) -> Option<(Vec<(bool, f64)>, String)> {
+    let b = Apache::builder(mpm).mpm_sizing(single_child(4));
+    let app = b.write_app(
+        "gil/race.wsgi",
+        &APP.replace("SPIN", &SPIN_TIMEOUT.to_string()),
+    );
+    let flags = b.root().join("apps/gil/flags.bin");
+    write_file(&flags, "\0\0");
+    common::set_mode(&flags, 0o666);
+    let version = b.write_app("version.wsgi", VERSION_APP);
+    let pg = if daemon { " process-group=gil" } else { "" };
+    let mut b = b.log_level("info");
+    if daemon {
+        b = b.server("WSGIDaemonProcess gil threads=4");
+    }
+    b = match gil {
+        Gil::Off => b.server("WSGIPerInterpreterGIL Off"),
+        Gil::On => b.server("WSGIPerInterpreterGIL On"),
+        Gil::ScopedToA => b
+            .server("WSGIPerInterpreterGIL Off")
+            .server("<WSGIInterpreterOptions application-group=gil-a>")
+            .server("WSGIPerInterpreterGIL On")
+            .server("</WSGIInterpreterOptions>"),
+    };
+    let apache = b
+        .server(format!(
+            "WSGIScriptAlias /a \"{}\" application-group=gil-a{pg}",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /b \"{}\" application-group=gil-b{pg}",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /version \"{}\" application-group=%{{GLOBAL}}{pg}",
+            version.display()
+        ))
+        .start();
+    let v = apache.get("/version");
+    assert_eq!(v.status, 200, "{}", v.text());
+    let text = v.text();
+    let (major, minor) = text.split_once('.').expect("major.minor");
+    let (major, minor): (u32, u32) = (major.parse().unwrap(), minor.parse().unwrap());
+    if (major, minor) < (3, 12) {
+        eprintln!(
+            "skipped: the module under test runs Python {text}; a per-interpreter GIL \
+             needs a build for Python 3.12 or later"
+        );
+        return None;
+    }
+    // Both interpreters first (creating one takes the main GIL, which a
+    // request spinning in a group sharing it would hold).
+    for path in ["/a?warm", "/b?warm"] {
+        let r = apache.get(path);
+        assert_eq!((r.status, r.text()), (200, "warm".to_string()), "{path}");
+    }
+    let client = apache.client();
+    let results = concurrently(2, move |i| client.get(["/a", "/b"][i]));
+    let mut out = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.status, 200, "{}", r.text());
+        let kv = parse_kv(&r.text());
+        assert_eq!(kv["group"], ["gil-a", "gil-b"][i]);
+        out.push((kv["saw"] == "True", kv["elapsed"].parse::<f64>().unwrap()));
+    }
+    Some((out, apache.error_log()))
+}
+
+/// Under one GIL exactly one request can only end by its timeout.
+fn assert_serialised(results: &[(bool, f64)]) {
+    let gave_up: Vec<_> = results.iter().filter(|(saw, _)| !saw).collect();
+    assert_eq!(
+        gave_up.len(),
+        1,
+        "one GIL: one request must time out: {results:?}"
+    );
+    assert!(gave_up[0].1 >= SPIN_TIMEOUT, "{results:?}");
+}
+
+/// With a GIL of their own both saw the other's flag, well before the timeout.
+fn assert_parallel(results: &[(bool, f64)]) {
+    for (saw, elapsed) in results {
+        assert!(saw, "both must see the other's flag: {results:?}");
+        assert!(*elapsed < SPIN_TIMEOUT, "{results:?}");
+    }
+}
+
+fn embedded_off(mpm: Mpm) {
+    if let Some((r, log)) = race(mpm, false, Gil::Off) {
+        assert_serialised(&r);
+        assert!(!log.contains("with own GIL"), "{log}");
+    }
+}
+
+fn embedded_on(mpm: Mpm) {
+    if let Some((r, log)) = race(mpm, false, Gil::On) {
+        assert_parallel(&r);
+        for g in ["gil-a", "gil-b"] {
+            assert!(
+                log.contains(&format!("application group '{g}' in process"))
+                    && log.contains("with own GIL"),
+                "{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shared_gil_serialises_event() {
+    embedded_off(Mpm::Event);
+}
+
+#[test]
+fn own_gil_runs_in_parallel_event() {
+    embedded_on(Mpm::Event);
+}
+
+#[test]
+fn own_gil_runs_in_parallel_worker() {
+    embedded_on(Mpm::Worker);
+}
+
+#[test]
+fn own_gil_runs_in_parallel_daemon() {
+    if let Some((r, _)) = race(Mpm::Event, true, Gil::On) {
+        assert_parallel(&r);
+    }
+}
+
+#[test]
+fn shared_gil_serialises_daemon() {
+    if let Some((r, _)) = race(Mpm::Event, true, Gil::Off) {
+        assert_serialised(&r);
+    }
+}
+
+/// A section gives one group its own GIL: the other keeps the main one,
+/// so they no longer share a GIL either.
+#[test]
+fn scoped_own_gil_for_one_group() {
+    if let Some((r, log)) = race(Mpm::Event, false, Gil::ScopedToA) {
+        assert_parallel(&r);
+        let own: Vec<_> = log.lines().filter(|l| l.contains("with own GIL")).collect();
+        assert_eq!(own.len(), 1, "{log}");
+        assert!(own[0].contains("'gil-a'"), "{log}");
+    }
+}
