@@ -54,6 +54,24 @@ def application(environ, start_response):
     return [b'%d.%d' % sys.version_info[:2]]
 "#;
 
+/// Whether the module under test runs Python 3.12 or later (asked at
+/// `/version`); if not, says that the test is skipped.
+fn has_own_gil(apache: &Apache) -> bool {
+    let v = apache.get("/version");
+    assert_eq!(v.status, 200, "{}", v.text());
+    let text = v.text();
+    let (major, minor) = text.split_once('.').expect("major.minor");
+    let (major, minor): (u32, u32) = (major.parse().unwrap(), minor.parse().unwrap());
+    if (major, minor) < (3, 12) {
+        eprintln!(
+            "skipped: the module under test runs Python {text}; a per-interpreter GIL \
+             needs a build for Python 3.12 or later"
+        );
+        return false;
+    }
+    true
+}
+
 /// How the GIL is configured for the two groups.
 #[derive(Clone, Copy, Debug)]
 enum Gil {
@@ -116,16 +134,7 @@ fn race(mpm: Mpm, daemon: bool, gil: Gil) -> Option<(Vec<(bool, f64)>, String)> 
             version.display()
         ))
         .start();
-    let v = apache.get("/version");
-    assert_eq!(v.status, 200, "{}", v.text());
-    let text = v.text();
-    let (major, minor) = text.split_once('.').expect("major.minor");
-    let (major, minor): (u32, u32) = (major.parse().unwrap(), minor.parse().unwrap());
-    if (major, minor) < (3, 12) {
-        eprintln!(
-            "skipped: the module under test runs Python {text}; a per-interpreter GIL \
-             needs a build for Python 3.12 or later"
-        );
+    if !has_own_gil(&apache) {
         return None;
     }
     // Both interpreters first (creating one takes the main GIL, which a
@@ -224,4 +233,58 @@ fn scoped_own_gil_for_one_group() {
         assert_eq!(own.len(), 1, "{log}");
         assert!(own[0].contains("'gil-a'"), "{log}");
     }
+}
+
+const SINGLE_PHASE_APP: &str = r#"
+import _testsinglephase  # a single-phase init extension (CPython's test module)
+
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'imported']
+"#;
+
+/// An extension module without isolated-interpreter support fails to import
+/// in a group with its own GIL, with Python's error and a line naming the
+/// group; the same import works in a group sharing the main GIL.
+#[test]
+fn single_phase_extension_refused_with_own_gil() {
+    let b = Apache::builder(Mpm::Event);
+    let app = b.write_app("single.wsgi", SINGLE_PHASE_APP);
+    let version = b.write_app("version.wsgi", VERSION_APP);
+    let apache = b
+        .server("WSGIPerInterpreterGIL Off")
+        .server("<WSGIInterpreterOptions application-group=isolated>")
+        .server("WSGIPerInterpreterGIL On")
+        .server("</WSGIInterpreterOptions>")
+        .server(format!(
+            "WSGIScriptAlias /isolated \"{}\" application-group=isolated",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /legacy \"{}\" application-group=legacy",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /version \"{}\" application-group=%{{GLOBAL}}",
+            version.display()
+        ))
+        .start();
+    if !has_own_gil(&apache) {
+        return;
+    }
+    let legacy = apache.get("/legacy");
+    assert_eq!(
+        (legacy.status, legacy.text()),
+        (200, "imported".to_string())
+    );
+    assert_eq!(apache.get("/isolated").status, 500);
+    let log = apache.error_log();
+    assert!(
+        log.contains("module _testsinglephase does not support loading in subinterpreters"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[WSGIRS0615] application group 'isolated' in process"),
+        "{log}"
+    );
 }

@@ -323,6 +323,33 @@ pub unsafe fn call_args<'py, const N: usize>(
     unsafe { fastcall_args(py, func, names, required, (all.as_ptr(), nargs as _, kw)) }
 }
 
+/// A strong reference held by a class's value, released with `Py_DECREF`
+/// when the value is dropped. A `Py<T>` would not do: CPython deallocates
+/// instances also where pyo3 does not count the thread as attached (an
+/// interpreter's teardown), and pyo3 would then defer the decref to its
+/// process-wide pool, to be applied in whichever interpreter attaches next.
+pub struct Strong(*mut ffi::PyObject);
+
+impl Strong {
+    pub fn new(obj: &Bound<'_, PyAny>) -> Strong {
+        Strong(obj.clone().into_ptr())
+    }
+    /// The object, as a new reference.
+    pub fn bind<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        // SAFETY: a live object we hold a reference to (the GIL is held: `py`).
+        unsafe { Bound::from_borrowed_ptr(py, self.0) }
+    }
+}
+
+impl Drop for Strong {
+    fn drop(&mut self) {
+        // SAFETY: values holding a `Strong` live in instances of our
+        // classes, dropped by `dealloc` (or, never made into one, in the
+        // Python call that built them), with the GIL of their interpreter held.
+        unsafe { ffi::Py_DECREF(self.0) }
+    }
+}
+
 /// The classes of one interpreter: a strong reference to each type.
 pub struct Types {
     interp: *mut ffi::PyInterpreterState,

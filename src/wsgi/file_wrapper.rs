@@ -17,7 +17,7 @@ use std::os::fd::RawFd;
 
 /// A `mod_wsgi.FileWrapper` (a per-interpreter class).
 pub struct FileWrapper {
-    filelike: Py<PyAny>,
+    filelike: class::Strong,
     blksize: usize,
 }
 
@@ -63,7 +63,7 @@ unsafe fn new(
         None => 8192,
     };
     let value = FileWrapper {
-        filelike: filelike.expect("required").unbind(),
+        filelike: class::Strong::new(&filelike.expect("required")),
         blksize: blksize.max(1),
     };
     // SAFETY: CPython calls `tp_new` with the type it belongs to, which
@@ -83,10 +83,13 @@ unsafe fn iter(_py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::P
 ///
 /// # Safety
 /// `slf` is a `FileWrapper` (a method's or slot's `self`).
-unsafe fn parts(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<(Py<PyAny>, usize)> {
+unsafe fn parts<'py>(
+    py: Python<'py>,
+    slf: *mut ffi::PyObject,
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
     // SAFETY: the caller's contract.
     let w = unsafe { class::borrow::<FileWrapper>(slf) }?;
-    Ok((w.filelike.clone_ref(py), w.blksize))
+    Ok((w.filelike.bind(py), w.blksize))
 }
 
 /// # Safety
@@ -94,7 +97,7 @@ unsafe fn parts(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<(Py<PyAny>,
 unsafe fn next(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: the caller's contract.
     let (filelike, blksize) = unsafe { parts(py, slf) }?;
-    let data = filelike.bind(py).call_method1("read", (blksize,))?;
+    let data = filelike.call_method1("read", (blksize,))?;
     if data.is_truthy()? {
         Ok(data.into_ptr())
     } else {
@@ -115,8 +118,7 @@ unsafe fn close(
     // SAFETY: the call's own arguments.
     unsafe { class::fastcall_args::<0>(py, "close", [], 0, (args, nargs, kwnames)) }?;
     // SAFETY: the caller's contract.
-    let (filelike, _) = unsafe { parts(py, slf) }?;
-    let f = filelike.bind(py);
+    let (f, _) = unsafe { parts(py, slf) }?;
     if f.hasattr("close")? {
         f.call_method0("close")?;
     }
@@ -182,13 +184,13 @@ fn regular_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(RawFd, u
 /// response went out this way, `Ok(false)` when the caller must iterate.
 pub fn send(py: Python<'_>, response: &Response, result: &Bound<'_, PyAny>) -> PyResult<bool> {
     let filelike = match class::downcast::<FileWrapper>(result)? {
-        Some(wrapper) => wrapper.filelike.clone_ref(py),
+        Some(wrapper) => wrapper.filelike.bind(py),
         None => return Ok(false),
     };
     if response.head_sent() || !response.head_set() {
         return Ok(false);
     }
-    let filelike = filelike.bind(py);
+    let filelike = &filelike;
     let Some((fd, offset, remaining)) = regular_file(py, filelike) else {
         return Ok(false);
     };

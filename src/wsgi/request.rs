@@ -12,7 +12,9 @@ use super::metered::Metered;
 use super::response::Response;
 use super::{Outcome, app, events};
 use crate::apache::log::Level;
-use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
+use crate::apache::log_ids::{
+    CLIENT_CLOSED, ENVIRON_FAILED, NOT_ISOLATED_EXTENSION, SCRIPT_LOAD_FAILED,
+};
 use crate::metrics;
 use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{interp, script};
@@ -155,6 +157,29 @@ fn log_failure(
     app::log_lines(py, exchange, Level::Err, &lines);
 }
 
+/// A line naming the application group when `err` is CPython's refusal to
+/// load an extension module without isolated-interpreter support into an
+/// interpreter with its own GIL (`WSGIPerInterpreterGIL On`).
+fn not_isolated(py: Python<'_>, err: &PyErr, group: &str) -> Option<String> {
+    const REFUSAL: &str = "does not support loading in subinterpreters";
+    let mut cause = Some(err.value(py).clone().into_any());
+    while let Some(e) = cause {
+        if e.is_instance_of::<pyo3::exceptions::PyImportError>()
+            && e.str().is_ok_and(|s| s.to_string_lossy().contains(REFUSAL))
+        {
+            return Some(format!(
+                "{NOT_ISOLATED_EXTENSION} application group '{group}' in process {} has its own \
+                 GIL (WSGIPerInterpreterGIL On) and imported an extension module that does not \
+                 support isolated sub-interpreters: run it in a group that shares the main GIL \
+                 (WSGIPerInterpreterGIL Off for this group) or in %{{GLOBAL}}",
+                std::process::id()
+            ));
+        }
+        cause = e.getattr("__context__").ok().filter(|c| !c.is_none());
+    }
+    None
+}
+
 /// The request, inside its events scope (which starts before the script is
 /// loaded, so that a script loaded by this request sees it as mod_wsgi's
 /// does: `request_data()` works at import).
@@ -188,6 +213,9 @@ fn call_in_scope(
                     "Exception occurred processing WSGI script '{script}'."
                 )),
             );
+            if let Some(hint) = not_isolated(py, &e, target.application_group) {
+                app::log_lines(py, exchange, Level::Err, &[hint]);
+            }
             return (Ended::NotRun, None);
         }
     };
