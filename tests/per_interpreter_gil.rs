@@ -288,3 +288,86 @@ fn single_phase_extension_refused_with_own_gil() {
         "{log}"
     );
 }
+
+const TYPES_APP: &str = r#"
+import sys
+import mod_wsgi
+
+def application(environ, start_response):
+    seen = {
+        'input': type(environ['wsgi.input']),
+        'errors': type(environ['wsgi.errors'].buffer),
+        'stderr': type(sys.stderr.buffer),
+        'start_response': type(start_response),
+        'file_wrapper': environ['wsgi.file_wrapper'],
+    }
+    lines = ['%s=%s.%s@%x' % (k, t.__module__, t.__qualname__, id(t)) for k, t in sorted(seen.items())]
+    lines.append('same=%s' % (mod_wsgi.FileWrapper is environ['wsgi.file_wrapper']))
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('\n'.join(lines) + '\n').encode()]
+"#;
+
+/// Whatever the GIL setting and Python version: each interpreter has its
+/// own type objects for our classes (same names as before), none shared.
+fn types_per_interpreter(mpm: Mpm) {
+    ours_only!("mod_wsgi 4.9 shares static types between sub-interpreters");
+    let sizing = match mpm {
+        Mpm::Prefork => [
+            "StartServers 1",
+            "MinSpareServers 1",
+            "MaxSpareServers 1",
+            "ServerLimit 1",
+            "MaxRequestWorkers 1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        _ => single_child(2),
+    };
+    let b = Apache::builder(mpm).mpm_sizing(sizing);
+    let app = b.write_app("types.wsgi", TYPES_APP);
+    let p = app.display();
+    let apache = b
+        .server(format!("WSGIScriptAlias /a \"{p}\" application-group=ta"))
+        .server(format!("WSGIScriptAlias /b \"{p}\" application-group=tb"))
+        .server(format!(
+            "WSGIScriptAlias /g \"{p}\" application-group=%{{GLOBAL}}"
+        ))
+        .start();
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for path in ["/a", "/b", "/g"] {
+        let r = apache.get(path);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let kv = parse_kv(&r.text());
+        assert_eq!(kv["same"], "True");
+        for (k, v) in kv.iter().filter(|(k, _)| *k != "same") {
+            let (name, id) = v.split_once('@').unwrap();
+            let expected = match k.as_str() {
+                "input" => "mod_wsgi.Input",
+                "errors" | "stderr" => "mod_wsgi.LogBuffer",
+                "start_response" => "mod_wsgi.StartResponse",
+                _ => "mod_wsgi.FileWrapper",
+            };
+            assert_eq!(name, expected, "{k} in {path}");
+            ids.entry(k.clone()).or_default().push(id.to_string());
+        }
+    }
+    for (k, v) in ids {
+        let distinct: std::collections::BTreeSet<_> = v.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            3,
+            "{k}: one type object per interpreter: {v:?}"
+        );
+    }
+}
+
+#[test]
+fn types_per_interpreter_event() {
+    types_per_interpreter(Mpm::Event);
+}
+
+#[test]
+fn types_per_interpreter_prefork() {
+    types_per_interpreter(Mpm::Prefork);
+}
