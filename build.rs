@@ -161,6 +161,17 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{}", py.libdir);
     }
     println!("cargo:rustc-env=MOD_WSGI_PYTHON_VERSION={}", py.version);
+    // Sub-interpreters with their own GIL (PEP 684): Python 3.12 and later
+    // with a GIL (`python::interp`).
+    println!("cargo::rustc-check-cfg=cfg(mod_wsgi_own_gil)");
+    let (major, minor) = py
+        .version
+        .split_once('.')
+        .map(|(a, b)| (a.parse::<u32>().unwrap_or(0), b.parse::<u32>().unwrap_or(0)))
+        .unwrap_or((0, 0));
+    if (major, minor) >= (3, 12) && py.gil_disabled != "1" {
+        println!("cargo:rustc-cfg=mod_wsgi_own_gil");
+    }
     println!(
         "cargo:rustc-env=MOD_WSGI_PYTHON_GIL_DISABLED={}",
         py.gil_disabled

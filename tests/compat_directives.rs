@@ -15,6 +15,13 @@ def application(environ, start_response):\n    \
     start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
     return [('%r %r' % (sys.getswitchinterval(), os.environ.get('PYTHON_EGG_CACHE'))).encode()]\n";
 
+/// Whether the module's Python is free-threaded and older than 3.12.
+const VERSION: &str = "import sys, sysconfig\n\
+def application(environ, start_response):\n    \
+    start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+    gil_disabled = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))\n    \
+    return [('%r %r' % (gil_disabled, sys.version_info[:2] < (3, 12))).encode()]\n";
+
 /// Directives mod_wsgi 4.9.4 (the reference, when it is the module under
 /// test) does not have.
 fn reference_lacks(line: &str) -> bool {
@@ -172,34 +179,33 @@ fn effects_in_children_and_daemons() {
     );
 }
 
-/// On this Python 3.11 build, as mod_wsgi on a build without the feature:
-/// `WSGIPerInterpreterGIL On` and `WSGIFreeThreading On` are accepted with
-/// mod_wsgi's warning each, and change nothing (the app is served, one GIL).
+/// As mod_wsgi on a build without the feature: `WSGIPerInterpreterGIL On`
+/// (before Python 3.12) and `WSGIFreeThreading On` (with the GIL) are
+/// accepted with mod_wsgi's warning each, and change nothing.
 #[test]
 fn interpreter_features_on_a_build_without_them() {
     ours_only!("pip's mod_wsgi 6.1.1 has them, 4.9.4 not; our build's Python decides");
-    let probe = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", "import sys, sysconfig; print(sys.version_info[:2] < (3, 12), not sysconfig.get_config_var('Py_GIL_DISABLED'))"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&probe.stdout).trim(),
-        "True True",
-        "this test expects the build's Python (3.11, with the GIL)"
-    );
     let b = Apache::builder(Mpm::Event);
     let app = b.write_app("probe.wsgi", PROBE);
+    let version = b.write_app("version.wsgi", VERSION);
     let apache = b
         .global("WSGIPerInterpreterGIL On")
         .global("WSGIFreeThreading On")
         .server(format!("WSGIScriptAlias /e \"{}\"", app.display()))
+        .server(format!("WSGIScriptAlias /v \"{}\"", version.display()))
         .start();
     assert_eq!(apache.get("/e").status, 200);
+    // The module's own Python: a build for 3.12 or later honours
+    // WSGIPerInterpreterGIL (tests/per_interpreter_gil.rs), so no warning.
+    let v = apache.get("/v").text();
+    let (gil_disabled, older) = v.split_once(' ').expect("two words");
+    assert_eq!(
+        gil_disabled, "False",
+        "this test expects a Python with the GIL"
+    );
     let log = apache.error_log();
-    for line in [
-        "[WSGIRS0502] WSGIPerInterpreterGIL requires Python 3.12 or later; directive has no effect on this build.",
-        "[WSGIRS0503] WSGIFreeThreading On has no effect: this Python build does not support free-threading (PEP 703).",
-    ] {
-        assert!(log.contains(line), "{line}\n{log}");
-    }
+    let gil_line = "[WSGIRS0502] WSGIPerInterpreterGIL requires Python 3.12 or later; directive has no effect on this build.";
+    assert_eq!(log.contains(gil_line), older == "True", "{gil_line}\n{log}");
+    let line = "[WSGIRS0503] WSGIFreeThreading On has no effect: this Python build does not support free-threading (PEP 703).";
+    assert!(log.contains(line), "{line}\n{log}");
 }

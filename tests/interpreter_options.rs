@@ -223,9 +223,10 @@ fn only_the_documented_directives_inside() {
     }
 }
 
-/// On this Python 3.11 build: `WSGIPerInterpreterGIL On` inside a section
-/// logs the same no-effect warning as at top level; `WSGIFreeThreading`
-/// scoped to an application group logs mod_wsgi's "ignored" warning.
+/// `WSGIPerInterpreterGIL On` inside a section: before Python 3.12 the same
+/// no-effect warning as at top level, from 3.12 on the selected group's
+/// interpreter has its own GIL; `WSGIFreeThreading` scoped to an
+/// application group logs mod_wsgi's "ignored" warning.
 #[test]
 fn interpreter_features_inside() {
     if reference_lacks_section() {
@@ -233,7 +234,14 @@ fn interpreter_features_inside() {
     }
     let b = Apache::builder(Mpm::Event);
     let app = b.write_app("probe.wsgi", PROBE);
+    let version = b.write_app(
+        "version.wsgi",
+        "import sys\ndef application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [str(sys.version_info[:2] >= (3, 12)).encode()]\n",
+    );
     let apache = b
+        .log_level("info")
         .global(
             "<WSGIInterpreterOptions application-group=app1>\n\
              WSGIPerInterpreterGIL On\nWSGIFreeThreading Off\n</WSGIInterpreterOptions>",
@@ -242,16 +250,23 @@ fn interpreter_features_inside() {
             "WSGIScriptAlias /e \"{}\" application-group=app1",
             app.display()
         ))
+        .server(format!(
+            "WSGIScriptAlias /v \"{}\" application-group=%{{GLOBAL}}",
+            version.display()
+        ))
         .start();
     assert_eq!(apache.get("/e").status, 200);
+    let own_gil = apache.get("/v").text() == "True";
     let log = apache.error_log();
-    for text in [
-        "WSGIPerInterpreterGIL requires Python 3.12 or later; directive has no effect on this build.",
-        "WSGIFreeThreading inside <WSGIInterpreterOptions> with application-group= set is ignored: \
-         free-threading is a process-wide setting and cannot be scoped per application group.",
-    ] {
-        assert!(log.contains(text), "{text}\n{log}");
-    }
+    let text = "WSGIFreeThreading inside <WSGIInterpreterOptions> with application-group= set is ignored: \
+         free-threading is a process-wide setting and cannot be scoped per application group.";
+    assert!(log.contains(text), "{text}\n{log}");
+    let warning = "WSGIPerInterpreterGIL requires Python 3.12 or later; directive has no effect on this build.";
+    assert_eq!(log.contains(warning), !own_gil, "{log}");
+    let created = "sub-interpreter for application group 'app1' in process";
+    let line = log.lines().find(|l| l.contains(created));
+    let line = line.unwrap_or_else(|| panic!("{created}\n{log}"));
+    assert_eq!(line.ends_with(" with own GIL"), own_gil, "{log}");
 }
 
 /// The base layer in a daemon is its `python-path=` only: `WSGIPythonPath`

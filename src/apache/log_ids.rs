@@ -325,6 +325,11 @@ pub const SIGNALS_EMBEDDED: LogId = LogId("WSGIRS0522");
 /// The per-request `request_data`/`active_requests` bookkeeping failed (traceback follows).
 pub const REQUEST_DATA_FAILED: LogId = LogId("WSGIRS0523");
 
+// Per-interpreter GIL (issue 20), WSGIRS0615-0629.
+/// An application group with its own GIL imported an extension module
+/// that does not support isolated sub-interpreters.
+pub const NOT_ISOLATED_EXTENSION: LogId = LogId("WSGIRS0615");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,7 +59,7 @@ pub fn build<'py>(
     }
     crate::wsgi::environ::set_versions(&env)?;
     let sink = Sink::Request(log.clone() as Arc<dyn RequestLog>);
-    let errors = text_wrapper(Bound::new(py, LogStream::new(sink, Level::Err))?)?;
+    let errors = text_wrapper(py, LogStream::new(sink, Level::Err))?;
     env.set_item("wsgi.errors", errors)?;
     Ok(env)
 }

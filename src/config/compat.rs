@@ -3,10 +3,12 @@
 //! as mod_wsgi 6), `WSGIAcceptMutex` (accepted; our daemons serialise
 //! accepting without a cross-process mutex), `WSGISwitchInterval`
 //! (`sys.setswitchinterval` in the Apache children) and `WSGIPythonEggs`
-//! (`PYTHON_EGG_CACHE` in the Apache children), `WSGIPerInterpreterGIL` and
-//! `WSGIFreeThreading` (checked; on a Python build without the feature, a
-//! warning and no effect, as mod_wsgi; on one with it, refused, since this
-//! version does not implement them yet). All are main-server only.
+//! (`PYTHON_EGG_CACHE` in the Apache children), `WSGIPerInterpreterGIL`
+//! (sub-interpreters with their own GIL on Python 3.12 and later; before
+//! that a warning and no effect, as mod_wsgi) and `WSGIFreeThreading`
+//! (checked; on a Python build without the feature, a warning and no
+//! effect, as mod_wsgi; on one with it, refused, since this version does
+//! not implement it yet). All are main-server only.
 
 use super::directives::{Target, on_off, one};
 use super::error::ConfigError;
@@ -28,20 +30,14 @@ fn has_per_interpreter_gil(version: &str) -> bool {
     (major, minor) >= (3, 12)
 }
 
-/// `WSGIPerInterpreterGIL On|Off`: checked; On works only where the build
-/// cannot honour it (a warning, see `notice`).
+/// `WSGIPerInterpreterGIL On|Off`: whether sub-interpreters get their own
+/// GIL (`python::interp`); before Python 3.12 a warning (see `notice`).
 pub fn per_interpreter_gil(
-    _t: &mut Target<'_>,
+    t: &mut Target<'_>,
     name: &str,
     args: &[String],
 ) -> Result<(), ConfigError> {
-    if on_off(name, args)? && has_per_interpreter_gil(BUILD_PYTHON_VERSION) {
-        return Err(ConfigError::FeatureNotImplemented {
-            directive: name.to_string(),
-            feature: "the per-interpreter GIL",
-            python: BUILD_PYTHON_VERSION,
-        });
-    }
+    t.server.python.per_interpreter_gil = Some(on_off(name, args)?);
     Ok(())
 }
 
@@ -112,7 +108,10 @@ pub fn python_eggs(t: &mut Target<'_>, name: &str, args: &[String]) -> Result<()
 /// configuration, in its words).
 pub fn notice(cmd: &Cmd<'_>, name: &str, args: &[String]) {
     let on = matches!(args, [v] if v.eq_ignore_ascii_case("on"));
-    if on && name.eq_ignore_ascii_case("WSGIPerInterpreterGIL") {
+    if on
+        && name.eq_ignore_ascii_case("WSGIPerInterpreterGIL")
+        && !has_per_interpreter_gil(BUILD_PYTHON_VERSION)
+    {
         log::server(
             Level::Warning,
             Some(cmd.server()),
@@ -194,8 +193,10 @@ mod tests {
             let e = run(name, &["maybe"]).unwrap_err();
             assert_eq!(e, format!("{name} must be one of: Off | On (got 'maybe')"));
         }
-        let gil = run("WSGIPerInterpreterGIL", &["On"]);
-        assert_eq!(gil.is_err(), has_per_interpreter_gil(BUILD_PYTHON_VERSION));
+        let gil = run("WSGIPerInterpreterGIL", &["On"]).unwrap();
+        assert_eq!(gil.python.per_interpreter_gil, Some(true));
+        let gil = run("WSGIPerInterpreterGIL", &["off"]).unwrap();
+        assert_eq!(gil.python.per_interpreter_gil, Some(false));
         assert_eq!(run("WSGIFreeThreading", &["on"]).is_err(), GIL_DISABLED);
     }
 

@@ -51,6 +51,10 @@ pub struct PythonSettings {
     /// `WSGISwitchInterval` (Apache children) or `switch-interval=` (a
     /// daemon group): `sys.setswitchinterval` once Python has started.
     pub switch_interval: Option<f64>,
+    /// `WSGIPerInterpreterGIL` (top level; `<WSGIInterpreterOptions>`
+    /// sections override it per interpreter): sub-interpreters with their
+    /// own GIL on Python 3.12 and later.
+    pub per_interpreter_gil: Option<bool>,
     /// `WSGIPythonEggs` (Apache children) or `python-eggs=` (a daemon
     /// group): `PYTHON_EGG_CACHE` in the process's environment.
     pub python_eggs: Option<String>,

@@ -189,10 +189,10 @@ fn call_hooks(
     exchange: &Arc<Exchange>,
     request_rec: Option<usize>,
 ) -> PyResult<[Option<Vec<u8>>; 3]> {
-    let errors = text_wrapper(Bound::new(
+    let errors = text_wrapper(
         py,
         LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-    )?)?;
+    )?;
     let environ = PyDict::new(py);
     for (k, v) in env.vars.iter() {
         let value = if k == "DOCUMENT_ROOT" || k == "SCRIPT_FILENAME" {

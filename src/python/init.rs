@@ -5,7 +5,7 @@
 //! `sys.argv` is `['mod_wsgi']`. After start-up the GIL is released; the
 //! main thread state is kept for finalisation at child exit.
 
-use super::{interp, logstream, modules};
+use super::{class, interp, logstream, modules};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{FINALISATION_SKIPPED, SWITCH_INTERVAL_SET, SWITCH_INTERVAL_SKIPPED};
 use crate::config::interpreter_options::resolve;
@@ -30,7 +30,8 @@ static SETUP: OnceLock<(PythonSettings, modules::ProcessInfo, Extension)> = Once
 /// interpreter.
 #[derive(Clone, Copy)]
 pub struct Extension {
-    pub prepare_types: fn(Python<'_>),
+    /// The core's classes, made in every interpreter (`class`).
+    pub classes: &'static [(class::ClassId, class::Maker)],
     pub module_attrs: fn(&Bound<'_, pyo3::types::PyModule>) -> PyResult<()>,
 }
 
@@ -178,7 +179,7 @@ pub fn initialize(
     // This thread holds the GIL with the main thread state current, which the
     // GILState API knows, so pyo3's attach nests without switching.
     let setup = Python::attach(|py| {
-        prepare_main(py, extension)
+        prepare_main(py)
             .and_then(|()| set_switch_interval(py, settings.switch_interval))
             .map_err(|e| InitError::Setup(super::format_exception(py, &e).join("\n")))
     });
@@ -197,13 +198,18 @@ fn set_switch_interval(py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
     Ok(())
 }
 
-/// Main-interpreter start-up: create pyo3's type objects here, before any
-/// sub-interpreter exists, so that every interpreter shares the same ones;
-/// record the main interpreter; set it up like any other.
-fn prepare_main(py: Python<'_>, extension: Extension) -> PyResult<()> {
-    py.get_type::<logstream::LogStream>();
-    py.get_type::<logstream::LogBuffer>();
-    (extension.prepare_types)(py);
+/// Every class made in each interpreter: the log streams' and the core's.
+pub fn classes() -> Vec<(class::ClassId, class::Maker)> {
+    let mut all = vec![class::maker::<logstream::LogBuffer>()];
+    if let Some((_, _, extension)) = SETUP.get() {
+        all.extend_from_slice(extension.classes);
+    }
+    all
+}
+
+/// Main-interpreter start-up: record the main interpreter (with its own
+/// types, as every interpreter: `class`); set it up like any other.
+fn prepare_main(py: Python<'_>) -> PyResult<()> {
     interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that
     // threading's idea of the main thread is the one that will finalise
@@ -228,7 +234,7 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
     let sys = py.import("sys")?;
     let server_log = || {
         let stream = logstream::LogStream::new(logstream::Sink::Server, Level::Err);
-        logstream::text_wrapper(Bound::new(py, stream)?)
+        logstream::text_wrapper(py, stream)
     };
     let stdout = server_log()?;
     let stderr = server_log()?;
@@ -254,7 +260,7 @@ pub fn setup_interpreter(py: Python<'_>, group: &str) -> PyResult<()> {
                 .unwrap_or(true),
     )?;
     if let Some((seconds, app_scoped)) = scoped.switch_interval {
-        scoped_switch_interval(py, group, seconds, app_scoped)?;
+        scoped_switch_interval(py, group, seconds, app_scoped && !own_gil(group))?;
     }
     // site.addsitedir() so .pth files are honoured, then the new entries
     // moved to the front of sys.path, as mod_wsgi does: the base path first,
@@ -291,11 +297,29 @@ fn add_site_dirs(py: Python<'_>, dirs: &[String]) -> PyResult<()> {
     sys.setattr("path", new_path)
 }
 
+/// Whether the interpreter of `group` gets its own GIL: `WSGIPerInterpreterGIL`
+/// as the `<WSGIInterpreterOptions>` sections matching this process and
+/// group resolve it, over the top-level directive; never the main
+/// interpreter, and only on a build for Python 3.12 or later.
+pub fn own_gil(group: &str) -> bool {
+    let Some((settings, info, _)) = SETUP.get() else {
+        return false;
+    };
+    let scoped = resolve(&settings.interpreter_options, &info.process_group, group);
+    cfg!(mod_wsgi_own_gil)
+        && !group.is_empty()
+        && scoped
+            .per_interpreter_gil
+            .or(settings.per_interpreter_gil)
+            .unwrap_or(false)
+}
+
 /// A section's `WSGISwitchInterval` for the interpreter of `group`. The
-/// switch interval is process-wide under a shared GIL (every interpreter
-/// here: this build gives none its own), so a section selected by
-/// `application-group=` only sets it from the main interpreter; for a
-/// sub-interpreter it is skipped with mod_wsgi's warning.
+/// switch interval is process-wide under a shared GIL, so a section
+/// selected by `application-group=` (`app_scoped`, false for an
+/// interpreter with its own GIL, whose switch interval is its own) only
+/// sets it from the main interpreter; for a sub-interpreter sharing the
+/// main GIL it is skipped with mod_wsgi's warning.
 fn scoped_switch_interval(
     py: Python<'_>,
     group: &str,

@@ -9,6 +9,7 @@
 //! for it and enters through the interpreter's pyo3 entry function.
 //! At exit, [`finalize_all`] ends the sub-interpreters, then the main one.
 
+use super::class::Types;
 use super::{enter, init, tstate};
 use crate::apache::log::{self, Level};
 use crate::apache::log_ids::{
@@ -25,6 +26,10 @@ pub struct Interp {
     group: String,
     /// The interpreter's entry function (a strong reference, never released).
     entry: *mut ffi::PyObject,
+    /// Our classes' types in this interpreter (`class`).
+    types: &'static Types,
+    /// Whether it has its own GIL (`WSGIPerInterpreterGIL`, Python 3.12+).
+    own_gil: bool,
 }
 
 // SAFETY: the pointers are only dereferenced by CPython with the GIL held,
@@ -46,6 +51,19 @@ impl Interp {
     pub fn group(&self) -> &str {
         &self.group
     }
+    pub fn types(&self) -> &'static Types {
+        self.types
+    }
+    pub fn own_gil(&self) -> bool {
+        self.own_gil
+    }
+}
+
+/// Makes and publishes our classes in the current interpreter (GIL held).
+fn make_types(py: Python<'_>) -> PyResult<&'static Types> {
+    let types: &'static Types = Box::leak(Box::new(Types::make(py, &init::classes())?));
+    types.publish(py)?;
+    Ok(types)
 }
 
 static MAIN: OnceLock<Interp> = OnceLock::new();
@@ -57,11 +75,14 @@ pub fn set_main(py: Python<'_>) -> PyResult<()> {
     // SAFETY: Python is initialised.
     let ptr = unsafe { ffi::PyInterpreterState_Main() };
     let entry = enter::make_entry(py)?;
+    let types = make_types(py)?;
     let _ = MAIN.set(Interp {
         id: 0,
         ptr,
         group: String::new(),
         entry,
+        types,
+        own_gil: false,
     });
     Ok(())
 }
@@ -82,8 +103,8 @@ pub fn run<R>(interp: &Interp, f: impl FnOnce(Python<'_>) -> R) -> R {
 pub enum InterpError {
     #[error("Python is not initialised in this process")]
     NotInitialised,
-    #[error("Py_NewInterpreter failed for application group '{group}'")]
-    NewInterpreter { group: String },
+    #[error("creating the interpreter of application group '{group}' failed: {why}")]
+    NewInterpreter { group: String, why: String },
     /// Setting the new interpreter up raised (`traceback`: its lines, ` | `-joined).
     #[error("setting up the interpreter of application group '{group}' failed: {traceback}")]
     Setup { group: String, traceback: String },
@@ -128,19 +149,107 @@ pub fn all() -> Vec<&'static Interp> {
     main().into_iter().chain(subs.iter().copied()).collect()
 }
 
+/// A new sub-interpreter, current on this thread (which holds its GIL):
+/// with its own GIL (`Py_NewInterpreterFromConfig`, the isolated config
+/// mod_wsgi 6 uses) or sharing the main one (`Py_NewInterpreter`).
+///
+/// # Safety
+/// The GIL must be held with this thread's main-interpreter state current;
+/// on failure that state is current again, with the main GIL held.
+unsafe fn new_interpreter(
+    group: &str,
+    own_gil: bool,
+    main_ts: *mut ffi::PyThreadState,
+) -> Result<*mut ffi::PyThreadState, InterpError> {
+    let failed = |why: &str| InterpError::NewInterpreter {
+        group: group.to_string(),
+        why: why.to_string(),
+    };
+    if !own_gil {
+        // SAFETY: the caller's contract; on success the new state is current.
+        let ts = unsafe { ffi::Py_NewInterpreter() };
+        if ts.is_null() {
+            // SAFETY: on failure CPython leaves no thread state current.
+            unsafe { ffi::PyThreadState_Swap(main_ts) };
+            return Err(failed("Py_NewInterpreter returned NULL"));
+        }
+        return Ok(ts);
+    }
+    // SAFETY: as above.
+    unsafe { new_own_gil(main_ts) }.map_err(|why| failed(&why))
+}
+
+/// `Py_NewInterpreterFromConfig` with its own GIL; see [`new_interpreter`].
+///
+/// # Safety
+/// As [`new_interpreter`].
+#[cfg(mod_wsgi_own_gil)]
+unsafe fn new_own_gil(main_ts: *mut ffi::PyThreadState) -> Result<*mut ffi::PyThreadState, String> {
+    let config = ffi::_PyInterpreterConfig_INIT;
+    let mut ts: *mut ffi::PyThreadState = std::ptr::null_mut();
+    // SAFETY: the caller's contract. With its own GIL, the new interpreter
+    // is created holding its GIL and the main GIL is released.
+    let status = unsafe { ffi::Py_NewInterpreterFromConfig(&mut ts, &config) };
+    // SAFETY: reading the status just returned.
+    if unsafe { ffi::PyStatus_Exception(status) } != 0 || ts.is_null() {
+        let why = if status.err_msg.is_null() {
+            "Py_NewInterpreterFromConfig failed".to_string()
+        } else {
+            // SAFETY: CPython's static NUL-terminated message.
+            unsafe { std::ffi::CStr::from_ptr(status.err_msg) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        // SAFETY: on failure the calling interpreter's GIL is held again
+        // (documented: held on entry and on return); make our state current.
+        unsafe { ffi::PyThreadState_Swap(main_ts) };
+        return Err(why);
+    }
+    Ok(ts)
+}
+
+/// Never called: `init::own_gil` is false on this build.
+///
+/// # Safety
+/// None needed.
+#[cfg(not(mod_wsgi_own_gil))]
+unsafe fn new_own_gil(
+    _main_ts: *mut ffi::PyThreadState,
+) -> Result<*mut ffi::PyThreadState, String> {
+    Err("this build's Python has no per-interpreter GIL".to_string())
+}
+
+/// Leaves the new interpreter's state `ts` (current) for this thread's main
+/// state `main_ts`, holding the main GIL as before [`new_interpreter`].
+///
+/// # Safety
+/// `ts` is current on this thread, holding its interpreter's GIL.
+unsafe fn back_to_main(
+    ts: *mut ffi::PyThreadState,
+    own_gil: bool,
+    main_ts: *mut ffi::PyThreadState,
+) {
+    let _ = ts;
+    if own_gil {
+        // SAFETY: release the new interpreter's GIL, then take the main
+        // one back (released by Py_NewInterpreterFromConfig).
+        unsafe {
+            ffi::PyEval_SaveThread();
+            ffi::PyEval_RestoreThread(main_ts);
+        }
+    } else {
+        // SAFETY: one GIL; just make the main state current again.
+        unsafe { ffi::PyThreadState_Swap(main_ts) };
+    }
+}
+
 fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
+    let own_gil = init::own_gil(group);
     let _entered = tstate::enter(main);
     // SAFETY: this thread holds the GIL with its main-interpreter state current.
     let main_ts = unsafe { ffi::PyThreadState_Get() };
-    // SAFETY: GIL held; on success the new interpreter's state is current.
-    let ts = unsafe { ffi::Py_NewInterpreter() };
-    if ts.is_null() {
-        // SAFETY: on failure CPython leaves no thread state current; restore ours.
-        unsafe { ffi::PyThreadState_Swap(main_ts) };
-        return Err(InterpError::NewInterpreter {
-            group: group.to_string(),
-        });
-    }
+    // SAFETY: as above.
+    let ts = unsafe { new_interpreter(group, own_gil, main_ts) }?;
     // SAFETY: `ts` is current and belongs to the new interpreter.
     let ptr = unsafe { ffi::PyThreadState_GetInterpreter(ts) };
     // SAFETY: as above.
@@ -153,13 +262,17 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     let py = unsafe { Python::assume_attached() };
     let result = match enter::make_entry(py) {
         Ok(entry) => enter::call(entry, |py| {
-            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))
+            let types = make_types(py).map_err(|e| super::format_exception(py, &e))?;
+            init::setup_interpreter(py, group).map_err(|e| super::format_exception(py, &e))?;
+            Ok(types)
         })
-        .map(|()| Interp {
+        .map(|types| Interp {
             id,
             ptr,
             group: group.to_string(),
             entry,
+            types,
+            own_gil,
         }),
         Err(e) => {
             let lines = super::format_exception(py, &e);
@@ -174,14 +287,16 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
     if let Ok(interp) = &result {
         tstate::adopt(interp, ts);
     }
-    // SAFETY: back to this thread's main state, which `_entered` saves on drop.
-    unsafe { ffi::PyThreadState_Swap(main_ts) };
+    // SAFETY: `ts` is current with its GIL held; back to this thread's main
+    // state, which `_entered` saves on drop.
+    unsafe { back_to_main(ts, own_gil, main_ts) };
     if result.is_ok() {
+        let gil = if own_gil { " with own GIL" } else { "" };
         log::server(
             Level::Info,
             None,
             &format!(
-                "{SUB_INTERPRETER_CREATED} created sub-interpreter for application group '{group}' in process {}",
+                "{SUB_INTERPRETER_CREATED} created sub-interpreter for application group '{group}' in process {}{gil}",
                 std::process::id()
             ),
         );
@@ -240,10 +355,19 @@ unsafe fn run_shutdown_steps() {
 /// # Safety
 /// The GIL must be held; `main_ts` is current again on return.
 unsafe fn end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> bool {
-    // SAFETY: GIL held; a fresh state of the interpreter becomes current.
+    // SAFETY: GIL held; a fresh state of the interpreter becomes current
+    // (with its own GIL taken, the main one released, when it has one).
     let ts = unsafe { ffi::PyThreadState_New(interp.ptr) };
-    // SAFETY: as above.
-    unsafe { ffi::PyThreadState_Swap(ts) };
+    if interp.own_gil {
+        // SAFETY: as above.
+        unsafe {
+            ffi::PyEval_SaveThread();
+            ffi::PyEval_RestoreThread(ts);
+        }
+    } else {
+        // SAFETY: as above.
+        unsafe { ffi::PyThreadState_Swap(ts) };
+    }
     // Our worker threads' states go first (those threads have ended or
     // will not run Python again): freeing one releases the lock that
     // `threading` holds for it (the thread that imported `threading` counts
@@ -277,14 +401,19 @@ unsafe fn end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> bool {
             ),
         );
         // SAFETY: back to the main state (`ts` stays, unused, until exit).
-        unsafe { ffi::PyThreadState_Swap(main_ts) };
+        unsafe { back_to_main(ts, interp.own_gil, main_ts) };
         return false;
     }
     // SAFETY: GIL held; `ts` is the interpreter's only state, as
-    // Py_EndInterpreter requires.
+    // Py_EndInterpreter requires. It leaves no state current (and frees
+    // an own GIL); the main state and GIL are then taken back.
     unsafe {
         ffi::Py_EndInterpreter(ts);
-        ffi::PyThreadState_Swap(main_ts);
+        if interp.own_gil {
+            ffi::PyEval_RestoreThread(main_ts);
+        } else {
+            ffi::PyThreadState_Swap(main_ts);
+        }
     }
     true
 }

@@ -7,10 +7,13 @@
 //! Python gets each stream as an `io.TextIOWrapper` over its binary
 //! `LogBuffer` (`text_wrapper`).
 
+use super::class::{self, Class, ClassId};
 use crate::apache::log::{self, Level};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBytes, PyString};
+use std::ffi::CStr;
 use std::sync::Arc;
 
 /// A request's error log as `wsgi.errors` writes to it (the WSGI core's
@@ -33,7 +36,7 @@ pub enum Sink {
     Request(Arc<dyn RequestLog>),
 }
 
-#[pyclass(module = "mod_wsgi", name = "Log")]
+/// A line-buffered log stream (the state behind a `LogBuffer`).
 pub struct LogStream {
     sink: Sink,
     level: Level,
@@ -49,10 +52,6 @@ impl LogStream {
             pending: String::new(),
             closed: false,
         }
-    }
-
-    fn emit(&self, py: Python<'_>, lines: Vec<String>) {
-        emit(py, &self.sink, self.level, lines);
     }
 
     /// Adds `text` to the pending partial line and takes out the complete
@@ -85,12 +84,6 @@ impl LogStream {
         }
         Ok(())
     }
-
-    fn push(&mut self, py: Python<'_>, text: &str) -> PyResult<()> {
-        let (lines, _, _) = self.take_lines(text)?;
-        self.emit(py, lines);
-        Ok(())
-    }
 }
 
 /// Logs `lines` to `sink` at `level` with the GIL released.
@@ -114,171 +107,221 @@ fn emit(py: Python<'_>, sink: &Sink, level: Level, lines: Vec<String>) {
     });
 }
 
-#[pymethods]
-impl LogStream {
-    fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.check_open()?;
-        let s = data.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "log stream write() expects a str, value of type {} found",
-                data.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        self.push(py, &s.to_string_lossy())?;
-        Ok(())
-    }
-
-    fn writelines(&mut self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
-        for line in lines.try_iter()? {
-            self.write(py, &line?)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
-        if !self.pending.is_empty() {
-            let line = std::mem::take(&mut self.pending);
-            self.emit(py, vec![line]);
-        }
-        Ok(())
-    }
-
-    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.flush(py)?;
-        self.closed = true;
-        Ok(())
-    }
-
-    fn isatty(&self) -> bool {
-        false
-    }
-
-    fn writable(&self) -> bool {
-        true
-    }
-
-    fn readable(&self) -> bool {
-        false
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.closed
-    }
-
-    #[getter]
-    fn encoding(&self) -> &'static str {
-        "utf-8"
-    }
-
-    #[getter]
-    fn errors(&self) -> &'static str {
-        "backslashreplace"
-    }
-
-    #[getter]
-    fn name(&self) -> &'static str {
-        "<wsgi.errors>"
-    }
-
-    /// A binary view: `buffer.write()` takes any bytes-like object (UTF-8,
-    /// undecodable bytes backslash-escaped), as mod_wsgi 6.0.1 does.
-    #[getter]
-    fn buffer(slf: Bound<'_, Self>) -> PyResult<Py<LogBuffer>> {
-        Py::new(
-            slf.py(),
-            LogBuffer {
-                stream: slf.unbind(),
-            },
-        )
-    }
-}
-
-/// `LogStream.buffer`.
-#[pyclass(module = "mod_wsgi", name = "LogBuffer")]
+/// `LogStream.buffer`: the binary stream Python writes to (through the
+/// `io.TextIOWrapper` of [`text_wrapper`]), a per-interpreter class.
 pub struct LogBuffer {
-    stream: Py<LogStream>,
+    stream: LogStream,
 }
 
-#[pymethods]
-impl LogBuffer {
-    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let view = pyo3::types::PyBytes::new(py, &[])
-            .get_type()
-            .call1((data,))?;
-        let bytes = view.cast::<pyo3::types::PyBytes>()?.as_bytes();
-        let text = bytes
-            .utf8_chunks()
-            .map(|c| {
-                let mut s = c.valid().to_string();
-                for b in c.invalid() {
-                    s.push_str(&format!("\\x{b:02x}"));
-                }
-                s
-            })
-            .collect::<String>();
-        let (lines, sink, level) = self.stream.borrow_mut(py).take_lines(&text)?;
-        emit(py, &sink, level, lines);
-        Ok(bytes.len())
+impl Class for LogBuffer {
+    const NAME: &'static CStr = c"mod_wsgi.LogBuffer";
+    const ID: ClassId = ClassId::LogBuffer;
+    fn slots() -> Vec<ffi::PyType_Slot> {
+        vec![BUFFER_METHODS.slot(), BUFFER_GETSET.slot()]
     }
+}
 
-    /// Each item written as by `write` (any bytes-like object), as
-    /// mod_wsgi 6's `Log.writelines` on the binary stream.
-    fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
-        for line in lines.try_iter()? {
-            self.write(py, &line?)?;
+type Fast = (
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+);
+
+/// A fastcall method of `LogBuffer` from a function of the buffer's call.
+macro_rules! buffer_method {
+    ($name:literal, $f:ident) => {{
+        /// # Safety
+        /// Called by CPython with `slf` a `LogBuffer` and the call's arguments.
+        unsafe fn shim(
+            py: Python<'_>,
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> PyResult<*mut ffi::PyObject> {
+            $f(py, slf, (args, nargs, kwnames))
         }
-        Ok(())
-    }
+        class::method(
+            $name,
+            pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, shim),
+        )
+    }};
+}
 
-    fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        let (lines, sink, level) = self.stream.borrow_mut(py).take_pending();
-        emit(py, &sink, level, lines);
-        Ok(())
-    }
+static BUFFER_METHODS: class::Methods<9> = class::Methods([
+    buffer_method!(c"write", buffer_write),
+    buffer_method!(c"writelines", buffer_writelines),
+    buffer_method!(c"flush", buffer_flush),
+    buffer_method!(c"close", buffer_close),
+    buffer_method!(c"writable", buffer_true),
+    buffer_method!(c"readable", buffer_false),
+    buffer_method!(c"seekable", buffer_false),
+    buffer_method!(c"isatty", buffer_false),
+    ffi::PyMethodDef::zeroed(),
+]);
 
-    fn writable(&self) -> bool {
-        true
-    }
+/// The stream of `slf`, a `LogBuffer`.
+///
+/// # Safety
+/// `slf` is a live `LogBuffer` (a method's `self`).
+unsafe fn stream<'a>(slf: *mut ffi::PyObject) -> PyResult<std::cell::RefMut<'a, LogStream>> {
+    // SAFETY: the caller's contract.
+    unsafe { class::borrow::<LogBuffer>(slf) }.map(|b| std::cell::RefMut::map(b, |b| &mut b.stream))
+}
 
-    fn readable(&self) -> bool {
-        false
-    }
+fn no_args(py: Python<'_>, name: &str, call: Fast) -> PyResult<()> {
+    // SAFETY: `call` is the arguments of the running call.
+    unsafe { class::fastcall_args::<0>(py, name, [], 0, call) }.map(|_| ())
+}
 
-    fn seekable(&self) -> bool {
-        false
-    }
+fn buffer_write(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: as in `no_args`.
+    let [data] = unsafe { class::fastcall_args(py, "write", ["data"], 1, call) }?;
+    let n = write_bytes(py, slf, &data.expect("required"))?;
+    Ok(n.into_pyobject(py)?.into_ptr())
+}
 
-    fn isatty(&self) -> bool {
-        false
-    }
+/// Writes any bytes-like object (UTF-8, undecodable bytes backslash-escaped),
+/// as mod_wsgi 6.0.1 does; the number of bytes taken.
+fn write_bytes(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let view = py.get_type::<PyBytes>().call1((data,))?;
+    let bytes = view.cast::<PyBytes>()?.as_bytes();
+    let text = bytes
+        .utf8_chunks()
+        .map(|c| {
+            let mut s = c.valid().to_string();
+            for b in c.invalid() {
+                s.push_str(&format!("\\x{b:02x}"));
+            }
+            s
+        })
+        .collect::<String>();
+    // SAFETY: `slf` is the method's `self`.
+    let (lines, sink, level) = unsafe { stream(slf) }?.take_lines(&text)?;
+    emit(py, &sink, level, lines);
+    Ok(bytes.len())
+}
 
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.flush(py)?;
-        self.stream.borrow_mut(py).closed = true;
-        Ok(())
+/// Each item written as by `write` (any bytes-like object), as mod_wsgi 6's
+/// `Log.writelines` on the binary stream.
+fn buffer_writelines(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: as in `no_args`.
+    let [lines] = unsafe { class::fastcall_args(py, "writelines", ["lines"], 1, call) }?;
+    for line in lines.expect("required").try_iter()? {
+        write_bytes(py, slf, &line?)?;
     }
+    class::none()
+}
 
-    #[getter]
-    fn closed(&self, py: Python<'_>) -> bool {
-        self.stream.borrow(py).closed
-    }
+fn flush(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<()> {
+    // SAFETY: `slf` is the method's `self`.
+    let (lines, sink, level) = unsafe { stream(slf) }?.take_pending();
+    emit(py, &sink, level, lines);
+    Ok(())
+}
 
-    #[getter]
-    fn name(&self, py: Python<'_>) -> &'static str {
-        self.stream.borrow(py).name()
+fn buffer_flush(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    no_args(py, "flush", call)?;
+    flush(py, slf)?;
+    class::none()
+}
+
+fn buffer_close(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    no_args(py, "close", call)?;
+    flush(py, slf)?;
+    // SAFETY: `slf` is the method's `self`.
+    unsafe { stream(slf) }?.closed = true;
+    class::none()
+}
+
+fn boolean(v: bool) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the bools are immortal/static; a new reference.
+    unsafe {
+        let b = if v { ffi::Py_True() } else { ffi::Py_False() };
+        ffi::Py_INCREF(b);
+        Ok(b)
     }
 }
+
+fn buffer_true(
+    py: Python<'_>,
+    _slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    no_args(py, "writable", call)?;
+    boolean(true)
+}
+
+fn buffer_false(
+    py: Python<'_>,
+    _slf: *mut ffi::PyObject,
+    call: Fast,
+) -> PyResult<*mut ffi::PyObject> {
+    no_args(py, "readable", call)?;
+    boolean(false)
+}
+
+/// # Safety
+/// Called by CPython with `slf` a `LogBuffer`.
+unsafe fn closed(_py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract.
+    let closed = unsafe { stream(slf) }?.closed;
+    boolean(closed)
+}
+
+/// # Safety
+/// Called by CPython (no state read).
+unsafe fn name(py: Python<'_>, _slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    Ok(PyString::new(py, "<wsgi.errors>").into_ptr())
+}
+
+unsafe extern "C" fn get_closed(
+    slf: *mut ffi::PyObject,
+    _: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython's getter call, passed on to pyo3's trampoline.
+    unsafe { pyo3::get_trampoline_function!(unaryfunc, closed)(slf) }
+}
+
+unsafe extern "C" fn get_name(
+    slf: *mut ffi::PyObject,
+    _: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: as above.
+    unsafe { pyo3::get_trampoline_function!(unaryfunc, name)(slf) }
+}
+
+static BUFFER_GETSET: class::GetSet<3> = class::GetSet([
+    class::getter(c"closed", get_closed),
+    class::getter(c"name", get_name),
+    class::GetSet::<3>::END,
+]);
 
 /// `stream` as mod_wsgi 6 hands out `sys.stdout`, `sys.stderr` and
 /// `wsgi.errors`: an `io.TextIOWrapper` (UTF-8, errors `replace`, line
-/// buffering, write-through) over the stream's binary `buffer`.
-pub fn text_wrapper(stream: Bound<'_, LogStream>) -> PyResult<Bound<'_, PyAny>> {
-    let py = stream.py();
-    let buffer = LogStream::buffer(stream)?;
+/// buffering, write-through) over the stream's binary `LogBuffer`.
+pub fn text_wrapper(py: Python<'_>, stream: LogStream) -> PyResult<Bound<'_, PyAny>> {
+    let buffer = class::new(py, LogBuffer { stream })?;
     py.import("io")?.getattr("TextIOWrapper")?.call1((
         buffer,
         "utf-8",

@@ -8,6 +8,7 @@
 //! Never used in the Apache parent: Python is initialised only in children
 //! (`child_init`) and, later, in daemon processes after fork.
 
+pub mod class;
 pub mod dict;
 pub mod enter;
 pub mod events;

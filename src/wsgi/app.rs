@@ -134,7 +134,7 @@ pub fn call_application(
     label: &str,
 ) -> Outcome {
     let exchange = response.exchange();
-    let start_response = match Py::new(py, StartResponse::new(response.clone())) {
+    let start_response = match crate::python::class::new(py, StartResponse::new(response.clone())) {
         Ok(sr) => sr,
         Err(e) => {
             log_exception(py, exchange, &e, "Failed to create start_response.");
@@ -151,7 +151,7 @@ fn call_and_close(
     py: Python<'_>,
     app: &Bound<'_, PyAny>,
     environ: &Bound<'_, PyDict>,
-    start_response: Py<StartResponse>,
+    start_response: Bound<'_, PyAny>,
     response: &Arc<Response>,
     label: &str,
 ) -> Option<PyErr> {

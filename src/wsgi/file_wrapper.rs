@@ -9,53 +9,160 @@
 //! Runs with the GIL held; the host call releases it.
 
 use super::response::Response;
-use pyo3::exceptions::PyStopIteration;
+use crate::python::class::{self, Class, ClassId};
+use pyo3::ffi;
 use pyo3::prelude::*;
+use std::ffi::{CStr, c_void};
 use std::os::fd::RawFd;
 
-#[pyclass(module = "mod_wsgi", name = "FileWrapper")]
+/// A `mod_wsgi.FileWrapper` (a per-interpreter class).
 pub struct FileWrapper {
-    #[pyo3(get)]
-    filelike: Py<PyAny>,
-    #[pyo3(get)]
+    filelike: class::Strong,
     blksize: usize,
 }
 
-#[pymethods]
-impl FileWrapper {
-    #[new]
-    #[pyo3(signature = (filelike, blksize = 8192))]
-    fn new(filelike: Py<PyAny>, blksize: usize) -> FileWrapper {
-        FileWrapper {
-            filelike,
-            blksize: blksize.max(1),
-        }
-    }
-
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let data = self
-            .filelike
-            .bind(py)
-            .call_method1("read", (self.blksize,))?;
-        if data.is_truthy()? {
-            Ok(data.unbind())
-        } else {
-            Err(PyStopIteration::new_err(()))
-        }
-    }
-
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let f = self.filelike.bind(py);
-        if f.hasattr("close")? {
-            f.call_method0("close")?;
-        }
-        Ok(())
+impl Class for FileWrapper {
+    const NAME: &'static CStr = c"mod_wsgi.FileWrapper";
+    const ID: ClassId = ClassId::FileWrapper;
+    const INSTANTIABLE: bool = true;
+    fn slots() -> Vec<ffi::PyType_Slot> {
+        vec![
+            METHODS.slot(),
+            GETSET.slot(),
+            class::slot(
+                ffi::Py_tp_new,
+                pyo3::get_trampoline_function!(newfunc, new) as *mut c_void,
+            ),
+            class::slot(
+                ffi::Py_tp_iter,
+                pyo3::get_trampoline_function!(getiterfunc, iter) as *mut c_void,
+            ),
+            class::slot(
+                ffi::Py_tp_iternext,
+                pyo3::get_trampoline_function!(iternextfunc, next) as *mut c_void,
+            ),
+        ]
     }
 }
+
+/// `FileWrapper(filelike, blksize=8192)`.
+///
+/// # Safety
+/// Called by CPython as the type's `tp_new`.
+unsafe fn new(
+    py: Python<'_>,
+    ty: *mut ffi::PyTypeObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the call's own arguments.
+    let [filelike, blksize] =
+        unsafe { class::call_args(py, "FileWrapper", ["filelike", "blksize"], 1, args, kwargs) }?;
+    let blksize: usize = match blksize {
+        Some(b) => b.extract()?,
+        None => 8192,
+    };
+    let value = FileWrapper {
+        filelike: class::Strong::new(&filelike.expect("required")),
+        blksize: blksize.max(1),
+    };
+    // SAFETY: CPython calls `tp_new` with the type it belongs to, which
+    // allows no subclass.
+    unsafe { class::new_instance(py, ty, value) }.map(Bound::into_ptr)
+}
+
+/// # Safety
+/// Called by CPython with `slf` a `FileWrapper`.
+unsafe fn iter(_py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: a new reference to `self`.
+    unsafe { ffi::Py_INCREF(slf) };
+    Ok(slf)
+}
+
+/// The file-like object and block size of `slf`.
+///
+/// # Safety
+/// `slf` is a `FileWrapper` (a method's or slot's `self`).
+unsafe fn parts<'py>(
+    py: Python<'py>,
+    slf: *mut ffi::PyObject,
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
+    // SAFETY: the caller's contract.
+    let w = unsafe { class::borrow::<FileWrapper>(slf) }?;
+    Ok((w.filelike.bind(py), w.blksize))
+}
+
+/// # Safety
+/// Called by CPython with `slf` a `FileWrapper`.
+unsafe fn next(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract.
+    let (filelike, blksize) = unsafe { parts(py, slf) }?;
+    let data = filelike.call_method1("read", (blksize,))?;
+    if data.is_truthy()? {
+        Ok(data.into_ptr())
+    } else {
+        // The end, without an exception set.
+        Ok(std::ptr::null_mut())
+    }
+}
+
+/// # Safety
+/// Called by CPython with `slf` a `FileWrapper` and the call's arguments.
+unsafe fn close(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the call's own arguments.
+    unsafe { class::fastcall_args::<0>(py, "close", [], 0, (args, nargs, kwnames)) }?;
+    // SAFETY: the caller's contract.
+    let (f, _) = unsafe { parts(py, slf) }?;
+    if f.hasattr("close")? {
+        f.call_method0("close")?;
+    }
+    class::none()
+}
+
+static METHODS: class::Methods<2> = class::Methods([
+    class::method(
+        c"close",
+        pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, close),
+    ),
+    ffi::PyMethodDef::zeroed(),
+]);
+
+/// # Safety
+/// Called by CPython with `slf` a `FileWrapper`.
+unsafe fn filelike(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract.
+    unsafe { parts(py, slf) }.map(|(f, _)| f.into_ptr())
+}
+
+/// # Safety
+/// Called by CPython with `slf` a `FileWrapper`.
+unsafe fn blksize(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract.
+    let (_, n) = unsafe { parts(py, slf) }?;
+    Ok(n.into_pyobject(py)?.into_ptr())
+}
+
+unsafe extern "C" fn get_filelike(slf: *mut ffi::PyObject, _: *mut c_void) -> *mut ffi::PyObject {
+    // SAFETY: CPython's getter call, passed on to pyo3's trampoline.
+    unsafe { pyo3::get_trampoline_function!(unaryfunc, filelike)(slf) }
+}
+
+unsafe extern "C" fn get_blksize(slf: *mut ffi::PyObject, _: *mut c_void) -> *mut ffi::PyObject {
+    // SAFETY: as above.
+    unsafe { pyo3::get_trampoline_function!(unaryfunc, blksize)(slf) }
+}
+
+static GETSET: class::GetSet<3> = class::GetSet([
+    class::getter(c"filelike", get_filelike),
+    class::getter(c"blksize", get_blksize),
+    class::GetSet::<3>::END,
+]);
 
 /// The regular file behind `filelike`: (fd, start offset, bytes left).
 fn regular_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
@@ -76,14 +183,14 @@ fn regular_file(py: Python<'_>, filelike: &Bound<'_, PyAny>) -> Option<(RawFd, u
 /// Tries to send `result` as a file. Returns `Ok(true)` when the whole
 /// response went out this way, `Ok(false)` when the caller must iterate.
 pub fn send(py: Python<'_>, response: &Response, result: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let Ok(wrapper) = result.cast::<FileWrapper>() else {
-        return Ok(false);
+    let filelike = match class::downcast::<FileWrapper>(result)? {
+        Some(wrapper) => wrapper.filelike.bind(py),
+        None => return Ok(false),
     };
     if response.head_sent() || !response.head_set() {
         return Ok(false);
     }
-    let filelike = wrapper.borrow().filelike.clone_ref(py);
-    let filelike = filelike.bind(py);
+    let filelike = &filelike;
     let Some((fd, offset, remaining)) = regular_file(py, filelike) else {
         return Ok(false);
     };

@@ -6,15 +6,17 @@
 //! front.
 
 use super::host::{Exchange, HostError};
+use crate::python::class::{self, Class, ClassId};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
+use std::ffi::{CStr, c_void};
 use std::sync::Arc;
 
 const CHUNK: usize = 64 * 1024;
 /// Reads at least this large bypass the look-ahead buffer.
 const DIRECT_MIN: usize = 16 * 1024;
 
-#[pyclass(module = "mod_wsgi", name = "Input")]
 pub struct Input {
     exchange: Arc<Exchange>,
     /// Bytes read from the host but not yet returned (readline look-ahead).
@@ -214,9 +216,7 @@ fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
     }
 }
 
-#[pymethods]
 impl Input {
-    #[pyo3(signature = (size = None))]
     fn read(&mut self, py: Python<'_>, size: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyBytes>> {
         let size = size_arg(size)?;
         // Large reads with a known body length go straight into the result.
@@ -247,17 +247,6 @@ impl Input {
         }
     }
 
-    #[pyo3(signature = (size = None))]
-    fn readline(
-        &mut self,
-        py: Python<'_>,
-        size: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyBytes>> {
-        let limit = size_arg(size)?;
-        self.read_line(py, limit)
-    }
-
-    #[pyo3(signature = (hint = None))]
     fn readlines(
         &mut self,
         py: Python<'_>,
@@ -280,15 +269,113 @@ impl Input {
         }
         Ok(list.unbind())
     }
+}
 
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
+/// What `obj` (the request's `wsgi.input`) read from the host so far.
+pub fn stats_of(obj: &Bound<'_, PyAny>) -> super::events::Io {
+    match class::downcast::<Input>(obj) {
+        Ok(Some(input)) => input.stats(),
+        Ok(None) => super::events::Io::default(),
+        Err(e) => {
+            crate::python::discard(obj.py(), e);
+            super::events::Io::default()
+        }
     }
+}
 
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        let line = self.read_line(py, None)?;
-        Ok((!line.bind(py).as_bytes().is_empty()).then_some(line))
+impl Class for Input {
+    const NAME: &'static CStr = c"mod_wsgi.Input";
+    const ID: ClassId = ClassId::Input;
+    fn slots() -> Vec<ffi::PyType_Slot> {
+        vec![
+            METHODS.slot(),
+            class::slot(
+                ffi::Py_tp_iter,
+                pyo3::get_trampoline_function!(getiterfunc, iter) as *mut c_void,
+            ),
+            class::slot(
+                ffi::Py_tp_iternext,
+                pyo3::get_trampoline_function!(iternextfunc, next) as *mut c_void,
+            ),
+        ]
     }
+}
 
-    fn close(&mut self) {}
+type Fast = (
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+);
+
+/// A fastcall method of `Input`: `$f(input, py, first argument)`.
+macro_rules! input_method {
+    ($name:literal, $arg:literal, $f:expr) => {{
+        /// # Safety
+        /// Called by CPython with `slf` an `Input` and the call's arguments.
+        unsafe fn shim(
+            py: Python<'_>,
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> PyResult<*mut ffi::PyObject> {
+            let call: Fast = (args, nargs, kwnames);
+            // SAFETY: the call's own arguments.
+            let [arg] = unsafe { class::fastcall_args(py, $name, [$arg], 0, call) }?;
+            // SAFETY: `slf` is the method's `self`, an `Input`.
+            let mut input = unsafe { class::borrow::<Input>(slf) }?;
+            $f(&mut *input, py, arg.as_ref())
+        }
+        class::method(
+            // SAFETY: a literal without NUL but the terminator.
+            unsafe { CStr::from_bytes_with_nul_unchecked(concat!($name, "\0").as_bytes()) },
+            pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, shim),
+        )
+    }};
+}
+
+static METHODS: class::Methods<5> = class::Methods([
+    input_method!("read", "size", |i: &mut Input, py, a| i
+        .read(py, a)
+        .map(Py::into_ptr)),
+    input_method!("readline", "size", |i: &mut Input, py, a| size_arg(a)
+        .and_then(|limit| i.read_line(py, limit))
+        .map(Py::into_ptr)),
+    input_method!("readlines", "hint", |i: &mut Input, py, a| i
+        .readlines(py, a)
+        .map(Py::into_ptr)),
+    input_method!(
+        "close",
+        "unused",
+        |_: &mut Input, _py, a: Option<&Bound<'_, PyAny>>| {
+            match a {
+                Some(_) => Err(pyo3::exceptions::PyTypeError::new_err(
+                    "close() takes no arguments",
+                )),
+                None => class::none(),
+            }
+        }
+    ),
+    ffi::PyMethodDef::zeroed(),
+]);
+
+/// # Safety
+/// Called by CPython with `slf` an `Input`.
+unsafe fn iter(_py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: a new reference to `self`.
+    unsafe { ffi::Py_INCREF(slf) };
+    Ok(slf)
+}
+
+/// # Safety
+/// Called by CPython with `slf` an `Input`.
+unsafe fn next(py: Python<'_>, slf: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract.
+    let mut input = unsafe { class::borrow::<Input>(slf) }?;
+    let line = input.read_line(py, None)?;
+    if line.bind(py).as_bytes().is_empty() {
+        // The end, without an exception set.
+        return Ok(std::ptr::null_mut());
+    }
+    Ok(line.into_ptr())
 }

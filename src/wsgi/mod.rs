@@ -21,6 +21,7 @@ pub mod vars;
 
 pub use app::{Outcome, call_application};
 
+use crate::python::class;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
@@ -28,21 +29,20 @@ use pyo3::types::PyModule;
 /// `mod_wsgi.FileWrapper` and the metrics functions (`crate::metrics`)
 /// (handed to `python::init::initialize`).
 pub const PYTHON_EXTENSION: crate::python::init::Extension = crate::python::init::Extension {
-    prepare_types,
+    classes: &[
+        class::maker::<input::Input>(),
+        class::maker::<start_response::StartResponse>(),
+        class::maker::<start_response::Write>(),
+        class::maker::<file_wrapper::FileWrapper>(),
+    ],
     module_attrs,
 };
 
-fn prepare_types(py: Python<'_>) {
-    py.get_type::<input::Input>();
-    py.get_type::<start_response::StartResponse>();
-    py.get_type::<start_response::Write>();
-    py.get_type::<file_wrapper::FileWrapper>();
-}
-
 fn module_attrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let types = class::Types::current(m.py())?;
     m.add(
         "FileWrapper",
-        m.py().get_type::<file_wrapper::FileWrapper>(),
+        types.class(m.py(), class::ClassId::FileWrapper),
     )?;
     crate::metrics::python::add(m)
 }

@@ -12,7 +12,9 @@ use super::metered::Metered;
 use super::response::Response;
 use super::{Outcome, app, events};
 use crate::apache::log::Level;
-use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
+use crate::apache::log_ids::{
+    CLIENT_CLOSED, ENVIRON_FAILED, NOT_ISOLATED_EXTENSION, SCRIPT_LOAD_FAILED,
+};
 use crate::metrics;
 use crate::python::logstream::{LogStream, Sink, text_wrapper};
 use crate::python::{interp, script};
@@ -155,6 +157,29 @@ fn log_failure(
     app::log_lines(py, exchange, Level::Err, &lines);
 }
 
+/// A line naming the application group when `err` is CPython's refusal to
+/// load an extension module without isolated-interpreter support into an
+/// interpreter with its own GIL (`WSGIPerInterpreterGIL On`).
+fn not_isolated(py: Python<'_>, err: &PyErr, group: &str) -> Option<String> {
+    const REFUSAL: &str = "does not support loading in subinterpreters";
+    let mut cause = Some(err.value(py).clone().into_any());
+    while let Some(e) = cause {
+        if e.is_instance_of::<pyo3::exceptions::PyImportError>()
+            && e.str().is_ok_and(|s| s.to_string_lossy().contains(REFUSAL))
+        {
+            return Some(format!(
+                "{NOT_ISOLATED_EXTENSION} application group '{group}' in process {} has its own \
+                 GIL (WSGIPerInterpreterGIL On) and imported an extension module that does not \
+                 support isolated sub-interpreters: run it in a group that shares the main GIL \
+                 (WSGIPerInterpreterGIL Off for this group) or in %{{GLOBAL}}",
+                std::process::id()
+            ));
+        }
+        cause = e.getattr("__context__").ok().filter(|c| !c.is_none());
+    }
+    None
+}
+
 /// The request, inside its events scope (which starts before the script is
 /// loaded, so that a script loaded by this request sees it as mod_wsgi's
 /// does: `request_data()` works at import).
@@ -188,6 +213,9 @@ fn call_in_scope(
                     "Exception occurred processing WSGI script '{script}'."
                 )),
             );
+            if let Some(hint) = not_isolated(py, &e, target.application_group) {
+                app::log_lines(py, exchange, Level::Err, &[hint]);
+            }
             return (Ended::NotRun, None);
         }
     };
@@ -196,19 +224,17 @@ fn call_in_scope(
             .get("CONTENT_LENGTH")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
-        let errors = text_wrapper(Bound::new(
+        let input =
+            crate::python::class::new(py, Input::new(exchange.clone()).with_length(length))?;
+        let errors = text_wrapper(
             py,
             LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-        )?)?;
-        let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
-        let environ = environ::build(
-            py,
-            env,
-            input.clone().into_any(),
-            errors,
-            Some(file_wrapper),
         )?;
+        let types = crate::python::class::Types::current(py)?;
+        let file_wrapper = types
+            .class(py, crate::python::class::ClassId::FileWrapper)
+            .into_any();
+        let environ = environ::build(py, env, input.clone(), errors, Some(file_wrapper))?;
         Ok((environ, input))
     })();
     let (environ, input) = match built {
@@ -229,7 +255,7 @@ fn call_in_scope(
     let outcome = app::call_application(py, &application, &environ, &response, script);
     let done = events::Finished {
         outcome_status: events::status_of(&outcome, response.status()),
-        input: input.try_borrow().map(|i| i.stats()).unwrap_or_default(),
+        input: super::input::stats_of(&input),
         output: response.stats(),
     };
     (Ended::Responded(outcome), Some(done))

@@ -5,9 +5,12 @@
 
 use super::host::Head;
 use super::response::Response;
+use crate::python::class::{self, Class, ClassId};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::ffi::{CStr, c_void};
 use std::sync::Arc;
 
 /// PEP 3333 forbids applications to send these (the server owns the
@@ -223,7 +226,7 @@ fn build_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult
     })
 }
 
-#[pyclass(module = "mod_wsgi", name = "StartResponse")]
+/// The request's `start_response` (a per-interpreter class).
 pub struct StartResponse {
     response: Arc<Response>,
 }
@@ -232,18 +235,14 @@ impl StartResponse {
     pub fn new(response: Arc<Response>) -> StartResponse {
         StartResponse { response }
     }
-}
 
-#[pymethods]
-impl StartResponse {
-    #[pyo3(signature = (status, headers, exc_info = None))]
-    fn __call__(
+    fn call(
         &self,
         py: Python<'_>,
         status: &Bound<'_, PyAny>,
         headers: &Bound<'_, PyAny>,
         exc_info: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<Write>> {
+    ) -> PyResult<*mut ffi::PyObject> {
         // As mod_wsgi 6: until the head has gone out, a later call replaces
         // it, with or without exc_info; after that, exc_info is re-raised
         // (PEP 3333) and a call without it is an error.
@@ -278,35 +277,92 @@ impl StartResponse {
         super::events::response_started(py, status, headers, exc_info);
         let head = build_head(status, headers)?;
         self.response.set_head(head);
-        Py::new(
-            py,
-            Write {
-                response: self.response.clone(),
-            },
-        )
+        let write = Write {
+            response: self.response.clone(),
+        };
+        class::new(py, write).map(Bound::into_ptr)
     }
 }
 
-/// The legacy `write(data)` callable returned by `start_response`.
-#[pyclass(module = "mod_wsgi", name = "Write")]
+impl Class for StartResponse {
+    const NAME: &'static CStr = c"mod_wsgi.StartResponse";
+    const ID: ClassId = ClassId::StartResponse;
+    fn slots() -> Vec<ffi::PyType_Slot> {
+        vec![class::slot(
+            ffi::Py_tp_call,
+            pyo3::get_trampoline_function!(ternaryfunc, start_response_call) as *mut c_void,
+        )]
+    }
+}
+
+/// `start_response(status, headers, exc_info=None)`.
+///
+/// # Safety
+/// Called by CPython as `tp_call` of a `StartResponse`.
+unsafe fn start_response_call(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    let names = ["status", "headers", "exc_info"];
+    // SAFETY: the call's own arguments.
+    let [status, headers, exc_info] =
+        unsafe { class::call_args(py, "start_response", names, 2, args, kwargs) }?;
+    // SAFETY: `slf` is a `StartResponse`; the borrow ends before the
+    // application's code can run again.
+    let response = unsafe { class::borrow::<StartResponse>(slf) }?
+        .response
+        .clone();
+    let this = StartResponse { response };
+    let (status, headers) = (status.expect("required"), headers.expect("required"));
+    this.call(py, &status, &headers, exc_info.as_ref())
+}
+
+/// The legacy `write(data)` callable returned by `start_response` (a
+/// per-interpreter class).
 pub struct Write {
     response: Arc<Response>,
 }
 
-#[pymethods]
-impl Write {
-    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = data.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "byte string value expected for write(), value of type {} found",
-                data.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        self.response.write(py, bytes.as_bytes(), true, false)
+impl Class for Write {
+    const NAME: &'static CStr = c"mod_wsgi.Write";
+    const ID: ClassId = ClassId::Write;
+    fn slots() -> Vec<ffi::PyType_Slot> {
+        vec![class::slot(
+            ffi::Py_tp_call,
+            pyo3::get_trampoline_function!(ternaryfunc, write_call) as *mut c_void,
+        )]
     }
+}
+
+/// `write(data)`.
+///
+/// # Safety
+/// Called by CPython as `tp_call` of a `Write`.
+unsafe fn write_call(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the call's own arguments.
+    let [data] = unsafe { class::call_args(py, "write", ["data"], 1, args, kwargs) }?;
+    let data = data.expect("required");
+    let bytes = data.cast::<PyBytes>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "byte string value expected for write(), value of type {} found",
+            data.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    // SAFETY: `slf` is a `Write`; the borrow ends before writing (which
+    // releases the GIL).
+    let response = unsafe { class::borrow::<Write>(slf) }?.response.clone();
+    response.write(py, bytes.as_bytes(), true, false)?;
+    class::none()
 }
 
 #[cfg(test)]
