@@ -183,7 +183,7 @@ def summarize(rows):
             for m in METRICS:
                 vals = [r[m] for r in ok if r.get(m) is not None]
                 s[m] = statistics.median(vals) if vals else None
-            rps = [r["rps"] for r in ok]
+            rps = [r["rps"] for r in ok if r.get("rps") is not None]
             s["rps_min"] = min(rps) if rps else None
             s["rps_max"] = max(rps) if rps else None
         o = cell["servers"].get("ours")
@@ -472,15 +472,17 @@ def render_header(meta):
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(meta, summary, rows):
+def render_markdown(meta, summary, rows, extra=""):
     return ("# mod_wsgi-rs benchmark results\n\n" + render_header(meta) +
-            "\n" + render_tables(meta, summary, rows))
+            "\n" + render_tables(meta, summary, rows) +
+            ("\n" + extra if extra else ""))
 
 
-def update_docs(path, meta, summary, rows):
-    block = "%s\n\n### Latest results\n\n%s\n%s\n%s" % (
+def update_docs(path, meta, summary, rows, extra=""):
+    """extra: more generated markdown (the whole-server tables)."""
+    block = "%s\n\n### Latest results\n\n%s\n%s\n%s%s" % (
         DOC_BEGIN, render_header(meta), render_tables(meta, summary, rows),
-        DOC_END)
+        extra + "\n" if extra else "", DOC_END)
     try:
         with open(path) as f:
             text = f.read()
