@@ -57,7 +57,7 @@ def app_cpu(srv):
     seen = {}
     for _ in range(12):
         st, body = srv.get("/__appcpu__")
-        n, mean, pid = body.decode().split()
+        n, mean, pid = body.decode().split()[:3]
         if int(n):
             seen[pid] = (int(n), float(mean))
     calls = sum(n for n, _ in seen.values())
