@@ -183,7 +183,7 @@ def summarize(rows):
             for m in METRICS:
                 vals = [r[m] for r in ok if r.get(m) is not None]
                 s[m] = statistics.median(vals) if vals else None
-            rps = [r["rps"] for r in ok]
+            rps = [r["rps"] for r in ok if r.get("rps") is not None]
             s["rps_min"] = min(rps) if rps else None
             s["rps_max"] = max(rps) if rps else None
         o = cell["servers"].get("ours")
@@ -366,6 +366,11 @@ def render_tables(meta, summary, rows):
     out.append("|---|---|---|")
     for name, measured, status in evaluate_targets(summary, rows):
         out.append("| %s | %s | %s |" % (name, measured, status))
+    out.append("\n#### Targets (issue 19, second wave)\n")
+    out.append("| target | measured | status |")
+    out.append("|---|---|---|")
+    for name, measured, status in evaluate_targets_wave2(summary):
+        out.append("| %s | %s | %s |" % (name, measured, status))
 
     bad = [r for r in rows if r["status"] != "ok" or r.get("errors")]
     if bad:
@@ -451,6 +456,74 @@ def evaluate_targets(summary, rows):
     return res
 
 
+def evaluate_targets_wave2(summary):
+    """Issue 19's targets (second wave), from the micro cells."""
+    res = []
+
+    def srv(key, name):
+        c = summary.get(key)
+        s = c and c["servers"].get(name)
+        return s if s and s["n_ok"] else None
+
+    def status(ok):
+        return "not measured" if ok is None else ("PASS" if ok else "**FAIL**")
+
+    for app in ("stream", "echo"):
+        d = srv("%s/daemon/16" % app, "ours")
+        e = srv("%s/embedded/16" % app, "ours")
+        r = d["rps"] / e["rps"] if d and e and e["rps"] else None
+        res.append(("%s/daemon/16: req/s ≥ 0.8× ours embedded" % app,
+                    _x(r), status(None if r is None else r >= 0.8)))
+    d, st = srv("hello/daemon/16", "ours"), srv("hello/static/16", "static")
+    r = d["rps"] / st["rps"] if d and st and st["rps"] else None
+    res.append(("hello/daemon/16: req/s ≥ 0.7× static", _x(r),
+                status(None if r is None else r >= 0.7)))
+    emb = [(k, c) for k, c in summary.items()
+           if c["mode"] == "embedded" and c["c"] in (16, 64)]
+    low = [(k, c["ratio"]["rps"]) for k, c in emb if "rps" in c["ratio"]]
+    worst = min(low, key=lambda kv: kv[1]) if low else None
+    res.append(("every embedded cell at c=16 and c=64: req/s ≥ reference",
+                "%d of %d measured, lowest %s %s" % (
+                    len(low), len(emb), worst[0], _x(worst[1]))
+                if worst else "—",
+                "not measured" if not low else
+                ("**FAIL**" if worst[1] < 1.0 else
+                 ("PASS" if len(low) == len(emb) else "incomplete"))))
+    dae = [(k, c) for k, c in summary.items()
+           if c["mode"] == "daemon" and c["c"] == 64]
+    pss = [(k, c["ratio"]["pss_loaded_kib"]) for k, c in dae
+           if "pss_loaded_kib" in c["ratio"]]
+    worst = max(pss, key=lambda kv: kv[1]) if pss else None
+    res.append(("every daemon cell at c=64: PSS loaded ≤ reference",
+                "%d of %d measured, worst %s %s" % (
+                    len(pss), len(dae), worst[0], _x(worst[1]))
+                if worst else "—",
+                "not measured" if not pss else
+                ("**FAIL**" if worst[1] > 1.0 else
+                 ("PASS" if len(pss) == len(dae) else "incomplete"))))
+    # p99 may exceed the reference's by its own A/A spread: the max/min of
+    # the reference's p99 over its repeats in that cell.
+    over, n = [], 0
+    for k, c in dae:
+        o, ref = c["servers"].get("ours"), c["servers"].get("reference")
+        vals = [r["p99_ms"] for r in (ref or {}).get("ok", [])
+                if r.get("p99_ms")]
+        if not o or not o["p99_ms"] or len(vals) < 2:
+            continue
+        n += 1
+        allowed = ref["p99_ms"] * max(vals) / min(vals)
+        if o["p99_ms"] > allowed:
+            over.append("%s %.1f > %.1f ms" % (k, o["p99_ms"], allowed))
+    res.append(("every daemon cell at c=64: p99 ≤ reference × its A/A "
+                "spread (max/min of its repeats)",
+                "%d of %d measured%s" % (n, len(dae), "; over: " +
+                                         ", ".join(over) if over else ""),
+                "not measured" if not n else
+                ("**FAIL**" if over else
+                 ("PASS" if n == len(dae) else "incomplete"))))
+    return res
+
+
 def render_header(meta):
     lines = [
         "- **Date:** %s (%.0f s wall for the whole run)" % (
@@ -472,15 +545,17 @@ def render_header(meta):
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(meta, summary, rows):
+def render_markdown(meta, summary, rows, extra=""):
     return ("# mod_wsgi-rs benchmark results\n\n" + render_header(meta) +
-            "\n" + render_tables(meta, summary, rows))
+            "\n" + render_tables(meta, summary, rows) +
+            ("\n" + extra if extra else ""))
 
 
-def update_docs(path, meta, summary, rows):
-    block = "%s\n\n### Latest results\n\n%s\n%s\n%s" % (
+def update_docs(path, meta, summary, rows, extra=""):
+    """extra: more generated markdown (the whole-server tables)."""
+    block = "%s\n\n### Latest results\n\n%s\n%s\n%s%s" % (
         DOC_BEGIN, render_header(meta), render_tables(meta, summary, rows),
-        DOC_END)
+        extra + "\n" if extra else "", DOC_END)
     try:
         with open(path) as f:
             text = f.read()

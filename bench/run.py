@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""mod_wsgi-rs benchmark harness: ours vs Debian's mod_wsgi vs static Apache.
+"""mod_wsgi-rs benchmark harness: ours vs Debian's mod_wsgi vs static Apache
+(micro apps), and whole servers (ours and pip's mod_wsgi-express, gunicorn,
+granian) on real applications, 1,000 connections, start-up and recycle.
 
     sudo /usr/bin/python3 bench/run.py            # default matrix, < 15 min
     sudo /usr/bin/python3 bench/run.py --quick    # smoke matrix, < 3 min
@@ -21,7 +23,10 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import apache  # noqa: E402
+import realapps  # noqa: E402
 import report  # noqa: E402
+import report_real  # noqa: E402
+import servers  # noqa: E402
 import wrk  # noqa: E402
 
 DEFAULT_OURS = os.path.join(REPO, "target", "release", "libmod_wsgi.so")
@@ -46,10 +51,10 @@ PROFILES = {
     # the 2-vCPU dev VM.  Three short interleaved repeats (median of 3) resist
     # bursts of load from other tenants better than two long ones.
     "default": dict(duration=3, warmup=1, repeat=3, concurrency=CONCURRENCY,
-                    quick_c64=False),
+                    quick_c64=False, real_repeat=2, scale_duration=5),
     # c=16 for every app/mode, plus hello at c=64; ~20 runs x ~4 s
     "quick": dict(duration=2, warmup=1, repeat=1, concurrency=(16,),
-                  quick_c64=True),
+                  quick_c64=True, real_repeat=1, scale_duration=3),
 }
 
 
@@ -90,6 +95,15 @@ def parse_only(specs):
             parts += ["*"] * (3 - len(parts))
             pats.append(tuple(p or "*" for p in parts))
     return pats
+
+
+def only_match(pats):
+    """--only patterns as a predicate on (app, mode, c), or None."""
+    if not pats:
+        return None
+    return lambda app, mode, c: any(
+        fnmatch.fnmatch(app, a) and fnmatch.fnmatch(mode, m)
+        and fnmatch.fnmatch(str(c), cc) for a, m, cc in pats)
 
 
 def build_matrix(conc, quick_c64, only, with_static):
@@ -293,7 +307,17 @@ def main(argv=None):
                    "or comma separated), e.g. hello/embedded/16, '*/daemon', "
                    "hello/static (static = the ceiling)")
     p.add_argument("--servers", default="ours,reference,static",
-                   help="subset of ours,reference,static")
+                   help="subset of ours,reference,static (micro cells)")
+    p.add_argument("--real-servers", default=",".join(servers.SERVERS),
+                   help="subset of %s (whole-server cells)"
+                   % ",".join(servers.SERVERS))
+    p.add_argument("--real-repeat", type=int, help="runs per server per "
+                   "real-application and c=1000 cell (default 2, quick 1)")
+    p.add_argument("--scale-duration", type=int, help="seconds of the "
+                   "measured c=1000 run (default 5, quick 3)")
+    p.add_argument("--recycle-limit", type=float, default=40.0,
+                   help="seconds the recycle cell waits for its %d "
+                   "replacements" % realapps.RECYCLES)
     p.add_argument("--out", help="results directory "
                    "(default: bench/results/<timestamp>)")
     p.add_argument("--update-docs", dest="docs", action="store_true",
@@ -319,7 +343,8 @@ def main(argv=None):
         return render_only(args.render, bool(args.docs))
 
     prof = PROFILES["quick" if args.quick else "default"]
-    for k in ("duration", "warmup", "repeat"):
+    for k in ("duration", "warmup", "repeat", "real_repeat",
+              "scale_duration"):
         if getattr(args, k) is None:
             setattr(args, k, prof[k])
     only = parse_only(args.only)
@@ -327,6 +352,11 @@ def main(argv=None):
     bad = enabled - {"ours", "reference", "static"}
     if bad:
         p.error("unknown server(s): %s" % ", ".join(sorted(bad)))
+    real_enabled = [s.strip() for s in args.real_servers.split(",")
+                    if s.strip()]
+    bad = set(real_enabled) - set(servers.SERVERS)
+    if bad:
+        p.error("unknown real server(s): %s" % ", ".join(sorted(bad)))
 
     modules = {"ours": os.path.abspath(args.ours),
                "reference": os.path.abspath(args.reference)}
@@ -348,13 +378,16 @@ def main(argv=None):
             for rep in range(1, args.repeat + 1)
             for srv in cell.servers(enabled)]
     est = len(plan) * (args.duration + args.warmup + args.settle + 0.5)
+    real_plan = real_matrix(args, only, real_enabled)
+    est += sum(realapps.estimate(cell, args) for cell, _, _ in real_plan)
     log("%d cells, %d runs, ~%.0f s (%.1f min) estimated"
-        % (len(cells), len(plan), est, est / 60))
+        % (len(cells) + len({c.key for c, _, _ in real_plan}),
+           len(plan) + len(real_plan), est, est / 60))
     if args.list:
-        for cell, srv, rep in plan:
-            print("%-22s %-9s rep %d" % (cell.key, srv, rep))
+        for cell, srv, rep in plan + real_plan:
+            print("%-22s %-18s rep %d" % (cell.key, srv, rep))
         return 0
-    if not plan:
+    if not plan and not real_plan:
         log("nothing to run")
         return 1
     if os.geteuid() != 0:
@@ -362,7 +395,13 @@ def main(argv=None):
 
     if args.docs is None:
         args.docs = not args.quick and not only and \
-            enabled >= {"ours", "reference"}
+            enabled >= {"ours", "reference"} and \
+            set(real_enabled) == set(servers.SERVERS)
+    if any(s.startswith(("gunicorn", "granian")) for _, s, _ in real_plan):
+        note = servers.ensure_venv()
+        if note:
+            log(note)
+            notes.append(note)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or os.path.join(HERE, "results", stamp)
@@ -399,14 +438,22 @@ def main(argv=None):
                 row["detail"][:160]))
         # write as we go, so an interrupted run still leaves data
         report.write_runs_csv(os.path.join(out_dir, "runs.csv"), rows)
+    real_rows = []
+    if not interrupted and real_plan:
+        meta["real_versions"] = servers.versions()
+        interrupted = run_real(real_plan, args, real_rows, meta)
     meta["elapsed_s"] = round(time.monotonic() - t_start, 1)
     meta["load_after"] = report.loadavg()
     meta["banners"] = banners
 
+    with open(os.path.join(out_dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2, default=str)
     summary = report.summarize(rows)
     report.write_runs_csv(os.path.join(out_dir, "runs.csv"), rows)
     report.write_summary_csv(os.path.join(out_dir, "summary.csv"), summary)
-    md = report.render_markdown(meta, summary, rows)
+    extra = report_real.render(report_real.summarize(real_rows), real_rows,
+                               meta.get("real_versions"))
+    md = report.render_markdown(meta, summary, rows, extra)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
@@ -421,11 +468,53 @@ def main(argv=None):
             pass
     if args.docs and not interrupted:
         report.update_docs(os.path.join(REPO, "docs", "performance.md"),
-                           meta, summary, rows)
+                           meta, summary, rows, extra)
         log("updated docs/performance.md")
     log("done in %.0f s; results in %s" % (meta["elapsed_s"], out_dir))
     sys.stdout.write(md)
     return 0
+
+
+def real_matrix(args, only, enabled):
+    """(cell, server, rep) of the whole-server cells, interleaved per
+    cell: every server once per repeat."""
+    plan = []
+    for cell in realapps.build_matrix(args.quick, only_match(only)):
+        reps = {"startup": 1 if args.quick else 3, "recycle": 1}.get(
+            cell.app, args.real_repeat)
+        for rep in range(1, reps + 1):
+            for srv in cell.servers(enabled):
+                plan.append((cell, srv, rep))
+    return plan
+
+
+def run_real(plan, args, rows, meta):
+    """Run the whole-server plan; True if interrupted."""
+    for i, (cell, srv, rep) in enumerate(plan, 1):
+        try:
+            row = realapps.run_one(cell, srv, rep, args)
+        except KeyboardInterrupt:
+            meta["notes"].append("interrupted after %d of %d whole-server "
+                                 "runs" % (len(rows), len(plan)))
+            return True
+        rows.append(row)
+        if row["status"] != "ok":
+            what = "%s: %s" % (row["status"], row["detail"][:160])
+        elif cell.app == "startup":
+            what = "start-up %.2f s" % row["startup_s"]
+        elif cell.app == "recycle":
+            what = "gap %s ms (max %s), first new %s ms, %d errors" % (
+                row["gap_ms"], row["gap_max_ms"], row["first_new_ms"],
+                row["errors"])
+        else:
+            what = "%8.0f req/s  p99 %7.2f ms  %6.0f us/req  err %d" % (
+                row["rps"], row["p99_ms"], row["cpu_us_per_req"] or 0,
+                row["errors"])
+        log("%3d/%d %-18s %-18s rep %d  %s" % (i, len(plan), cell.key, srv,
+                                                rep, what))
+        report_real.write_csv(os.path.join(args.out_dir, "runs-real.csv"),
+                              rows)
+    return False
 
 
 def render_only(out_dir, docs):
@@ -434,12 +523,17 @@ def render_only(out_dir, docs):
         meta = json.load(f)
     summary = report.summarize(rows)
     report.write_summary_csv(os.path.join(out_dir, "summary.csv"), summary)
-    md = report.render_markdown(meta, summary, rows)
+    real_csv = os.path.join(out_dir, "runs-real.csv")
+    real_rows = (report_real.load_csv(real_csv) if os.path.exists(real_csv)
+                 else [])
+    extra = report_real.render(report_real.summarize(real_rows), real_rows,
+                               meta.get("real_versions"))
+    md = report.render_markdown(meta, summary, rows, extra)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(md)
     if docs:
         report.update_docs(os.path.join(REPO, "docs", "performance.md"),
-                           meta, summary, rows)
+                           meta, summary, rows, extra)
         log("updated docs/performance.md")
     sys.stdout.write(md)
     return 0

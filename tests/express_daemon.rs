@@ -313,6 +313,67 @@ fn daemon_options_reach_the_daemon_processes() {
     server.interrupt_and_wait();
 }
 
+/// Ours only: `--processes auto` runs one daemon process per CPU available to
+/// mod_wsgi-express (the same count `std::thread::available_parallelism` gives this
+/// test), as if that number had been given; anything else that is not a number is
+/// refused on one line naming the option and `auto`.
+#[test]
+fn processes_auto_runs_one_daemon_process_per_cpu() {
+    apache_and_module();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let dir = scratch_with_app();
+    let out = std::process::Command::new(EXPRESS_EXE)
+        .args(["setup-server", "--processes", "many"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--processes") && err.contains("auto") && err.contains("many"),
+        "{err}"
+    );
+    let port = free_port();
+    let mut server = start(
+        dir.path(),
+        port,
+        &["--processes", "auto", "--process-group", "auto"],
+    );
+    let summary = std::fs::read_to_string(&server.output).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "Request Capacity   : {} ({cpus} process",
+            cpus * 5
+        )),
+        "{summary}"
+    );
+    let i = info(port);
+    assert_eq!(
+        (
+            i.multiprocess.as_str(),
+            i.processes.as_str(),
+            i.threads.as_str()
+        ),
+        ("True", cpus.to_string().as_str(), "5"),
+        "{}",
+        server.logs()
+    );
+    let conf = std::fs::read_to_string(dir.path().join("root/httpd.conf")).unwrap();
+    assert!(
+        daemon_words(&conf).contains(&("processes".into(), cpus.to_string())),
+        "{conf}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes_named("(wsgi:auto)").len() != cpus {
+        assert!(
+            Instant::now() < deadline,
+            "{cpus} daemon processes expected, found {:?}",
+            processes_named("(wsgi:auto)")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.interrupt_and_wait();
+}
+
 /// Rewrites the script with a new version marker and a later modification time.
 fn bump(dir: &Path) {
     let path = dir.join("info.wsgi");

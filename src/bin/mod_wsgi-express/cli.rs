@@ -164,8 +164,9 @@ pub struct ServerArgs {
     pub setup_only: bool,
 
     // ----- Processes / threads -----------------------------------------------------
-    /// Number of processes [default: 1].
-    #[arg(long, value_name = "NUMBER")]
+    /// Number of processes, or `auto`: one per CPU available to mod_wsgi-express
+    /// [default: 1].
+    #[arg(long, value_name = "NUMBER|auto", value_parser = parse_processes)]
     pub processes: Option<u32>,
     /// Request threads per process.
     #[arg(long, default_value_t = 5, value_name = "NUMBER")]
@@ -549,4 +550,17 @@ pub struct ServerArgs {
     /// Serve the mod_wsgi documentation at /__wsgi__/docs.
     #[arg(long)]
     pub enable_docs: bool,
+}
+
+/// `--processes`: a number, or `auto` for the number of CPUs this process may run on
+/// (`std::thread::available_parallelism`: the affinity mask and a cgroup CPU quota
+/// count), at least 1. Ours only; mod_wsgi 6.1.1's express takes a number.
+fn parse_processes(value: &str) -> Result<u32, String> {
+    if value == "auto" {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        return Ok(u32::try_from(cpus).unwrap_or(u32::MAX));
+    }
+    value
+        .parse::<u32>()
+        .map_err(|_| format!("expected a number of processes or auto, got '{value}'"))
 }
