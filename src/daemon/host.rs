@@ -189,9 +189,14 @@ impl Host for DaemonHost {
                 }
                 None => {}
             }
-            if self.session.credit() == 0 {
-                let want = (buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW);
-                self.send(&Message::BodyCredit(want))?;
+            // This read's window plus one more of read-ahead: the Apache
+            // child reads the client and sends the next window while the
+            // application works through this one, instead of one round trip
+            // per window. Granted only from inside a read, as before.
+            let want = u64::from((buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW));
+            let outstanding = self.session.credit();
+            if outstanding < want {
+                self.send(&Message::BodyCredit((2 * want - outstanding) as u32))?;
             }
             self.pull()?;
         }

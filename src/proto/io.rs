@@ -276,6 +276,22 @@ pub const MIN_READ: usize = 16 * 1024;
 /// bytes actually received rather than the length a header announces.
 pub const MAX_READ: usize = super::frame::MAX_DATA as usize + HEADER_LEN;
 
+/// Whether `bytes` start with a complete frame, or (split mode, `split` > 0) with at
+/// least `split` payload bytes of a longer RESPONSE_BODY. A header that does not
+/// validate counts as complete: the next read reports the error without blocking.
+fn complete_in(bytes: &[u8], limits: &Limits, split: usize) -> bool {
+    match peek_header(bytes, limits) {
+        Ok(None) => false,
+        Ok(Some(h)) => {
+            bytes.len() >= h.frame_len()
+                || (split > 0
+                    && h.frame_type == FrameType::ResponseBody
+                    && bytes.len() - HEADER_LEN >= split)
+        }
+        Err(_) => true,
+    }
+}
+
 /// An incremental decoder over a growable byte buffer, for non-blocking readers: append
 /// input as it arrives ([`FrameBuffer::feed`], [`FrameBuffer::read_from`] or
 /// [`FrameBuffer::fill_with`]) and take complete frames with
@@ -325,8 +341,8 @@ impl FrameBuffer {
 
     /// Split mode: a RESPONSE_BODY frame longer than `piece` bytes is returned as
     /// several RESPONSE_BODY messages (the flush flag on the last) of at least
-    /// `piece` bytes each, as its payload arrives, and reads are capped at `piece`
-    /// bytes. A relay then holds at most about two pieces of a response, not
+    /// `piece` bytes each, as its payload arrives, and every read asks for `piece`
+    /// bytes (so frames that arrived together come in one read). A relay then holds at most about two pieces of a response, not
     /// whole frames of up to 256 KiB. `piece` 0 turns it off.
     pub fn split_response_body(&mut self, piece: usize) {
         self.split = piece;
@@ -447,7 +463,9 @@ impl FrameBuffer {
         let needed = self.needed().unwrap_or(HEADER_LEN);
         let mut want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
         if self.split > 0 {
-            want = want.min(self.split.max(HEADER_LEN));
+            // Split mode reads a whole piece whatever the next frame needs, so
+            // that small frames sent one after the other come in one read.
+            want = self.split.max(HEADER_LEN);
         }
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
@@ -466,6 +484,13 @@ impl FrameBuffer {
     /// The next complete frame, or `Ok(None)` if more bytes are needed. The message
     /// borrows the buffer until the next call.
     pub fn next_message(&mut self) -> Result<Option<Message<'_>>> {
+        Ok(self.next_message_more()?.map(|(m, _)| m))
+    }
+
+    /// As [`FrameBuffer::next_message`], and whether another frame (or, in split mode,
+    /// another piece) is already buffered behind it, so the next call returns without
+    /// reading. A relay uses it to hand several buffered frames downstream at once.
+    pub fn next_message_more(&mut self) -> Result<Option<(Message<'_>, bool)>> {
         if self.poisoned {
             return Err(ProtoError::Poisoned);
         }
@@ -479,16 +504,21 @@ impl FrameBuffer {
             self.consume = n;
             self.frame_pos = self.pos;
             let at = self.start + HEADER_LEN;
-            return Ok(Some(Message::ResponseBody {
-                data: &self.buf[at..at + n],
-                flush: false,
-            }));
+            // A piece takes every payload byte buffered: nothing is behind it.
+            return Ok(Some((
+                Message::ResponseBody {
+                    data: &self.buf[at..at + n],
+                    flush: false,
+                },
+                false,
+            )));
         }
         match decode_frame(&self.buf[self.start..], &self.limits) {
             Ok(Decoded::Frame(m, n)) => {
                 self.consume = n;
                 self.frame_pos = self.pos;
-                Ok(Some(m))
+                let more = complete_in(&self.buf[self.start + n..], &self.limits, self.split);
+                Ok(Some((m, more)))
             }
             Ok(Decoded::Incomplete { .. }) => Ok(None),
             Err(e) => {

@@ -24,7 +24,7 @@ use crate::proto::{
     self, BodyEnd, BodyStatus, CancelReason, FdFrameReader, Limits, Message, PairList,
     RejectReason, ResponseHead,
 };
-use crate::wsgi::{Host, HostError};
+use crate::wsgi::{Host, HostError, Taken};
 use std::ffi::{CStr, CString, c_int};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -34,7 +34,13 @@ use std::time::{Duration, Instant};
 const OK: c_int = sys::OK as c_int;
 
 /// Request body bytes read from httpd and sent to the daemon per frame.
-pub(super) const PUMP_BUFFER: usize = 16 * 1024;
+pub(super) const PUMP_BUFFER: usize = 32 * 1024;
+
+/// Largest read of the daemon's response, and the piece size a longer
+/// RESPONSE_BODY is split into. One read picks up several of the frames a
+/// daemon sends per yield (16 KiB in the benchmark's stream), which then go
+/// downstream in one pass (one `writev` to the client), not one each.
+pub(super) const READ_PIECE: usize = 32 * 1024;
 
 /// What the relay needs from the request beyond the WSGI core's [`Host`].
 pub trait RelayHost: Host {
@@ -186,8 +192,8 @@ fn attempt<H: RelayHost>(
     };
     let mut reader = FdFrameReader::with_storage(limits, buffers::RELAY.take());
     // Big RESPONSE_BODY frames reach the client in pieces as they arrive: a
-    // relay holds ~2 x 16 KiB of a response, not whole frames.
-    reader.split_response_body(PUMP_BUFFER);
+    // relay holds ~2 x 32 KiB of a response, not whole frames.
+    reader.split_response_body(READ_PIECE);
     let mut relay = Relay {
         reader,
         link: Link {
@@ -206,6 +212,7 @@ fn attempt<H: RelayHost>(
                 Vec::new()
             },
             restarting: None,
+            held: false,
             pacing: Pacing::new(settings.relay),
             in_flight: InFlight::new(frames.request.clone()),
         },
@@ -244,6 +251,9 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
+    /// Response bytes the host buffered without passing them downstream
+    /// (more frames were already read): passed before the next socket read.
+    held: bool,
     /// When response bytes passed downstream get a FLUSH.
     pacing: Pacing,
     /// What the daemon has of the request (for a broken connection's log line).
@@ -275,12 +285,22 @@ impl<H: RelayHost> Relay<'_, H> {
         let mut queued = self.link.enter_queue();
         loop {
             let ready = self.reader.frame_ready().unwrap_or(true);
-            if self.link.pacing.flush_before_read(&self.link.stream, ready)
+            if !ready && self.link.pass_held().is_err() {
+                return self.link.client_write_failed();
+            }
+            // With unflushed bytes downstream, one non-blocking recvmsg
+            // tells whether the daemon socket is dry (no poll first).
+            let arrived =
+                ready || (self.link.pacing.pending() && self.reader.try_fill(&self.link.stream));
+            if self
+                .link
+                .pacing
+                .flush_before_read(&self.link.stream, arrived)
                 && self.link.host.write(&[], true).is_err()
             {
                 return self.link.client_write_failed();
             }
-            let read = self.reader.read_message(&self.link.stream);
+            let read = self.reader.read_message_more(&self.link.stream);
             if let Some(restore) = queued.take() {
                 let _ = self.link.stream.set_read_timeout(restore);
                 if let Err(proto::ProtoError::Io(e)) = &read
@@ -293,7 +313,7 @@ impl<H: RelayHost> Relay<'_, H> {
                     return self.link.queue_timed_out();
                 }
             }
-            let (msg, fd) = match read {
+            let (msg, fd, more) = match read {
                 Ok(Some(m)) => m,
                 Ok(None) => return self.link.daemon_closed(),
                 Err(e) => return self.link.read_failed(e),
@@ -307,6 +327,7 @@ impl<H: RelayHost> Relay<'_, H> {
             }
             let step = match msg {
                 Message::ResponseHead(h) => self.link.on_head(&h),
+                Message::ResponseBody { data, .. } => self.link.on_body(data, more),
                 m => self.link.on_frame(m, fd),
             };
             match step {
@@ -478,14 +499,7 @@ impl<H: RelayHost> Link<'_, H> {
                 }
                 Step::Next
             }
-            Message::ResponseBody { data, .. } => {
-                self.head_sent = true;
-                let flush = self.pacing.passing(data.len());
-                if self.host.write(data, flush).is_err() {
-                    return Step::Done(self.client_write_failed());
-                }
-                Step::Next
-            }
+            Message::ResponseBody { data, .. } => self.on_body(data, false),
             Message::ResponseFile(f) => {
                 // A file goes out with a FLUSH after it.
                 self.pacing.flushed();
@@ -512,6 +526,37 @@ impl<H: RelayHost> Link<'_, H> {
                 Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
             }
         }
+    }
+
+    /// Response bytes go downstream; while `more` frames are already read,
+    /// the host keeps them (copied, up to its buffer limit) and they all go
+    /// down in one pass before the relay reads the daemon socket again.
+    fn on_body(&mut self, data: &[u8], more: bool) -> Step {
+        self.head_sent = true;
+        let flush = self.pacing.passing(data.len());
+        if more && !flush {
+            match self.host.try_buffer(None, data, false) {
+                Ok(Taken::Yes) => {
+                    self.held = true;
+                    return Step::Next;
+                }
+                Ok(_) => {}
+                Err(_) => return Step::Done(self.client_write_failed()),
+            }
+        }
+        self.held = false;
+        if self.host.write(data, flush).is_err() {
+            return Step::Done(self.client_write_failed());
+        }
+        Step::Next
+    }
+
+    /// Passes what `on_body` held downstream (no FLUSH: pacing decides that).
+    fn pass_held(&mut self) -> Result<(), HostError> {
+        if !std::mem::take(&mut self.held) {
+            return Ok(());
+        }
+        self.host.write(&[], false)
     }
 
     fn on_reject(&mut self, rej: proto::Reject<'_>) -> Step {
@@ -644,8 +689,8 @@ impl<H: RelayHost> Link<'_, H> {
     /// Relays up to `credit` body bytes from the client.
     fn pump_body(&mut self, credit: u32) -> io::Result<()> {
         let mut left = credit as usize;
-        // httpd's input filters hand over at most one socket read (8000
-        // bytes) per call, so a bigger buffer would only cost memory.
+        // httpd fills the buffer from several socket reads (8000 bytes
+        // each) when the client has sent them: a BODY frame per 32 KiB.
         let mut buf = std::mem::take(&mut self.pump);
         buf.resize(PUMP_BUFFER, 0);
         let r = self.pump_with(&mut buf, &mut left);

@@ -13,8 +13,9 @@ use crate::proto::Hello;
 use crate::proto::{
     Accept, Caps, ErrorKind, ErrorReport, PairListBuf, Reject, ResponseEnd, Timings,
 };
-use crate::wsgi::Head;
 use crate::wsgi::environ::EnvironData;
+use crate::wsgi::{Head, Taken};
+use std::io::Write;
 
 /// Header pairs as bytes.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -35,6 +36,12 @@ struct Fake {
     redirect: Option<(Vec<u8>, bool)>,
     /// Each body read waits this long first (a slow client).
     read_delay: Option<Duration>,
+    /// `try_buffer` keeps data (as `ApacheHost` does, up to 64 KiB).
+    buffering: bool,
+    /// Bytes `try_buffer` kept, not yet passed.
+    held: Vec<u8>,
+    /// Bytes that went downstream per pass (a `write`).
+    passes: Vec<usize>,
 }
 
 impl Host for Fake {
@@ -54,8 +61,23 @@ impl Host for Fake {
         if self.fail_writes {
             return Err(HostError::ClientGone("test".into()));
         }
+        let held = std::mem::take(&mut self.held);
+        self.passes.push(held.len() + data.len());
+        self.out.extend_from_slice(&held);
         self.out.extend_from_slice(data);
         Ok(())
+    }
+    fn try_buffer(
+        &mut self,
+        _head: Option<&Head>,
+        data: &[u8],
+        flush: bool,
+    ) -> Result<Taken, HostError> {
+        if !self.buffering || flush || self.held.len() + data.len() > 64 * 1024 {
+            return Ok(Taken::No);
+        }
+        self.held.extend_from_slice(data);
+        Ok(Taken::Yes)
     }
     fn log(&mut self, _level: Level, msg: &str) {
         self.logs.push(msg.to_string());
@@ -574,4 +596,75 @@ fn local_location_with_200_is_an_internal_redirect() {
     assert_eq!(rc, OK);
     assert_eq!(host.redirect, Some((b"/elsewhere".to_vec(), false)));
     assert!(host.head.is_none() && host.out.is_empty());
+}
+
+/// Frames that arrive together go downstream together: the relay has the
+/// host keep the ones with more already read behind them and passes them all
+/// before it reads the daemon socket again; bytes and order are unchanged.
+#[test]
+fn frames_read_together_are_passed_together() {
+    let mut host = Fake {
+        buffering: true,
+        ..Fake::default()
+    };
+    let chunks: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 1000]).collect();
+    let sent = chunks.concat();
+    let rc = relay(&mut host, &frames(false, false), move |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[]);
+        // One write: the relay's first read takes all of them in.
+        let mut bytes = Vec::new();
+        for c in &chunks {
+            bytes.extend(
+                Message::ResponseBody {
+                    data: c,
+                    flush: true,
+                }
+                .to_frame()
+                .unwrap(),
+            );
+        }
+        (&d.s).write_all(&bytes).unwrap();
+        // The end comes later, after the relay has passed what it had.
+        std::thread::sleep(Duration::from_millis(50));
+        d.body(b"tail");
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    let mut want = sent;
+    want.extend_from_slice(b"tail");
+    assert_eq!(host.out, want);
+    assert!(host.held.is_empty() && host.finished, "{:?}", host.logs);
+    assert_eq!(host.passes.iter().sum::<usize>(), 8004);
+    assert_eq!(
+        host.passes[0], 8000,
+        "one pass for the 8 frames read together: {:?}",
+        host.passes
+    );
+}
+
+/// Without a host that buffers, every frame is its own write, as before.
+#[test]
+fn without_buffering_each_frame_is_written() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[]);
+        let mut bytes = Vec::new();
+        for _ in 0..3 {
+            bytes.extend(
+                Message::ResponseBody {
+                    data: b"xyz",
+                    flush: true,
+                }
+                .to_frame()
+                .unwrap(),
+            );
+        }
+        (&d.s).write_all(&bytes).unwrap();
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    assert_eq!(host.out, b"xyzxyzxyz");
+    assert_eq!(host.passes, vec![3, 3, 3]);
 }
