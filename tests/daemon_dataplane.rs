@@ -8,7 +8,9 @@
 //! the client before the connection is cut; a client that goes away mid-body
 //! frees the daemon thread; a recycle (maximum-requests) while a stream is
 //! in flight lets the stream finish whole; an upload through the read-ahead
-//! credit arrives whole.
+//! credit arrives whole, and an application that stops reading its body
+//! and streams a big response is not left waiting on the credit it granted
+//! ahead.
 
 #[macro_use]
 mod common;
@@ -25,11 +27,13 @@ fn server(mpm: Mpm, options: &str) -> Apache {
         .allow_log(r"AH00052: child pid \d+ exit signal");
     let y = b.app("yield_stream.wsgi");
     let echo = b.app("echo.wsgi");
+    let rts = b.app("read_then_stream.wsgi");
     b.log_level("warn wsgi:info")
         .server(format!("WSGIDaemonProcess g {options}"))
         .server("WSGIProcessGroup g")
         .server(format!("WSGIScriptAlias /y \"{}\"", y.display()))
         .server(format!("WSGIScriptAlias /echo \"{}\"", echo.display()))
+        .server(format!("WSGIScriptAlias /rts \"{}\"", rts.display()))
         .start()
 }
 
@@ -199,3 +203,43 @@ fn upload_arrives_whole(mpm: Mpm) {
     );
 }
 per_mpm!(upload_arrives_whole, upload_arrives_whole);
+
+/// The application reads 64 KiB (or 256 KiB) of an 8 MiB upload and then
+/// streams 4 MiB without reading more: the read-ahead credit's bytes sit in
+/// the socket buffer, the Apache child relays the whole response at once
+/// (no wait for socket-timeout=5), and discards the unread body after it.
+fn stops_reading_and_streams(mpm: Mpm) {
+    let apache = server(mpm, "processes=1 threads=2 socket-timeout=5");
+    for read in [65536, 262144] {
+        let client = apache.client();
+        let s = client.connect().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let head = format!(
+            "POST /rts?read={read} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n\
+             Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+            client.port,
+            8 << 20
+        );
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            w.write_all(head.as_bytes())?;
+            w.write_all(&vec![b'u'; 8 << 20])
+        });
+        let start = Instant::now();
+        let mut r = BufReader::new(s);
+        let head = read_head(&mut r).unwrap();
+        assert_eq!(head.0, 200, "{head:?}");
+        assert_eq!(header(&head, "X-Read"), Some(read.to_string().as_str()));
+        let mut body = vec![0; 4 << 20];
+        r.read_exact(&mut body).unwrap();
+        assert!(body.iter().all(|b| *b == b'r'));
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "the response waited {:?} (socket-timeout=5)",
+            start.elapsed()
+        );
+        drop(r);
+        let _ = writer.join().unwrap();
+    }
+}
+per_mpm!(stops_reading_and_streams, stops_reading_and_streams);
