@@ -223,6 +223,12 @@ impl FdFrameReader {
         self.buf.split_response_body(piece);
     }
 
+    /// See [`FrameBuffer::pin`]: while pinned, the payloads of the frames
+    /// already returned stay in place and the reader refuses to read.
+    pub fn pin(&mut self, on: bool) {
+        self.buf.pin(on);
+    }
+
     /// Gives up the frame buffer's storage for reuse; the reader must not be used after.
     pub fn take_storage(&mut self) -> Vec<u8> {
         self.buf.take_storage()

@@ -315,6 +315,8 @@ pub struct FrameBuffer {
     /// Header of the rest of a split RESPONSE_BODY, written over the consumed bytes
     /// in front of that rest at the next `drain` (the piece returned last borrows them).
     rest_header: Option<FrameHeader>,
+    /// Bytes of returned frames are still referenced (see [`FrameBuffer::pin`]).
+    pinned: bool,
 }
 
 impl FrameBuffer {
@@ -336,6 +338,7 @@ impl FrameBuffer {
             poisoned: false,
             split: 0,
             rest_header: None,
+            pinned: false,
         }
     }
 
@@ -346,6 +349,20 @@ impl FrameBuffer {
     /// whole frames of up to 256 KiB. `piece` 0 turns it off.
     pub fn split_response_body(&mut self, piece: usize) {
         self.split = piece;
+    }
+
+    /// Pinned, the bytes of the frames already returned stay where they are
+    /// (no compaction) and reading more is refused ([`FrameBuffer::fill_with`]
+    /// fails), so a caller may keep referring to them (a relay hands them to
+    /// httpd as transient buckets) until it unpins. Decoding the frames
+    /// already buffered is still allowed.
+    pub fn pin(&mut self, on: bool) {
+        self.pinned = on;
+    }
+
+    /// Whether the buffer is pinned.
+    pub fn pinned(&self) -> bool {
+        self.pinned
     }
 
     /// Append received bytes.
@@ -402,10 +419,10 @@ impl FrameBuffer {
         self.start += self.consume;
         self.pos += self.consume as u64;
         self.consume = 0;
-        if self.start == self.buf.len() {
+        if self.start == self.buf.len() && !self.pinned {
             self.buf.clear();
             self.start = 0;
-        } else if self.start > 0 && self.start >= self.buf.len() / 2 {
+        } else if !self.pinned && self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.copy_within(self.start.., 0);
             self.buf.truncate(self.buf.len() - self.start);
             self.start = 0;
@@ -458,6 +475,10 @@ impl FrameBuffer {
     where
         F: FnOnce(&mut [u8]) -> io::Result<usize>,
     {
+        if self.pinned {
+            // Growing the buffer could move the bytes a caller still refers to.
+            return Err(io::Error::other("frame buffer pinned: read refused"));
+        }
         let have = self.buf.len() - self.start - self.consume;
         // A poisoned or not-yet-validated header still reads at most MIN_READ.
         let needed = self.needed().unwrap_or(HEADER_LEN);

@@ -24,7 +24,7 @@ use crate::proto::{
     self, BodyEnd, BodyStatus, CancelReason, FdFrameReader, Limits, Message, PairList,
     RejectReason, ResponseHead,
 };
-use crate::wsgi::{Host, HostError, Taken};
+use crate::wsgi::{Host, HostError};
 use std::ffi::{CStr, CString, c_int};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -41,6 +41,9 @@ pub(super) const PUMP_BUFFER: usize = 32 * 1024;
 /// daemon sends per yield (16 KiB in the benchmark's stream), which then go
 /// downstream in one pass (one `writev` to the client), not one each.
 pub(super) const READ_PIECE: usize = 32 * 1024;
+
+/// Most response bytes held (queued, not passed) before a pass.
+const HOLD_LIMIT: usize = 64 * 1024;
 
 /// What the relay needs from the request beyond the WSGI core's [`Host`].
 pub trait RelayHost: Host {
@@ -62,6 +65,14 @@ pub trait RelayHost: Host {
     /// Internally redirects to the local `location` as a GET without a
     /// body, discarding the unread request body first when `discard_body`.
     fn internal_redirect(&mut self, location: &CStr, discard_body: bool);
+    /// Queues `data` as body without passing it downstream or copying it;
+    /// `false` if this host cannot (the relay then writes it). The caller
+    /// keeps `data` unchanged and in place until the next `write`, `finish`
+    /// or `abort`, which pass it.
+    fn hold(&mut self, data: &[u8]) -> bool {
+        let _ = data;
+        false
+    }
 }
 
 /// The relay's settings, from the daemon group and the directory.
@@ -212,7 +223,7 @@ fn attempt<H: RelayHost>(
                 Vec::new()
             },
             restarting: None,
-            held: false,
+            held: 0,
             pacing: Pacing::new(settings.relay),
             in_flight: InFlight::new(frames.request.clone()),
         },
@@ -251,9 +262,10 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
-    /// Response bytes the host buffered without passing them downstream
-    /// (more frames were already read): passed before the next socket read.
-    held: bool,
+    /// Response bytes the host holds without passing them downstream (more
+    /// frames were already read), referring to the reader's buffer, which
+    /// stays pinned until they are passed, before the next socket read.
+    held: usize,
     /// When response bytes passed downstream get a FLUSH.
     pacing: Pacing,
     /// What the daemon has of the request (for a broken connection's log line).
@@ -285,8 +297,12 @@ impl<H: RelayHost> Relay<'_, H> {
         let mut queued = self.link.enter_queue();
         loop {
             let ready = self.reader.frame_ready().unwrap_or(true);
-            if !ready && self.link.pass_held().is_err() {
-                return self.link.client_write_failed();
+            if !ready {
+                let passed = self.link.pass_held();
+                self.reader.pin(false);
+                if passed.is_err() {
+                    return self.link.client_write_failed();
+                }
             }
             // With unflushed bytes downstream, one non-blocking recvmsg
             // tells whether the daemon socket is dry (no poll first).
@@ -330,6 +346,8 @@ impl<H: RelayHost> Relay<'_, H> {
                 Message::ResponseBody { data, .. } => self.link.on_body(data, more),
                 m => self.link.on_frame(m, fd),
             };
+            // Held bytes are transient buckets over the reader's buffer.
+            self.reader.pin(self.link.held > 0);
             match step {
                 Step::Next => {}
                 Step::Done(status) => return status,
@@ -529,22 +547,21 @@ impl<H: RelayHost> Link<'_, H> {
     }
 
     /// Response bytes go downstream; while `more` frames are already read,
-    /// the host keeps them (copied, up to its buffer limit) and they all go
+    /// the host holds them (in place, up to `HOLD_LIMIT`) and they all go
     /// down in one pass before the relay reads the daemon socket again.
     fn on_body(&mut self, data: &[u8], more: bool) -> Step {
         self.head_sent = true;
         let flush = self.pacing.passing(data.len());
-        if more && !flush {
-            match self.host.try_buffer(None, data, false) {
-                Ok(Taken::Yes) => {
-                    self.held = true;
-                    return Step::Next;
-                }
-                Ok(_) => {}
-                Err(_) => return Step::Done(self.client_write_failed()),
-            }
+        if more
+            && !flush
+            && !self.host.client_gone()
+            && self.held + data.len() <= HOLD_LIMIT
+            && self.host.hold(data)
+        {
+            self.held += data.len();
+            return Step::Next;
         }
-        self.held = false;
+        self.held = 0;
         if self.host.write(data, flush).is_err() {
             return Step::Done(self.client_write_failed());
         }
@@ -553,7 +570,7 @@ impl<H: RelayHost> Link<'_, H> {
 
     /// Passes what `on_body` held downstream (no FLUSH: pacing decides that).
     fn pass_held(&mut self) -> Result<(), HostError> {
-        if !std::mem::take(&mut self.held) {
+        if std::mem::take(&mut self.held) == 0 {
             return Ok(());
         }
         self.host.write(&[], false)

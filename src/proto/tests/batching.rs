@@ -147,3 +147,43 @@ fn try_fill_does_not_block() {
     assert!(r.try_fill(&b), "EOF counts as arrived");
     assert!(r.read_message(&b).unwrap().is_none());
 }
+
+/// Pinned, the buffer keeps the bytes of the frames it returned in place (no
+/// compaction, even once they are all consumed) and refuses to read; the
+/// frames already buffered still decode. Unpinned, it reads again.
+#[test]
+fn pinned_buffer_keeps_returned_bytes_in_place() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let mut fb = FrameBuffer::new(Limits::default());
+    fb.split_response_body(32 * 1024);
+    let mut bytes = Vec::new();
+    for i in 0..3u8 {
+        bytes.extend(body_frame(&[i; 1000]));
+    }
+    (&a).write_all(&bytes).unwrap();
+    fb.read_from(&mut &b).unwrap();
+    let mut seen = Vec::new();
+    while let Some((m, _)) = fb.next_message_more().unwrap() {
+        let Message::ResponseBody { data, .. } = m else {
+            panic!("unexpected frame");
+        };
+        seen.push((data.as_ptr() as usize, data[0]));
+        fb.pin(true);
+    }
+    // Everything consumed and pinned: the bytes are where they were.
+    let base = seen[0].0;
+    for (i, (p, first)) in seen.iter().enumerate() {
+        assert_eq!(*p, base + i * (HEADER_LEN + 1000));
+        // SAFETY: pinned: the buffer neither moved nor overwrote them.
+        assert_eq!(unsafe { *(*p as *const u8) }, *first);
+    }
+    (&a).write_all(&body_frame(b"more")).unwrap();
+    assert!(
+        fb.read_from(&mut &b).is_err(),
+        "a pinned buffer must not read"
+    );
+    fb.pin(false);
+    fb.read_from(&mut &b).unwrap();
+    let (m, _) = fb.next_message_more().unwrap().unwrap();
+    assert!(matches!(m, Message::ResponseBody { data: b"more", .. }));
+}
