@@ -299,7 +299,11 @@ fn complete_in(bytes: &[u8], limits: &Limits, split: usize) -> bool {
 /// decoding it whole does. After an error the buffer stays poisoned.
 #[derive(Debug)]
 pub struct FrameBuffer {
+    /// Storage; its length is how much of it is initialized (it only grows, so
+    /// a read is not preceded by zeroing the room it reads into).
     buf: Vec<u8>,
+    /// End of the received bytes in `buf`.
+    end: usize,
     /// Start of unconsumed bytes in `buf`.
     start: usize,
     /// Length of the frame last returned, dropped at the next call.
@@ -325,11 +329,12 @@ impl FrameBuffer {
         Self::with_storage(limits, Vec::new())
     }
 
-    /// An empty buffer that reads into `storage` (cleared; its capacity is reused).
-    pub fn with_storage(limits: Limits, mut storage: Vec<u8>) -> Self {
-        storage.clear();
+    /// An empty buffer that reads into `storage` (its capacity, and the bytes of its
+    /// length, which need no zeroing before a read, are reused; its contents are not).
+    pub fn with_storage(limits: Limits, storage: Vec<u8>) -> Self {
         FrameBuffer {
             buf: storage,
+            end: 0,
             start: 0,
             consume: 0,
             pos: 0,
@@ -367,12 +372,14 @@ impl FrameBuffer {
 
     /// Append received bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.truncate(self.end);
         self.buf.extend_from_slice(bytes);
+        self.end = self.buf.len();
     }
 
     /// Bytes buffered and not yet returned as part of a frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start - self.consume
+        self.end - self.start - self.consume
     }
 
     /// True if no partial frame is buffered (EOF now would be a clean close).
@@ -389,6 +396,7 @@ impl FrameBuffer {
     pub fn take_storage(&mut self) -> Vec<u8> {
         self.start = 0;
         self.consume = 0;
+        self.end = 0;
         std::mem::take(&mut self.buf)
     }
 
@@ -405,7 +413,7 @@ impl FrameBuffer {
 
     /// Stream offset one past the last byte received.
     pub fn stream_end(&self) -> u64 {
-        self.pos + (self.buf.len() - self.start) as u64
+        self.pos + (self.end - self.start) as u64
     }
 
     /// Drop the frame returned last and compact when the dead prefix is large.
@@ -419,12 +427,12 @@ impl FrameBuffer {
         self.start += self.consume;
         self.pos += self.consume as u64;
         self.consume = 0;
-        if self.start == self.buf.len() && !self.pinned {
-            self.buf.clear();
+        if self.start == self.end && !self.pinned {
+            self.end = 0;
             self.start = 0;
-        } else if !self.pinned && self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.copy_within(self.start.., 0);
-            self.buf.truncate(self.buf.len() - self.start);
+        } else if !self.pinned && self.start > 0 && self.start >= self.end / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
     }
@@ -436,7 +444,7 @@ impl FrameBuffer {
             return Err(ProtoError::Poisoned);
         }
         self.drain();
-        match peek_header(&self.buf[self.start..], &self.limits) {
+        match peek_header(&self.buf[self.start..self.end], &self.limits) {
             Ok(None) => Ok(HEADER_LEN),
             Ok(Some(h)) => Ok(h.frame_len()),
             Err(e) => {
@@ -449,7 +457,7 @@ impl FrameBuffer {
     /// True if a complete, header-valid frame is buffered (so `next_message` returns one).
     pub fn frame_ready(&mut self) -> Result<bool> {
         let needed = self.needed()?;
-        Ok(self.buf.len() - self.start >= needed || self.piece().is_some())
+        Ok(self.end - self.start >= needed || self.piece().is_some())
     }
 
     /// In split mode, the header of the RESPONSE_BODY at the front and the payload
@@ -459,12 +467,12 @@ impl FrameBuffer {
         if self.split == 0 {
             return None;
         }
-        let h = peek_header(&self.buf[self.start..], &self.limits).ok()??;
+        let h = peek_header(&self.buf[self.start..self.end], &self.limits).ok()??;
         let len = h.len as usize;
         if h.frame_type != FrameType::ResponseBody || len <= self.split {
             return None;
         }
-        let avail = self.buf.len() - self.start - HEADER_LEN;
+        let avail = self.end - self.start - HEADER_LEN;
         (avail >= self.split && avail < len).then_some((h, avail))
     }
 
@@ -479,7 +487,7 @@ impl FrameBuffer {
             // Growing the buffer could move the bytes a caller still refers to.
             return Err(io::Error::other("frame buffer pinned: read refused"));
         }
-        let have = self.buf.len() - self.start - self.consume;
+        let have = self.end - self.start - self.consume;
         // A poisoned or not-yet-validated header still reads at most MIN_READ.
         let needed = self.needed().unwrap_or(HEADER_LEN);
         let mut want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
@@ -488,11 +496,13 @@ impl FrameBuffer {
             // that small frames sent one after the other come in one read.
             want = self.split.max(HEADER_LEN);
         }
-        let old = self.buf.len();
-        self.buf.resize(old + want, 0);
-        let r = read(&mut self.buf[old..]);
+        let old = self.end;
+        if self.buf.len() < old + want {
+            self.buf.resize(old + want, 0);
+        }
+        let r = read(&mut self.buf[old..old + want]);
         let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(old + n.min(want));
+        self.end = old + n.min(want);
         r
     }
 
@@ -534,11 +544,15 @@ impl FrameBuffer {
                 false,
             )));
         }
-        match decode_frame(&self.buf[self.start..], &self.limits) {
+        match decode_frame(&self.buf[self.start..self.end], &self.limits) {
             Ok(Decoded::Frame(m, n)) => {
                 self.consume = n;
                 self.frame_pos = self.pos;
-                let more = complete_in(&self.buf[self.start + n..], &self.limits, self.split);
+                let more = complete_in(
+                    &self.buf[self.start + n..self.end],
+                    &self.limits,
+                    self.split,
+                );
                 Ok(Some((m, more)))
             }
             Ok(Decoded::Incomplete { .. }) => Ok(None),
@@ -555,7 +569,7 @@ impl FrameBuffer {
         if got == 0 {
             return Ok(());
         }
-        let rest = &self.buf[self.start + self.consume..];
+        let rest = &self.buf[self.start + self.consume..self.end];
         let needed = match peek_header(rest, &self.limits) {
             Ok(Some(h)) => h.frame_len(),
             _ => HEADER_LEN,
