@@ -23,8 +23,10 @@ const KEEP_CAPACITY: usize = 128 * 1024;
 /// (an ENVIRON frame) never holds a relay-sized allocation.
 pub struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
-/// Response readers and request-body pumps (tens of KiB).
+/// Response readers (16 KiB, 32 to 64 KiB for a streamed response).
 pub static RELAY: BufferPool = BufferPool(Mutex::new(Vec::new()));
+/// Request-body pumps (32 KiB), apart so readers of small responses stay small.
+pub static PUMP: BufferPool = BufferPool(Mutex::new(Vec::new()));
 /// ENVIRON frames (a few KiB).
 pub static ENVIRON: BufferPool = BufferPool(Mutex::new(Vec::new()));
 

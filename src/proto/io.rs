@@ -321,6 +321,9 @@ pub struct FrameBuffer {
     rest_header: Option<FrameHeader>,
     /// Bytes of returned frames are still referenced (see [`FrameBuffer::pin`]).
     pinned: bool,
+    /// Split mode: a read filled all the room it had, so reads now ask for a
+    /// whole piece (until then [`MIN_READ`], which a small response never fills).
+    grown: bool,
 }
 
 impl FrameBuffer {
@@ -344,12 +347,14 @@ impl FrameBuffer {
             split: 0,
             rest_header: None,
             pinned: false,
+            grown: false,
         }
     }
 
     /// Split mode: a RESPONSE_BODY frame longer than `piece` bytes is returned as
     /// several RESPONSE_BODY messages (the flush flag on the last) of at least
-    /// `piece` bytes each, as its payload arrives, and every read asks for `piece`
+    /// `piece` bytes each, as its payload arrives, and reads ask for
+    /// min(`piece`, [`MIN_READ`]) bytes until one fills that, then for `piece`
     /// bytes (so frames that arrived together come in one read). A relay then holds at most about two pieces of a response, not
     /// whole frames of up to 256 KiB. `piece` 0 turns it off.
     pub fn split_response_body(&mut self, piece: usize) {
@@ -493,8 +498,15 @@ impl FrameBuffer {
         let mut want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
         if self.split > 0 {
             // Split mode reads a whole piece whatever the next frame needs, so
-            // that small frames sent one after the other come in one read.
-            want = self.split.max(HEADER_LEN);
+            // that small frames sent one after the other come in one read,
+            // once a read has shown that more than MIN_READ comes at a time
+            // (a small response never grows the buffer past MIN_READ).
+            want = if self.grown {
+                self.split
+            } else {
+                self.split.min(MIN_READ)
+            }
+            .max(HEADER_LEN);
         }
         let old = self.end;
         if self.buf.len() < old + want {
@@ -503,6 +515,7 @@ impl FrameBuffer {
         let r = read(&mut self.buf[old..old + want]);
         let n = *r.as_ref().unwrap_or(&0);
         self.end = old + n.min(want);
+        self.grown |= n >= want;
         r
     }
 

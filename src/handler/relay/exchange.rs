@@ -218,7 +218,7 @@ fn attempt<H: RelayHost>(
             scratch: Vec::new(),
             // Only a request with a body needs one.
             pump: if frames.body {
-                buffers::RELAY.take()
+                buffers::PUMP.take()
             } else {
                 Vec::new()
             },
@@ -274,7 +274,7 @@ struct Link<'h, H: RelayHost> {
 
 impl<H: RelayHost> Drop for Relay<'_, H> {
     fn drop(&mut self) {
-        buffers::RELAY.give(std::mem::take(&mut self.link.pump));
+        buffers::PUMP.give(std::mem::take(&mut self.link.pump));
         buffers::RELAY.give(self.reader.take_storage());
     }
 }

@@ -100,13 +100,15 @@ fn more_with_a_bad_header_behind() {
     assert!(fb.next_message_more().is_err());
 }
 
-/// Split mode reads a whole piece even when the next frame needs less, so
-/// frames a daemon wrote one after the other come in with one read.
+/// Split mode reads a whole piece even when the next frame needs less, once
+/// a read has filled the 16 KiB it starts with, so frames a daemon wrote one
+/// after the other come in with one read; a small response never makes the
+/// buffer bigger than 16 KiB.
 #[test]
 fn split_mode_reads_several_small_frames_at_once() {
     let (a, b) = UnixStream::pair().unwrap();
     let mut scratch = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..8 {
         write_message(
             &mut &a,
             &Message::ResponseBody {
@@ -117,16 +119,38 @@ fn split_mode_reads_several_small_frames_at_once() {
         )
         .unwrap();
     }
+    let total = 8 * (HEADER_LEN + 4096);
     let mut fb = FrameBuffer::new(Limits::default());
     fb.split_response_body(32 * 1024);
-    let n = fb.read_from(&mut &b).unwrap();
-    assert_eq!(n, 4 * (HEADER_LEN + 4096));
+    assert_eq!(
+        fb.read_from(&mut &b).unwrap(),
+        16 * 1024,
+        "the first read: 16 KiB"
+    );
     let mut count = 0;
+    while fb.next_message_more().unwrap().is_some() {
+        count += 1;
+    }
+    assert_eq!(
+        fb.read_from(&mut &b).unwrap(),
+        total - 16 * 1024,
+        "then a whole piece"
+    );
     while let Some((_, more)) = fb.next_message_more().unwrap() {
         count += 1;
-        assert_eq!(more, count < 4);
+        assert_eq!(more, count < 8);
     }
-    assert_eq!(count, 4);
+    assert_eq!(count, 8);
+
+    let (a, b) = UnixStream::pair().unwrap();
+    let mut fb = FrameBuffer::new(Limits::default());
+    fb.split_response_body(32 * 1024);
+    for _ in 0..3 {
+        (&a).write_all(&body_frame(&[2u8; 3000])).unwrap();
+        fb.read_from(&mut &b).unwrap();
+        assert!(fb.next_message().unwrap().is_some());
+    }
+    assert!(fb.capacity() <= 16 * 1024 + HEADER_LEN, "{}", fb.capacity());
 }
 
 /// `try_fill` never blocks: false on a dry socket, true once bytes (or EOF)
