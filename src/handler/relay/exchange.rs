@@ -3,7 +3,9 @@
 //! daemon's frames and answer them: request body bytes only against
 //! BODY_CREDIT, RESPONSE_HEAD/BODY/FILE to the client, RESPONSE_END, ERROR
 //! and REJECT mapped to statuses, CANCEL when the client cannot be written
-//! to. Generic over [`RelayHost`] (the request: [`super::super::host::ApacheHost`]
+//! to. The RESPONSE_BODY frames one read brought in are held in place (the
+//! reader pinned) and go downstream in one pass (docs/daemon-protocol.md
+//! §15). Generic over [`RelayHost`] (the request: [`super::super::host::ApacheHost`]
 //! in Apache, a fake in the unit tests), so nothing here touches Apache.
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
