@@ -189,9 +189,18 @@ impl Host for DaemonHost {
                 }
                 None => {}
             }
-            if self.session.credit() == 0 {
-                let want = (buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW);
-                self.send(&Message::BodyCredit(want))?;
+            // This read's window plus one window (64 KiB) of read-ahead: the
+            // Apache child reads the client and sends the next window while
+            // the application works through this one, instead of one round
+            // trip per window. Granted only from inside a read, as before.
+            // The read-ahead stays far below a default socket buffer (208
+            // KiB), so an application that stops reading and writes its
+            // response never leaves the child blocked sending it.
+            let want = u64::from((buf.len() as u32).clamp(CREDIT_WINDOW, 4 * CREDIT_WINDOW));
+            let outstanding = self.session.credit();
+            if outstanding < want {
+                let grant = want + u64::from(CREDIT_WINDOW) - outstanding;
+                self.send(&Message::BodyCredit(grant as u32))?;
             }
             self.pull()?;
         }

@@ -23,8 +23,10 @@ const KEEP_CAPACITY: usize = 128 * 1024;
 /// (an ENVIRON frame) never holds a relay-sized allocation.
 pub struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
-/// Response readers and request-body pumps (tens of KiB).
+/// Response readers (16 KiB, 32 to 64 KiB for a streamed response).
 pub static RELAY: BufferPool = BufferPool(Mutex::new(Vec::new()));
+/// Request-body pumps (32 KiB), apart so readers of small responses stay small.
+pub static PUMP: BufferPool = BufferPool(Mutex::new(Vec::new()));
 /// ENVIRON frames (a few KiB).
 pub static ENVIRON: BufferPool = BufferPool(Mutex::new(Vec::new()));
 
@@ -38,12 +40,14 @@ impl BufferPool {
             .unwrap_or_default()
     }
 
-    /// Returns a buffer for reuse (cleared); too large or surplus ones are freed.
-    pub fn give(&'static self, mut buf: Vec<u8>) {
+    /// Returns a buffer for reuse; too large or surplus ones are freed. Its
+    /// length is kept: the bytes are initialized, so the next user (a frame
+    /// reader, the body pump) need not zero them again before reading into
+    /// them; users that append clear it first.
+    pub fn give(&'static self, buf: Vec<u8>) {
         if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY {
             return;
         }
-        buf.clear();
         let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if free.len() < KEEP {
             free.push(buf);
@@ -79,7 +83,7 @@ mod tests {
         static P: BufferPool = BufferPool(Mutex::new(Vec::new()));
         P.give(a);
         let b = P.take();
-        assert!(b.is_empty(), "a reused buffer is cleared");
+        assert_eq!(b, b"stale", "a reused buffer keeps its (initialized) bytes");
         assert_eq!(b.as_ptr(), ptr, "the same allocation comes back");
         P.give(Vec::with_capacity(KEEP_CAPACITY + 1));
         P.give(Vec::new());

@@ -119,6 +119,17 @@ impl RelayHost for ApacheHost {
     fn internal_redirect(&mut self, location: &CStr, discard_body: bool) {
         self.r.redirect_as_get(location, discard_body);
     }
+
+    /// A transient bucket over `data`: the relay keeps `data` in place
+    /// (its frame buffer pinned) until the next pass, which writes it or
+    /// sets it aside (a copy).
+    fn hold(&mut self, data: &[u8]) -> bool {
+        if self.gone {
+            return false;
+        }
+        self.out.push_transient(data);
+        true
+    }
 }
 
 impl Host for ApacheHost {

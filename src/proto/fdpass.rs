@@ -108,13 +108,23 @@ impl FdReceiver {
         buf: &mut [u8],
         stream_pos: u64,
     ) -> io::Result<usize> {
+        self.recv_flags(sock, buf, stream_pos, MsgFlags::empty())
+    }
+
+    fn recv_flags(
+        &mut self,
+        sock: &UnixStream,
+        buf: &mut [u8],
+        stream_pos: u64,
+        flags: MsgFlags,
+    ) -> io::Result<usize> {
         let mut iov = [IoSliceMut::new(buf)];
         let (n, fds) = loop {
             match recvmsg::<()>(
                 sock.as_raw_fd(),
                 &mut iov,
                 Some(&mut self.cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
+                MsgFlags::MSG_CMSG_CLOEXEC | flags,
             ) {
                 Ok(msg) => {
                     let mut fds = Vec::new();
@@ -145,6 +155,13 @@ impl FdReceiver {
     pub fn recv_into(&mut self, sock: &UnixStream, fb: &mut FrameBuffer) -> io::Result<usize> {
         let pos = fb.stream_end();
         fb.fill_with(|dst| self.recv(sock, dst, pos))
+    }
+
+    /// As [`FdReceiver::recv_into`] without blocking (`MSG_DONTWAIT`):
+    /// `WouldBlock` when nothing has arrived.
+    pub fn try_recv_into(&mut self, sock: &UnixStream, fb: &mut FrameBuffer) -> io::Result<usize> {
+        let pos = fb.stream_end();
+        fb.fill_with(|dst| self.recv_flags(sock, dst, pos, MsgFlags::MSG_DONTWAIT))
     }
 
     /// Match descriptors to the frame of type `frame_type` starting at stream offset
@@ -206,6 +223,12 @@ impl FdFrameReader {
         self.buf.split_response_body(piece);
     }
 
+    /// See [`FrameBuffer::pin`]: while pinned, the payloads of the frames
+    /// already returned stay in place and the reader refuses to read.
+    pub fn pin(&mut self, on: bool) {
+        self.buf.pin(on);
+    }
+
     /// Gives up the frame buffer's storage for reuse; the reader must not be used after.
     pub fn take_storage(&mut self) -> Vec<u8> {
         self.buf.take_storage()
@@ -217,11 +240,32 @@ impl FdFrameReader {
         self.buf.frame_ready()
     }
 
+    /// Takes in whatever the socket holds now, without blocking: whether
+    /// anything (bytes, EOF or an error, which the next read reports) came.
+    /// One `recvmsg` that replaces a readiness `poll` before the next read.
+    pub fn try_fill(&mut self, sock: &UnixStream) -> bool {
+        // Bytes arrived, or EOF or an error, which the next (blocking) read
+        // meets again and reports.
+        !matches!(
+            self.fds.try_recv_into(sock, &mut self.buf),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
+        )
+    }
+
     /// The next message, with its descriptor for RESPONSE_FILE; `Ok(None)` on a clean EOF.
     pub fn read_message(
         &mut self,
         sock: &UnixStream,
     ) -> Result<Option<(Message<'_>, Option<OwnedFd>)>> {
+        Ok(self.read_message_more(sock)?.map(|(m, fd, _)| (m, fd)))
+    }
+
+    /// As [`FdFrameReader::read_message`], and whether another frame is already
+    /// buffered behind it (see [`FrameBuffer::next_message_more`]).
+    pub fn read_message_more(
+        &mut self,
+        sock: &UnixStream,
+    ) -> Result<Option<(Message<'_>, Option<OwnedFd>, bool)>> {
         while !self.buf.frame_ready()? {
             if self.fds.recv_into(sock, &mut self.buf)? == 0 {
                 self.buf.check_eof()?;
@@ -230,12 +274,12 @@ impl FdFrameReader {
             }
         }
         let pos = self.buf.next_frame_offset();
-        let msg = self
+        let (msg, more) = self
             .buf
-            .next_message()?
+            .next_message_more()?
             .ok_or(ProtoError::Misuse("frame vanished"))?;
         let fd = self.fds.claim(msg.frame_type(), pos)?;
-        Ok(Some((msg, fd)))
+        Ok(Some((msg, fd, more)))
     }
 }
 

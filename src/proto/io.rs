@@ -276,6 +276,22 @@ pub const MIN_READ: usize = 16 * 1024;
 /// bytes actually received rather than the length a header announces.
 pub const MAX_READ: usize = super::frame::MAX_DATA as usize + HEADER_LEN;
 
+/// Whether `bytes` start with a complete frame, or (split mode, `split` > 0) with at
+/// least `split` payload bytes of a longer RESPONSE_BODY. A header that does not
+/// validate counts as complete: the next read reports the error without blocking.
+fn complete_in(bytes: &[u8], limits: &Limits, split: usize) -> bool {
+    match peek_header(bytes, limits) {
+        Ok(None) => false,
+        Ok(Some(h)) => {
+            bytes.len() >= h.frame_len()
+                || (split > 0
+                    && h.frame_type == FrameType::ResponseBody
+                    && bytes.len() - HEADER_LEN >= split)
+        }
+        Err(_) => true,
+    }
+}
+
 /// An incremental decoder over a growable byte buffer, for non-blocking readers: append
 /// input as it arrives ([`FrameBuffer::feed`], [`FrameBuffer::read_from`] or
 /// [`FrameBuffer::fill_with`]) and take complete frames with
@@ -283,7 +299,11 @@ pub const MAX_READ: usize = super::frame::MAX_DATA as usize + HEADER_LEN;
 /// decoding it whole does. After an error the buffer stays poisoned.
 #[derive(Debug)]
 pub struct FrameBuffer {
+    /// Storage; its length is how much of it is initialized (it only grows, so
+    /// a read is not preceded by zeroing the room it reads into).
     buf: Vec<u8>,
+    /// End of the received bytes in `buf`.
+    end: usize,
     /// Start of unconsumed bytes in `buf`.
     start: usize,
     /// Length of the frame last returned, dropped at the next call.
@@ -299,6 +319,11 @@ pub struct FrameBuffer {
     /// Header of the rest of a split RESPONSE_BODY, written over the consumed bytes
     /// in front of that rest at the next `drain` (the piece returned last borrows them).
     rest_header: Option<FrameHeader>,
+    /// Bytes of returned frames are still referenced (see [`FrameBuffer::pin`]).
+    pinned: bool,
+    /// Split mode: a read filled all the room it had, so reads now ask for a
+    /// whole piece (until then [`MIN_READ`], which a small response never fills).
+    grown: bool,
 }
 
 impl FrameBuffer {
@@ -307,11 +332,12 @@ impl FrameBuffer {
         Self::with_storage(limits, Vec::new())
     }
 
-    /// An empty buffer that reads into `storage` (cleared; its capacity is reused).
-    pub fn with_storage(limits: Limits, mut storage: Vec<u8>) -> Self {
-        storage.clear();
+    /// An empty buffer that reads into `storage` (its capacity, and the bytes of its
+    /// length, which need no zeroing before a read, are reused; its contents are not).
+    pub fn with_storage(limits: Limits, storage: Vec<u8>) -> Self {
         FrameBuffer {
             buf: storage,
+            end: 0,
             start: 0,
             consume: 0,
             pos: 0,
@@ -320,26 +346,45 @@ impl FrameBuffer {
             poisoned: false,
             split: 0,
             rest_header: None,
+            pinned: false,
+            grown: false,
         }
     }
 
     /// Split mode: a RESPONSE_BODY frame longer than `piece` bytes is returned as
     /// several RESPONSE_BODY messages (the flush flag on the last) of at least
-    /// `piece` bytes each, as its payload arrives, and reads are capped at `piece`
-    /// bytes. A relay then holds at most about two pieces of a response, not
+    /// `piece` bytes each, as its payload arrives, and reads ask for
+    /// min(`piece`, [`MIN_READ`]) bytes until one fills that, then for `piece`
+    /// bytes (so frames that arrived together come in one read). A relay then holds at most about two pieces of a response, not
     /// whole frames of up to 256 KiB. `piece` 0 turns it off.
     pub fn split_response_body(&mut self, piece: usize) {
         self.split = piece;
     }
 
+    /// Pinned, the bytes of the frames already returned stay where they are
+    /// (no compaction) and reading more is refused ([`FrameBuffer::fill_with`]
+    /// fails), so a caller may keep referring to them (a relay hands them to
+    /// httpd as transient buckets) until it unpins. Decoding the frames
+    /// already buffered is still allowed.
+    pub fn pin(&mut self, on: bool) {
+        self.pinned = on;
+    }
+
+    /// Whether the buffer is pinned.
+    pub fn pinned(&self) -> bool {
+        self.pinned
+    }
+
     /// Append received bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.truncate(self.end);
         self.buf.extend_from_slice(bytes);
+        self.end = self.buf.len();
     }
 
     /// Bytes buffered and not yet returned as part of a frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start - self.consume
+        self.end - self.start - self.consume
     }
 
     /// True if no partial frame is buffered (EOF now would be a clean close).
@@ -356,6 +401,7 @@ impl FrameBuffer {
     pub fn take_storage(&mut self) -> Vec<u8> {
         self.start = 0;
         self.consume = 0;
+        self.end = 0;
         std::mem::take(&mut self.buf)
     }
 
@@ -372,7 +418,7 @@ impl FrameBuffer {
 
     /// Stream offset one past the last byte received.
     pub fn stream_end(&self) -> u64 {
-        self.pos + (self.buf.len() - self.start) as u64
+        self.pos + (self.end - self.start) as u64
     }
 
     /// Drop the frame returned last and compact when the dead prefix is large.
@@ -386,12 +432,12 @@ impl FrameBuffer {
         self.start += self.consume;
         self.pos += self.consume as u64;
         self.consume = 0;
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end && !self.pinned {
+            self.end = 0;
             self.start = 0;
-        } else if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.copy_within(self.start.., 0);
-            self.buf.truncate(self.buf.len() - self.start);
+        } else if !self.pinned && self.start > 0 && self.start >= self.end / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
     }
@@ -403,7 +449,7 @@ impl FrameBuffer {
             return Err(ProtoError::Poisoned);
         }
         self.drain();
-        match peek_header(&self.buf[self.start..], &self.limits) {
+        match peek_header(&self.buf[self.start..self.end], &self.limits) {
             Ok(None) => Ok(HEADER_LEN),
             Ok(Some(h)) => Ok(h.frame_len()),
             Err(e) => {
@@ -416,7 +462,7 @@ impl FrameBuffer {
     /// True if a complete, header-valid frame is buffered (so `next_message` returns one).
     pub fn frame_ready(&mut self) -> Result<bool> {
         let needed = self.needed()?;
-        Ok(self.buf.len() - self.start >= needed || self.piece().is_some())
+        Ok(self.end - self.start >= needed || self.piece().is_some())
     }
 
     /// In split mode, the header of the RESPONSE_BODY at the front and the payload
@@ -426,12 +472,12 @@ impl FrameBuffer {
         if self.split == 0 {
             return None;
         }
-        let h = peek_header(&self.buf[self.start..], &self.limits).ok()??;
+        let h = peek_header(&self.buf[self.start..self.end], &self.limits).ok()??;
         let len = h.len as usize;
         if h.frame_type != FrameType::ResponseBody || len <= self.split {
             return None;
         }
-        let avail = self.buf.len() - self.start - HEADER_LEN;
+        let avail = self.end - self.start - HEADER_LEN;
         (avail >= self.split && avail < len).then_some((h, avail))
     }
 
@@ -442,18 +488,34 @@ impl FrameBuffer {
     where
         F: FnOnce(&mut [u8]) -> io::Result<usize>,
     {
-        let have = self.buf.len() - self.start - self.consume;
+        if self.pinned {
+            // Growing the buffer could move the bytes a caller still refers to.
+            return Err(io::Error::other("frame buffer pinned: read refused"));
+        }
+        let have = self.end - self.start - self.consume;
         // A poisoned or not-yet-validated header still reads at most MIN_READ.
         let needed = self.needed().unwrap_or(HEADER_LEN);
         let mut want = needed.saturating_sub(have).clamp(MIN_READ, MAX_READ);
         if self.split > 0 {
-            want = want.min(self.split.max(HEADER_LEN));
+            // Split mode reads a whole piece whatever the next frame needs, so
+            // that small frames sent one after the other come in one read,
+            // once a read has shown that more than MIN_READ comes at a time
+            // (a small response never grows the buffer past MIN_READ).
+            want = if self.grown {
+                self.split
+            } else {
+                self.split.min(MIN_READ)
+            }
+            .max(HEADER_LEN);
         }
-        let old = self.buf.len();
-        self.buf.resize(old + want, 0);
-        let r = read(&mut self.buf[old..]);
+        let old = self.end;
+        if self.buf.len() < old + want {
+            self.buf.resize(old + want, 0);
+        }
+        let r = read(&mut self.buf[old..old + want]);
         let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(old + n.min(want));
+        self.end = old + n.min(want);
+        self.grown |= n >= want;
         r
     }
 
@@ -466,6 +528,13 @@ impl FrameBuffer {
     /// The next complete frame, or `Ok(None)` if more bytes are needed. The message
     /// borrows the buffer until the next call.
     pub fn next_message(&mut self) -> Result<Option<Message<'_>>> {
+        Ok(self.next_message_more()?.map(|(m, _)| m))
+    }
+
+    /// As [`FrameBuffer::next_message`], and whether another frame (or, in split mode,
+    /// another piece) is already buffered behind it, so the next call returns without
+    /// reading. A relay uses it to hand several buffered frames downstream at once.
+    pub fn next_message_more(&mut self) -> Result<Option<(Message<'_>, bool)>> {
         if self.poisoned {
             return Err(ProtoError::Poisoned);
         }
@@ -479,16 +548,25 @@ impl FrameBuffer {
             self.consume = n;
             self.frame_pos = self.pos;
             let at = self.start + HEADER_LEN;
-            return Ok(Some(Message::ResponseBody {
-                data: &self.buf[at..at + n],
-                flush: false,
-            }));
+            // A piece takes every payload byte buffered: nothing is behind it.
+            return Ok(Some((
+                Message::ResponseBody {
+                    data: &self.buf[at..at + n],
+                    flush: false,
+                },
+                false,
+            )));
         }
-        match decode_frame(&self.buf[self.start..], &self.limits) {
+        match decode_frame(&self.buf[self.start..self.end], &self.limits) {
             Ok(Decoded::Frame(m, n)) => {
                 self.consume = n;
                 self.frame_pos = self.pos;
-                Ok(Some(m))
+                let more = complete_in(
+                    &self.buf[self.start + n..self.end],
+                    &self.limits,
+                    self.split,
+                );
+                Ok(Some((m, more)))
             }
             Ok(Decoded::Incomplete { .. }) => Ok(None),
             Err(e) => {
@@ -504,7 +582,7 @@ impl FrameBuffer {
         if got == 0 {
             return Ok(());
         }
-        let rest = &self.buf[self.start + self.consume..];
+        let rest = &self.buf[self.start + self.consume..self.end];
         let needed = match peek_header(rest, &self.limits) {
             Ok(Some(h)) => h.frame_len(),
             _ => HEADER_LEN,

@@ -11,7 +11,9 @@
 //! `SCM_RIGHTS` passing (`fdpass`). It depends on nothing else in the crate, has no FFI to
 //! Apache or Python, never holds or needs the GIL, and never panics on peer input.
 //! Callers: `handler::relay` (Apache child side) and `daemon::server` (daemon side).
-//! The only `unsafe` is one block in `fdpass` (adopting received descriptors).
+//! The only `unsafe` outside the unit tests is one block in `fdpass` (adopting received
+//! descriptors); a test in `tests/batching.rs` reads through a pointer to check that a
+//! pinned buffer kept its bytes in place.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 

@@ -3,7 +3,9 @@
 //! daemon's frames and answer them: request body bytes only against
 //! BODY_CREDIT, RESPONSE_HEAD/BODY/FILE to the client, RESPONSE_END, ERROR
 //! and REJECT mapped to statuses, CANCEL when the client cannot be written
-//! to. Generic over [`RelayHost`] (the request: [`super::super::host::ApacheHost`]
+//! to. The RESPONSE_BODY frames one read brought in are held in place (the
+//! reader pinned) and go downstream in one pass (docs/daemon-protocol.md
+//! §15). Generic over [`RelayHost`] (the request: [`super::super::host::ApacheHost`]
 //! in Apache, a fake in the unit tests), so nothing here touches Apache.
 //! Called by [`super::handle`] on the request thread; no Python, no GIL.
 
@@ -34,7 +36,16 @@ use std::time::{Duration, Instant};
 const OK: c_int = sys::OK as c_int;
 
 /// Request body bytes read from httpd and sent to the daemon per frame.
-pub(super) const PUMP_BUFFER: usize = 16 * 1024;
+pub(super) const PUMP_BUFFER: usize = 32 * 1024;
+
+/// Largest read of the daemon's response, and the piece size a longer
+/// RESPONSE_BODY is split into. One read picks up several of the frames a
+/// daemon sends per yield (16 KiB in the benchmark's stream), which then go
+/// downstream in one pass (one `writev` to the client), not one each.
+pub(super) const READ_PIECE: usize = 32 * 1024;
+
+/// Most response bytes held (queued, not passed) before a pass.
+const HOLD_LIMIT: usize = 64 * 1024;
 
 /// What the relay needs from the request beyond the WSGI core's [`Host`].
 pub trait RelayHost: Host {
@@ -59,6 +70,14 @@ pub trait RelayHost: Host {
     /// Internally redirects to the local `location` as a GET without a
     /// body, discarding the unread request body first when `discard_body`.
     fn internal_redirect(&mut self, location: &CStr, discard_body: bool);
+    /// Queues `data` as body without passing it downstream or copying it;
+    /// `false` if this host cannot (the relay then writes it). The caller
+    /// keeps `data` unchanged and in place until the next `write`, `finish`
+    /// or `abort`, which pass it.
+    fn hold(&mut self, data: &[u8]) -> bool {
+        let _ = data;
+        false
+    }
 }
 
 /// The relay's settings, from the daemon group and the directory.
@@ -189,8 +208,8 @@ fn attempt<H: RelayHost>(
     };
     let mut reader = FdFrameReader::with_storage(limits, buffers::RELAY.take());
     // Big RESPONSE_BODY frames reach the client in pieces as they arrive: a
-    // relay holds ~2 x 16 KiB of a response, not whole frames.
-    reader.split_response_body(PUMP_BUFFER);
+    // relay holds ~2 x 32 KiB of a response, not whole frames.
+    reader.split_response_body(READ_PIECE);
     let mut relay = Relay {
         reader,
         link: Link {
@@ -205,11 +224,12 @@ fn attempt<H: RelayHost>(
             scratch: Vec::new(),
             // Only a request with a body needs one.
             pump: if frames.body {
-                buffers::RELAY.take()
+                buffers::PUMP.take()
             } else {
                 Vec::new()
             },
             restarting: None,
+            held: 0,
             pacing: Pacing::new(settings.relay),
             in_flight: InFlight::new(frames.request.clone()),
         },
@@ -251,6 +271,10 @@ struct Link<'h, H: RelayHost> {
     pump: Vec<u8>,
     /// The daemon refused the request because it is restarting.
     restarting: Option<String>,
+    /// Response bytes the host holds without passing them downstream (more
+    /// frames were already read), referring to the reader's buffer, which
+    /// stays pinned until they are passed, before the next socket read.
+    held: usize,
     /// When response bytes passed downstream get a FLUSH.
     pacing: Pacing,
     /// What the daemon has of the request (for a broken connection's log line).
@@ -259,7 +283,7 @@ struct Link<'h, H: RelayHost> {
 
 impl<H: RelayHost> Drop for Relay<'_, H> {
     fn drop(&mut self) {
-        buffers::RELAY.give(std::mem::take(&mut self.link.pump));
+        buffers::PUMP.give(std::mem::take(&mut self.link.pump));
         buffers::RELAY.give(self.reader.take_storage());
     }
 }
@@ -282,12 +306,26 @@ impl<H: RelayHost> Relay<'_, H> {
         let mut queued = self.link.enter_queue();
         loop {
             let ready = self.reader.frame_ready().unwrap_or(true);
-            if self.link.pacing.flush_before_read(&self.link.stream, ready)
+            if !ready {
+                let passed = self.link.pass_held();
+                self.reader.pin(false);
+                if passed.is_err() {
+                    return self.link.client_write_failed();
+                }
+            }
+            // With unflushed bytes downstream, one non-blocking recvmsg
+            // tells whether the daemon socket is dry (no poll first).
+            let arrived =
+                ready || (self.link.pacing.pending() && self.reader.try_fill(&self.link.stream));
+            if self
+                .link
+                .pacing
+                .flush_before_read(&self.link.stream, arrived)
                 && self.link.host.write(&[], true).is_err()
             {
                 return self.link.client_write_failed();
             }
-            let read = self.reader.read_message(&self.link.stream);
+            let read = self.reader.read_message_more(&self.link.stream);
             if let Some(restore) = queued.take() {
                 let _ = self.link.stream.set_read_timeout(restore);
                 if let Err(proto::ProtoError::Io(e)) = &read
@@ -300,7 +338,7 @@ impl<H: RelayHost> Relay<'_, H> {
                     return self.link.queue_timed_out();
                 }
             }
-            let (msg, fd) = match read {
+            let (msg, fd, more) = match read {
                 Ok(Some(m)) => m,
                 Ok(None) => return self.link.daemon_closed(),
                 Err(e) => return self.link.read_failed(e),
@@ -314,8 +352,11 @@ impl<H: RelayHost> Relay<'_, H> {
             }
             let step = match msg {
                 Message::ResponseHead(h) => self.link.on_head(&h),
+                Message::ResponseBody { data, .. } => self.link.on_body(data, more),
                 m => self.link.on_frame(m, fd),
             };
+            // Held bytes are transient buckets over the reader's buffer.
+            self.reader.pin(self.link.held > 0);
             match step {
                 Step::Next => {}
                 Step::Done(status) => return status,
@@ -488,14 +529,7 @@ impl<H: RelayHost> Link<'_, H> {
                 }
                 Step::Next
             }
-            Message::ResponseBody { data, .. } => {
-                self.head_sent = true;
-                let flush = self.pacing.passing(data.len());
-                if self.host.write(data, flush).is_err() {
-                    return Step::Done(self.client_write_failed());
-                }
-                Step::Next
-            }
+            Message::ResponseBody { data, .. } => self.on_body(data, false),
             Message::ResponseFile(f) => {
                 // A file goes out with a FLUSH after it.
                 self.pacing.flushed();
@@ -522,6 +556,36 @@ impl<H: RelayHost> Link<'_, H> {
                 Step::Done(self.broken(sys::HTTP_INTERNAL_SERVER_ERROR, text))
             }
         }
+    }
+
+    /// Response bytes go downstream; while `more` frames are already read,
+    /// the host holds them (in place, up to `HOLD_LIMIT`) and they all go
+    /// down in one pass before the relay reads the daemon socket again.
+    fn on_body(&mut self, data: &[u8], more: bool) -> Step {
+        self.head_sent = true;
+        let flush = self.pacing.passing(data.len());
+        if more
+            && !flush
+            && !self.host.client_gone()
+            && self.held + data.len() <= HOLD_LIMIT
+            && self.host.hold(data)
+        {
+            self.held += data.len();
+            return Step::Next;
+        }
+        self.held = 0;
+        if self.host.write(data, flush).is_err() {
+            return Step::Done(self.client_write_failed());
+        }
+        Step::Next
+    }
+
+    /// Passes what `on_body` held downstream (no FLUSH: pacing decides that).
+    fn pass_held(&mut self) -> Result<(), HostError> {
+        if std::mem::take(&mut self.held) == 0 {
+            return Ok(());
+        }
+        self.host.write(&[], false)
     }
 
     fn on_reject(&mut self, rej: proto::Reject<'_>) -> Step {
@@ -667,8 +731,8 @@ impl<H: RelayHost> Link<'_, H> {
     /// Relays up to `credit` body bytes from the client.
     fn pump_body(&mut self, credit: u32) -> io::Result<()> {
         let mut left = credit as usize;
-        // httpd's input filters hand over at most one socket read (8000
-        // bytes) per call, so a bigger buffer would only cost memory.
+        // httpd fills the buffer from several socket reads (8000 bytes
+        // each) when the client has sent them: a BODY frame per 32 KiB.
         let mut buf = std::mem::take(&mut self.pump);
         buf.resize(PUMP_BUFFER, 0);
         let r = self.pump_with(&mut buf, &mut left);

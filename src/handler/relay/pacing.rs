@@ -53,12 +53,19 @@ impl Pacing {
         self.pending = false;
     }
 
-    /// Before reading the next frame, when none is buffered (`frame_ready`
-    /// false): whether to pass a FLUSH now because the daemon socket is dry
-    /// and stayed dry for the flush delay. Unflushed data waits for more
-    /// while data keeps coming within the delay.
-    pub(super) fn flush_before_read(&mut self, sock: &impl AsFd, frame_ready: bool) -> bool {
-        if !self.pending || frame_ready || readable(sock, Duration::ZERO) {
+    /// Whether something went downstream since the last FLUSH (only then
+    /// does the relay check the daemon socket before a read).
+    pub(super) fn pending(&self) -> bool {
+        self.pending
+    }
+
+    /// Before reading the next frame: whether to pass a FLUSH now because
+    /// the daemon socket is dry and stayed dry for the flush delay.
+    /// `arrived`: a frame is buffered or bytes came in (the caller looked at
+    /// the socket without blocking just before), so it is not dry. Unflushed
+    /// data waits for more while data keeps coming within the delay.
+    pub(super) fn flush_before_read(&mut self, sock: &impl AsFd, arrived: bool) -> bool {
+        if !self.pending || arrived {
             return false;
         }
         if !self.delay.is_zero() && readable(sock, self.delay) {
@@ -114,8 +121,11 @@ mod tests {
         assert!(!p.flush_before_read(&a, false));
         p.passing(10);
         b.write_all(b"x").unwrap();
-        assert!(!p.flush_before_read(&a, false), "data waiting: no flush");
-        assert!(!p.flush_before_read(&a, true), "a frame buffered: no flush");
+        assert!(
+            !p.flush_before_read(&a, false),
+            "data arriving within the delay: no flush"
+        );
+        assert!(!p.flush_before_read(&a, true), "bytes arrived: no flush");
     }
 
     #[test]

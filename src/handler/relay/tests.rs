@@ -15,6 +15,7 @@ use crate::proto::{
 };
 use crate::wsgi::Head;
 use crate::wsgi::environ::EnvironData;
+use std::io::Write;
 
 /// Header pairs as bytes.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -37,6 +38,13 @@ struct Fake {
     read_delay: Option<Duration>,
     /// Body reads fail as timed out (Apache's `Timeout`, `RequestReadTimeout`).
     read_times_out: bool,
+    /// `hold` queues data (as `ApacheHost` does).
+    buffering: bool,
+    /// What `hold` was given, not yet passed: pointers into the relay's
+    /// buffer, read only at the pass (as httpd reads a transient bucket).
+    held: Vec<(usize, usize)>,
+    /// Bytes that went downstream per pass (a `write`).
+    passes: Vec<usize>,
 }
 
 impl Host for Fake {
@@ -59,6 +67,8 @@ impl Host for Fake {
         if self.fail_writes {
             return Err(HostError::ClientGone("test".into()));
         }
+        let n = self.pass_held() + data.len();
+        self.passes.push(n);
         self.out.extend_from_slice(data);
         Ok(())
     }
@@ -66,12 +76,14 @@ impl Host for Fake {
         self.logs.push(msg.to_string());
     }
     fn abort(&mut self) {
+        self.pass_held();
         self.aborted = true;
     }
     fn client_gone(&self) -> bool {
         self.fail_writes
     }
     fn finish(&mut self) -> Result<(), HostError> {
+        self.pass_held();
         self.finished = true;
         Ok(())
     }
@@ -100,9 +112,29 @@ impl RelayHost for Fake {
     fn internal_redirect(&mut self, location: &CStr, discard_body: bool) {
         self.redirect = Some((location.to_bytes().to_vec(), discard_body));
     }
+    fn hold(&mut self, data: &[u8]) -> bool {
+        if self.buffering {
+            self.held.push((data.as_ptr() as usize, data.len()));
+        }
+        self.buffering
+    }
 }
 
 impl Fake {
+    /// What a pass does with held data (as httpd with transient buckets):
+    /// reads it now. Returns the bytes passed.
+    fn pass_held(&mut self) -> usize {
+        let mut n = 0;
+        for (p, len) in std::mem::take(&mut self.held) {
+            // SAFETY: the relay keeps held bytes in place until the next
+            // write, finish or abort (its contract with `hold`); the tests
+            // compare what arrives with what was sent.
+            self.out
+                .extend_from_slice(unsafe { std::slice::from_raw_parts(p as *const u8, len) });
+            n += len;
+        }
+        n
+    }
     fn logged(&self, needle: &str) -> bool {
         self.logs.iter().any(|l| l.contains(needle))
     }
@@ -610,4 +642,75 @@ fn local_location_with_200_is_an_internal_redirect() {
     assert_eq!(rc, OK);
     assert_eq!(host.redirect, Some((b"/elsewhere".to_vec(), false)));
     assert!(host.head.is_none() && host.out.is_empty());
+}
+
+/// Frames that arrive together go downstream together: the relay has the
+/// host hold the ones with more already read behind them (in place, in the
+/// relay's buffer) and passes them all before it reads the daemon socket
+/// again; bytes and order are unchanged, so the buffer was not moved.
+#[test]
+fn frames_read_together_are_passed_together() {
+    let mut host = Fake {
+        buffering: true,
+        ..Fake::default()
+    };
+    let chunks: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 1000]).collect();
+    let sent = chunks.concat();
+    let rc = relay(&mut host, &frames(false, false), move |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[]);
+        // One write: the relay's first read takes all of them in.
+        let mut bytes = Vec::new();
+        for c in &chunks {
+            bytes.extend(
+                Message::ResponseBody {
+                    data: c,
+                    flush: true,
+                }
+                .to_frame()
+                .unwrap(),
+            );
+        }
+        (&d.s).write_all(&bytes).unwrap();
+        // The end comes later, after the relay has passed what it had.
+        std::thread::sleep(Duration::from_millis(50));
+        d.body(b"tail");
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    let mut want = sent;
+    want.extend_from_slice(b"tail");
+    assert_eq!(host.out, want);
+    assert!(host.held.is_empty() && host.finished, "{:?}", host.logs);
+    assert_eq!(
+        host.passes[0], 8000,
+        "one pass for the 8 frames read together: {:?}",
+        host.passes
+    );
+}
+
+/// Without a host that buffers, every frame is its own write, as before.
+#[test]
+fn without_buffering_each_frame_is_written() {
+    let mut host = Fake::default();
+    let rc = relay(&mut host, &frames(false, false), |mut d| {
+        d.accept(false);
+        d.head(200, b"OK", &[]);
+        let mut bytes = Vec::new();
+        for _ in 0..3 {
+            bytes.extend(
+                Message::ResponseBody {
+                    data: b"xyz",
+                    flush: true,
+                }
+                .to_frame()
+                .unwrap(),
+            );
+        }
+        (&d.s).write_all(&bytes).unwrap();
+        d.end();
+    });
+    assert_eq!(rc, OK);
+    assert_eq!(host.out, b"xyzxyzxyz");
+    assert_eq!(host.passes, vec![3, 3, 3]);
 }
