@@ -4,7 +4,9 @@
 //! daemon process, in the main interpreter (`%{GLOBAL}`) and in a
 //! sub-interpreter, the app sees the expected version and prefix, and the
 //! only libpython in the process is that version's, loaded from the prefix
-//! (the module's rpath), not the system one. Set `MOD_WSGI_EXPECT_PYTHON`
+//! (the module's rpath), not the system one; a venv made with that Python
+//! is the app's `sys.prefix` through `WSGIPythonHome` (embedded) and
+//! `python-home=` (daemon). Set `MOD_WSGI_EXPECT_PYTHON`
 //! (e.g. `3.12`) and optionally `MOD_WSGI_EXPECT_PYTHON_PREFIX` along with
 //! `MOD_WSGI_SO`; without them every test here prints that it is skipped.
 
@@ -12,6 +14,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::*;
 
@@ -102,3 +106,55 @@ fn daemon(mpm: Mpm) {
     serve(mpm, Some("variant"))
 }
 per_mpm!(daemon_mode, daemon);
+
+/// `<prefix>/bin/pythonX.Y -m venv --without-pip <root>/venv` with a package
+/// only the venv holds. The prefix may be a copy whose executable's rpath
+/// names the original prefix, hence LD_LIBRARY_PATH.
+fn make_venv(root: &Path, version: &str, prefix: &str) -> PathBuf {
+    let venv = root.join("venv");
+    let out = Command::new(format!("{prefix}/bin/python{version}"))
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .env("LD_LIBRARY_PATH", format!("{prefix}/lib"))
+        .output()
+        .expect("run the variant Python");
+    assert!(out.status.success(), "venv creation failed: {out:?}");
+    let pkg = venv.join(format!(
+        "lib/python{version}/site-packages/variant_venv_pkg/__init__.py"
+    ));
+    write_file(&pkg, "MARKER = 'venv-pkg-ok'\n");
+    venv
+}
+
+/// A venv of the variant Python as the home: `WSGIPythonHome` for the
+/// Apache children (`/embedded`), `python-home=` for a daemon (`/daemon`).
+#[test]
+fn venv_as_python_home() {
+    let Some(want) = expected() else { return };
+    let Some(prefix) = want.prefix.clone() else {
+        eprintln!("skipped: MOD_WSGI_EXPECT_PYTHON_PREFIX is not set (the venv is made with it)");
+        return;
+    };
+    let b = Apache::builder(Mpm::Event).with_socket_prefix();
+    let app = b.app("python_variant.wsgi");
+    let venv = make_venv(b.root(), &want.version, &prefix);
+    let v = venv.display();
+    let apache = b
+        .global(format!("WSGIPythonHome \"{v}\""))
+        .server(format!("WSGIDaemonProcess variant-venv threads=2 python-home=\"{v}\""))
+        .server(format!(
+            "WSGIScriptAlias /embedded \"{}\" application-group=%{{GLOBAL}}",
+            app.display()
+        ))
+        .server(format!(
+            "WSGIScriptAlias /daemon \"{}\" process-group=variant-venv application-group=%{{GLOBAL}}",
+            app.display()
+        ))
+        .start();
+    for path in ["/embedded", "/daemon"] {
+        let f = facts(&apache.get(path));
+        check(&f, &want, "", &apache.error_log());
+        assert_eq!(f["prefix"], v.to_string(), "sys.prefix ({path}): {f:?}");
+        assert_eq!(f["venv_pkg"], "venv-pkg-ok", "{path}: {f:?}");
+    }
+}
