@@ -1,5 +1,5 @@
 //! Build script: finds Apache (apxs, apr-1-config) and the Python named by
-//! `PYO3_PYTHON` (or the `executable` of pyo3's `PYO3_CONFIG_FILE`), compiles
+//! `PYO3_PYTHON` (or, as pyo3, the `executable` of `PYO3_CONFIG_FILE`), compiles
 //! the thin C shim in `apxs/shim.c`, sets the link arguments of the Apache
 //! module (`-z nodelete`, rpath only for a non-system Python: the config
 //! file's `lib_dir` when there is one, as pyo3 links from there) and, with the
@@ -53,7 +53,8 @@ fn apache_flags() -> (Vec<PathBuf>, Vec<String>) {
     (dirs, defines)
 }
 
-/// Facts about the Python we build against, from `PYO3_PYTHON`.
+/// Facts about the Python we build against, from `PYO3_PYTHON` or
+/// `PYO3_CONFIG_FILE`.
 struct PythonInfo {
     executable: String,
     version: String,
@@ -85,9 +86,10 @@ fn pyo3_config_file() -> Option<Vec<(String, String)>> {
 fn python_info() -> PythonInfo {
     let config = pyo3_config_file().unwrap_or_default();
     let key = |k: &str| config.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let executable = env::var("PYO3_PYTHON")
-        .ok()
-        .or_else(|| key("executable"))
+    // As pyo3: a config file's interpreter wins over PYO3_PYTHON (which
+    // .cargo/config.toml always sets).
+    let executable = key("executable")
+        .or_else(|| env::var("PYO3_PYTHON").ok())
         .unwrap_or_else(|| "python3".to_string());
     let script = "import sys, sysconfig\n\
                   print('%d.%d' % sys.version_info[:2])\n\

@@ -116,7 +116,7 @@ profile=${MOD_WSGI_PROFILE:-debug}
 release=()
 [ "$profile" = release ] && release=(--release)
 echo "python-variant: building the module for Python $version into $target_dir ($profile)"
-PYO3_CONFIG_FILE=$config_file PYO3_PYTHON=$python CARGO_TARGET_DIR=$target_dir \
+PYO3_CONFIG_FILE=$config_file CARGO_TARGET_DIR=$target_dir \
   cargo build --lib "${release[@]}"
 module=$(realpath "$target_dir")/$profile/libmod_wsgi.so
 echo "python-variant: built $module"
