@@ -1,8 +1,10 @@
 //! Build script: finds Apache (apxs, apr-1-config) and the Python named by
-//! `PYO3_PYTHON`, compiles the thin C shim in `apxs/shim.c`, sets the link
-//! arguments of the Apache module (`-z nodelete`, rpath only for a non-system
-//! Python) and, with the `bindgen` feature, regenerates `src/apache/sys.rs`
-//! and fails if the committed file has drifted.
+//! `PYO3_PYTHON` (or, as pyo3, the `executable` of `PYO3_CONFIG_FILE`), compiles
+//! the thin C shim in `apxs/shim.c`, sets the link arguments of the Apache
+//! module (`-z nodelete`, rpath only for a non-system Python: the config
+//! file's `lib_dir` when there is one, as pyo3 links from there) and, with the
+//! `bindgen` feature, regenerates `src/apache/sys.rs` and fails if the
+//! committed file has drifted.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -51,7 +53,8 @@ fn apache_flags() -> (Vec<PathBuf>, Vec<String>) {
     (dirs, defines)
 }
 
-/// Facts about the Python we build against, from `PYO3_PYTHON`.
+/// Facts about the Python we build against, from `PYO3_PYTHON` or
+/// `PYO3_CONFIG_FILE`.
 struct PythonInfo {
     executable: String,
     version: String,
@@ -62,8 +65,32 @@ struct PythonInfo {
     gil_disabled: String,
 }
 
+/// The `key=value` lines of pyo3's `PYO3_CONFIG_FILE`, when it is set.
+fn pyo3_config_file() -> Option<Vec<(String, String)>> {
+    let path = env::var_os("PYO3_CONFIG_FILE")?;
+    println!("cargo:rerun-if-changed={}", Path::new(&path).display());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "mod_wsgi-rs: cannot read PYO3_CONFIG_FILE {}: {e}",
+            Path::new(&path).display()
+        )
+    });
+    let pairs = text.lines().filter_map(|l| l.split_once('='));
+    Some(
+        pairs
+            .map(|(k, v)| (k.trim().into(), v.trim().into()))
+            .collect(),
+    )
+}
+
 fn python_info() -> PythonInfo {
-    let executable = env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let config = pyo3_config_file().unwrap_or_default();
+    let key = |k: &str| config.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // As pyo3: a config file's interpreter wins over PYO3_PYTHON (which
+    // .cargo/config.toml always sets).
+    let executable = key("executable")
+        .or_else(|| env::var("PYO3_PYTHON").ok())
+        .unwrap_or_else(|| "python3".to_string());
     let script = "import sys, sysconfig\n\
                   print('%d.%d' % sys.version_info[:2])\n\
                   print(sys.base_prefix)\n\
@@ -75,14 +102,28 @@ fn python_info() -> PythonInfo {
     });
     let mut lines = out.lines().map(str::to_string);
     let mut next = || lines.next().unwrap_or_default();
-    PythonInfo {
+    let mut py = PythonInfo {
         executable,
         version: next(),
         prefix: next(),
         libdir: next(),
         stdlib: next(),
         gil_disabled: next(),
+    };
+    // A relocated Python's sysconfig still names the prefix it was built
+    // for; pyo3 links libpython from the config file's lib_dir, so the
+    // rpath must name that one too.
+    if let Some(dir) = key("lib_dir") {
+        py.libdir = dir;
     }
+    if let Some(v) = key("version").filter(|v| *v != py.version) {
+        panic!(
+            "mod_wsgi-rs: PYO3_CONFIG_FILE says Python {v} but {} is Python {}: pyo3 and the \
+             module would disagree on the Python they embed",
+            py.executable, py.version
+        );
+    }
+    py
 }
 
 /// Whether every directory from `/` down to `path` can be searched by other
@@ -126,6 +167,7 @@ fn main() {
     println!("cargo:rerun-if-changed=apxs/shim.h");
     println!("cargo:rerun-if-changed=src/apache/bindgen.h");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    println!("cargo:rerun-if-env-changed=PYO3_CONFIG_FILE");
     println!("cargo:rerun-if-env-changed=APXS");
     println!("cargo:rerun-if-env-changed=MOD_WSGI_ALLOW_PRIVATE_PYTHON");
 

@@ -281,6 +281,14 @@ impl ApacheBuilder {
             // module must stop cleanly without this.
             line("WSGIDestroyInterpreter Off");
         }
+        if let Some(home) = std::env::var_os("MOD_WSGI_PYTHON_HOME") {
+            // A module whose built-in Python home Apache's user cannot read
+            // (pip's mod_wsgi built with a pyenv Python under /root).
+            line(&format!(
+                "WSGIPythonHome \"{}\"",
+                Path::new(&home).display()
+            ));
+        }
         line("# --- global lines from the test ---");
         for s in &self.global {
             line(s);

@@ -18,7 +18,9 @@
 //! scratch directories), `postmortem.rs` (the checks both guards run),
 //! `process.rs` (signal, /proc), `http.rs` (the client), `port.rs` (ports).
 //! Environment: `MOD_WSGI_SO` picks the module; `MOD_WSGI_IS_REFERENCE=0|1`
-//! overrides reference detection; `MOD_WSGI_TEST_KEEP=1` keeps ServerRoots.
+//! overrides reference detection; `MOD_WSGI_TEST_KEEP=1` keeps ServerRoots;
+//! `MOD_WSGI_PYTHON_HOME` adds a `WSGIPythonHome` to every generated config
+//! (for a module whose built-in home Apache's user cannot read).
 //!
 //! Apache children run as `www-data`, so everything they read is copied under
 //! the ServerRoot (mode 0755/0644), never left under `/root`. Nothing here
