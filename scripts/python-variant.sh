@@ -10,7 +10,7 @@
 #      it an rpath to <prefix>/lib and bakes <prefix> in as the Python home.
 # With --test it then runs tests/python_variant.rs and the application-group
 # and sub-interpreter test files (wsgi_groups, interpreter_options,
-# daemon_shutdown) against that module (MOD_WSGI_SO), skipping by name, with
+# compat_directives, per_interpreter_gil, daemon_shutdown) against that module (MOD_WSGI_SO), skipping by name, with
 # the reason printed, the tests this Python cannot pass.
 #
 # Usage: scripts/python-variant.sh [--test] [X.Y]
@@ -139,14 +139,11 @@ an Apache child of this module segfaults at shutdown (PyThreadState_Clear of a r
 src/python/interp.rs end(), freeing a _decimal context whose GC links point into an interpreter ended \
 before: python/cpython#116510, fixed in 3.12.7); pip's mod_wsgi 6.1.1 on the same Python does not"
   fi
-  if "$python" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
-    skip interpreter_features_inside "it asserts the no-effect warning of WSGIPerInterpreterGIL on a \
-Python 3.11 build; on 3.12+ the directive is issue 20's per-interpreter GIL"
-  fi
   # The test binaries are the usual ones (built for the system Python, in
   # target/): only the module they load into Apache changes.
   unset LD_LIBRARY_PATH
   PYO3_PYTHON=$main_python MOD_WSGI_SO=$module MOD_WSGI_EXPECT_PYTHON=$version MOD_WSGI_EXPECT_PYTHON_PREFIX=$prefix \
     cargo test --no-fail-fast --test python_variant --test wsgi_groups --test interpreter_options \
-    --test daemon_shutdown -- --test-threads="${TEST_THREADS:-2}" "${skips[@]}"
+    --test compat_directives --test per_interpreter_gil --test daemon_shutdown \
+    -- --test-threads="${TEST_THREADS:-2}" "${skips[@]}"
 fi
