@@ -203,6 +203,7 @@ fn set_switch_interval(py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
 fn prepare_main(py: Python<'_>, extension: Extension) -> PyResult<()> {
     py.get_type::<logstream::LogStream>();
     py.get_type::<logstream::LogBuffer>();
+    py.get_type::<super::request_errors::Cache>();
     (extension.prepare_types)(py);
     interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that

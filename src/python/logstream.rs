@@ -5,7 +5,8 @@
 //! released while a line is written to the log, with no borrow of the stream
 //! held, so threads sharing `sys.stderr` write at once. As in mod_wsgi 6,
 //! Python gets each stream as an `io.TextIOWrapper` over its binary
-//! `LogBuffer` (`text_wrapper`).
+//! `LogBuffer` (`text_wrapper`); `request_errors` keeps a thread's
+//! `wsgi.errors` from one request to the next.
 
 use crate::apache::log::{self, Level};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -84,6 +85,21 @@ impl LogStream {
             return Err(PyValueError::new_err("I/O operation on closed log stream"));
         }
         Ok(())
+    }
+
+    /// Points the stream at another request (`request_errors`).
+    pub fn rebind(&mut self, sink: Sink) {
+        self.sink = sink;
+    }
+
+    /// End of the request the stream is bound to: logs the pending partial
+    /// line there and points the stream at the server's log. Whether the
+    /// stream is closed.
+    pub fn finish_request(&mut self, py: Python<'_>) -> bool {
+        let (lines, sink, level) = self.take_pending();
+        emit(py, &sink, level, lines);
+        self.sink = Sink::Server;
+        self.closed
     }
 
     fn push(&mut self, py: Python<'_>, text: &str) -> PyResult<()> {
@@ -203,6 +219,13 @@ pub struct LogBuffer {
     stream: Py<LogStream>,
 }
 
+impl LogBuffer {
+    /// The binary view of `stream`.
+    pub fn over(stream: Py<LogStream>) -> LogBuffer {
+        LogBuffer { stream }
+    }
+}
+
 #[pymethods]
 impl LogBuffer {
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -278,7 +301,12 @@ impl LogBuffer {
 /// buffering, write-through) over the stream's binary `buffer`.
 pub fn text_wrapper(stream: Bound<'_, LogStream>) -> PyResult<Bound<'_, PyAny>> {
     let py = stream.py();
-    let buffer = LogStream::buffer(stream)?;
+    wrap(LogStream::buffer(stream)?.into_bound(py).into_any())
+}
+
+/// The `io.TextIOWrapper` of [`text_wrapper`] over `buffer` (a `LogBuffer`).
+pub fn wrap(buffer: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
+    let py = buffer.py();
     py.import("io")?.getattr("TextIOWrapper")?.call1((
         buffer,
         "utf-8",

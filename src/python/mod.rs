@@ -19,6 +19,7 @@ pub mod log_handler;
 pub mod logstream;
 pub mod modules;
 pub mod preload;
+pub mod request_errors;
 pub mod restrict;
 pub mod script;
 pub mod server_metrics;

@@ -24,44 +24,48 @@ use pyo3::types::{PyDict, PyString};
 /// Key of the cache in the thread state's dict.
 const KEY: &str = "mod_wsgi.request_errors";
 
+/// The wrapper's settings that `reconfigure()` can change.
+const SETTINGS: [&str; 4] = ["encoding", "errors", "line_buffering", "write_through"];
+
 /// The objects behind one `wsgi.errors`.
 struct Parts {
     stream: Py<LogStream>,
     buffer: Py<LogBuffer>,
     wrapper: Py<PyAny>,
+    /// The values of [`SETTINGS`] as built: `reconfigure()` replaces them.
+    settings: [Py<PyAny>; 4],
 }
 
-/// The thread's idle `wsgi.errors`, between two requests.
+/// The thread's idle `wsgi.errors`, between two requests, and the attribute
+/// names to read its settings with (made once per thread and interpreter).
 #[pyclass(module = "mod_wsgi", name = "_RequestErrorsCache")]
 pub struct Cache {
     idle: Option<Parts>,
+    names: [Py<PyString>; 4],
 }
 
 /// `wsgi.errors` of the request in progress; [`RequestErrors::release`] at
 /// its end.
 pub struct RequestErrors {
     parts: Parts,
+    cache: Py<Cache>,
 }
 
 impl RequestErrors {
     /// The thread's idle `wsgi.errors` bound to `sink`, or a new one.
     pub fn bind(py: Python<'_>, sink: Sink) -> PyResult<RequestErrors> {
-        if let Some(parts) = cache(py)?.and_then(|c| c.borrow_mut().idle.take()) {
-            parts.stream.borrow_mut(py).rebind(sink);
-            return Ok(RequestErrors { parts });
-        }
-        let stream = Bound::new(py, LogStream::new(sink, Level::Err))?;
-        let buffer = Bound::new(
-            py,
-            LogBuffer::over(stream.clone().unbind()),
-        )?;
-        let wrapper = super::logstream::wrap(buffer.clone().into_any())?;
+        let cache = cache(py)?;
+        let idle = cache.borrow_mut().idle.take();
+        let parts = match idle {
+            Some(parts) => {
+                parts.stream.borrow_mut(py).rebind(sink);
+                parts
+            }
+            None => build(py, sink, &cache.borrow().names)?,
+        };
         Ok(RequestErrors {
-            parts: Parts {
-                stream: stream.unbind(),
-                buffer: buffer.unbind(),
-                wrapper: wrapper.unbind(),
-            },
+            parts,
+            cache: cache.unbind(),
         })
     }
 
@@ -74,62 +78,68 @@ impl RequestErrors {
     /// context), unbinds the stream from the request and keeps the objects
     /// for the thread's next request if nobody else can reach them.
     pub fn release(self, py: Python<'_>) {
-        let parts = self.parts;
+        let RequestErrors { parts, cache } = self;
         let closed = parts.stream.borrow_mut(py).finish_request(py);
-        if closed || !unshared(py, &parts) || reconfigured(py, &parts) {
+        let cache = cache.bind(py);
+        if closed || !unshared(&parts) || reconfigured(py, &parts, &cache.borrow().names) {
             return;
         }
-        if let Ok(Some(c)) = cache(py) {
-            c.borrow_mut().idle = Some(parts);
-        } else if let Ok(dict) = thread_dict(py) {
-            let c = Cache { idle: Some(parts) };
-            if let Ok(c) = Bound::new(py, c) {
-                let _ = dict.set_item(PyString::new(py, KEY), c);
-            }
-        }
+        cache.borrow_mut().idle = Some(parts);
     }
+}
+
+/// A new `wsgi.errors` over a new stream bound to `sink`.
+fn build(py: Python<'_>, sink: Sink, names: &[Py<PyString>; 4]) -> PyResult<Parts> {
+    let stream = Bound::new(py, LogStream::new(sink, Level::Err))?;
+    let buffer = Bound::new(py, LogBuffer::over(stream.clone().unbind()))?;
+    let wrapper = super::logstream::wrap(buffer.clone().into_any())?;
+    let setting = |i: usize| wrapper.getattr(names[i].bind(py)).map(Bound::unbind);
+    let settings = [setting(0)?, setting(1)?, setting(2)?, setting(3)?];
+    Ok(Parts {
+        stream: stream.unbind(),
+        buffer: buffer.unbind(),
+        wrapper: wrapper.unbind(),
+        settings,
+    })
 }
 
 /// Whether only `parts` holds the wrapper, the buffer and the stream: the
 /// wrapper once (ours), the buffer twice (ours, the wrapper's), the stream
 /// twice (ours, the buffer's).
-fn unshared(py: Python<'_>, parts: &Parts) -> bool {
-    parts.wrapper.get_refcnt(py) == 1
-        && parts.buffer.get_refcnt(py) == 2
-        && parts.stream.get_refcnt(py) == 2
+fn unshared(parts: &Parts) -> bool {
+    // SAFETY: the GIL is held (the callers hold `py`) and each pointer is a
+    // live object that `parts` owns a reference to.
+    let count = |p: *mut ffi::PyObject| unsafe { ffi::Py_REFCNT(p) };
+    count(parts.wrapper.as_ptr()) == 1
+        && count(parts.buffer.as_ptr()) == 2
+        && count(parts.stream.as_ptr()) == 2
 }
 
-/// Whether the application changed the wrapper's settings (`reconfigure()`)
-/// from those `logstream::wrap` gives it.
-fn reconfigured(py: Python<'_>, parts: &Parts) -> bool {
+/// Whether the application changed the wrapper's settings (`reconfigure()`
+/// replaces each value it is given, so identity tells).
+fn reconfigured(py: Python<'_>, parts: &Parts, names: &[Py<PyString>; 4]) -> bool {
     let w = parts.wrapper.bind(py);
-    let is = |name: &str, want: &str| {
-        w.getattr(name)
-            .ok()
-            .and_then(|v| v.cast::<PyString>().ok().map(|s| s == want))
-            .unwrap_or(false)
-    };
-    let on = |name: &str| w.getattr(name).and_then(|v| v.is_truthy()).unwrap_or(false);
-    !(is("errors", "replace")
-        && is("encoding", "utf-8")
-        && on("line_buffering")
-        && on("write_through"))
+    names.iter().zip(&parts.settings).any(|(name, was)| {
+        w.getattr(name.bind(py))
+            .map_or(true, |now| now.as_ptr() != was.as_ptr())
+    })
 }
 
-/// The current thread state's dict.
-fn thread_dict(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+/// This thread's cache in the current interpreter, made on first use.
+fn cache(py: Python<'_>) -> PyResult<Bound<'_, Cache>> {
     // SAFETY: the GIL is held (`py`), so there is a current thread state;
     // PyThreadState_GetDict returns a borrowed reference or NULL.
-    let dict = unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyThreadState_GetDict()) };
-    dict.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no thread state dict"))?
-        .cast_into::<PyDict>()
-        .map_err(Into::into)
-}
-
-/// This thread's cache in the current interpreter, if it has one.
-fn cache(py: Python<'_>) -> PyResult<Option<Bound<'_, Cache>>> {
-    let Some(item) = thread_dict(py)?.get_item(PyString::new(py, KEY))? else {
-        return Ok(None);
-    };
-    Ok(item.cast_into::<Cache>().ok())
+    let dict = unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyThreadState_GetDict()) }
+        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no thread state dict"))?
+        .cast_into::<PyDict>()?;
+    let key = PyString::new(py, KEY);
+    if let Some(found) = dict.get_item(&key)? {
+        if let Ok(c) = found.cast_into::<Cache>() {
+            return Ok(c);
+        }
+    }
+    let names = SETTINGS.map(|n| PyString::new(py, n).unbind());
+    let c = Bound::new(py, Cache { idle: None, names })?;
+    dict.set_item(key, &c)?;
+    Ok(c)
 }

@@ -14,7 +14,8 @@ use super::{Outcome, app, events};
 use crate::apache::log::Level;
 use crate::apache::log_ids::{CLIENT_CLOSED, ENVIRON_FAILED, SCRIPT_LOAD_FAILED};
 use crate::metrics;
-use crate::python::logstream::{LogStream, Sink, text_wrapper};
+use crate::python::logstream::Sink;
+use crate::python::request_errors::RequestErrors;
 use crate::python::{interp, script};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -160,8 +161,12 @@ fn log_failure(
 /// does: `request_data()` works at import).
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
     let mut events = events::RequestEvents::enter(py, env, exchange);
-    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events);
+    let errors = RequestErrors::bind(py, Sink::Request(exchange.clone()));
+    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events, &errors);
     events.finish(py, env, done.as_ref());
+    if let Ok(errors) = errors {
+        errors.release(py);
+    }
     ended
 }
 
@@ -171,6 +176,7 @@ fn call_in_scope(
     env: &EnvironData,
     exchange: &Arc<Exchange>,
     events: &mut events::RequestEvents,
+    errors: &PyResult<RequestErrors>,
 ) -> (Ended, Option<events::Finished>) {
     let script = target.script;
     crate::python::interrupt::clear_pending(py);
@@ -197,10 +203,10 @@ fn call_in_scope(
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let input = Py::new(py, Input::new(exchange.clone()).with_length(length))?.into_bound(py);
-        let errors = text_wrapper(Bound::new(
-            py,
-            LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-        )?)?;
+        let errors = match errors {
+            Ok(e) => e.wrapper(py),
+            Err(e) => return Err(e.clone_ref(py)),
+        };
         let file_wrapper = py.get_type::<super::file_wrapper::FileWrapper>().into_any();
         let environ = environ::build(
             py,
