@@ -306,16 +306,28 @@ fn errors_reuse(daemon: bool) {
     assert_eq!(step("plain")["reused"], if ours { "True" } else { "False" });
     step("close");
     let kv = step("afterclose");
-    assert_eq!((&*kv["reused"], &*kv["closed"]), ("False", "False"), "{kv:?}");
+    assert_eq!(
+        (&*kv["reused"], &*kv["closed"]),
+        ("False", "False"),
+        "{kv:?}"
+    );
     step("reconfigure");
     let kv = step("afterreconf");
-    assert_eq!((&*kv["reused"], &*kv["settings"]), ("False", fresh), "{kv:?}");
+    assert_eq!(
+        (&*kv["reused"], &*kv["settings"]),
+        ("False", fresh),
+        "{kv:?}"
+    );
     step("keep");
     let kv = step("afterkeep");
     assert_eq!((&*kv["reused"], &*kv["kept"]), ("False", "False"), "{kv:?}");
     step("partial");
     step("afterpartial");
-    for line in ["reuse-afterclose-line", "partial-at-end", "reuse-afterpartial-line"] {
+    for line in [
+        "reuse-afterclose-line",
+        "partial-at-end",
+        "reuse-afterpartial-line",
+    ] {
         assert!(apache.wait_for_log(line, Duration::from_secs(10)), "{line}");
     }
     let log = apache.error_log();
@@ -330,7 +342,10 @@ fn errors_reuse(daemon: bool) {
         assert!(apache.wait_for_log("late-write-line", Duration::from_secs(10)));
         let log = apache.error_log();
         let l = log_line(&log, "late-write-line");
-        assert!(!l.contains("[client"), "logged in a later request's context: {l}");
+        assert!(
+            !l.contains("[client"),
+            "logged in a later request's context: {l}"
+        );
     }
 }
 

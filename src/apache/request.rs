@@ -505,6 +505,15 @@ impl<'r> Request<'r> {
             unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr().cast(), buf.len() as _) };
         n as isize
     }
+    /// [`Request::read_client_block`] into memory that need not be
+    /// initialised: the first (returned count) bytes are on success.
+    pub fn read_client_block_uninit(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> isize {
+        // SAFETY: live request; Apache only writes (at most buf.len() bytes,
+        // copied out of its brigade), never reads, the buffer.
+        let n =
+            unsafe { sys::ap_get_client_block(self.r, buf.as_mut_ptr().cast(), buf.len() as _) };
+        n as isize
+    }
     /// Stops a later first body read from sending `100 Continue` (once the
     /// response has started it would land inside it).
     pub fn clear_expecting_100(&mut self) {

@@ -16,6 +16,7 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::wsgi::{Head, Host, HostError, Taken, latin1};
 use std::ffi::CStr;
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -64,6 +65,18 @@ impl ApacheHost {
     pub fn with_sendfile(mut self, on: bool) -> ApacheHost {
         self.sendfile = on;
         self
+    }
+
+    /// The result of a body read that returned `n` (negative: failed).
+    fn body_read(&mut self, n: isize) -> Result<usize, HostError> {
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        if self.r.is_aborted() {
+            self.gone = true;
+            return Err(HostError::ClientGone("request data read error".into()));
+        }
+        Err(HostError::Io("request data read error".into()))
     }
 
     /// Passes the brigade down the output filters and empties it.
@@ -119,14 +132,17 @@ impl Host for ApacheHost {
             return Ok(0);
         }
         let n = self.r.read_client_block(buf);
-        if n >= 0 {
-            return Ok(n as usize);
+        self.body_read(n)
+    }
+
+    /// As `read`, without zeroing the buffer first (Apache copies the body
+    /// into it): 1 MiB of `memset` fewer per MiB read, with the GIL held.
+    fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> Result<usize, HostError> {
+        if buf.is_empty() {
+            return Ok(0);
         }
-        if self.r.is_aborted() {
-            self.gone = true;
-            return Err(HostError::ClientGone("request data read error".into()));
-        }
-        Err(HostError::Io("request data read error".into()))
+        let n = self.r.read_client_block_uninit(buf);
+        self.body_read(n)
     }
 
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {
