@@ -204,6 +204,7 @@ fn prepare_main(py: Python<'_>, extension: Extension) -> PyResult<()> {
     py.get_type::<logstream::LogStream>();
     py.get_type::<logstream::LogBuffer>();
     py.get_type::<super::request_errors::Cache>();
+    py.get_type::<super::keys::Keys>();
     (extension.prepare_types)(py);
     interp::set_main(py)?;
     // Import threading on this (the process's main) thread so that

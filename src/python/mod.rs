@@ -15,6 +15,7 @@ pub mod heap;
 pub mod init;
 pub mod interp;
 pub mod interrupt;
+pub mod keys;
 pub mod log_handler;
 pub mod logstream;
 pub mod modules;

@@ -19,7 +19,7 @@ use super::logstream::{LogBuffer, LogStream, Sink};
 use crate::apache::log::Level;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// Key of the cache in the thread state's dict.
 const KEY: &str = "mod_wsgi.request_errors";
@@ -127,11 +127,7 @@ fn reconfigured(py: Python<'_>, parts: &Parts, names: &[Py<PyString>; 4]) -> boo
 
 /// This thread's cache in the current interpreter, made on first use.
 fn cache(py: Python<'_>) -> PyResult<Bound<'_, Cache>> {
-    // SAFETY: the GIL is held (`py`), so there is a current thread state;
-    // PyThreadState_GetDict returns a borrowed reference or NULL.
-    let dict = unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyThreadState_GetDict()) }
-        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no thread state dict"))?
-        .cast_into::<PyDict>()?;
+    let dict = super::dict::thread_dict(py)?;
     let key = PyString::new(py, KEY);
     if let Some(found) = dict.get_item(&key)? {
         if let Ok(c) = found.cast_into::<Cache>() {
