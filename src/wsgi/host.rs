@@ -47,12 +47,22 @@ pub trait Host: Send {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError>;
     /// Like `read`, into memory that need not be initialised (a new bytes
     /// object, a `Vec`'s spare capacity): the bytes counted are initialised
-    /// on return. Hosts that can read straight into raw memory (Apache's
-    /// `ap_get_client_block`) override it and skip zeroing the buffer first.
-    fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> Result<usize, HostError> {
-        buf.fill(MaybeUninit::new(0));
-        // SAFETY: every element was just initialised, and `MaybeUninit<u8>`
-        // has the layout of `u8`.
+    /// on return. `zeroed` is how much of `buf`, from its start, the caller
+    /// knows to be initialised (the default zeroes the rest once and says so
+    /// there, so a caller reading on into the same buffer zeroes it only
+    /// once). Hosts that can read straight into raw memory (Apache's
+    /// `ap_get_client_block`) override it and zero nothing.
+    fn read_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        zeroed: &mut usize,
+    ) -> Result<usize, HostError> {
+        if *zeroed < buf.len() {
+            buf[*zeroed..].fill(MaybeUninit::new(0));
+            *zeroed = buf.len();
+        }
+        // SAFETY: every element is initialised (above, or by the caller's
+        // word in `zeroed`), and `MaybeUninit<u8>` has the layout of `u8`.
         let buf = unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) };
         self.read(buf)
     }

@@ -166,7 +166,7 @@ impl Input {
         let exchange = &self.exchange;
         let buf = &mut self.pending.spare_capacity_mut()[..want];
         let t = Self::timer();
-        let got = py.detach(|| exchange.with_host(|h| h.read_uninit(buf)));
+        let got = py.detach(|| exchange.with_host(|h| h.read_uninit(buf, &mut 0)));
         self.timed(t);
         let n = match got {
             Ok(Ok(n)) => n,
@@ -217,8 +217,12 @@ fn read_into(
     got: &mut usize,
     eof: &mut bool,
 ) -> Result<(), HostError> {
+    // How far `buf` is initialised (by a host that zeroes it before reading).
+    let mut zeroed = *got;
     while *got < buf.len() {
-        let n = exchange.with_host(|h| h.read_uninit(&mut buf[*got..]))??;
+        let mut z = zeroed.saturating_sub(*got);
+        let n = exchange.with_host(|h| h.read_uninit(&mut buf[*got..], &mut z))??;
+        zeroed = *got + z;
         if n == 0 {
             *eof = true;
             break;

@@ -73,9 +73,13 @@ impl Host for Metered {
         r
     }
 
-    fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> Result<usize, HostError> {
+    fn read_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        zeroed: &mut usize,
+    ) -> Result<usize, HostError> {
         let t = Instant::now();
-        let r = self.inner.read_uninit(buf);
+        let r = self.inner.read_uninit(buf, zeroed);
         self.input(&r, t);
         r
     }
