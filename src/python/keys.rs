@@ -9,7 +9,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Key of the cache in the thread state's dict.
 const KEY: &str = "mod_wsgi.environ_keys";
@@ -20,7 +20,9 @@ const MAX: usize = 512;
 /// One thread's environ keys in one interpreter.
 #[pyclass(module = "mod_wsgi", name = "_EnvironKeys")]
 pub struct Keys {
-    strings: HashMap<Box<str>, Py<PyString>>,
+    /// Fx hashing: the names are short and a SipHash of each was most of
+    /// the lookup.
+    strings: FxHashMap<Box<str>, Py<PyString>>,
 }
 
 impl Keys {
@@ -36,7 +38,7 @@ impl Keys {
         let k = Bound::new(
             py,
             Keys {
-                strings: HashMap::with_capacity(64),
+                strings: FxHashMap::with_capacity_and_hasher(64, Default::default()),
             },
         )?;
         dict.set_item(key, &k)?;
