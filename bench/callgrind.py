@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Instructions per request of the hello app, counted with callgrind.
+"""Instructions per request of a bench app, counted with callgrind.
 
     sudo /usr/bin/python3 bench/callgrind.py [--module PATH] [--requests N]
                                              [--modes embedded,daemon]
+                                             [--target hello|big|stream|echo]
 
 Instruction counts do not depend on the load of the (shared) machine, so
 they can compare two builds to within a fraction of a percent where times
@@ -46,8 +47,14 @@ sys.path.insert(0, HERE)
 import apache  # noqa: E402
 
 DEFAULT_MODULE = os.path.join(REPO, "target", "release", "libmod_wsgi.so")
-PATH = "/hello"
-BODY = b"Hello World!\n"
+# --target: (path, request body or None for GET, expected response body)
+TARGETS = {
+    "hello": ("/hello", None, b"Hello World!\n"),
+    "big": ("/big", None, None),  # 64 KiB, length checked
+    "stream": ("/stream", None, b"x" * (1 << 20)),
+    "echo": ("/echo", b"e" * (1 << 20), b"1048576"),
+}
+BIG_LEN = 64 * 1024
 
 # One event-MPM child with a few threads, all started up front, so that the
 # tree is exactly: parent, one child (+ one WSGI daemon process in daemon
@@ -115,7 +122,8 @@ def parse_totals(path):
     return pid, total
 
 
-def one_server(mode, module, warmup, n, keep, start_timeout, app=None):
+def one_server(mode, module, warmup, n, keep, start_timeout, app=None,
+               target="hello"):
     """Start httpd under callgrind, W + n requests, stop; returns
     ({pid: Ir} of the non-parent processes, {pid: Ir} parent)."""
     out_dir = tempfile.mkdtemp(prefix="modwsgi-callgrind-out-")
@@ -125,14 +133,20 @@ def one_server(mode, module, warmup, n, keep, start_timeout, app=None):
     try:
         httpd.start(timeout=start_timeout)
         tree_pids = set()
+        path, payload, expect = TARGETS[target]
+        headers = ({"Content-Type": "application/octet-stream"}
+                   if payload is not None else {})
         conn = http.client.HTTPConnection("127.0.0.1", httpd.port,
                                           timeout=120)
         try:
             for i in range(warmup + n):
-                conn.request("GET", PATH)
+                conn.request("GET" if payload is None else "POST", path,
+                             body=payload, headers=headers)
                 r = conn.getresponse()
                 body = r.read()
-                if r.status != 200 or body != BODY:
+                ok = (len(body) == BIG_LEN if expect is None
+                      else body == expect)
+                if r.status != 200 or not ok:
                     raise RuntimeError("request %d: HTTP %s %r; %s" % (
                         i, r.status, body[:80], httpd.error_log(10)))
                 if i == 0:
@@ -167,12 +181,14 @@ def one_server(mode, module, warmup, n, keep, start_timeout, app=None):
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def measure(mode, module, warmup, n, keep, start_timeout, app=None):
+def measure(mode, module, warmup, n, keep, start_timeout, app=None,
+            target="hello"):
     """One pair: base (W requests) and measured (W + n). Ir per request."""
     t0 = time.monotonic()
-    base, _ = one_server(mode, module, warmup, 0, keep, start_timeout, app)
+    base, _ = one_server(mode, module, warmup, 0, keep, start_timeout, app,
+                         target)
     measured, _ = one_server(mode, module, warmup, n, keep, start_timeout,
-                             app)
+                             app, target)
     per_req = (sum(measured.values()) - sum(base.values())) / n
     log("%s: base %d Ir (%d procs), measured %d Ir -> %.0f Ir/request "
         "(%.0f s)" % (mode, sum(base.values()), len(base),
@@ -200,6 +216,10 @@ def main():
                     help="WSGI script served at /hello instead of "
                     "bench/apps/hello.wsgi (it must answer 'Hello World!\\n'; "
                     "e.g. bench/apps/hello_subscriber.wsgi)")
+    ap.add_argument("--target", default="hello", choices=sorted(TARGETS),
+                    help="bench app requested (default: %(default)s): hello "
+                    "GET /hello, big GET /big (64 KiB), stream GET /stream "
+                    "(1 MiB in 16 KiB yields), echo POST /echo (1 MiB)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the /tmp/modwsgi-bench-* ServerRoots")
     args = ap.parse_args()
@@ -224,12 +244,14 @@ def main():
                 % (mode, run + 1, args.runs, args.warmup, args.requests))
             per_req, nprocs = measure(mode, args.module, args.warmup,
                                       args.requests, args.keep,
-                                      args.start_timeout, args.app)
+                                      args.start_timeout, args.app,
+                                      args.target)
             figs.append(per_req)
         rows.append((mode, figs, nprocs))
 
-    print("module: `%s`%s\n" % (args.module,
-                                ", app: `%s`" % args.app if args.app else ""))
+    print("module: `%s`, target: %s%s\n" % (
+        args.module, args.target,
+        ", app: `%s`" % args.app if args.app else ""))
     heads = ["run %d" % (i + 1) for i in range(args.runs)]
     print("| mode | requests | " + " | ".join("Ir/request " + h
                                              for h in heads)

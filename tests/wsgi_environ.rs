@@ -486,3 +486,34 @@ fn mod_ssl_variables_and_https_scheme() {
     assert!(e.contains_key("SSL_CIPHER"), "{e:?}");
     assert_eq!(e["SERVER_PORT"], s(&tls_port.to_string()));
 }
+
+/// Environ keys are kept per thread up to a bound (512): past it, a
+/// request's header names still all arrive, each with its own value.
+#[test]
+fn many_distinct_header_names() {
+    let b = Apache::builder(Mpm::Prefork).mpm_sizing([
+        "StartServers 1",
+        "MinSpareServers 1",
+        "MaxSpareServers 1",
+        "ServerLimit 1",
+        "MaxRequestWorkers 1",
+    ]);
+    let apache = {
+        let app = b.app("environ_dump.wsgi");
+        b.server("WSGIApplicationGroup %{GLOBAL}")
+            .server(format!("WSGIScriptAlias /env \"{}\"", app.display()))
+            .start()
+    };
+    // 8 requests of 90 new names each: 720 names through one thread.
+    for round in 0..8 {
+        let mut req = Request::new("GET", "/env");
+        for i in 0..90 {
+            req = req.header(&format!("X-K{round}-{i}"), &format!("v{round}-{i}"));
+        }
+        let env = dump(&apache.client().send(&req).unwrap());
+        for i in 0..90 {
+            let key = format!("HTTP_X_K{round}_{i}");
+            assert_eq!(env.get(&key), Some(&s(&format!("v{round}-{i}"))), "{key}");
+        }
+    }
+}

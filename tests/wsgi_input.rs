@@ -252,3 +252,44 @@ mod crc32 {
         }
     }
 }
+
+/// Large reads go straight into the returned bytes object (not zeroed
+/// first in embedded mode): a body that ends part-way through a 64 KiB
+/// read, and a whole-body `read()`, return exactly the bytes sent, in
+/// embedded and daemon mode.
+fn large_reads_return_exactly_the_body(daemon: bool) {
+    let extra: &[&str] = if daemon {
+        &[
+            "WSGIDaemonProcess input threads=2",
+            "WSGIProcessGroup input",
+        ]
+    } else {
+        &[]
+    };
+    let apache = input_apache(Mpm::Event, extra);
+    let body: Vec<u8> = (0..200_003u32).map(|i| (i % 251) as u8 + 1).collect();
+    let mut hasher = crc32::Hasher::new();
+    hasher.update(&body);
+    let r = apache.post("/upload", &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    let kv = parse_kv(&r.text());
+    assert_eq!(kv["bytes"], body.len().to_string(), "{kv:?}");
+    assert_eq!(kv["crc"], hasher.finalize().to_string(), "{kv:?}");
+    let r = apache.post("/echo", &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.body == body,
+        "read() returned {} bytes, not the body",
+        r.body.len()
+    );
+}
+
+#[test]
+fn large_reads_return_exactly_the_body_embedded() {
+    large_reads_return_exactly_the_body(false);
+}
+
+#[test]
+fn large_reads_return_exactly_the_body_daemon() {
+    large_reads_return_exactly_the_body(true);
+}

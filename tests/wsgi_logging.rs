@@ -236,3 +236,125 @@ fn concurrent_prints_to_sys_stderr() {
     let log = apache.error_log();
     assert_eq!(log.matches("concurrent-print ").count(), 1200, "{log}");
 }
+
+/// `wsgi.errors` from one request to the next on the same thread (ours
+/// keeps the wrapper and rebinds it; mod_wsgi 6 builds a new one): nothing
+/// a request did to it shows in the next one. A closed, reconfigured or kept
+/// wrapper is not handed out again; a kept one written to after its request
+/// does not log in the next request's context; a partial line is logged at
+/// the end of its own request.
+const ERRORS_REUSE: &str = r#"
+import weakref
+
+state = {'ref': None, 'kept': None}
+
+def application(environ, start_response):
+    e = environ['wsgi.errors']
+    q = environ.get('QUERY_STRING', '')
+    ref = state['ref']
+    out = ['reused=%s' % (ref is not None and ref() is e),
+           'closed=%s' % e.closed,
+           'settings=%s/%s/%s/%s' % (e.encoding, e.errors, e.line_buffering,
+                                     e.write_through),
+           'kept=%s' % (e is state['kept'])]
+    state['ref'] = weakref.ref(e)
+    e.write('reuse-%s-line\n' % q)
+    if q == 'close':
+        e.close()
+    elif q == 'reconfigure':
+        e.reconfigure(errors='strict', line_buffering=False)
+    elif q == 'keep':
+        state['kept'] = e
+    elif q == 'late':
+        state['kept'].write('late-write-line\n')
+        state['kept'] = None
+    elif q == 'partial':
+        e.write('partial-at-end')
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return ['\n'.join(out).encode()]
+"#;
+
+fn errors_reuse(daemon: bool) {
+    // One worker thread serves every request.
+    let b = Apache::builder(Mpm::Prefork).mpm_sizing([
+        "StartServers 1",
+        "MinSpareServers 1",
+        "MaxSpareServers 1",
+        "ServerLimit 1",
+        "MaxRequestWorkers 1",
+    ]);
+    let app = b.write_app("reuse.wsgi", ERRORS_REUSE);
+    let b = if daemon {
+        b.server("WSGIDaemonProcess reuse processes=1 threads=1")
+            .server("WSGIProcessGroup reuse")
+    } else {
+        b
+    };
+    let apache = b
+        .server(format!("WSGIScriptAlias /reuse \"{}\"", app.display()))
+        .start();
+    let ours = !is_reference();
+    let step = |q: &str| {
+        let r = apache.get(&format!("/reuse?{q}"));
+        assert_eq!(r.status, 200, "{q}: {r:?}\n{}", apache.error_log());
+        parse_kv(&r.text())
+    };
+    let fresh = "utf-8/replace/True/True";
+    let kv = step("first");
+    assert_eq!(kv["settings"], fresh, "{kv:?}");
+    // Ours hands the same (idle) wrapper to the thread's next request.
+    assert_eq!(step("plain")["reused"], if ours { "True" } else { "False" });
+    step("close");
+    let kv = step("afterclose");
+    assert_eq!(
+        (&*kv["reused"], &*kv["closed"]),
+        ("False", "False"),
+        "{kv:?}"
+    );
+    step("reconfigure");
+    let kv = step("afterreconf");
+    assert_eq!(
+        (&*kv["reused"], &*kv["settings"]),
+        ("False", fresh),
+        "{kv:?}"
+    );
+    step("keep");
+    let kv = step("afterkeep");
+    assert_eq!((&*kv["reused"], &*kv["kept"]), ("False", "False"), "{kv:?}");
+    step("partial");
+    step("afterpartial");
+    for line in [
+        "reuse-afterclose-line",
+        "partial-at-end",
+        "reuse-afterpartial-line",
+    ] {
+        assert!(apache.wait_for_log(line, Duration::from_secs(10)), "{line}");
+    }
+    let log = apache.error_log();
+    // The partial line was logged at the end of its request, in its context,
+    // not carried into the next request's first line.
+    let l = log_line(&log, "partial-at-end");
+    assert!(daemon || l.contains("[client 127.0.0.1:"), "{l}");
+    assert!(!log_line(&log, "reuse-afterpartial-line").contains("partial-at-end"));
+    if ours {
+        // mod_wsgi 6 raises RuntimeError for a write after the request.
+        step("late");
+        assert!(apache.wait_for_log("late-write-line", Duration::from_secs(10)));
+        let log = apache.error_log();
+        let l = log_line(&log, "late-write-line");
+        assert!(
+            !l.contains("[client"),
+            "logged in a later request's context: {l}"
+        );
+    }
+}
+
+#[test]
+fn errors_reuse_embedded() {
+    errors_reuse(false);
+}
+
+#[test]
+fn errors_reuse_daemon() {
+    errors_reuse(true);
+}

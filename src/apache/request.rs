@@ -503,9 +503,21 @@ impl<'r> Request<'r> {
     /// body), or the input filters' status (`APR_TIMEUP`: the body read
     /// timed out).
     pub fn read_client_block(&mut self, buf: &mut [u8]) -> Result<usize, sys::apr_status_t> {
+        // SAFETY: the same memory seen as possibly uninitialised; the shim
+        // only ever writes initialised bytes into it, so `buf` stays valid.
+        let uninit = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [std::mem::MaybeUninit<u8>]) };
+        self.read_client_block_uninit(uninit)
+    }
+    /// [`Request::read_client_block`] into memory that need not be
+    /// initialised: the first (returned count) bytes are on success.
+    pub fn read_client_block_uninit(
+        &mut self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Result<usize, sys::apr_status_t> {
         let mut len = buf.len();
         // SAFETY: live request, used only on this thread; the shim writes at
-        // most `len` (buf.len()) bytes into buf and sets `len` to the count.
+        // most `len` (buf.len()) bytes, copied out of Apache's brigade, into
+        // buf (never reads it) and sets `len` to the count.
         let rv = unsafe {
             super::shim::wsgi_shim_get_client_block(self.r, buf.as_mut_ptr().cast(), &raw mut len)
         };

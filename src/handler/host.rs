@@ -16,6 +16,7 @@ use crate::apache::request::Request;
 use crate::apache::sys;
 use crate::wsgi::{Head, Host, HostError, Taken, latin1};
 use std::ffi::CStr;
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -67,6 +68,20 @@ impl ApacheHost {
     pub fn with_sendfile(mut self, on: bool) -> ApacheHost {
         self.sendfile = on;
         self
+    }
+
+    /// The result of a body read: the count, or the failure (its status
+    /// kept for `body_read_timed_out`).
+    fn body_read(&mut self, read: Result<usize, sys::apr_status_t>) -> Result<usize, HostError> {
+        match read {
+            Ok(n) => return Ok(n),
+            Err(status) => self.read_status = status,
+        }
+        if self.r.is_aborted() {
+            self.gone = true;
+            return Err(HostError::ClientGone("request data read error".into()));
+        }
+        Err(HostError::Io("request data read error".into()))
     }
 
     /// Passes the brigade down the output filters and empties it.
@@ -137,15 +152,22 @@ impl Host for ApacheHost {
         if buf.is_empty() {
             return Ok(0);
         }
-        match self.r.read_client_block(buf) {
-            Ok(n) => return Ok(n),
-            Err(status) => self.read_status = status,
+        let n = self.r.read_client_block(buf);
+        self.body_read(n)
+    }
+
+    /// As `read`, without zeroing the buffer first (Apache copies the body
+    /// into it): 1 MiB of `memset` fewer per MiB read, with the GIL held.
+    fn read_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        _zeroed: &mut usize,
+    ) -> Result<usize, HostError> {
+        if buf.is_empty() {
+            return Ok(0);
         }
-        if self.r.is_aborted() {
-            self.gone = true;
-            return Err(HostError::ClientGone("request data read error".into()));
-        }
-        Err(HostError::Io("request data read error".into()))
+        let n = self.r.read_client_block_uninit(buf);
+        self.body_read(n)
     }
 
     fn send_head(&mut self, head: &Head) -> Result<(), HostError> {

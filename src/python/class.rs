@@ -25,9 +25,11 @@ pub enum ClassId {
     FileWrapper,
     StartResponse,
     Write,
+    ErrorsCache,
+    EnvironKeys,
 }
 
-const CLASSES: usize = 5;
+const CLASSES: usize = 7;
 
 /// A Rust value Python sees as an instance of a per-interpreter class.
 pub trait Class: Sized + 'static {

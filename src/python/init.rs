@@ -200,7 +200,11 @@ fn set_switch_interval(py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
 
 /// Every class made in each interpreter: the log streams' and the core's.
 pub fn classes() -> Vec<(class::ClassId, class::Maker)> {
-    let mut all = vec![class::maker::<logstream::LogBuffer>()];
+    let mut all = vec![
+        class::maker::<logstream::LogBuffer>(),
+        class::maker::<super::request_errors::Cache>(),
+        class::maker::<super::keys::Keys>(),
+    ];
     if let Some((_, _, extension)) = SETUP.get() {
         all.extend_from_slice(extension.classes);
     }

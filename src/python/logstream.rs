@@ -5,7 +5,8 @@
 //! released while a line is written to the log, with no borrow of the stream
 //! held, so threads sharing `sys.stderr` write at once. As in mod_wsgi 6,
 //! Python gets each stream as an `io.TextIOWrapper` over its binary
-//! `LogBuffer` (`text_wrapper`).
+//! `LogBuffer` (`text_wrapper`); `request_errors` keeps a thread's
+//! `wsgi.errors` from one request to the next.
 
 use super::class::{self, Class, ClassId};
 use crate::apache::log::{self, Level};
@@ -111,6 +112,34 @@ fn emit(py: Python<'_>, sink: &Sink, level: Level, lines: Vec<String>) {
 /// `io.TextIOWrapper` of [`text_wrapper`]), a per-interpreter class.
 pub struct LogBuffer {
     stream: LogStream,
+}
+
+/// `buffer`'s stream (`buffer` is a `LogBuffer`), mutably borrowed.
+fn stream_of<'a>(buffer: &'a Bound<'_, PyAny>) -> PyResult<std::cell::RefMut<'a, LogStream>> {
+    class::downcast::<LogBuffer>(buffer)?
+        .map(|b| std::cell::RefMut::map(b, |b| &mut b.stream))
+        .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("not a mod_wsgi.LogBuffer"))
+}
+
+/// Points the stream of `buffer` (a `LogBuffer`) at another request
+/// (`request_errors`).
+pub fn rebind(buffer: &Bound<'_, PyAny>, sink: Sink) -> PyResult<()> {
+    stream_of(buffer)?.sink = sink;
+    Ok(())
+}
+
+/// End of the request the stream of `buffer` (a `LogBuffer`) is bound to:
+/// logs the pending partial line there (the borrow ended first) and points
+/// the stream at the server's log. Whether the stream is closed.
+pub fn finish_request(buffer: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let (lines, sink, level, closed) = {
+        let mut stream = stream_of(buffer)?;
+        let (lines, sink, level) = stream.take_pending();
+        stream.sink = Sink::Server;
+        (lines, sink, level, stream.closed)
+    };
+    emit(buffer.py(), &sink, level, lines);
+    Ok(closed)
 }
 
 impl Class for LogBuffer {
@@ -321,7 +350,17 @@ static BUFFER_GETSET: class::GetSet<3> = class::GetSet([
 /// `wsgi.errors`: an `io.TextIOWrapper` (UTF-8, errors `replace`, line
 /// buffering, write-through) over the stream's binary `LogBuffer`.
 pub fn text_wrapper(py: Python<'_>, stream: LogStream) -> PyResult<Bound<'_, PyAny>> {
-    let buffer = class::new(py, LogBuffer { stream })?;
+    wrap(class::new(py, LogBuffer { stream })?)
+}
+
+/// A new `LogBuffer` over `stream` (`request_errors` keeps it).
+pub fn buffer(py: Python<'_>, stream: LogStream) -> PyResult<Bound<'_, PyAny>> {
+    class::new(py, LogBuffer { stream })
+}
+
+/// The `io.TextIOWrapper` of [`text_wrapper`] over `buffer`, a `LogBuffer`.
+pub fn wrap(buffer: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
+    let py = buffer.py();
     py.import("io")?.getattr("TextIOWrapper")?.call1((
         buffer,
         "utf-8",

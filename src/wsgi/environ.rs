@@ -5,7 +5,7 @@
 
 use super::vars::Vars;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 
 /// Everything but the Python objects that goes into one request's environ.
 #[derive(Debug, Default, Clone)]
@@ -117,6 +117,9 @@ pub fn build<'py>(
         py,
         data.vars.len() + data.times.len() + data.ints.len() + 12,
     )?;
+    let keys = crate::python::keys::Keys::of_thread(py)?;
+    let mut keys = crate::python::keys::Keys::borrow(&keys)?;
+    let mut key = |k: &str| keys.get(py, k);
     for (k, v) in data.vars.iter() {
         // mod_wsgi never passes PATH (e.g. from PassEnv) to the application.
         if k == "PATH" {
@@ -127,25 +130,25 @@ pub fn build<'py>(
         } else {
             latin1(py, v)?
         };
-        env.set_item(PyString::new(py, k), value)?;
+        env.set_item(key(k), value)?;
     }
-    env.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
-    env.set_item("wsgi.url_scheme", &data.url_scheme)?;
-    env.set_item("wsgi.input", input)?;
-    env.set_item("wsgi.errors", errors)?;
-    env.set_item("wsgi.multithread", data.multithread)?;
-    env.set_item("wsgi.multiprocess", data.multiprocess)?;
-    env.set_item("wsgi.run_once", data.run_once)?;
-    env.set_item("wsgi.input_terminated", true)?;
+    env.set_item(key("wsgi.version"), PyTuple::new(py, [1, 0])?)?;
+    env.set_item(key("wsgi.url_scheme"), &data.url_scheme)?;
+    env.set_item(key("wsgi.input"), input)?;
+    env.set_item(key("wsgi.errors"), errors)?;
+    env.set_item(key("wsgi.multithread"), data.multithread)?;
+    env.set_item(key("wsgi.multiprocess"), data.multiprocess)?;
+    env.set_item(key("wsgi.run_once"), data.run_once)?;
+    env.set_item(key("wsgi.input_terminated"), true)?;
     if let Some(fw) = file_wrapper {
-        env.set_item("wsgi.file_wrapper", fw)?;
+        env.set_item(key("wsgi.file_wrapper"), fw)?;
     }
     set_versions(&env)?;
     for (k, v) in &data.times {
-        env.set_item(PyString::intern(py, k), *v)?;
+        env.set_item(key(k), *v)?;
     }
     for (k, v) in &data.ints {
-        env.set_item(PyString::intern(py, k), *v)?;
+        env.set_item(key(k), *v)?;
     }
     if let Some(addr) = data.request_rec {
         env.set_item("apache.request_rec", request_capsule(py, addr)?)?;

@@ -7,6 +7,7 @@
 //! a finished request.
 
 use crate::apache::log::Level;
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::sync::Mutex;
 
@@ -44,6 +45,27 @@ pub fn latin1(text: &str) -> Vec<u8> {
 pub trait Host: Send {
     /// Reads up to `buf.len()` bytes of the request body; `Ok(0)` at the end.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError>;
+    /// Like `read`, into memory that need not be initialised (a new bytes
+    /// object, a `Vec`'s spare capacity): the bytes counted are initialised
+    /// on return. `zeroed` is how much of `buf`, from its start, the caller
+    /// knows to be initialised (the default zeroes the rest once and says so
+    /// there, so a caller reading on into the same buffer zeroes it only
+    /// once). Hosts that can read straight into raw memory (Apache's
+    /// `ap_get_client_block`) override it and zero nothing.
+    fn read_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        zeroed: &mut usize,
+    ) -> Result<usize, HostError> {
+        if *zeroed < buf.len() {
+            buf[*zeroed..].fill(MaybeUninit::new(0));
+            *zeroed = buf.len();
+        }
+        // SAFETY: every element is initialised (above, or by the caller's
+        // word in `zeroed`), and `MaybeUninit<u8>` has the layout of `u8`.
+        let buf = unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) };
+        self.read(buf)
+    }
     /// Sends the status line and headers (before any body byte).
     fn send_head(&mut self, head: &Head) -> Result<(), HostError>;
     /// Sends body bytes; `flush` pushes everything so far to the client now.

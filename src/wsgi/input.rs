@@ -11,6 +11,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use std::ffi::{CStr, c_void};
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 const CHUNK: usize = 64 * 1024;
@@ -87,20 +88,37 @@ impl Input {
         // Small reads go straight into the result (one copy fewer than
         // through `pending`).
         let t = Self::timer();
-        let bytes = PyBytes::new_with(py, want, |buf| {
-            // The new object is not shared yet: it is filled without the GIL.
-            py.detach(|| read_into(&exchange, buf, &mut got, &mut eof))?;
-            Ok(())
-        })?;
+        // SAFETY: with NULL data CPython allocates `want` bytes and leaves
+        // them uninitialised; the result is a new reference or NULL.
+        let raw =
+            unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), want as ffi::Py_ssize_t) };
+        // SAFETY: `raw` is a new reference (or NULL with an exception set).
+        let bytes = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
+        // SAFETY: `raw` is a bytes object of `want` bytes that nobody else
+        // has seen yet (so it is filled without the GIL); `bytes` keeps it
+        // alive past the last use of the slice. Not zeroed first: the host
+        // writes the bytes it counts, and only those are read below.
+        let buf = unsafe {
+            std::slice::from_raw_parts_mut(
+                ffi::PyBytes_AsString(raw).cast::<MaybeUninit<u8>>(),
+                want,
+            )
+        };
+        let r = py.detach(|| read_into(&exchange, buf, &mut got, &mut eof));
         self.timed(t);
+        // Bytes already taken from the host are consumed even on error.
         self.consumed(got);
+        r?;
         if eof {
             self.eof = true;
         }
         if got == want {
-            return Ok(bytes.unbind());
+            return Ok(bytes.cast_into::<PyBytes>()?.unbind());
         }
-        Ok(PyBytes::new(py, &bytes.as_bytes()[..got]).unbind())
+        // SAFETY: the host initialised the first `got` bytes.
+        let read =
+            unsafe { std::slice::from_raw_parts(ffi::PyBytes_AsString(raw).cast::<u8>(), got) };
+        Ok(PyBytes::new(py, read).unbind())
     }
 
     /// A large read (`read()` or `read(CONTENT_LENGTH)`): the buffer grows
@@ -116,9 +134,16 @@ impl Input {
         let t = Self::timer();
         let r = py.detach(|| {
             while got < want && !eof {
-                let len = buf.len().max(CHUNK / 2).saturating_mul(2).min(want);
-                buf.resize(len, 0);
-                read_into(&exchange, &mut buf, &mut got, &mut eof)?;
+                let len = got.max(CHUNK / 2).saturating_mul(2).min(want);
+                buf.reserve_exact(len - got);
+                let spare = &mut buf.spare_capacity_mut()[..len - got];
+                let mut n = 0;
+                let r = read_into(&exchange, spare, &mut n, &mut eof);
+                // SAFETY: the host initialised the first `n` bytes of the
+                // spare capacity, which directly follow the `got` bytes.
+                unsafe { buf.set_len(got + n) };
+                got += n;
+                r?;
             }
             Ok::<(), HostError>(())
         });
@@ -138,20 +163,19 @@ impl Input {
             return Ok(false);
         }
         let start = self.pending.len();
-        self.pending.resize(start + want, 0);
+        self.pending.reserve(want);
         let exchange = &self.exchange;
-        let buf = &mut self.pending[start..];
+        let buf = &mut self.pending.spare_capacity_mut()[..want];
         let t = Self::timer();
-        let got = py.detach(|| exchange.with_host(|h| h.read(buf)));
+        let got = py.detach(|| exchange.with_host(|h| h.read_uninit(buf, &mut 0)));
         self.timed(t);
         let n = match got {
             Ok(Ok(n)) => n,
-            Ok(Err(e)) | Err(e) => {
-                self.pending.truncate(start);
-                return Err(e.into());
-            }
+            Ok(Err(e)) | Err(e) => return Err(e.into()),
         };
-        self.pending.truncate(start + n);
+        // SAFETY: the host initialised the first `n` bytes of the spare
+        // capacity, which directly follow the `start` bytes.
+        unsafe { self.pending.set_len(start + n) };
         self.consumed(n);
         if n == 0 {
             self.eof = true;
@@ -190,12 +214,16 @@ impl Input {
 /// Call with the GIL released.
 fn read_into(
     exchange: &Exchange,
-    buf: &mut [u8],
+    buf: &mut [MaybeUninit<u8>],
     got: &mut usize,
     eof: &mut bool,
 ) -> Result<(), HostError> {
+    // How far `buf` is initialised (by a host that zeroes it before reading).
+    let mut zeroed = *got;
     while *got < buf.len() {
-        let n = exchange.with_host(|h| h.read(&mut buf[*got..]))??;
+        let mut z = zeroed.saturating_sub(*got);
+        let n = exchange.with_host(|h| h.read_uninit(&mut buf[*got..], &mut z))??;
+        zeroed = *got + z;
         if n == 0 {
             *eof = true;
             break;

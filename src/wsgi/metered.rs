@@ -6,6 +6,7 @@
 use super::host::{Head, Host, HostError, Taken};
 use crate::apache::log::Level;
 use crate::metrics::Io;
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,6 +20,20 @@ pub struct Metered {
 impl Metered {
     pub fn new(inner: Box<dyn Host>, io: Arc<Mutex<Io>>) -> Metered {
         Metered { inner, io }
+    }
+
+    /// Counts one read of the request body that started at `t`.
+    fn input(&self, r: &Result<usize, HostError>, t: Instant) {
+        let us = micros(t);
+        let n = *r.as_ref().unwrap_or(&0);
+        self.count(
+            |io, (n, us)| {
+                io.input_bytes += n as u64;
+                io.input_reads += 1;
+                io.input_read_us += us;
+            },
+            (n, us),
+        );
     }
 
     fn count<R>(&self, f: impl FnOnce(&mut Io, R), r: R) {
@@ -54,16 +69,18 @@ impl Host for Metered {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, HostError> {
         let t = Instant::now();
         let r = self.inner.read(buf);
-        let us = micros(t);
-        let n = *r.as_ref().unwrap_or(&0);
-        self.count(
-            |io, (n, us)| {
-                io.input_bytes += n as u64;
-                io.input_reads += 1;
-                io.input_read_us += us;
-            },
-            (n, us),
-        );
+        self.input(&r, t);
+        r
+    }
+
+    fn read_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        zeroed: &mut usize,
+    ) -> Result<usize, HostError> {
+        let t = Instant::now();
+        let r = self.inner.read_uninit(buf, zeroed);
+        self.input(&r, t);
         r
     }
 

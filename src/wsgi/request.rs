@@ -16,7 +16,8 @@ use crate::apache::log_ids::{
     CLIENT_CLOSED, ENVIRON_FAILED, NOT_ISOLATED_EXTENSION, SCRIPT_LOAD_FAILED,
 };
 use crate::metrics;
-use crate::python::logstream::{LogStream, Sink, text_wrapper};
+use crate::python::logstream::Sink;
+use crate::python::request_errors::RequestErrors;
 use crate::python::{interp, script};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -185,8 +186,12 @@ fn not_isolated(py: Python<'_>, err: &PyErr, group: &str) -> Option<String> {
 /// does: `request_data()` works at import).
 fn call(py: Python<'_>, target: &Target<'_>, env: &EnvironData, exchange: &Arc<Exchange>) -> Ended {
     let mut events = events::RequestEvents::enter(py, env, exchange);
-    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events);
+    let errors = RequestErrors::bind(py, Sink::Request(exchange.clone()));
+    let (ended, done) = call_in_scope(py, target, env, exchange, &mut events, &errors);
     events.finish(py, env, done.as_ref());
+    if let Ok(errors) = errors {
+        errors.release(py);
+    }
     ended
 }
 
@@ -196,6 +201,7 @@ fn call_in_scope(
     env: &EnvironData,
     exchange: &Arc<Exchange>,
     events: &mut events::RequestEvents,
+    errors: &PyResult<RequestErrors>,
 ) -> (Ended, Option<events::Finished>) {
     let script = target.script;
     crate::python::interrupt::clear_pending(py);
@@ -226,10 +232,10 @@ fn call_in_scope(
             .and_then(|v| v.trim().parse::<u64>().ok());
         let input =
             crate::python::class::new(py, Input::new(exchange.clone()).with_length(length))?;
-        let errors = text_wrapper(
-            py,
-            LogStream::new(Sink::Request(exchange.clone()), Level::Err),
-        )?;
+        let errors = match errors {
+            Ok(e) => e.wrapper(py),
+            Err(e) => return Err(e.clone_ref(py)),
+        };
         let types = crate::python::class::Types::current(py)?;
         let file_wrapper = types
             .class(py, crate::python::class::ClassId::FileWrapper)

@@ -12,6 +12,7 @@
 use super::frames::{Frames, body_complete};
 use super::in_flight::InFlight;
 use super::pacing::Pacing;
+pub use super::relay_host::RelayHost;
 use crate::apache::log::Level;
 use crate::apache::log_ids::{
     BAD_RESPONSE_FILE, BAD_RESPONSE_HEAD, BAD_STATUS_REASON, BODY_READ_TIMEOUT, BODY_SEND_FAILED,
@@ -27,7 +28,7 @@ use crate::proto::{
     RejectReason, ResponseHead,
 };
 use crate::wsgi::{Host, HostError};
-use std::ffi::{CStr, CString, c_int};
+use std::ffi::{CString, c_int};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -46,39 +47,6 @@ pub(super) const READ_PIECE: usize = 32 * 1024;
 
 /// Most response bytes held (queued, not passed) before a pass.
 const HOLD_LIMIT: usize = 64 * 1024;
-
-/// What the relay needs from the request beyond the WSGI core's [`Host`].
-pub trait RelayHost: Host {
-    /// Sends a daemon's RESPONSE_HEAD as received (validated by the daemon's
-    /// `start_response`), without converting it to `String`s.
-    fn send_raw_head<'h>(
-        &mut self,
-        status: u16,
-        reason: &[u8],
-        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
-    ) -> Result<(), HostError>;
-    /// Whether the last failed client write timed out (the client is not
-    /// reading), rather than found the client gone.
-    fn write_timed_out(&self) -> bool;
-    /// Whether the last failed request body read timed out (Apache's
-    /// `Timeout` or mod_reqtimeout's `RequestReadTimeout body=`).
-    fn read_timed_out(&self) -> bool;
-    /// Sets the client connection's socket timeout for the rest of the
-    /// response (`response-socket-timeout`); the host puts the previous one
-    /// back when it is dropped.
-    fn set_client_timeout(&mut self, timeout: Duration);
-    /// Internally redirects to the local `location` as a GET without a
-    /// body, discarding the unread request body first when `discard_body`.
-    fn internal_redirect(&mut self, location: &CStr, discard_body: bool);
-    /// Queues `data` as body without passing it downstream or copying it;
-    /// `false` if this host cannot (the relay then writes it). The caller
-    /// keeps `data` unchanged and in place until the next `write`, `finish`
-    /// or `abort`, which pass it.
-    fn hold(&mut self, data: &[u8]) -> bool {
-        let _ = data;
-        false
-    }
-}
 
 /// The relay's settings, from the daemon group and the directory.
 #[derive(Clone, Copy, Debug)]

@@ -24,6 +24,7 @@ mod exchange;
 mod frames;
 mod in_flight;
 mod pacing;
+mod relay_host;
 mod script_owner;
 
 pub use exchange::RelayHost;
