@@ -15,6 +15,7 @@ use crate::proto::{
 };
 use crate::wsgi::Head;
 use crate::wsgi::environ::EnvironData;
+use std::ffi::CStr;
 use std::io::Write;
 
 /// Header pairs as bytes.
