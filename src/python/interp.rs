@@ -324,14 +324,17 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
 /// `decimal.Context` made in another. Such an object stays linked into the
 /// garbage-collector list of the interpreter that made it; freeing it after
 /// that interpreter has ended writes into the freed list head. On CPython
-/// 3.12 (before 3.12.7) that crashed the child at exit in 22 of 22 runs of
-/// `three_groups_under_load`, when `Py_FinalizeEx` (or `Py_EndInterpreter`)
-/// cleared a worker's state holding a context of an interpreter ended
-/// before. Freeing every worker state while all interpreters are alive
-/// releases such objects where their lists still exist. That includes the
-/// start-up state of this thread, which under prefork served `%{GLOBAL}`
-/// requests: on 3.12 and later the main interpreter is finalised on a fresh
-/// state instead (see [`free_main_states`]).
+/// 3.12.1 that crashed the child at exit in 22 of 22 runs of
+/// `three_groups_under_load` (worker and event MPMs, and recycled daemons;
+/// prefork too while the start-up state was left to `Py_FinalizeEx`), when
+/// `Py_FinalizeEx` (or `Py_EndInterpreter`) cleared a worker's state holding
+/// a context of an interpreter ended before (3.11 and 3.13.0 did not crash;
+/// 3.13 gives `_decimal` per-interpreter state). Freeing every worker state
+/// while all interpreters are alive releases such objects where their lists
+/// still exist. That includes the start-up state of this thread, which under
+/// prefork served `%{GLOBAL}` requests: on 3.12 and later the main
+/// interpreter is finalised on a fresh state instead (see
+/// [`free_main_states`]).
 pub(crate) fn finalize_all(start_ts: *mut ffi::PyThreadState) {
     // SAFETY: `start_ts` is the state saved at start-up; Apache has stopped
     // its request threads, so nobody else holds the GIL.
