@@ -332,9 +332,8 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
 /// 3.13 gives `_decimal` per-interpreter state). Freeing every worker state
 /// while all interpreters are alive releases such objects where their lists
 /// still exist. That includes the start-up state of this thread, which under
-/// prefork served `%{GLOBAL}` requests: on 3.12 and later the main
-/// interpreter is finalised on a fresh state instead (see
-/// [`free_main_states`]).
+/// prefork served `%{GLOBAL}` requests: on 3.12 the main interpreter is
+/// finalised on a fresh state instead (see [`free_main_states`]).
 pub(crate) fn finalize_all(start_ts: *mut ffi::PyThreadState) {
     // SAFETY: `start_ts` is the state saved at start-up; Apache has stopped
     // its request threads, so nobody else holds the GIL.
@@ -400,15 +399,19 @@ unsafe fn free_ours(interp: &Interp, keep: *mut ffi::PyThreadState) {
     }
 }
 
-/// Whether `PyThreadState_Swap` makes the state it switches to this
-/// thread's `PyGILState` state (CPython 3.12 and later): only then can the
-/// main interpreter be finalised on a state other than the start-up one
-/// (pyo3's `Python::attach`, used by our log streams while `atexit`
-/// handlers run, goes through `PyGILState_Ensure`).
-fn swap_binds_gilstate() -> bool {
+/// Whether the main interpreter is finalised on a fresh state, the
+/// start-up one freed before the sub-interpreters end: on CPython 3.12
+/// only. 3.12 needs it (see [`finalize_all`]) and allows it:
+/// `PyThreadState_Swap` makes the state it switches to this thread's
+/// `PyGILState` state, which pyo3's `Python::attach` (used by our log
+/// streams while `atexit` handlers run) finds through `PyGILState_Ensure`;
+/// 3.11 does not rebind it. On 3.13.0 it made the Apache child segfault at
+/// exit (not investigated; 3.13 gives `_decimal` per-interpreter state, and
+/// passed the tests without it).
+fn finalise_on_fresh_state() -> bool {
     let version = crate::config::python::BUILD_PYTHON_VERSION;
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (3, 12)
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) == (3, 12)
 }
 
 /// `threading._shutdown` in the main interpreter if `threading` is loaded,
@@ -417,10 +420,10 @@ const MAIN_THREADING_SHUTDOWN: &std::ffi::CStr =
     c"import sys\nif 'threading' in sys.modules:\n    sys.modules['threading']._shutdown()\n";
 
 /// Frees our worker threads' states of the main interpreter and returns
-/// the state to finalise it on. On 3.12 and later that is a fresh state,
-/// and `start_ts` (this thread's state since start-up, which may hold
-/// objects of other interpreters in its context when it served requests)
-/// is freed too; before 3.12, `start_ts` itself.
+/// the state to finalise it on. On 3.12 that is a fresh state, and
+/// `start_ts` (this thread's state since start-up, which may hold objects
+/// of other interpreters in its context when it served requests) is freed
+/// too; on other versions, `start_ts` itself.
 ///
 /// # Safety
 /// The main GIL must be held with `start_ts` current; the returned state
@@ -431,7 +434,7 @@ unsafe fn free_main_states(
 ) -> *mut ffi::PyThreadState {
     // SAFETY: the caller's contract.
     unsafe { free_ours(main, start_ts) };
-    if !swap_binds_gilstate() {
+    if !finalise_on_fresh_state() {
         return start_ts;
     }
     // SAFETY: GIL held with `start_ts` current. `threading` counts the
