@@ -131,14 +131,6 @@ if [ "$run_tests" = 1 ]; then
     echo "python-variant: skipping $1: $2"
     skips+=(--skip "$1")
   }
-  if "$python" -c 'import sys; sys.exit(not (3, 12) <= sys.version_info < (3, 12, 7))'; then
-    # A defect of ours, left to issue 20's interpreter work: pip's mod_wsgi
-    # 6.1.1 built for the same Python does not crash there.
-    skip three_groups_under_load "on CPython $("$python" -c 'import platform; print(platform.python_version())') \
-an Apache child of this module segfaults at shutdown (PyThreadState_Clear of a request thread's state in \
-src/python/interp.rs end(), freeing a _decimal context whose GC links point into an interpreter ended \
-before: python/cpython#116510, fixed in 3.12.7); pip's mod_wsgi 6.1.1 on the same Python does not"
-  fi
   # The test binaries are the usual ones (built for the system Python, in
   # target/): only the module they load into Apache changes.
   unset LD_LIBRARY_PATH

@@ -314,15 +314,46 @@ fn create(main: &Interp, group: &str) -> Result<Interp, InterpError> {
 /// `atexit` handlers) run alone (WSGIRS0481). The application's non-daemon
 /// threads are waited for, as `Py_EndInterpreter` and `Py_FinalizeEx` do:
 /// a daemon bounds that with its shutdown reaper.
-pub(crate) fn finalize_all(main_ts: *mut ffi::PyThreadState) {
-    // SAFETY: `main_ts` is the state saved at start-up; Apache has stopped
+///
+/// Our worker threads' states are freed in every interpreter, the main one
+/// included, before any interpreter is ended. Objects cross interpreters
+/// that share the main GIL: a single-phase extension such as `_decimal` on
+/// 3.12 keeps one `ContextVar` for all of them, whose cache is keyed by a
+/// thread state id that each interpreter numbers from 1, so a thread state
+/// of one interpreter can be handed (and keep, in its context) a
+/// `decimal.Context` made in another. Such an object stays linked into the
+/// garbage-collector list of the interpreter that made it; freeing it after
+/// that interpreter has ended writes into the freed list head. On CPython
+/// 3.12.1 that crashed the child at exit in 22 of 22 runs of
+/// `three_groups_under_load` (worker and event MPMs, and recycled daemons;
+/// prefork too while the start-up state was left to `Py_FinalizeEx`), when
+/// `Py_FinalizeEx` (or `Py_EndInterpreter`) cleared a worker's state holding
+/// a context of an interpreter ended before (3.11 and 3.13.0 did not crash;
+/// 3.13 gives `_decimal` per-interpreter state). Freeing every worker state
+/// while all interpreters are alive releases such objects where their lists
+/// still exist. That includes the start-up state of this thread, which under
+/// prefork served `%{GLOBAL}` requests: on 3.12 the main interpreter is
+/// finalised on a fresh state instead (see [`free_main_states`]).
+pub(crate) fn finalize_all(start_ts: *mut ffi::PyThreadState) {
+    // SAFETY: `start_ts` is the state saved at start-up; Apache has stopped
     // its request threads, so nobody else holds the GIL.
-    unsafe { ffi::PyEval_RestoreThread(main_ts) };
+    unsafe { ffi::PyEval_RestoreThread(start_ts) };
     let subs: Vec<&'static Interp> = SUBS.lock().map(|s| s.clone()).unwrap_or_default();
+    let main_ts = match main() {
+        // SAFETY: GIL held with `start_ts` current.
+        Some(main) => unsafe { free_main_states(main, start_ts) },
+        None => start_ts,
+    };
+    // SAFETY: GIL held with `main_ts` current, put back by `begin_end`.
+    let fresh: Vec<_> = subs
+        .iter()
+        .map(|i| unsafe { begin_end(i, main_ts) })
+        .collect();
     let mut left_running = false;
-    for interp in subs {
-        // SAFETY: GIL held (with `main_ts` current, put back by `end`).
-        left_running |= !unsafe { end(interp, main_ts) };
+    for (interp, ts) in subs.into_iter().zip(fresh) {
+        // SAFETY: GIL held (with `main_ts` current, put back by `end`);
+        // `ts` is the state `begin_end` made for `interp`.
+        left_running |= !unsafe { end(interp, ts, main_ts) };
     }
     if left_running {
         // SAFETY: GIL held with the main thread state current.
@@ -348,31 +379,15 @@ unsafe fn run_shutdown_steps() {
     unsafe { ffi::PyRun_SimpleString(SHUTDOWN_STEPS.as_ptr()) };
 }
 
-/// Ends `interp` on a fresh thread state, freeing only our threads' states;
-/// returns false (having run its shutdown steps) when threads the
-/// application started still run in it, and leaves it.
+/// Frees our worker threads' states of `interp` but `keep` (those threads
+/// have ended or will not run Python again): freeing one also releases the
+/// lock that `threading` holds for it (the thread that imported `threading`
+/// counts as its main thread, which `threading._shutdown` waits for).
 ///
 /// # Safety
-/// The GIL must be held; `main_ts` is current again on return.
-unsafe fn end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> bool {
-    // SAFETY: GIL held; a fresh state of the interpreter becomes current
-    // (with its own GIL taken, the main one released, when it has one).
-    let ts = unsafe { ffi::PyThreadState_New(interp.ptr) };
-    if interp.own_gil {
-        // SAFETY: as above.
-        unsafe {
-            ffi::PyEval_SaveThread();
-            ffi::PyEval_RestoreThread(ts);
-        }
-    } else {
-        // SAFETY: as above.
-        unsafe { ffi::PyThreadState_Swap(ts) };
-    }
-    // Our worker threads' states go first (those threads have ended or
-    // will not run Python again): freeing one releases the lock that
-    // `threading` holds for it (the thread that imported `threading` counts
-    // as its main thread, which `threading._shutdown` waits for).
-    for other in states_of(interp, ts)
+/// The GIL of `interp` must be held, with `keep` current.
+unsafe fn free_ours(interp: &Interp, keep: *mut ffi::PyThreadState) {
+    for other in states_of(interp, keep)
         .into_iter()
         .filter(|t| tstate::is_ours(*t))
     {
@@ -382,6 +397,115 @@ unsafe fn end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> bool {
             ffi::PyThreadState_Delete(other);
         }
     }
+}
+
+/// Whether the main interpreter is finalised on a fresh state, the
+/// start-up one freed before the sub-interpreters end: on CPython 3.12
+/// only. 3.12 needs it (see [`finalize_all`]) and allows it:
+/// `PyThreadState_Swap` makes the state it switches to this thread's
+/// `PyGILState` state, which pyo3's `Python::attach` (used by our log
+/// streams while `atexit` handlers run) finds through `PyGILState_Ensure`;
+/// 3.11 does not rebind it. On 3.13.0 it made the Apache child segfault at
+/// exit (not investigated; 3.13 gives `_decimal` per-interpreter state, and
+/// passed the tests without it).
+fn finalise_on_fresh_state() -> bool {
+    let version = crate::config::python::BUILD_PYTHON_VERSION;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) == (3, 12)
+}
+
+/// `threading._shutdown` in the main interpreter if `threading` is loaded,
+/// as `Py_FinalizeEx` calls it (a second call there returns at once).
+const MAIN_THREADING_SHUTDOWN: &std::ffi::CStr =
+    c"import sys\nif 'threading' in sys.modules:\n    sys.modules['threading']._shutdown()\n";
+
+/// Frees our worker threads' states of the main interpreter and returns
+/// the state to finalise it on. On 3.12 that is a fresh state, and
+/// `start_ts` (this thread's state since start-up, which may hold objects
+/// of other interpreters in its context when it served requests) is freed
+/// too; on other versions, `start_ts` itself.
+///
+/// # Safety
+/// The main GIL must be held with `start_ts` current; the returned state
+/// is current on return.
+unsafe fn free_main_states(
+    main: &Interp,
+    start_ts: *mut ffi::PyThreadState,
+) -> *mut ffi::PyThreadState {
+    // SAFETY: the caller's contract.
+    unsafe { free_ours(main, start_ts) };
+    if !finalise_on_fresh_state() {
+        return start_ts;
+    }
+    // SAFETY: GIL held with `start_ts` current. `threading` counts the
+    // thread that imported it as its main thread and holds a lock that
+    // freeing that thread's state releases; its `_shutdown` (which waits
+    // for the non-daemon threads) expects that lock still held when
+    // called from that thread, so it runs now, not in Py_FinalizeEx.
+    unsafe { ffi::PyRun_SimpleString(MAIN_THREADING_SHUTDOWN.as_ptr()) };
+    // SAFETY: GIL held; a fresh main state becomes current (and this
+    // thread's PyGILState state), `start_ts` no longer is.
+    let fresh = unsafe { ffi::PyThreadState_New(main.ptr) };
+    // SAFETY: as above. Then `start_ts` is not current and this thread,
+    // the only one to use it, will not again.
+    unsafe {
+        ffi::PyThreadState_Swap(fresh);
+        ffi::PyThreadState_Clear(start_ts);
+        ffi::PyThreadState_Delete(start_ts);
+    }
+    fresh
+}
+
+/// Makes a fresh state of `interp` to end it with, frees our workers'
+/// states there, and returns to `main_ts`, handing back the fresh state.
+///
+/// # Safety
+/// The GIL must be held with `main_ts` current; so it is on return.
+unsafe fn begin_end(interp: &Interp, main_ts: *mut ffi::PyThreadState) -> *mut ffi::PyThreadState {
+    // SAFETY: GIL held; a fresh state of the interpreter.
+    let ts = unsafe { ffi::PyThreadState_New(interp.ptr) };
+    // SAFETY: `ts` becomes current (with its own GIL taken, the main one
+    // released, when it has one); our states are freed under it; then back
+    // to `main_ts` (`ts` saved, its own GIL released).
+    unsafe {
+        enter_fresh(interp, ts);
+        free_ours(interp, ts);
+        back_to_main(ts, interp.own_gil, main_ts);
+    }
+    ts
+}
+
+/// Makes `ts`, a state of `interp` not current, current instead of the
+/// main state (taking the interpreter's own GIL when it has one).
+///
+/// # Safety
+/// The main GIL must be held with a main-interpreter state current.
+unsafe fn enter_fresh(interp: &Interp, ts: *mut ffi::PyThreadState) {
+    if interp.own_gil {
+        // SAFETY: the caller's contract; release the main GIL, take `ts`'s.
+        unsafe {
+            ffi::PyEval_SaveThread();
+            ffi::PyEval_RestoreThread(ts);
+        }
+    } else {
+        // SAFETY: one GIL; just switch states.
+        unsafe { ffi::PyThreadState_Swap(ts) };
+    }
+}
+
+/// Ends `interp` on `ts` (from [`begin_end`]); returns false (having run
+/// its shutdown steps) when threads the application started still run in
+/// it, and leaves it.
+///
+/// # Safety
+/// The GIL must be held with `main_ts` current; so it is on return.
+unsafe fn end(
+    interp: &Interp,
+    ts: *mut ffi::PyThreadState,
+    main_ts: *mut ffi::PyThreadState,
+) -> bool {
+    // SAFETY: the caller's contract; `ts` is a saved state of `interp`.
+    unsafe { enter_fresh(interp, ts) };
     // SAFETY: GIL held with `ts` current: wait for the non-daemon threads
     // first, so the threads that end now do not count below.
     unsafe { ffi::PyRun_SimpleString(c"import threading\nthreading._shutdown()\n".as_ptr()) };
