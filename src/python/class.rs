@@ -48,6 +48,33 @@ struct Instance<T> {
     value: RefCell<T>,
 }
 
+/// A fastcall method's arguments as CPython passes them: the argument
+/// vector, its positional count and the keyword names.
+pub type Fast = (
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+);
+
+/// The `Py_tp_iter` and `Py_tp_iternext` slots of an iterator class, from
+/// its `iter(py, slf)` and `next(py, slf)` functions (behind pyo3's
+/// trampolines).
+macro_rules! iterator_slots {
+    ($iter:ident, $next:ident) => {
+        [
+            $crate::python::class::slot(
+                pyo3::ffi::Py_tp_iter,
+                pyo3::get_trampoline_function!(getiterfunc, $iter) as *mut std::ffi::c_void,
+            ),
+            $crate::python::class::slot(
+                pyo3::ffi::Py_tp_iternext,
+                pyo3::get_trampoline_function!(iternextfunc, $next) as *mut std::ffi::c_void,
+            ),
+        ]
+    };
+}
+pub(crate) use iterator_slots;
+
 /// A `PyMethodDef` table (ending with a zeroed entry) kept in a static.
 #[repr(transparent)]
 pub struct Methods<const N: usize>(pub [ffi::PyMethodDef; N]);

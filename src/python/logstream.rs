@@ -8,7 +8,7 @@
 //! `LogBuffer` (`text_wrapper`); `request_errors` keeps a thread's
 //! `wsgi.errors` from one request to the next.
 
-use super::class::{self, Class, ClassId};
+use super::class::{self, Class, ClassId, Fast};
 use crate::apache::log::{self, Level};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -149,12 +149,6 @@ impl Class for LogBuffer {
         vec![BUFFER_METHODS.slot(), BUFFER_GETSET.slot()]
     }
 }
-
-type Fast = (
-    *const *mut ffi::PyObject,
-    ffi::Py_ssize_t,
-    *mut ffi::PyObject,
-);
 
 /// A fastcall method of `LogBuffer` from a function of the buffer's call.
 macro_rules! buffer_method {

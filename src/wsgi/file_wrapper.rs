@@ -26,22 +26,16 @@ impl Class for FileWrapper {
     const ID: ClassId = ClassId::FileWrapper;
     const INSTANTIABLE: bool = true;
     fn slots() -> Vec<ffi::PyType_Slot> {
-        vec![
+        let mut slots = vec![
             METHODS.slot(),
             GETSET.slot(),
             class::slot(
                 ffi::Py_tp_new,
                 pyo3::get_trampoline_function!(newfunc, new) as *mut c_void,
             ),
-            class::slot(
-                ffi::Py_tp_iter,
-                pyo3::get_trampoline_function!(getiterfunc, iter) as *mut c_void,
-            ),
-            class::slot(
-                ffi::Py_tp_iternext,
-                pyo3::get_trampoline_function!(iternextfunc, next) as *mut c_void,
-            ),
-        ]
+        ];
+        slots.extend(class::iterator_slots!(iter, next));
+        slots
     }
 }
 

@@ -6,11 +6,11 @@
 //! front.
 
 use super::host::{Exchange, HostError};
-use crate::python::class::{self, Class, ClassId};
+use crate::python::class::{self, Class, ClassId, Fast};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use std::ffi::{CStr, c_void};
+use std::ffi::CStr;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -315,25 +315,11 @@ impl Class for Input {
     const NAME: &'static CStr = c"mod_wsgi.Input";
     const ID: ClassId = ClassId::Input;
     fn slots() -> Vec<ffi::PyType_Slot> {
-        vec![
-            METHODS.slot(),
-            class::slot(
-                ffi::Py_tp_iter,
-                pyo3::get_trampoline_function!(getiterfunc, iter) as *mut c_void,
-            ),
-            class::slot(
-                ffi::Py_tp_iternext,
-                pyo3::get_trampoline_function!(iternextfunc, next) as *mut c_void,
-            ),
-        ]
+        let mut slots = vec![METHODS.slot()];
+        slots.extend(class::iterator_slots!(iter, next));
+        slots
     }
 }
-
-type Fast = (
-    *const *mut ffi::PyObject,
-    ffi::Py_ssize_t,
-    *mut ffi::PyObject,
-);
 
 /// A fastcall method of `Input`: `$f(input, py, first argument)`.
 macro_rules! input_method {
